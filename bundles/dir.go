@@ -1,0 +1,80 @@
+package bundles
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/bundle"
+)
+
+// dirSource reads a bundle directory, as `opa build` takes it. It is read
+// again on every check and activated when its content changed, which also
+// follows Kubernetes ConfigMap mounts (symlinked files, hidden ..data
+// folders).
+type dirSource struct {
+	root   string
+	verify *bundle.VerificationConfig
+}
+
+func (d *dirSource) fetch(ctx context.Context, known string) (string, *snapshot, error) {
+	files, err := readDir(ctx, d.root)
+	if err != nil {
+		return "", nil, err
+	}
+	return snapshotOf(files, known, d.verify)
+}
+
+// readDir collects the bundle files under root. Hidden folders (.git,
+// .github, ConfigMap ..data) are skipped; symlinked files are followed.
+func readDir(ctx context.Context, root string) (*fileSet, error) {
+	fi, err := os.Stat(root)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", root)
+	}
+	files := newFileSet()
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != root && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !isBundleFile(d.Name()) {
+			return nil
+		}
+		info, err := os.Stat(p) // follows a symlink to its file
+		if err != nil {
+			return err
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return files.add(filepath.ToSlash(rel), info.Size(), f)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", root, err)
+	}
+	return files, nil
+}

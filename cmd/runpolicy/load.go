@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"sigs.k8s.io/yaml"
+
+	"github.com/runpolicy/runpolicy/bundles"
+	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/engine/input"
+)
+
+// maxInputFile bounds what the command line reads from any one file; the
+// normalizer applies its own, smaller limit to workflows.
+const maxInputFile = 64 << 20
+
+// readFile reads a local file with a size bound, so a huge or endless file
+// (a FIFO, /dev/zero) fails fast with a clear error.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errors.Unwrap(err) // the *PathError already names the path; callers add it once
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.IsDir() {
+		return nil, errors.New("is a directory")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxInputFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxInputFile {
+		return nil, fmt.Errorf("larger than %d MiB", maxInputFile>>20)
+	}
+	return b, nil
+}
+
+// readData reads a --data file (JSON or YAML) as one object.
+func readData(path string) (map[string]any, error) {
+	b, err := readFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var doc map[string]any
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		err = json.Unmarshal(b, &doc)
+	default:
+		// sigs.k8s.io/yaml converts to JSON first, so the result has only JSON
+		// types, and it refuses alias bombs through yaml.v3's own limits.
+		err = yaml.Unmarshal(b, &doc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a JSON or YAML object: %s", path, oneLine(err))
+	}
+	if doc == nil {
+		return nil, fmt.Errorf("%s: empty data file", path)
+	}
+	return doc, nil
+}
+
+// newEngine loads the built-in bundle (unless noBuiltin), every --policy
+// source and every --data file.
+func newEngine(ctx context.Context, policyPaths, dataPaths []string, noBuiltin bool) (*engine.Engine, error) {
+	var bs []engine.Bundle
+	for _, p := range policyPaths {
+		b, err := bundles.Open(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("policy %s: %s", p, oneLine(err))
+		}
+		bs = append(bs, b)
+	}
+	var opts []engine.Option
+	for _, p := range dataPaths {
+		d, err := readData(p)
+		if err != nil {
+			return nil, fmt.Errorf("data %w", err)
+		}
+		opts = append(opts, engine.WithData(d))
+	}
+	if noBuiltin {
+		opts = append(opts, engine.WithoutBuiltin())
+	}
+	eng, err := engine.New(ctx, bs, opts...)
+	if err != nil {
+		return nil, errors.New(oneLine(err))
+	}
+	return eng, nil
+}
+
+// runContext reads the run context from a --event payload, or makes the
+// local one (a push to the default branch). base, when set, is the default
+// branch's copy of the workflow, which decides workflow.modified.
+func runContext(eventPath, workflowPath string, base []byte, hasBase bool) (input.Context, error) {
+	c := input.LocalContext(workflowPath)
+	if eventPath != "" {
+		b, err := readFile(eventPath)
+		if err != nil {
+			return c, fmt.Errorf("event %s: %w", eventPath, err)
+		}
+		if c, err = input.ParseEvent(b); err != nil {
+			return c, fmt.Errorf("event %s: %s", eventPath, oneLine(err))
+		}
+		if c.WorkflowPath == "" {
+			c.WorkflowPath = workflowPath
+		}
+	}
+	if hasBase {
+		sum := sha256.Sum256(base)
+		hexSum := hex.EncodeToString(sum[:])
+		c.DefaultBranchSHA256 = &hexSum
+		c.DefaultBranchKnown = true
+	}
+	return c, nil
+}
+
+// oneLine keeps the first line of an error: compile errors and YAML errors
+// can span many lines, and the command line promises one.
+func oneLine(err error) string {
+	var astErrs ast.Errors
+	if errors.As(err, &astErrs) && len(astErrs) > 0 {
+		s := astErrs[0].Error()
+		if len(astErrs) > 1 {
+			s += fmt.Sprintf(" (and %d more errors)", len(astErrs)-1)
+		}
+		return s
+	}
+	s := strings.TrimSpace(err.Error())
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		rest := strings.Count(s[i:], "\n")
+		s = s[:i] + fmt.Sprintf(" (and %d more lines)", rest)
+	}
+	return s
+}

@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/bundle"
+)
+
+// Bundle is one policy source loaded into the engine.
+type Bundle struct {
+	// Name identifies the source in errors, status and decision logs
+	// ("builtin", a directory, a git URL, …).
+	Name string
+	// Bundle is OPA's bundle: modules, data and a manifest with revision and roots.
+	Bundle *bundle.Bundle
+}
+
+// composition is every bundle's modules and data merged into what one
+// compiler and one store are built from.
+type composition struct {
+	modules   map[string]*ast.Module
+	data      map[string]any
+	revisions map[string]string
+}
+
+// compose merges bundles in order. Modules must not overlap: two bundles
+// that own the same root is an error, as in OPA. Data is deep-merged, later
+// bundles and then the extra documents winning, which is how user settings
+// override the built-in defaults.
+func compose(bundles []Bundle, extra []map[string]any) (*composition, error) {
+	c := &composition{
+		modules:   map[string]*ast.Module{},
+		data:      map[string]any{},
+		revisions: map[string]string{},
+	}
+	owner := map[string]string{} // root → bundle name
+	for _, b := range bundles {
+		if b.Bundle == nil {
+			return nil, fmt.Errorf("bundle %s: empty", b.Name)
+		}
+		if _, dup := c.revisions[b.Name]; dup {
+			return nil, fmt.Errorf("bundle %s: loaded twice", b.Name)
+		}
+		c.revisions[b.Name] = b.Bundle.Manifest.Revision
+		for _, root := range roots(b.Bundle) {
+			for r, other := range owner {
+				if other != b.Name && overlaps(r, root) {
+					return nil, fmt.Errorf("bundle %s: root %q overlaps root %q of bundle %s", b.Name, root, r, other)
+				}
+			}
+			owner[root] = b.Name
+		}
+		for _, mf := range b.Bundle.Modules {
+			mod := mf.Parsed
+			if mod == nil {
+				var err error
+				mod, err = ast.ParseModuleWithOpts(mf.Path, string(mf.Raw), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+				if err != nil {
+					return nil, fmt.Errorf("bundle %s: %w", b.Name, err)
+				}
+			}
+			c.modules[b.Name+":"+mf.Path] = mod
+		}
+		merge(c.data, b.Bundle.Data)
+	}
+	for _, d := range extra {
+		merge(c.data, d)
+	}
+	return c, nil
+}
+
+// roots are the manifest's roots, or, when the manifest claims everything
+// (no roots, or ""), the packages the bundle's modules define. Data-only
+// bundles own nothing: their data is merged.
+func roots(b *bundle.Bundle) []string {
+	var out []string
+	if b.Manifest.Roots != nil {
+		for _, r := range *b.Manifest.Roots {
+			if r != "" {
+				out = append(out, strings.Trim(r, "/"))
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	seen := map[string]bool{}
+	for _, mf := range b.Modules {
+		var pkg string
+		if mf.Parsed != nil {
+			pkg = packagePath(mf.Parsed.Package.Path)
+		} else if m, err := ast.ParseModuleWithOpts(mf.Path, string(mf.Raw), ast.ParserOptions{RegoVersion: ast.RegoV1}); err == nil {
+			pkg = packagePath(m.Package.Path)
+		}
+		if pkg != "" && !seen[pkg] {
+			seen[pkg] = true
+			out = append(out, pkg)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func packagePath(ref ast.Ref) string {
+	parts := make([]string, 0, len(ref))
+	for _, t := range ref[1:] { // drop the leading "data"
+		s, ok := t.Value.(ast.String)
+		if !ok {
+			break
+		}
+		parts = append(parts, string(s))
+	}
+	return strings.Join(parts, "/")
+}
+
+// overlaps reports whether one root is a path prefix of the other.
+func overlaps(a, b string) bool {
+	return a == b || strings.HasPrefix(a, b+"/") || strings.HasPrefix(b, a+"/")
+}
+
+// merge deep-merges src into dst: objects recursively, anything else replaced.
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		sv, sok := v.(map[string]any)
+		dv, dok := dst[k].(map[string]any)
+		if sok && dok {
+			merge(dv, sv)
+			continue
+		}
+		if sok {
+			cp := map[string]any{}
+			merge(cp, sv)
+			dst[k] = cp
+			continue
+		}
+		dst[k] = v
+	}
+}

@@ -1,0 +1,203 @@
+// Package engine evaluates input documents against policy bundles with OPA.
+//
+// An Engine compiles its bundles once per set of revisions, prepares the
+// decision query and shares it across goroutines. Load swaps in a new set of
+// bundles atomically: evaluations in flight finish on the revision they
+// started with, and a set that fails to compile or validate never replaces
+// the last good one.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/runpolicy/runpolicy/engine/input"
+	"github.com/runpolicy/runpolicy/policies"
+)
+
+// Queries the built-in aggregator answers.
+const (
+	DecisionQuery     = "data.runpolicy.main.decision"
+	ConfigErrorsQuery = "data.runpolicy.main.config_errors"
+)
+
+// BuiltinName is the name of the embedded bundle.
+const BuiltinName = "builtin"
+
+// Engine evaluates documents against the active bundles. It is safe for
+// concurrent use.
+type Engine struct {
+	builtin bool
+	data    []map[string]any
+	logger  *slog.Logger
+
+	mu  sync.Mutex // serializes Load
+	cur atomic.Pointer[revision]
+}
+
+// revision is one compiled, validated set of bundles.
+type revision struct {
+	query     rego.PreparedEvalQuery
+	revisions map[string]string
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithoutBuiltin leaves the embedded bundle out.
+func WithoutBuiltin() Option { return func(e *Engine) { e.builtin = false } }
+
+// WithData adds data documents merged over every bundle's data, in order;
+// this is how --data settings files override the defaults.
+func WithData(docs ...map[string]any) Option {
+	return func(e *Engine) { e.data = append(e.data, docs...) }
+}
+
+// WithLogger sets the logger; the default discards.
+func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.logger = l } }
+
+// New builds an engine and loads bundles (the built-in bundle first unless
+// WithoutBuiltin).
+func New(ctx context.Context, bundles []Bundle, opts ...Option) (*Engine, error) {
+	e := &Engine{builtin: true, logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(e)
+	}
+	if err := e.Load(ctx, bundles); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Load compiles and validates bundles and, when that succeeds, makes them
+// the active set. On failure the previous set stays active.
+func (e *Engine) Load(ctx context.Context, bundles []Bundle) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	all := bundles
+	if e.builtin {
+		b, err := policies.Bundle()
+		if err != nil {
+			return err
+		}
+		all = append([]Bundle{{Name: BuiltinName, Bundle: b}}, bundles...)
+	}
+	if len(all) == 0 {
+		return errors.New("no policy bundle to load")
+	}
+	rev, err := prepare(ctx, all, e.data)
+	if err != nil {
+		return err
+	}
+	e.cur.Store(rev)
+	e.logger.Info("policy bundles activated", "revisions", rev.revisions)
+	return nil
+}
+
+// Modules returns the composed modules and data of bundles, for the test
+// runner, which needs them without preparing a query.
+func Modules(bundles []Bundle, data ...map[string]any) (map[string]*ast.Module, map[string]any, error) {
+	c, err := compose(bundles, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.modules, c.data, nil
+}
+
+func prepare(ctx context.Context, bundles []Bundle, data []map[string]any) (*revision, error) {
+	c, err := compose(bundles, data)
+	if err != nil {
+		return nil, err
+	}
+	schemas, err := policies.Schemas()
+	if err != nil {
+		return nil, err
+	}
+	compiler := ast.NewCompiler().
+		WithEnablePrintStatements(false).
+		WithSchemas(schemas).
+		WithUseTypeCheckAnnotations(true)
+	if compiler.Compile(c.modules); compiler.Failed() {
+		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
+	}
+	store := inmem.NewFromObjectWithOpts(c.data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+	if err := checkConfig(ctx, compiler, store); err != nil {
+		return nil, err
+	}
+	pq, err := rego.New(
+		rego.Query(DecisionQuery),
+		rego.Compiler(compiler),
+		rego.Store(store),
+		rego.StoreReadAST(true),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %s: %w", DecisionQuery, err)
+	}
+	return &revision{query: pq, revisions: c.revisions}, nil
+}
+
+// checkConfig refuses settings the policies call invalid, so a typo in a
+// settings file fails the load instead of silently allowing runs.
+func checkConfig(ctx context.Context, compiler *ast.Compiler, store storage.Store) error {
+	rs, err := rego.New(rego.Query(ConfigErrorsQuery), rego.Compiler(compiler), rego.Store(store)).Eval(ctx)
+	if err != nil {
+		return fmt.Errorf("validate settings: %w", err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil // no aggregator (--no-builtin without one): nothing to validate
+	}
+	errs, _ := rs[0].Expressions[0].Value.([]any)
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, 0, len(errs))
+	for _, m := range errs {
+		msgs = append(msgs, fmt.Sprint(m))
+	}
+	sort.Strings(msgs)
+	return fmt.Errorf("invalid settings: %s", strings.Join(msgs, "; "))
+}
+
+// Revisions returns the active bundle revisions by bundle name.
+func (e *Engine) Revisions() map[string]string {
+	rev := e.cur.Load()
+	out := make(map[string]string, len(rev.revisions))
+	for k, v := range rev.revisions {
+		out[k] = v
+	}
+	return out
+}
+
+// Eval judges one document.
+func (e *Engine) Eval(ctx context.Context, doc *input.Document) (*Decision, error) {
+	return e.EvalValue(ctx, doc.Value())
+}
+
+// EvalValue judges an input already in OPA's value type.
+func (e *Engine) EvalValue(ctx context.Context, in ast.Value) (*Decision, error) {
+	rev := e.cur.Load()
+	rs, err := rev.query.Eval(ctx, rego.EvalParsedInput(in))
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s: %w", DecisionQuery, err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, fmt.Errorf("evaluate %s: undefined (is the runpolicy.main aggregator loaded?)", DecisionQuery)
+	}
+	d, err := decode(rs[0].Expressions[0].Value)
+	if err != nil {
+		return nil, err
+	}
+	d.Revisions = rev.revisions
+	return d, nil
+}

@@ -1,0 +1,89 @@
+package input
+
+// Facts is what a workflow file says, independent of any run. A Facts value
+// is shared by every run of the same file content (callers cache it by
+// SHA256), so nothing may modify it after Parse returns.
+type Facts struct {
+	Name         string          `json:"name"`
+	Triggers     []string        `json:"triggers"`
+	SHA256       string          `json:"sha256"`
+	Jobs         map[string]*Job `json:"jobs"`
+	Uses         []Use           `json:"uses"`
+	RunnerLabels []string        `json:"runner_labels"`
+	Secrets      Secrets         `json:"secrets"`
+	ParseErrors  []ParseError    `json:"parse_errors"`
+
+	// lazy holds the OPA values of the fields above, built once on first
+	// use by Document.Value; nil for Facts not made by Parse.
+	lazy *lazyValue
+}
+
+// Context is what a run says about itself: everything in the document that
+// does not come from the workflow file.
+type Context struct {
+	Event        Event
+	Repository   Repository
+	Run          Run
+	WorkflowPath string
+	// DefaultBranchSHA256 is the digest of the workflow on the default branch.
+	// It is consulted only when DefaultBranchKnown is true; nil then means the
+	// file does not exist there.
+	DefaultBranchSHA256 *string
+	DefaultBranchKnown  bool
+	WorkflowJob         *WorkflowJob
+	// ReferencedWorkflows lists "owner/repo/path@ref" entries of the
+	// workflow_run payload's referenced_workflows, for the resolver.
+	ReferencedWorkflows []string
+}
+
+// Build joins a workflow's facts with a run's context. It shares the facts'
+// maps and slices with the result; callers that extend the document (the
+// resolver) must copy what they change.
+func Build(f *Facts, c Context) *Document {
+	d := &Document{
+		SchemaVersion: SchemaVersion,
+		Event:         c.Event,
+		Repository:    c.Repository,
+		Run:           c.Run,
+		Workflow: Workflow{
+			Path:        c.WorkflowPath,
+			Name:        f.Name,
+			Triggers:    f.Triggers,
+			SHA256:      f.SHA256,
+			ParseErrors: f.ParseErrors,
+		},
+		Jobs:         f.Jobs,
+		Uses:         f.Uses,
+		RunnerLabels: f.RunnerLabels,
+		Secrets:      f.Secrets,
+		WorkflowJob:  c.WorkflowJob,
+		facts:        f,
+	}
+	if d.Run.PullRequests == nil {
+		d.Run.PullRequests = []int{}
+	}
+	switch {
+	case c.DefaultBranchKnown:
+		d.Workflow.DefaultBranchSHA256 = c.DefaultBranchSHA256
+		d.Workflow.Modified = c.DefaultBranchSHA256 == nil || *c.DefaultBranchSHA256 != f.SHA256
+	case c.Run.IsDefaultBranch:
+		// On the default branch the file is its own default-branch copy.
+		sum := f.SHA256
+		d.Workflow.DefaultBranchSHA256 = &sum
+	default:
+		// Unknown copy on another branch: count it as modified, never as vetted.
+		d.Workflow.Modified = true
+	}
+	return d
+}
+
+// LocalContext is the run context of the command line without --event: a
+// push of the file to the default branch of a local repository.
+func LocalContext(path string) Context {
+	return Context{
+		Event:        Event{Name: "local"},
+		Repository:   Repository{FullName: "local/local", Owner: "local", Name: "local", DefaultBranch: "main", Visibility: "private"},
+		Run:          Run{Event: "push", Branch: "main", IsDefaultBranch: true, Attempt: 1, PullRequests: []int{}},
+		WorkflowPath: path,
+	}
+}

@@ -1,0 +1,225 @@
+// Package input turns a GitHub Actions workflow file and the context of a run
+// into the input document that runpolicy's Rego policies judge.
+//
+// The document has two halves. Facts are what the workflow file says; they
+// depend only on its bytes, so callers cache them by content hash. Context is
+// what the run says (repository, branch, actor, …); it comes from a webhook
+// payload or from the command line. Build joins the two.
+package input
+
+// SchemaVersion is the version of the input document this package produces.
+const SchemaVersion = 1
+
+// Document is the input document of schema_version 1 (see DESIGN.md).
+// Every slice is non-nil so that it encodes as [] and Rego can iterate it.
+type Document struct {
+	SchemaVersion int             `json:"schema_version"`
+	Event         Event           `json:"event"`
+	Repository    Repository      `json:"repository"`
+	Run           Run             `json:"run"`
+	Workflow      Workflow        `json:"workflow"`
+	Jobs          map[string]*Job `json:"jobs"`
+	// Uses lists every action and reusable workflow reference in document
+	// order, direct ones first and transitive ones (Via non-empty) after.
+	Uses         []Use        `json:"uses"`
+	RunnerLabels []string     `json:"runner_labels"`
+	Secrets      Secrets      `json:"secrets"`
+	WorkflowJob  *WorkflowJob `json:"workflow_job"`
+	// Resolution reports how far transitive references were followed; nil
+	// when no resolver ran (the command line without --resolve).
+	Resolution *Resolution `json:"resolution"`
+
+	// facts are the Facts the document was built from; Value reuses their
+	// precomputed OPA values for every part the caller left shared.
+	facts *Facts
+}
+
+// Event names the webhook that caused the evaluation; Name is "local" on the command line.
+type Event struct {
+	Name       string `json:"name"`
+	Action     string `json:"action"`
+	DeliveryID string `json:"delivery_id"`
+}
+
+// Repository is the repository the workflow runs in.
+type Repository struct {
+	FullName      string `json:"full_name"`
+	Owner         string `json:"owner"`
+	Name          string `json:"name"`
+	DefaultBranch string `json:"default_branch"`
+	Visibility    string `json:"visibility"`
+	Fork          bool   `json:"fork"`
+}
+
+// Run is the workflow run being judged.
+type Run struct {
+	ID              int64  `json:"id"`
+	Attempt         int    `json:"attempt"`
+	Number          int    `json:"number"`
+	Event           string `json:"event"`
+	Branch          string `json:"branch"`
+	HeadSHA         string `json:"head_sha"`
+	IsDefaultBranch bool   `json:"is_default_branch"`
+	Actor           string `json:"actor"`
+	TriggeringActor string `json:"triggering_actor"`
+	HeadRepository  string `json:"head_repository"`
+	FromFork        bool   `json:"from_fork"`
+	PullRequests    []int  `json:"pull_requests"`
+}
+
+// Workflow describes the workflow file itself.
+type Workflow struct {
+	Path     string   `json:"path"`
+	Name     string   `json:"name"`
+	Triggers []string `json:"triggers"`
+	// SHA256 is the hex digest of the file at the run's head commit.
+	SHA256 string `json:"sha256"`
+	// DefaultBranchSHA256 is the digest of the same path on the default
+	// branch, nil when the file does not exist there.
+	DefaultBranchSHA256 *string `json:"default_branch_sha256"`
+	// Modified is true when the file differs from the default branch's copy or is new.
+	Modified bool `json:"modified"`
+	// ParseErrors are the syntax errors actionlint reported; the rest of the
+	// document is filled from the partial tree it still produced.
+	ParseErrors []ParseError `json:"parse_errors"`
+}
+
+// ParseError is one error reported by the workflow parser.
+type ParseError struct {
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+// Job is one entry of the workflow's jobs map.
+type Job struct {
+	Name   string `json:"name"`
+	Line   int    `json:"line"`
+	RunsOn RunsOn `json:"runs_on"`
+	// Container is the image when the whole job runs in a container.
+	Container *string `json:"container"`
+	// Uses is set when the job calls a reusable workflow.
+	Uses           *Use         `json:"uses"`
+	SecretsInherit bool         `json:"secrets_inherit"`
+	Secrets        []string     `json:"secrets"`
+	HardenRunner   HardenRunner `json:"harden_runner"`
+	Steps          []Step       `json:"steps"`
+}
+
+// RunsOn is a job's runs-on, normalized from every form GitHub accepts.
+type RunsOn struct {
+	Labels []string `json:"labels"`
+	Group  *string  `json:"group"`
+	// Dynamic is true when an expression decides the labels or group at run
+	// time; Expression keeps the raw text of a whole-value expression.
+	Dynamic    bool    `json:"dynamic"`
+	Expression *string `json:"expression"`
+}
+
+// HardenRunner says whether and how a job runs step-security/harden-runner.
+type HardenRunner struct {
+	Present        bool    `json:"present"`
+	FirstStep      bool    `json:"first_step"`
+	Step           *int    `json:"step"`
+	EgressPolicy   *string `json:"egress_policy"`
+	UsePolicyStore bool    `json:"use_policy_store"`
+}
+
+// Step is one step of a job.
+type Step struct {
+	Index int    `json:"index"`
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Line  int    `json:"line"`
+	Uses  *Use   `json:"uses"`
+	Run   bool   `json:"run"`
+}
+
+// Kinds of Use.
+const (
+	KindAction           = "action"
+	KindReusableWorkflow = "reusable_workflow"
+	KindDocker           = "docker"
+	KindLocal            = "local"
+)
+
+// Ref types of Use.
+const (
+	RefSHA         = "sha"
+	RefTagOrBranch = "tag_or_branch"
+	RefNone        = "none"
+)
+
+// Use is one reference to an action, a reusable workflow or a docker image.
+type Use struct {
+	Raw     string `json:"raw"`
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Owner   string `json:"owner"`
+	Repo    string `json:"repo"`
+	Path    string `json:"path"`
+	Ref     string `json:"ref"`
+	RefType string `json:"ref_type"`
+	// Pinned is true when Ref is a full 40-hex commit SHA (or a docker digest).
+	Pinned      bool    `json:"pinned"`
+	ResolvedSHA *string `json:"resolved_sha"`
+	Job         string  `json:"job"`
+	// Step is the step index, nil for a job-level reusable workflow call.
+	Step *int `json:"step"`
+	Line int  `json:"line"`
+	// Via is the chain of references (raw strings) that led here; empty when direct.
+	Via []string `json:"via"`
+	// Unresolved says why the resolver could not look inside this reference
+	// (private repository, deleted tag, limit reached); empty otherwise.
+	Unresolved string `json:"unresolved,omitempty"`
+}
+
+// Secrets summarizes every reference to the secrets context.
+type Secrets struct {
+	Names []string `json:"names"`
+	// Bulk is true when the workflow reads secrets it does not name:
+	// toJSON(secrets), secrets[expr] or secrets: inherit.
+	Bulk    bool        `json:"bulk"`
+	Inherit bool        `json:"inherit"`
+	Refs    []SecretRef `json:"refs"`
+}
+
+// Contexts a secret reference can appear in.
+const (
+	CtxEnv         = "env"
+	CtxWith        = "with"
+	CtxRun         = "run"
+	CtxIf          = "if"
+	CtxSecrets     = "secrets"     // passed to a reusable workflow
+	CtxCredentials = "credentials" // container or service registry credentials
+	CtxOther       = "other"
+)
+
+// SecretRef is one place the workflow reads a secret. Name is as the author
+// wrote it; it is empty for a bulk reference.
+type SecretRef struct {
+	Name    string `json:"name"`
+	Bulk    bool   `json:"bulk"`
+	Job     string `json:"job"`
+	Step    *int   `json:"step"`
+	Context string `json:"context"`
+	Line    int    `json:"line"`
+}
+
+// WorkflowJob is the job of a workflow_job event, with the labels GitHub resolved.
+type WorkflowJob struct {
+	ID              int64    `json:"id"`
+	Name            string   `json:"name"`
+	Labels          []string `json:"labels"`
+	RunnerName      string   `json:"runner_name"`
+	RunnerGroupName string   `json:"runner_group_name"`
+	Status          string   `json:"status"`
+}
+
+// Resolution reports the resolver's work on transitive references.
+type Resolution struct {
+	Complete bool `json:"complete"`
+	Fetches  int  `json:"fetches"`
+	// Limits names each limit that was hit (depth, references, fetches, cycle).
+	Limits []string `json:"limits"`
+}

@@ -1,0 +1,564 @@
+package input
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rhysd/actionlint"
+	"go.yaml.in/yaml/v4"
+)
+
+// Parse normalizes the bytes of one workflow file. It is pure: no network,
+// no file system. path is used only in error messages.
+//
+// Parse fails only when the bytes are not a workflow at all (empty, binary,
+// not YAML, not a mapping with "on" or "jobs") or break a limit in limits.go.
+// Syntax errors inside a workflow are kept in Facts.ParseErrors and the rest
+// is read from the partial tree actionlint still builds, so that a broken
+// workflow is judged on what it does say.
+func Parse(path string, src []byte) (*Facts, error) {
+	if err := checkBytes(src); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	root, err := decodeYAML(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// Take what is needed from this tree before actionlint builds its own,
+	// so that the two are not alive at the same time.
+	lines := findYAMLLines(root)
+	var (
+		wf   *actionlint.Workflow
+		errs []*actionlint.Error
+	)
+	err = guard(func() error {
+		wf, errs = actionlint.Parse(src)
+		return nil
+	})
+	if err == nil && wf == nil {
+		err = fmt.Errorf("not YAML: %s", firstMessage(errs))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+
+	sum := sha256.Sum256(src)
+	n := normalizer{
+		src:   newSource(src),
+		lines: lines,
+		facts: &Facts{
+			SHA256:      hex.EncodeToString(sum[:]),
+			Triggers:    triggers(wf),
+			Jobs:        map[string]*Job{},
+			Uses:        []Use{},
+			ParseErrors: parseErrors(errs),
+		},
+	}
+	n.facts.lazy = &lazyValue{owner: n.facts}
+	n.secrets.src = n.src
+	if wf.Name != nil {
+		n.facts.Name = wf.Name.Value
+	}
+	n.workflow(wf)
+	return n.facts, nil
+}
+
+// normalizer fills Facts from actionlint's tree.
+type normalizer struct {
+	src     *source
+	secrets secretScanner
+	lines   yamlLines
+	facts   *Facts
+}
+
+func (n *normalizer) workflow(wf *actionlint.Workflow) {
+	top := where{jobOrder: -1, context: CtxOther}
+	n.secrets.scan(wf.Name, top)
+	n.secrets.scan(wf.RunName, top)
+	n.events(wf.On, top)
+	n.env(wf.Env, top)
+	n.defaults(wf.Defaults, top)
+	n.concurrency(wf.Concurrency, top)
+
+	labels := []string{}
+	for order, j := range sortedJobs(wf.Jobs) {
+		job := n.job(j, order)
+		n.facts.Jobs[j.ID.Value] = job
+		for _, l := range job.RunsOn.Labels {
+			if !actionlint.ContainsExpression(l) {
+				labels = append(labels, l)
+			}
+		}
+	}
+	slices.Sort(labels)
+	n.facts.RunnerLabels = slices.Compact(labels)
+
+	refs := n.secrets.sorted()
+	n.facts.Secrets = Secrets{Names: uniqueNames(refs), Refs: refs}
+	for _, r := range refs {
+		n.facts.Secrets.Bulk = n.facts.Secrets.Bulk || r.Bulk
+	}
+	// A job's secrets are those it reads itself plus those of the workflow's
+	// env:, which GitHub sets in every step of every job.
+	var envRefs []SecretRef
+	for _, r := range refs {
+		if r.Job == "" && r.Context == CtxEnv {
+			envRefs = append(envRefs, r)
+		}
+	}
+	for id, job := range n.facts.Jobs {
+		var own []SecretRef
+		for _, r := range refs {
+			if r.Job == id {
+				own = append(own, r)
+			}
+		}
+		if job.Uses == nil {
+			own = append(own, envRefs...)
+		}
+		job.Secrets = uniqueNames(own)
+		n.facts.Secrets.Inherit = n.facts.Secrets.Inherit || job.SecretsInherit
+	}
+}
+
+func (n *normalizer) job(j *actionlint.Job, order int) *Job {
+	id := j.ID.Value
+	job := &Job{
+		Name:   id,
+		Line:   j.Pos.Line,
+		RunsOn: runsOn(j.RunsOn),
+		Steps:  []Step{},
+	}
+	if j.Name != nil && j.Name.Value != "" {
+		job.Name = j.Name.Value
+	}
+	if j.Container != nil && j.Container.Image != nil {
+		image := j.Container.Image.Value
+		job.Container = &image
+	}
+
+	w := where{job: id, jobOrder: order, context: CtxOther}
+	n.secrets.scan(j.Name, w)
+	n.jobSecrets(j, w)
+
+	if call := j.WorkflowCall; call != nil && call.Uses != nil {
+		u := ParseUses(call.Uses.Value, true)
+		u.Job, u.Line = id, n.useLine(id, -1, call.Uses)
+		n.facts.Uses = append(n.facts.Uses, u)
+		job.Uses = &u
+		job.SecretsInherit = call.InheritSecrets
+	}
+
+	var execs []*actionlint.Step // aligned with job.Steps
+	for i, s := range j.Steps {
+		if s == nil || s.Pos == nil {
+			continue
+		}
+		index := i
+		step := Step{Index: i, Line: s.Pos.Line}
+		if s.ID != nil {
+			step.ID = s.ID.Value
+		}
+		if s.Name != nil {
+			step.Name = s.Name.Value
+		}
+		switch e := s.Exec.(type) {
+		case *actionlint.ExecAction:
+			if e.Uses != nil {
+				u := ParseUses(e.Uses.Value, false)
+				u.Job, u.Step, u.Line = id, &index, n.useLine(id, i, e.Uses)
+				n.facts.Uses = append(n.facts.Uses, u)
+				step.Uses = &u
+			}
+		case *actionlint.ExecRun:
+			step.Run = true
+		}
+		job.Steps = append(job.Steps, step)
+		execs = append(execs, s)
+		n.stepSecrets(s, where{job: id, jobOrder: order, step: &index})
+	}
+	job.HardenRunner = hardenRunner(execs, job.Steps)
+	return job
+}
+
+// jobSecrets scans every job-level string that can hold an expression.
+func (n *normalizer) jobSecrets(j *actionlint.Job, w where) {
+	sc := &n.secrets
+	sc.scanCondition(j.If, in(w, CtxIf))
+	n.env(j.Env, w)
+	n.defaults(j.Defaults, w)
+	n.concurrency(j.Concurrency, w)
+	if r := j.RunsOn; r != nil {
+		sc.scan(r.LabelsExpr, w)
+		sc.scan(r.Group, w)
+		for _, l := range r.Labels {
+			sc.scan(l, w)
+		}
+	}
+	if e := j.Environment; e != nil {
+		sc.scan(e.Name, w)
+		sc.scan(e.URL, w)
+		n.boolean(e.Deployment, w)
+	}
+	for _, o := range j.Outputs {
+		sc.scan(o.Value, w)
+	}
+	n.float(j.TimeoutMinutes, w)
+	n.boolean(j.ContinueOnError, w)
+	if s := j.Strategy; s != nil {
+		n.matrix(s.Matrix, w)
+		n.boolean(s.FailFast, w)
+		if s.MaxParallel != nil {
+			sc.scan(s.MaxParallel.Expression, w)
+		}
+	}
+	n.container(j.Container, w)
+	if s := j.Services; s != nil {
+		sc.scan(s.Expression, w)
+		for _, svc := range s.Value {
+			n.container(svc.Container, w)
+		}
+	}
+	if call := j.WorkflowCall; call != nil {
+		for _, input := range call.Inputs {
+			sc.scan(input.Value, in(w, CtxWith))
+		}
+		for _, secret := range call.Secrets {
+			sc.scan(secret.Value, in(w, CtxSecrets))
+		}
+		if call.InheritSecrets {
+			line, ok := n.lines.inherit[strings.ToLower(w.job)]
+			if !ok {
+				line = j.Pos.Line
+			}
+			sc.inherit(line, in(w, CtxSecrets))
+		}
+	}
+	if s := j.Snapshot; s != nil {
+		sc.scan(s.ImageName, w)
+		sc.scan(s.Version, w)
+		sc.scanCondition(s.If, in(w, CtxIf))
+	}
+}
+
+// stepSecrets scans every string of a step that can hold an expression.
+func (n *normalizer) stepSecrets(s *actionlint.Step, w where) {
+	sc := &n.secrets
+	sc.scanCondition(s.If, in(w, CtxIf))
+	sc.scan(s.Name, in(w, CtxOther))
+	n.env(s.Env, w)
+	n.boolean(s.ContinueOnError, in(w, CtxOther))
+	n.float(s.TimeoutMinutes, in(w, CtxOther))
+	switch e := s.Exec.(type) {
+	case *actionlint.ExecRun:
+		sc.scan(e.Run, in(w, CtxRun))
+		sc.scan(e.Shell, in(w, CtxOther))
+		sc.scan(e.WorkingDirectory, in(w, CtxOther))
+	case *actionlint.ExecAction:
+		sc.scan(e.Uses, in(w, CtxOther))
+		for _, input := range e.Inputs {
+			sc.scan(input.Value, in(w, CtxWith))
+		}
+		sc.scan(e.Entrypoint, in(w, CtxWith))
+		sc.scan(e.Args, in(w, CtxWith))
+	}
+}
+
+func (n *normalizer) events(events []actionlint.Event, w where) {
+	for _, e := range events {
+		switch e := e.(type) {
+		case *actionlint.WorkflowCallEvent:
+			for _, input := range e.Inputs {
+				n.secrets.scan(input.Default, w)
+			}
+			for _, o := range e.Outputs {
+				n.secrets.scan(o.Value, w)
+			}
+		case *actionlint.WorkflowDispatchEvent:
+			for _, input := range e.Inputs {
+				n.secrets.scan(input.Default, w)
+			}
+		}
+	}
+}
+
+func (n *normalizer) env(e *actionlint.Env, w where) {
+	if e == nil {
+		return
+	}
+	w.context = CtxEnv
+	n.secrets.scan(e.Expression, w)
+	for _, v := range e.Vars {
+		n.secrets.scan(v.Value, w)
+	}
+}
+
+func (n *normalizer) defaults(d *actionlint.Defaults, w where) {
+	if d != nil && d.Run != nil {
+		n.secrets.scan(d.Run.Shell, w)
+		n.secrets.scan(d.Run.WorkingDirectory, w)
+	}
+}
+
+func (n *normalizer) concurrency(c *actionlint.Concurrency, w where) {
+	if c != nil {
+		n.secrets.scan(c.Group, w)
+		n.boolean(c.CancelInProgress, w)
+	}
+}
+
+// container scans a job container or a service: registry credentials, env
+// and the other strings.
+func (n *normalizer) container(c *actionlint.Container, w where) {
+	if c == nil {
+		return
+	}
+	sc := &n.secrets
+	sc.scan(c.Image, w)
+	sc.scan(c.Options, w)
+	for _, s := range c.Ports { // actionlint also keeps volumes here
+		sc.scan(s, w)
+	}
+	for _, s := range c.Volumes {
+		sc.scan(s, w)
+	}
+	if cr := c.Credentials; cr != nil {
+		cw := in(w, CtxCredentials)
+		sc.scan(cr.Expression, cw)
+		sc.scan(cr.Username, cw)
+		sc.scan(cr.Password, cw)
+	}
+	n.env(c.Env, w)
+}
+
+func (n *normalizer) matrix(m *actionlint.Matrix, w where) {
+	if m == nil {
+		return
+	}
+	n.secrets.scan(m.Expression, w)
+	for _, row := range m.Rows {
+		n.secrets.scan(row.Expression, w)
+		for _, v := range row.Values {
+			n.raw(v, w)
+		}
+	}
+	for _, cs := range []*actionlint.MatrixCombinations{m.Include, m.Exclude} {
+		if cs == nil {
+			continue
+		}
+		n.secrets.scan(cs.Expression, w)
+		for _, c := range cs.Combinations {
+			n.secrets.scan(c.Expression, w)
+			for _, a := range c.Assigns {
+				n.raw(a.Value, w)
+			}
+		}
+	}
+}
+
+// raw scans a matrix value. The tree is bounded by MaxYAMLNodes.
+func (n *normalizer) raw(v actionlint.RawYAMLValue, w where) {
+	switch v := v.(type) {
+	case *actionlint.RawYAMLString:
+		n.secrets.scan(&actionlint.String{Value: v.Value, Pos: v.Pos()}, w)
+	case *actionlint.RawYAMLArray:
+		for _, e := range v.Elems {
+			n.raw(e, w)
+		}
+	case *actionlint.RawYAMLObject:
+		for _, e := range v.Props {
+			n.raw(e, w)
+		}
+	}
+}
+
+func (n *normalizer) boolean(b *actionlint.Bool, w where) {
+	if b != nil {
+		n.secrets.scan(b.Expression, w)
+	}
+}
+
+func (n *normalizer) float(f *actionlint.Float, w where) {
+	if f != nil {
+		n.secrets.scan(f.Expression, w)
+	}
+}
+
+// in returns w with another context.
+func in(w where, context string) where {
+	w.context = context
+	return w
+}
+
+// runsOn normalizes every form of runs-on: a label, a list of labels, a
+// {group, labels} mapping, and expressions GitHub evaluates at run time.
+func runsOn(r *actionlint.Runner) RunsOn {
+	ro := RunsOn{Labels: []string{}}
+	if r == nil {
+		return ro
+	}
+	if r.LabelsExpr != nil {
+		expr := r.LabelsExpr.Value
+		ro.Expression = &expr
+		ro.Dynamic = true
+	}
+	for _, l := range r.Labels {
+		if l == nil {
+			continue
+		}
+		ro.Labels = append(ro.Labels, l.Value)
+		ro.Dynamic = ro.Dynamic || l.ContainsExpression()
+	}
+	if r.Group != nil {
+		group := r.Group.Value
+		ro.Group = &group
+		ro.Dynamic = ro.Dynamic || r.Group.ContainsExpression()
+	}
+	return ro
+}
+
+// hardenRunnerAction is the action HardenRunner looks for, in lower case.
+const hardenRunnerAction = "step-security/harden-runner"
+
+// hardenRunner reports the first step-security/harden-runner step of a job.
+func hardenRunner(steps []*actionlint.Step, normalized []Step) HardenRunner {
+	for i, s := range normalized {
+		u := s.Uses
+		if u == nil || u.Kind != KindAction || !strings.EqualFold(u.Name, hardenRunnerAction) {
+			continue
+		}
+		h := HardenRunner{Present: true, FirstStep: s.Index == 0, Step: &normalized[i].Index}
+		if e, ok := steps[i].Exec.(*actionlint.ExecAction); ok {
+			if input := e.Inputs["egress-policy"]; input != nil && input.Value != nil {
+				policy := input.Value.Value
+				h.EgressPolicy = &policy
+			}
+			if input := e.Inputs["use-policy-store"]; input != nil && input.Value != nil {
+				h.UsePolicyStore = input.Value.Value == "true"
+			}
+		}
+		return h
+	}
+	return HardenRunner{}
+}
+
+// sortedJobs returns the jobs in file order; actionlint keeps them in a map.
+func sortedJobs(jobs map[string]*actionlint.Job) []*actionlint.Job {
+	sorted := make([]*actionlint.Job, 0, len(jobs))
+	for _, j := range jobs {
+		if j != nil && j.ID != nil && j.Pos != nil {
+			sorted = append(sorted, j)
+		}
+	}
+	slices.SortFunc(sorted, func(a, b *actionlint.Job) int {
+		return cmp.Or(cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col), strings.Compare(a.ID.Value, b.ID.Value))
+	})
+	return sorted
+}
+
+// triggers returns the sorted names of the events that start the workflow.
+func triggers(wf *actionlint.Workflow) []string {
+	names := []string{}
+	for _, e := range wf.On {
+		if e == nil {
+			continue
+		}
+		if h, ok := e.(*actionlint.WebhookEvent); ok && h.Hook == nil {
+			continue
+		}
+		names = append(names, e.EventName())
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// yamlLines are positions actionlint's tree loses: it has no place for the
+// line of `secrets: inherit`, and it replaces a YAML alias by its anchor, so
+// an aliased uses: would be reported at the anchor.
+type yamlLines struct {
+	inherit map[string]int // lower-case job id -> line of `secrets: inherit`
+	uses    map[useAt]int  // line of each uses: written as an alias
+}
+
+// useAt names a uses: key; step is -1 for a job calling a reusable workflow.
+type useAt struct {
+	job  string // lower case, like actionlint's map keys
+	step int
+}
+
+func findYAMLLines(root *yaml.Node) yamlLines {
+	lines := yamlLines{inherit: map[string]int{}, uses: map[useAt]int{}}
+	jobs := mappingValue(root, "jobs")
+	if jobs == nil || jobs.Kind != yaml.MappingNode {
+		return lines
+	}
+	for i := 0; i+1 < len(jobs.Content); i += 2 {
+		id := strings.ToLower(jobs.Content[i].Value)
+		job := unalias(jobs.Content[i+1])
+		if job.Kind != yaml.MappingNode {
+			continue
+		}
+		for k := 0; k+1 < len(job.Content); k += 2 {
+			key, val := job.Content[k], job.Content[k+1]
+			switch key.Value {
+			case "secrets":
+				if val.Kind == yaml.ScalarNode && val.Value == "inherit" {
+					lines.inherit[id] = key.Line
+				}
+			case "uses":
+				if val.Kind == yaml.AliasNode {
+					lines.uses[useAt{id, -1}] = val.Line
+				}
+			case "steps":
+				for s, step := range unalias(val).Content {
+					if step.Kind == yaml.AliasNode {
+						lines.uses[useAt{id, s}] = step.Line
+						continue
+					}
+					if u := mappingValue(step, "uses"); u != nil && u.Kind == yaml.AliasNode {
+						lines.uses[useAt{id, s}] = u.Line
+					}
+				}
+			}
+		}
+	}
+	return lines
+}
+
+// useLine returns the line of a uses: value, where the author wrote it.
+func (n *normalizer) useLine(job string, step int, s *actionlint.String) int {
+	if line, ok := n.lines.uses[useAt{strings.ToLower(job), step}]; ok {
+		return line
+	}
+	return s.Pos.Line
+}
+
+func unalias(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return n.Alias
+	}
+	return n
+}
+
+// parseErrors converts actionlint's errors, sorted by position.
+func parseErrors(errs []*actionlint.Error) []ParseError {
+	out := make([]ParseError, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, ParseError{Line: e.Line, Column: e.Column, Message: oneLine(e.Message)})
+	}
+	slices.SortStableFunc(out, func(a, b ParseError) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), strings.Compare(a.Message, b.Message))
+	})
+	return out
+}
+
+func firstMessage(errs []*actionlint.Error) string {
+	if len(errs) == 0 {
+		return "no workflow in the file"
+	}
+	return oneLine(errs[0].Message)
+}

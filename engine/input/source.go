@@ -1,0 +1,71 @@
+package input
+
+import (
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/rhysd/actionlint"
+)
+
+// source maps positions of the parser (1-based line, rune column) to byte
+// offsets in the file and back, so that an expression inside a multi-line
+// run: script is reported on its own line rather than on the line of run:.
+type source struct {
+	text       string
+	lineStarts []int // byte offset of the first byte of each line
+}
+
+func newSource(src []byte) *source {
+	s := &source{text: string(src), lineStarts: []int{0}}
+	for i, b := range src {
+		if b == '\n' {
+			s.lineStarts = append(s.lineStarts, i+1)
+		}
+	}
+	return s
+}
+
+// offset returns the byte offset of pos, clamped to the file.
+func (s *source) offset(pos *actionlint.Pos) int {
+	if pos == nil || pos.Line < 1 {
+		return 0
+	}
+	if pos.Line > len(s.lineStarts) {
+		return len(s.text)
+	}
+	off := s.lineStarts[pos.Line-1]
+	for col := 1; col < pos.Col && off < len(s.text) && s.text[off] != '\n'; col++ {
+		_, size := utf8.DecodeRuneInString(s.text[off:])
+		off += size
+	}
+	return off
+}
+
+// index returns the offset of the first sub at or after from, or -1.
+func (s *source) index(from int, sub string) int {
+	if from < 0 || from > len(s.text) {
+		return -1
+	}
+	i := strings.Index(s.text[from:], sub)
+	if i < 0 {
+		return -1
+	}
+	return from + i
+}
+
+// line returns the 1-based line of a byte offset.
+func (s *source) line(off int) int {
+	return sort.Search(len(s.lineStarts), func(i int) bool { return s.lineStarts[i] > off })
+}
+
+// lineStart returns the byte offset where a 1-based line starts.
+func (s *source) lineStart(line int) int {
+	if line < 1 {
+		return 0
+	}
+	if line > len(s.lineStarts) {
+		return len(s.text)
+	}
+	return s.lineStarts[line-1]
+}

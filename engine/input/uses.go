@@ -1,0 +1,94 @@
+package input
+
+import "strings"
+
+// ParseUses splits the value of a `uses:` key into a Use. jobLevel is true
+// for jobs.<id>.uses, which always calls a reusable workflow; a step's uses
+// names an action, a local action or a docker image. The position fields
+// (Job, Step, Line) are left for the caller. Every string is accepted:
+// malformed references keep what can be read and never fail, since GitHub,
+// not runpolicy, is the judge of what runs.
+func ParseUses(raw string, jobLevel bool) Use {
+	u := Use{Raw: raw, RefType: RefNone, Via: []string{}}
+	switch {
+	case strings.HasPrefix(raw, "docker://"):
+		parseDocker(&u, strings.TrimPrefix(raw, "docker://"))
+	case strings.HasPrefix(raw, "./") || raw == ".":
+		// A path in the repository at the run's own commit: no ref, no owner.
+		u.Kind = KindLocal
+		if jobLevel {
+			u.Kind = KindReusableWorkflow
+		}
+		u.Name = raw
+		u.Path = strings.TrimPrefix(strings.TrimPrefix(raw, "."), "/")
+	default:
+		u.Kind = KindAction
+		if jobLevel {
+			u.Kind = KindReusableWorkflow
+		}
+		name, ref, _ := strings.Cut(raw, "@")
+		u.Name = name
+		u.Ref = ref
+		parts := strings.SplitN(name, "/", 3)
+		u.Owner = parts[0]
+		if len(parts) > 1 {
+			u.Repo = parts[1]
+		}
+		if len(parts) > 2 {
+			u.Path = parts[2]
+		}
+		switch {
+		case isFullSHA(ref):
+			u.RefType, u.Pinned = RefSHA, true
+		case ref != "":
+			u.RefType = RefTagOrBranch
+		}
+	}
+	return u
+}
+
+// parseDocker reads image[:tag][@sha256:digest]. Name is the image without
+// tag or digest; a digest pins the image, a tag does not.
+func parseDocker(u *Use, image string) {
+	u.Kind = KindDocker
+	name, digest, hasDigest := strings.Cut(image, "@")
+	if hasDigest {
+		u.Name, u.Ref = name, digest
+		if strings.HasPrefix(digest, "sha256:") && isHex(strings.TrimPrefix(digest, "sha256:"), 64) {
+			u.RefType, u.Pinned = RefSHA, true
+		} else if digest != "" {
+			u.RefType = RefTagOrBranch
+		}
+		return
+	}
+	// A colon after the last slash separates the tag; one before it is a
+	// registry port (localhost:5000/image).
+	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
+		u.Name, u.Ref = name[:i], name[i+1:]
+		if u.Ref != "" {
+			u.RefType = RefTagOrBranch
+		}
+		return
+	}
+	u.Name = name
+}
+
+// isFullSHA reports whether ref is a full 40-hex commit SHA. Only lower case
+// counts: that is how git prints SHAs, and an upper-case "SHA" could be a
+// branch name.
+func isFullSHA(ref string) bool {
+	return isHex(ref, 40)
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

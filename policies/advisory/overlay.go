@@ -1,0 +1,155 @@
+package advisory
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// overlayEntry is one action of an overlay file. Every field is optional;
+// a field that is present changes the imported entry:
+//
+//   - advisories are added to the imported ones;
+//   - summary, when not empty, replaces the imported summary;
+//   - all_versions, when present, replaces the imported value;
+//   - commits and versions: true adds, false removes (a false positive);
+//     a plain list adds every item;
+//   - ranges are added to the imported ones.
+type overlayEntry struct {
+	Advisories  []string `json:"advisories"`
+	Summary     string   `json:"summary"`
+	AllVersions *bool    `json:"all_versions"`
+	Commits     boolSet  `json:"commits"`
+	Versions    boolSet  `json:"versions"`
+	Ranges      []Range  `json:"ranges"`
+}
+
+// boolSet reads {"x": true, "y": false} or ["x", "y"] (all true).
+type boolSet map[string]bool
+
+func (s *boolSet) UnmarshalJSON(b []byte) error {
+	var list []string
+	if err := json.Unmarshal(b, &list); err == nil {
+		*s = boolSet{}
+		for _, v := range list {
+			(*s)[v] = true
+		}
+		return nil
+	}
+	var m map[string]bool
+	if err := json.Unmarshal(b, &m); err != nil {
+		return errors.New("want a map of string to true/false, or a list of strings")
+	}
+	*s = m
+	return nil
+}
+
+// overlayFile is an overlay: the actions map alone, or the whole bundle
+// data document (so that a committed list can serve as an overlay).
+type overlayFile struct {
+	Actions   map[string]overlayEntry `json:"actions"`
+	Runpolicy *struct {
+		Compromised struct {
+			Actions map[string]overlayEntry `json:"actions"`
+			Commits json.RawMessage         `json:"commits"` // derived; ignored
+		} `json:"compromised"`
+	} `json:"runpolicy"`
+}
+
+var commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// Overlay reads an overlay file (YAML or JSON) and merges it over the
+// import. Unknown keys, bad action names, commits that are not full SHAs
+// and ranges without introduced are errors naming the file and the action.
+func (l *List) Overlay(name string, src []byte) error {
+	js, err := yaml.YAMLToJSON(src)
+	if err != nil {
+		return fmt.Errorf("%s: not YAML or JSON: %s", name, oneLine(err.Error()))
+	}
+	var f overlayFile
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %s", name, oneLine(err.Error()))
+	}
+	actions := f.Actions
+	if f.Runpolicy != nil {
+		if actions != nil {
+			return fmt.Errorf("%s: both actions and runpolicy.compromised.actions are set", name)
+		}
+		actions = f.Runpolicy.Compromised.Actions
+	}
+	clean := map[string]overlayEntry{}
+	for raw, e := range actions {
+		key, err := actionName(raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if _, dup := clean[key]; dup {
+			return fmt.Errorf("%s: %s is listed twice", name, key)
+		}
+		commits := boolSet{}
+		for sha, v := range e.Commits {
+			sha = strings.ToLower(strings.TrimSpace(sha))
+			if !commitPattern.MatchString(sha) {
+				return fmt.Errorf("%s: %s: commit %q is not a full 40-hex SHA", name, key, sha)
+			}
+			commits[sha] = v
+		}
+		e.Commits = commits
+		for i, r := range e.Ranges {
+			if r.Introduced == "" {
+				return fmt.Errorf("%s: %s: ranges[%d] has no introduced", name, key, i)
+			}
+			if r.Fixed != "" && r.LastAffected != "" {
+				return fmt.Errorf("%s: %s: ranges[%d] has both fixed and last_affected", name, key, i)
+			}
+		}
+		e.Summary = oneLine(e.Summary)
+		clean[key] = e
+	}
+	l.overlays = append(l.overlays, clean)
+	return nil
+}
+
+// mergeInto returns e changed by the overlay entry.
+func (o overlayEntry) mergeInto(e Entry) Entry {
+	out := Entry{
+		Advisories:  appendNew(append([]string{}, e.Advisories...), o.Advisories...),
+		Summary:     e.Summary,
+		AllVersions: e.AllVersions,
+		Commits:     map[string]bool{},
+		Versions:    map[string]bool{},
+		Ranges:      append([]Range{}, e.Ranges...),
+	}
+	if o.Summary != "" {
+		out.Summary = o.Summary
+	}
+	if o.AllVersions != nil {
+		out.AllVersions = *o.AllVersions
+	}
+	merge := func(dst, base map[string]bool, over boolSet) {
+		for k, v := range base {
+			dst[k] = v
+		}
+		for k, v := range over {
+			if v {
+				dst[k] = true
+			} else {
+				delete(dst, k)
+			}
+		}
+	}
+	merge(out.Commits, e.Commits, o.Commits)
+	merge(out.Versions, e.Versions, o.Versions)
+	for _, r := range o.Ranges {
+		out.Ranges = appendRange(out.Ranges, r)
+	}
+	return out
+}

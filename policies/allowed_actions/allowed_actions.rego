@@ -1,0 +1,115 @@
+# METADATA
+# title: Allowed actions
+# description: |-
+#   Denies a run that uses an action, reusable workflow or docker image the
+#   allow list does not allow, and, when pinning is required, one that is not
+#   pinned to a full commit SHA. The list takes GitHub's syntax: owner/*,
+#   owner/repo (any ref), owner/repo@ref, owner/repo/path/to/workflow.yml@ref,
+#   "*" wildcards inside names (space-org*/*), docker://image patterns; an
+#   entry starting with "!" blocks and wins over every allow.
+# related_resources:
+#   - description: GitHub, allowing select actions and reusable workflows to run
+#     ref: https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/enabling-features-for-your-repository/managing-github-actions-settings-for-a-repository#allowing-select-actions-and-reusable-workflows-to-run
+# custom:
+#   settings:
+#     - name: mode
+#       default: dry_run
+#       description: enforce, dry_run or off; dry_run until the organization writes its own list.
+#     - name: allow
+#       default: [actions/*, github/*, step-security/harden-runner]
+#       description: Allow-list patterns; "!" entries block.
+#     - name: require_sha_pinning
+#       default: false
+#       description: Require a full 40-hex commit SHA as ref.
+#     - name: pinning_exempt
+#       default: []
+#       description: Patterns exempt from pinning; "*/*" is refused.
+#     - name: allow_local
+#       default: true
+#       description: Allow local actions and workflows (./path).
+#     - name: include_transitive
+#       default: true
+#       description: Also judge what composite actions and reusable workflows use.
+# schemas:
+#   - input: schema.input
+package runpolicy.policies.allowed_actions
+
+import data.runpolicy.lib
+import data.runpolicy.lib.actions
+
+settings := lib.settings("allowed_actions")
+
+deny contains object.union(lib.finding(use), {"message": sprintf(
+	"%s is blocked by allowed_actions.allow: replace it",
+	[lib.chain(use)],
+)}) if {
+	some i, use in judged
+	blocked[i]
+}
+
+deny contains object.union(lib.finding(use), {"message": sprintf(
+	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
+	[lib.chain(use)],
+)}) if {
+	some i, use in judged
+	not allowed[i]
+	not blocked[i]
+}
+
+deny contains object.union(lib.finding(use), {"message": sprintf(
+	"%s is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
+	[use.raw],
+)}) if {
+	not settings.allow_local
+	some use in input.uses
+	use.kind == "local"
+	count(use.via) == 0 # a local path inside another action belongs to that action
+}
+
+deny contains object.union(lib.finding(use), {"message": sprintf(
+	"%s is not pinned to a full commit SHA: pin it (%s@<40-hex SHA> # %s) or add it to allowed_actions.pinning_exempt",
+	[lib.chain(use), use_name(use), use.ref],
+)}) if {
+	settings.require_sha_pinning
+	some i, use in judged
+	not use.pinned
+	allowed[i]
+	not blocked[i]
+	not actions.listed(exempt, use)
+}
+
+# judged are the remote references this policy looks at, by their index in
+# input.uses: direct ones, and transitive ones with include_transitive.
+judged[i] := use if {
+	some i, use in input.uses
+	use.kind != "local"
+	direct_or_transitive(use)
+}
+
+# allowed and blocked are the indexes of the judged references an allow or
+# a block entry matches; each reference is looked up once.
+allowed contains i if {
+	some i, use in judged
+	actions.listed(allows, use)
+}
+
+blocked contains i if {
+	some i, use in judged
+	actions.listed(blocks, use)
+}
+
+direct_or_transitive(use) if count(use.via) == 0
+
+direct_or_transitive(_) if settings.include_transitive
+
+use_name(use) := trim_suffix(use.raw, concat("", ["@", use.ref]))
+
+# The allow list is indexed (see runpolicy.lib.patterns): a reference costs
+# a few lookups whatever the length of the list.
+allow_list := lib.patterns("allowed_actions", "allow")
+
+allows := allow_list.allow
+
+blocks := allow_list.block
+
+exempt := lib.patterns("allowed_actions", "pinning_exempt").allow

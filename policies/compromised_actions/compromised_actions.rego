@@ -1,0 +1,127 @@
+# METADATA
+# title: Compromised actions
+# description: |-
+#   Denies a run that uses an action or reusable workflow on the compromised
+#   list, directly or through a composite action or reusable workflow: a
+#   known-malicious commit, an affected tag or version range, or every
+#   version of the action. The list lives at data.runpolicy.compromised.
+# related_resources:
+#   - description: tj-actions/changed-files compromise (GHSA-mrrh-fwg8-r2c3)
+#     ref: https://github.com/advisories/GHSA-mrrh-fwg8-r2c3
+#   - description: reviewdog/action-setup compromise (GHSA-qmg3-hpqr-gqvc)
+#     ref: https://github.com/advisories/GHSA-qmg3-hpqr-gqvc
+#   - description: aquasecurity/trivy-action and setup-trivy compromise (GHSA-69fq-xp46-6x23)
+#     ref: https://github.com/advisories/GHSA-69fq-xp46-6x23
+# custom:
+#   settings:
+#     - name: mode
+#       default: enforce
+#       description: enforce, dry_run or off.
+#     - name: block_unresolved
+#       default: false
+#       description: |-
+#         Deny (true) or only warn (false) when the resolver could not look
+#         inside a reference, so the actions it calls went unchecked.
+# schemas:
+#   - input: schema.input
+package runpolicy.policies.compromised_actions
+
+import data.runpolicy.lib
+import data.runpolicy.lib.versions
+
+settings := lib.settings("compromised_actions")
+
+deny contains object.union(lib.finding(use), {
+	"message": sprintf(
+		"%s is compromised (%s): %s. Remove it or move to a safe version, and rotate every secret this workflow could read",
+		[lib.chain(use), advisory_text(entry), reason],
+	),
+	"advisories": entry.advisories,
+}) if {
+	some use in input.uses
+	[entry, reason] := verdict(use)
+}
+
+# verdict is [list entry, reason] for the first way the reference matches
+# the list, or undefined when it does not.
+verdict(use) := [entry, "every version of it is affected"] if {
+	some entry in entries(use)
+	entry.all_versions == true
+} else := [entry, sprintf("commit %s is a known malicious commit", [sha])] if {
+	some entry in entries(use)
+	some sha in shas(use)
+	entry.commits[sha]
+} else := [entry, sprintf("tag %s is an affected version", [use.ref])] if {
+	use.ref_type == "tag_or_branch"
+	some entry in entries(use)
+	some spelling in spellings(use.ref)
+	entry.versions[spelling]
+} else := [entry, sprintf("tag %s is in the affected range (%s)", [use.ref, versions.range_text(range)])] if {
+	use.ref_type == "tag_or_branch"
+	some entry in entries(use)
+	some range in entry.ranges
+	versions.in_range(use.ref, range)
+} else := [entry, sprintf("commit %s is a known malicious commit of %s", [sha, name])] if {
+	some sha in shas(use)
+	name := data.runpolicy.compromised.commits[sha]
+	entry := data.runpolicy.compromised.actions[name]
+}
+
+# entries are the list entries for the reference: by its full name
+# (owner/repo/path) and by its repository, looked up by key, never scanned.
+entries(use) := [entry |
+	use.kind in {"action", "reusable_workflow"}
+	some key in {lower(use.name), lower(concat("/", [use.owner, use.repo]))}
+	entry := data.runpolicy.compromised.actions[key]
+]
+
+# shas are the commits the reference runs: its ref when pinned to a commit,
+# and the commit its tag resolved to.
+shas(use) := {lower(sha) |
+	some sha in [use.ref | use.ref_type == "sha"]
+} | {lower(sha) |
+	sha := use.resolved_sha
+	is_string(sha)
+}
+
+# spellings of a tag with and without its leading "v": advisories write "1"
+# for the tag v1.
+spellings(ref) := {ref, trim_prefix(ref, "v"), concat("", ["v", ref])}
+
+advisory_text(entry) := concat(", ", entry.advisories) if {
+	count(entry.advisories) > 0
+} else := "no advisory"
+
+# Without resolution the actions a reference calls are unknown: warn, or deny
+# when block_unresolved is set.
+warn contains unresolved(use) if {
+	not settings.block_unresolved
+	some use in input.uses
+	object.get(use, "unresolved", "") != ""
+}
+
+deny contains unresolved(use) if {
+	settings.block_unresolved
+	some use in input.uses
+	object.get(use, "unresolved", "") != ""
+}
+
+unresolved(use) := object.union(lib.finding(use), {"message": sprintf(
+	"could not look inside %s (%s): the actions it calls were not checked against the compromised list",
+	[lib.chain(use), use.unresolved],
+)})
+
+warn contains limited(limit) if {
+	not settings.block_unresolved
+	some limit in input.resolution.limits
+}
+
+deny contains limited(limit) if {
+	settings.block_unresolved
+	some limit in input.resolution.limits
+}
+
+limited(limit) := {"message": sprintf(
+	"stopped following action references at the %s limit: deeper actions were not checked against the compromised list",
+	[limit],
+)}

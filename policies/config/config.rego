@@ -1,0 +1,193 @@
+# METADATA
+# title: Settings validation
+# description: |-
+#   Checks data.runpolicy.settings and data.runpolicy.compromised once, when
+#   the engine loads a configuration: a typo in a settings file must fail
+#   the load, not silently allow runs. Each error is one line naming the
+#   setting and what is wrong with it.
+# related_resources:
+#   - description: runpolicy settings
+#     ref: https://github.com/runpolicy/runpolicy/blob/main/policies/README.md
+# schemas:
+#   - input: schema.input
+package runpolicy.config
+
+# known lists every setting of the built-in policies and the type it takes.
+known := {
+	"compromised_actions": {"mode": "mode", "block_unresolved": "boolean"},
+	"secret_exfiltration": {
+		"mode": "mode",
+		"analyze_default_branch": "boolean",
+		"bulk_secrets_only": "boolean",
+		"exempt_actors": "strings",
+		"ignored_secrets": "strings",
+		"approved_workflow_sha256": "strings",
+	},
+	"allowed_actions": {
+		"mode": "mode",
+		"allow": "strings",
+		"require_sha_pinning": "boolean",
+		"pinning_exempt": "strings",
+		"allow_local": "boolean",
+		"include_transitive": "boolean",
+	},
+	"runner_labels": {"mode": "mode", "disallowed": "strings", "allowed": "strings"},
+	"harden_runner": {
+		"mode": "mode",
+		"target_labels": "strings",
+		"equivalent_actions": "strings",
+		"require_first_step": "boolean",
+		"require_policy_store": "boolean",
+		"block_job_container": "boolean",
+	},
+}
+
+modes := {"enforce", "dry_run", "off"}
+
+default settings := {}
+
+settings := data.runpolicy.settings
+
+errors contains "settings: must be an object of policy names to their settings" if not is_object(settings)
+
+# scopes are the places a policy's settings appear, as [where, policy, value]:
+# organization-wide, and in each repository override.
+scopes contains [sprintf("settings.%s", [policy]), policy, value] if {
+	some policy, value in settings
+	policy != "repositories"
+}
+
+scopes contains [sprintf("settings.repositories[%q].%s", [pattern, policy]), policy, value] if {
+	some pattern, override in object.get(settings, "repositories", {})
+	some policy, value in override
+}
+
+errors contains sprintf("%s: must be an object of settings, got %s", [where, type_name(value)]) if {
+	some [where, _, value] in scopes
+	not is_object(value)
+}
+
+errors contains sprintf("%s.mode: must be enforce, dry_run or off, got %v", [where, mode]) if {
+	some [where, _, value] in scopes
+	mode := value.mode
+	not mode in modes
+}
+
+errors contains sprintf("%s.%s: unknown setting (%s takes %s)", [where, key, policy, concat(", ", sort(object.keys(known[policy])))]) if {
+	some [where, policy, value] in scopes
+	some key, _ in value
+	not known[policy][key]
+}
+
+errors contains sprintf("%s.%s: must be true or false, got %v", [where, key, v]) if {
+	some [where, policy, value] in scopes
+	some key, v in value
+	known[policy][key] == "boolean"
+	not is_boolean(v)
+}
+
+errors contains sprintf("%s.%s: must be a list of strings, got %v", [where, key, v]) if {
+	some [where, policy, value] in scopes
+	some key, v in value
+	known[policy][key] == "strings"
+	not strings(v)
+}
+
+strings(v) if {
+	is_array(v)
+	every s in v {
+		is_string(s)
+	}
+}
+
+errors contains sprintf("%s.pinning_exempt: %q would exempt every action from pinning; list owners or actions instead", [where, pattern]) if {
+	some [where, "allowed_actions", value] in scopes
+	some pattern in value.pinning_exempt
+	regex.match(`^[*/]+$`, pattern)
+}
+
+errors contains sprintf("%s.approved_workflow_sha256: %q is not a SHA-256 digest (64 hex digits)", [where, digest]) if {
+	some [where, "secret_exfiltration", value] in scopes
+	some digest in value.approved_workflow_sha256
+	not regex.match(`^[0-9a-fA-F]{64}$`, digest)
+}
+
+# Repository overrides.
+
+errors contains sprintf("settings.repositories: must be an object of owner/repo patterns to settings, got %s", [type_name(repositories)]) if {
+	repositories := settings.repositories
+	not is_object(repositories)
+}
+
+errors contains sprintf("settings.repositories[%q]: must be an object of policy names to their settings, got %s", [pattern, type_name(override)]) if {
+	some pattern, override in object.get(settings, "repositories", {})
+	not is_object(override)
+}
+
+errors contains sprintf("settings.repositories[%q]: the pattern must be owner/repo, with * for any run of characters", [pattern]) if {
+	some pattern, _ in object.get(settings, "repositories", {})
+	not regex.match(`^[^/\s]+/[^/\s]+$`, pattern)
+}
+
+errors contains sprintf("settings.repositories[%q].repositories: overrides do not nest", [pattern]) if {
+	some pattern, override in object.get(settings, "repositories", {})
+	override.repositories
+}
+
+# Settings for a policy that is not loaded are a typo or a missing bundle.
+# The engine lists the loaded packages in data.runpolicy.packages.
+errors contains sprintf("%s: no policy runpolicy.policies.%s is loaded", [where, policy]) if {
+	packages := {name | some name in data.runpolicy.packages}
+	some [where, policy, _] in scopes
+	not known[policy]
+	not policy in packages
+}
+
+# The compromised list: names are looked up in lowercase, so an entry
+# written with capitals would never match.
+
+default compromised := {}
+
+compromised := data.runpolicy.compromised.actions
+
+errors contains sprintf("compromised.actions[%q]: action names must be lowercase", [name]) if {
+	some name, _ in compromised
+	name != lower(name)
+}
+
+errors contains sprintf("compromised.actions[%q].%s: must be %s", [name, key, kind]) if {
+	some name, entry in compromised
+	some key, kind in entry_keys
+	not has_type(object.get(entry, key, null), kind)
+}
+
+entry_keys := {
+	"advisories": "a list of strings",
+	"summary": "a string",
+	"all_versions": "true or false",
+	"commits": "an object of commit SHAs to true",
+	"versions": "an object of tags to true",
+	"ranges": "a list of {introduced, fixed | last_affected} objects",
+}
+
+has_type(v, "a list of strings") if strings(v)
+
+has_type(v, "a string") if is_string(v)
+
+has_type(v, "true or false") if is_boolean(v)
+
+has_type(v, "an object of commit SHAs to true") if {
+	is_object(v)
+	every sha, _ in v {
+		regex.match(`^[0-9a-f]{40}$`, sha)
+	}
+}
+
+has_type(v, "an object of tags to true") if is_object(v)
+
+has_type(v, "a list of {introduced, fixed | last_affected} objects") if {
+	is_array(v)
+	every range in v {
+		is_object(range)
+	}
+}

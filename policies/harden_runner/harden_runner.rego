@@ -1,0 +1,107 @@
+# METADATA
+# title: Harden-Runner
+# description: |-
+#   Denies a targeted job that does not run step-security/harden-runner (or a
+#   configured equivalent), which monitors and limits the job's network
+#   egress, file and process activity. Optionally it must be the first step,
+#   must use the StepSecurity policy store, and the job must not run wholly
+#   in a container, where the agent cannot see the steps.
+# related_resources:
+#   - description: step-security/harden-runner
+#     ref: https://github.com/step-security/harden-runner
+# custom:
+#   settings:
+#     - name: mode
+#       default: dry_run
+#       description: enforce, dry_run or off.
+#     - name: target_labels
+#       default: []
+#       description: Only jobs on a runner with one of these label patterns; empty means every job.
+#     - name: equivalent_actions
+#       default: []
+#       description: Action name patterns that count as harden-runner.
+#     - name: require_first_step
+#       default: false
+#       description: The hardening step must be the job's first step.
+#     - name: require_policy_store
+#       default: false
+#       description: harden-runner must read its policy from the policy store.
+#     - name: block_job_container
+#       default: false
+#       description: Deny targeted jobs with a job-level container.
+# schemas:
+#   - input: schema.input
+package runpolicy.policies.harden_runner
+
+import data.runpolicy.lib
+
+settings := lib.settings("harden_runner")
+
+equivalents := lib.patterns("harden_runner", "equivalent_actions")
+
+targets := lib.patterns("harden_runner", "target_labels")
+
+deny contains {"job": id, "line": job.line, "message": sprintf(
+	"job %s has no step-security/harden-runner step: add \"uses: step-security/harden-runner@<SHA>\" as its first step",
+	[id],
+)} if {
+	some id, job in targeted
+	count(hardening_steps(job)) == 0
+}
+
+deny contains {"job": id, "step": first, "line": job.steps[first].line, "message": sprintf(
+	"job %s runs harden-runner as step %d, not first: move it to the top so it monitors every step",
+	[id, first],
+)} if {
+	settings.require_first_step
+	some id, job in targeted
+	first := min(hardening_steps(job))
+	first != 0
+}
+
+deny contains {"job": id, "line": job.line, "message": sprintf(
+	"job %s runs harden-runner without the policy store: configure its with: inputs to fetch the egress policy from the StepSecurity policy store",
+	[id],
+)} if {
+	settings.require_policy_store
+	some id, job in targeted
+	job.harden_runner.present
+	not job.harden_runner.use_policy_store
+}
+
+deny contains {"job": id, "line": job.line, "message": sprintf(
+	"job %s runs in container %q, where harden-runner cannot monitor its steps: run the steps on the runner, or start the container from a step",
+	[id, job.container],
+)} if {
+	settings.block_job_container
+	some id, job in targeted
+	job.container != null
+}
+
+# targeted are the jobs with steps (a job that only calls a reusable
+# workflow has none) whose runner matches target_labels, or all of them
+# when target_labels is empty.
+targeted[id] := job if {
+	some id, job in input.jobs
+	count(job.steps) > 0
+	on_target(job)
+}
+
+on_target(_) if count(settings.target_labels) == 0
+
+on_target(job) if {
+	some label in job.runs_on.labels
+	lib.in_patterns(targets, label)
+}
+
+# hardening_steps are the indexes of the job's harden-runner (or
+# equivalent) steps.
+hardening_steps(job) := {s.index |
+	some s in job.steps
+	s.uses != null
+	hardening(s.uses.name)
+}
+
+hardening(name) if lower(name) == "step-security/harden-runner"
+
+hardening(name) if lib.in_patterns(equivalents, name)

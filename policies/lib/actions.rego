@@ -1,0 +1,100 @@
+# METADATA
+# title: Action patterns
+# description: |-
+#   GitHub's allow-list syntax for actions and reusable workflows: owner/*,
+#   owner/repo (any ref), owner/repo@ref, owner/repo/path/to/workflow.yml@ref,
+#   "*" inside names (space-org*/*) or refs (@v1.*), docker://image
+#   patterns, and "!" in front of an entry to block instead of allow. Case
+#   is ignored. A list is indexed once (see runpolicy.lib.patterns) so that
+#   a reference costs a few lookups whatever the length of the list.
+# related_resources:
+#   - description: GitHub, allowing select actions and reusable workflows to run
+#     ref: https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/enabling-features-for-your-repository/managing-github-actions-settings-for-a-repository#allowing-select-actions-and-reusable-workflows-to-run
+# schemas:
+#   - input: schema.input
+package runpolicy.lib.actions
+
+import data.runpolicy.lib
+
+# index splits a list into the entries that allow and those that block.
+index(list) := {"allow": entry_index(entries, false), "block": entry_index(entries, true)} if {
+	entries := [entry(text) | some text in list; is_string(text)]
+}
+
+# entry_index files each entry under its class: exact names, name@ref and
+# owner/* entries are object keys; only other wildcards are kept as globs.
+entry_index(entries, block) := {
+	"names": {e.name: true | some e in entries; e.block == block; e.class == "name"},
+	"refs": {concat("@", [e.name, e.ref]): true | some e in entries; e.block == block; e.class == "ref"},
+	"owners": {trim_suffix(e.name, "/*"): true | some e in entries; e.block == block; e.class == "owner"},
+	"globs": [[lib.glob_pattern(e.name), lib.glob_pattern(e.ref)] | some e in entries; e.block == block; e.class == "glob"],
+}
+
+# entry parses one entry, in lowercase: "!Owner/Repo@v1" →
+# {"block": true, "name": "owner/repo", "ref": "v1", "class": "ref"}.
+entry(text) := {"block": startswith(body, "!"), "name": name, "ref": ref, "class": class(name, ref)} if {
+	body := lower(trim_space(text))
+	[name, ref] := name_ref(trim_prefix(body, "!"))
+}
+
+# name_ref splits an entry at "@"; no ref and "@*" both mean any ref.
+# Docker entries keep their tag or digest in the name.
+name_ref(body) := [body, ""] if {
+	startswith(body, "docker://")
+} else := [body, ""] if {
+	not contains(body, "@")
+} else := [name, ""] if {
+	[name, "*"] = split(body, "@")
+} else := split(body, "@")
+
+class(name, "") := "owner" if {
+	regex.match(`^[^*/]+/\*$`, name)
+} else := "glob" if {
+	contains(name, "*")
+} else := "name"
+
+class(name, ref) := "glob" if {
+	ref != ""
+	contains(concat("@", [name, ref]), "*")
+} else := "ref" if {
+	ref != ""
+}
+
+# listed reports whether an index (the allow or block half) matches a
+# reference, by its full name or, for an action in a sub-path of a
+# repository, by the repository.
+listed(index, use) if {
+	some name in names(use)
+	index.names[name]
+}
+
+listed(index, use) if {
+	some name in names(use)
+	index.refs[concat("@", [name, lower(use.ref)])]
+}
+
+listed(index, use) if index.owners[lower(use.owner)]
+
+listed(index, use) if {
+	some [name_glob, ref_glob] in index.globs
+	glob.match(name_glob, null, lower(use.name))
+	ref_matches(ref_glob, use.ref)
+}
+
+listed(index, use) if {
+	use.kind == "docker"
+	some [name_glob, _] in index.globs
+	glob.match(name_glob, null, lower(use.raw))
+}
+
+ref_matches("", _)
+
+ref_matches(ref_glob, ref) if glob.match(ref_glob, null, lower(ref))
+
+# names are the keys a reference is looked up by.
+names(use) := {lower(use.raw), docker_image(lower(use.raw))} if {
+	use.kind == "docker"
+} else := {lower(use.name), lower(concat("/", [use.owner, use.repo]))}
+
+# docker_image drops the tag and digest: docker://alpine:3.19 → docker://alpine.
+docker_image(raw) := regex.replace(split(raw, "@")[0], `:[^/:]*$`, "")

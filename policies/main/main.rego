@@ -1,0 +1,69 @@
+# METADATA
+# title: Decision
+# description: |-
+#   Collects the findings of every policy package under
+#   data.runpolicy.policies, built-in or added by a user, into one decision.
+#   Each violation is the object the policy's deny rule produced plus the
+#   policy's name and effective mode; allow is false exactly when a
+#   violation's mode is enforce. warn rules add warnings that never block.
+# related_resources:
+#   - description: runpolicy policies and settings
+#     ref: https://github.com/runpolicy/runpolicy/blob/main/policies/README.md
+# schemas:
+#   - input: schema.input
+package runpolicy.main
+
+import data.runpolicy.lib
+
+decision := {
+	"allow": count(enforced) == 0,
+	"violations": sorted(violations),
+	"warnings": sorted(warnings),
+}
+
+enforced := {v | some v in violations; v.mode == "enforce"}
+
+violations contains object.union(as_object(finding), {"policy": name, "mode": mode}) if {
+	some name, mode in active
+	some finding in data.runpolicy.policies[name].deny
+}
+
+warnings contains object.union(as_object(finding), {"policy": name}) if {
+	some name, _ in active
+	some finding in data.runpolicy.policies[name].warn
+}
+
+# active maps each policy that is not off to its effective mode. The mode is
+# read before the policy's rules are referenced, so an off policy does no work.
+active[name] := mode if {
+	some name in policy_names
+	mode := object.get(lib.settings(name), "mode", "enforce")
+	mode != "off"
+}
+
+# policy_names are the packages directly under data.runpolicy.policies. The
+# engine lists them in data.runpolicy.packages from the compiled modules; a
+# stock `opa eval` has no such list, and finds them by evaluating each
+# package's rules, which off policies then also pay for.
+policy_names := {name | some name in data.runpolicy.packages} if {
+	data.runpolicy.packages
+} else := {name | some name; data.runpolicy.policies[name].deny} | {name | some name; data.runpolicy.policies[name].warn}
+
+# as_object accepts conftest-style string findings: deny contains msg if ….
+as_object(finding) := finding if {
+	is_object(finding)
+} else := {"message": sprintf("%v", [finding])}
+
+# sorted orders findings by policy, job, line and message.
+sorted(findings) := [f |
+	some [_, _, _, _, f] in sort([[f.policy, object.get(f, "job", ""), object.get(f, "line", 0), object.get(f, "message", ""), f] | some f in findings])
+]
+
+# config_errors are one-line descriptions of invalid settings; the engine
+# refuses to load a configuration that has any.
+config_errors := data.runpolicy.config.errors
+
+# prepared indexes every list setting (see runpolicy.lib.patterns). It reads
+# no input: the engine evaluates it once per load and stores the result at
+# data.runpolicy.prepared, so that no decision rebuilds an index.
+prepared := lib.prepared

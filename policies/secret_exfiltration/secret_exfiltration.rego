@@ -1,0 +1,113 @@
+# METADATA
+# title: Secret exfiltration
+# description: |-
+#   Denies a run on a branch other than the default branch when its workflow
+#   file reads secrets and differs from the default branch's copy (or does
+#   not exist there): whoever can push a branch could otherwise edit the
+#   workflow to send the repository's secrets anywhere, before any review.
+#   Exempt actors and approved workflow versions pass.
+# related_resources:
+#   - description: GitHub, security hardening for GitHub Actions
+#     ref: https://docs.github.com/en/actions/security-for-github-actions/security-guides/security-hardening-for-github-actions
+# custom:
+#   settings:
+#     - name: mode
+#       default: enforce
+#       description: enforce, dry_run or off.
+#     - name: analyze_default_branch
+#       default: false
+#       description: Judge runs on the default branch too.
+#     - name: bulk_secrets_only
+#       default: false
+#       description: |-
+#         Count only bulk access to secrets (toJSON(secrets), secrets[expr],
+#         secrets: inherit), not secrets read by name.
+#     - name: exempt_actors
+#       default: ["dependabot[bot]", "renovate[bot]"]
+#       description: Logins whose runs pass when both actor and triggering actor are listed.
+#     - name: ignored_secrets
+#       default: [GITHUB_TOKEN]
+#       description: Secrets that do not count.
+#     - name: approved_workflow_sha256
+#       default: []
+#       description: SHA-256 digests of workflow files approved to run anywhere.
+# schemas:
+#   - input: schema.input
+package runpolicy.policies.secret_exfiltration
+
+import data.runpolicy.lib
+
+settings := lib.settings("secret_exfiltration")
+
+deny contains {
+	"message": sprintf(
+		"%s on branch %s reads %s and %s: an unreviewed workflow could send them anywhere. Merge the workflow change into %s first, or approve this version by adding %s to secret_exfiltration.approved_workflow_sha256",
+		[input.workflow.path, input.run.branch, concat(" and ", secrets_read), why_modified, input.repository.default_branch, input.workflow.sha256],
+	),
+	"line": line,
+	"secrets": named_secrets,
+} if {
+	judged_branch
+	count(secrets_read) > 0
+	input.workflow.modified
+	not exempt_actor
+	not lib.in_patterns(approved, input.workflow.sha256)
+}
+
+judged_branch if not input.run.is_default_branch
+
+judged_branch if settings.analyze_default_branch
+
+approved := lib.patterns("secret_exfiltration", "approved_workflow_sha256")
+
+ignored := lib.patterns("secret_exfiltration", "ignored_secrets")
+
+exempt := lib.patterns("secret_exfiltration", "exempt_actors")
+
+# named_secrets are the secrets read by name that count.
+named_secrets := [] if {
+	settings.bulk_secrets_only
+} else := sort({upper(name) |
+	some name in input.secrets.names
+	not lib.in_patterns(ignored, name)
+})
+
+# secrets_read describes what the workflow reads, for the message.
+secrets_read := array.concat(named_text, bulk_text)
+
+named_text := [sprintf("secrets %s", [concat(", ", named_secrets)])] if {
+	count(named_secrets) > 0
+} else := []
+
+bulk_text := ["every secret (secrets: inherit)"] if {
+	input.secrets.inherit
+} else := ["every secret (toJSON(secrets) or secrets[…])"] if {
+	input.secrets.bulk
+} else := []
+
+why_modified := "is new on this branch" if {
+	input.workflow.default_branch_sha256 == null
+} else := sprintf("differs from %s", [input.repository.default_branch])
+
+# Exempt only when both the actor and the one who triggered this attempt
+# are exempt: a re-run of a bot's run by someone else is not the bot's.
+exempt_actor if {
+	lib.in_patterns(exempt, input.run.actor)
+	lib.in_patterns(exempt, triggering_actor)
+}
+
+triggering_actor := input.run.triggering_actor if {
+	input.run.triggering_actor != ""
+} else := input.run.actor
+
+# line is the first place the workflow reads a secret that counts.
+default line := 0
+
+line := min({ref.line |
+	some ref in input.secrets.refs
+	counts(ref)
+})
+
+counts(ref) if ref.bulk
+
+counts(ref) if upper(ref.name) in {n | some n in named_secrets}

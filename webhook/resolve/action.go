@@ -1,0 +1,54 @@
+package resolve
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// actionMeta is the part of an action's metadata file the resolver needs:
+// how it runs and which other references it pulls in.
+type actionMeta struct {
+	using string   // composite, docker, node20, …
+	uses  []string // the uses of a composite action's steps, in order
+	image string   // a docker action's image: Dockerfile or docker://…
+}
+
+// actionFile mirrors action.yml as far as the resolver reads it.
+type actionFile struct {
+	Runs struct {
+		Using string `yaml:"using"`
+		Image string `yaml:"image"`
+		Steps []struct {
+			Uses string `yaml:"uses"`
+		} `yaml:"steps"`
+	} `yaml:"runs"`
+}
+
+// decodeAction parses an action metadata file. It is not a workflow, so it
+// does not go through input.Parse; yaml.v3 refuses excessive aliasing and
+// the caller has already bounded the size.
+func decodeAction(src []byte) (m *actionMeta, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("YAML parser panicked: %v", p)
+		}
+	}()
+	var f actionFile
+	if err := yaml.Unmarshal(src, &f); err != nil {
+		return nil, fmt.Errorf("not action metadata: %s", oneLine(strings.TrimPrefix(err.Error(), "yaml: ")))
+	}
+	m = &actionMeta{using: strings.ToLower(strings.TrimSpace(f.Runs.Using)), image: strings.TrimSpace(f.Runs.Image)}
+	if m.using == "" {
+		return nil, fmt.Errorf("not action metadata: runs.using is missing")
+	}
+	for _, s := range f.Runs.Steps {
+		if u := strings.TrimSpace(s.Uses); u != "" {
+			m.uses = append(m.uses, u)
+		}
+	}
+	return m, nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

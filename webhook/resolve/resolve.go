@@ -1,0 +1,127 @@
+// Package resolve follows the action and reusable workflow references of an
+// input document to the code they really run. A composite action is a list
+// of further actions; a reusable workflow is a list of further jobs; a tag
+// is a movable name for a commit. Policies that judge only the references
+// written in the workflow file miss what hides behind them, so the resolver
+// fetches each action's metadata and each called workflow through a
+// Fetcher (the GitHub API in the server), adds what they use to the
+// document with the chain that led there, and records the commit every tag
+// points to now.
+//
+// Content at a commit cannot change, so it is cached forever (in a bounded
+// LRU); what a tag points to is cached for a short TTL. One Resolver is
+// shared by every run.
+package resolve
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/runpolicy/runpolicy/engine/input"
+)
+
+// ErrNotFound is what a Fetcher returns (wrapped or not) when a file, a ref
+// or a whole repository does not exist or is not visible to it (private).
+var ErrNotFound = errors.New("not found")
+
+// Fetcher reads repositories. Implementations must be safe for concurrent use.
+type Fetcher interface {
+	// Content returns the bytes of the file at path in owner/repo at ref (a
+	// commit SHA, tag or branch).
+	Content(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
+	// CommitSHA returns the full commit SHA that ref (a tag or branch) points to now.
+	CommitSHA(ctx context.Context, owner, repo, ref string) (string, error)
+}
+
+// Resolver expands input documents. It is safe for concurrent use; its
+// caches are shared by every call to Resolve.
+type Resolver struct {
+	fetch Fetcher
+	cfg   config
+
+	// actions and workflows hold what was read at a commit SHA, keyed by
+	// repository, path and SHA. Entries never go stale, only out of the LRU.
+	actions   *lru.Cache[string, *actionMeta]
+	workflows *lru.Cache[string, *input.Facts]
+	// tags maps owner/repo@ref to the commit it pointed to when looked up.
+	tags *lru.Cache[string, tagEntry]
+	// inflight bounds the Fetcher calls of all runs together, so that many
+	// runs at once stay below GitHub's limit on concurrent requests.
+	inflight chan struct{}
+
+	now   func() time.Time
+	parse func(path string, src []byte) (*input.Facts, error)
+}
+
+// tagEntry is a cached tag lookup; notFound caches a missing ref for the
+// same TTL, so a deleted tag used by many runs is asked about once.
+type tagEntry struct {
+	sha      string
+	notFound bool
+	expires  time.Time
+}
+
+// New returns a Resolver that reads through f.
+func New(f Fetcher, opts ...Option) *Resolver {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	actions, _ := lru.New[string, *actionMeta](cfg.cacheSize)
+	workflows, _ := lru.New[string, *input.Facts](cfg.cacheSize)
+	tags, _ := lru.New[string, tagEntry](cfg.tagCacheSize)
+	return &Resolver{
+		fetch:     f,
+		cfg:       cfg,
+		actions:   actions,
+		workflows: workflows,
+		tags:      tags,
+		inflight:  make(chan struct{}, cfg.maxInFlight),
+		now:       time.Now,
+		parse:     input.Parse,
+	}
+}
+
+// Resolve returns a copy of doc whose Uses also hold every reference reached
+// through composite actions and reusable workflows (Via set), whose tag
+// references carry ResolvedSHA, and whose Resolution says how far the
+// resolver got. doc itself, and the Facts it shares, are not modified.
+//
+// A reference that cannot be followed (not found, private, invalid file, a
+// limit) gets Use.Unresolved and makes the resolution incomplete; it is not
+// an error. Resolve fails only when the context ends or the Fetcher fails
+// for another reason than ErrNotFound (network, rate limit), so that the
+// caller can retry the run later instead of judging half of it.
+func (r *Resolver) Resolve(ctx context.Context, doc *input.Document) (*input.Document, error) {
+	out := *doc
+	out.Uses = make([]input.Use, len(doc.Uses), len(doc.Uses)+len(doc.Uses)/2+8)
+	copy(out.Uses, doc.Uses)
+	w := newWalk(r, &out)
+	if err := w.run(ctx); err != nil {
+		return nil, err
+	}
+	out.Resolution = w.resolution()
+	return &out, nil
+}
+
+// repoKey is the case-insensitive name of a repository, as GitHub treats it.
+func repoKey(owner, repo string) string {
+	return strings.ToLower(owner) + "/" + strings.ToLower(repo)
+}
+
+// tag returns the cached commit of owner/repo@ref when the entry is fresh.
+func (r *Resolver) tag(key string) (tagEntry, bool) {
+	e, ok := r.tags.Get(key)
+	if !ok || !r.now().Before(e.expires) {
+		return tagEntry{}, false
+	}
+	return e, true
+}
+
+func (r *Resolver) putTag(key, sha string, notFound bool) {
+	r.tags.Add(key, tagEntry{sha: sha, notFound: notFound, expires: r.now().Add(r.cfg.tagTTL)})
+}

@@ -1,0 +1,626 @@
+package resolve
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runpolicy/runpolicy/engine/input"
+)
+
+const headSHA = "1111111111111111111111111111111111111111"
+
+// workflowDoc parses a workflow of acme/api and builds its document for a
+// push at headSHA.
+func workflowDoc(t testing.TB, path string, src []byte) *input.Document {
+	t.Helper()
+	f, err := input.Parse(path, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := input.LocalContext(path)
+	c.Repository = input.Repository{FullName: "acme/api", Owner: "acme", Name: "api", DefaultBranch: "main"}
+	c.Run.HeadSHA = headSHA
+	return input.Build(f, c)
+}
+
+// steps is a one-job workflow whose steps use refs.
+func steps(refs ...string) []byte {
+	var b strings.Builder
+	b.WriteString("on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n")
+	for _, r := range refs {
+		fmt.Fprintf(&b, "      - uses: %s\n", r)
+	}
+	return []byte(b.String())
+}
+
+// row is the part of a Use the tests compare.
+type row struct {
+	Raw, Kind, Job string
+	Step, Line     int // Step -1: nil
+	Via            string
+	ResolvedSHA    string
+	Unresolved     string // a substring
+}
+
+func rows(uses []input.Use) []row {
+	out := make([]row, len(uses))
+	for i, u := range uses {
+		r := row{Raw: u.Raw, Kind: u.Kind, Job: u.Job, Step: -1, Line: u.Line, Via: strings.Join(u.Via, " > "), Unresolved: u.Unresolved}
+		if u.Step != nil {
+			r.Step = *u.Step
+		}
+		if u.ResolvedSHA != nil {
+			r.ResolvedSHA = *u.ResolvedSHA
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// checkRows compares uses with want; want's Unresolved is a substring.
+func checkRows(t *testing.T, uses []input.Use, want []row) {
+	t.Helper()
+	got := rows(uses)
+	if len(got) != len(want) {
+		t.Errorf("got %d uses, want %d:\n%s", len(got), len(want), dump(got))
+		return
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if !strings.Contains(g.Unresolved, w.Unresolved) || (w.Unresolved == "" && g.Unresolved != "") {
+			t.Errorf("uses[%d] %s: unresolved %q, want %q", i, g.Raw, g.Unresolved, w.Unresolved)
+		}
+		g.Unresolved, w.Unresolved = "", ""
+		if g != w {
+			t.Errorf("uses[%d]:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+}
+
+func dump(rs []row) string {
+	var b strings.Builder
+	for _, r := range rs {
+		fmt.Fprintf(&b, "  %+v\n", r)
+	}
+	return b.String()
+}
+
+func resolve(t *testing.T, r *Resolver, doc *input.Document) *input.Document {
+	t.Helper()
+	out, err := r.Resolve(context.Background(), doc)
+	if err != nil {
+		t.Fatalf("Resolve: %v", err)
+	}
+	return out
+}
+
+func checkResolution(t *testing.T, got *input.Resolution, complete bool, limits ...string) {
+	t.Helper()
+	if limits == nil {
+		limits = []string{}
+	}
+	if got == nil {
+		t.Fatal("Resolution is nil")
+	}
+	if got.Complete != complete || !reflect.DeepEqual(got.Limits, limits) {
+		t.Errorf("resolution = complete %v limits %v, want complete %v limits %v", got.Complete, got.Limits, complete, limits)
+	}
+}
+
+// The corpus case: eslint-changed-files is a composite action that calls
+// reviewdog/action-setup@v1 (compromised in March 2025) and
+// tj-actions/changed-files (compromised a few days later), which is itself
+// composite. Pinning the outer action pins none of them.
+func TestCompositeActionReachesCompromisedActions(t *testing.T) {
+	gh := newFake()
+	eslint := gh.action("tj-actions/eslint-changed-files@v1", corpus(t, "actions/tj-actions__eslint-changed-files__action.yml"))
+	changed := gh.action("tj-actions/changed-files@v23", corpus(t, "actions/tj-actions__changed-files__v35__action.yml"))
+	gh.node("reviewdog/action-setup@v1", "tj-actions/glob@v17.2.5", "tj-actions/json2file@v1.4.2")
+
+	doc := workflowDoc(t, ".github/workflows/lint.yml", steps("actions/checkout@"+fakeSHA("checkout"), "tj-actions/eslint-changed-files@v1"))
+	gh.node("actions/checkout@" + fakeSHA("checkout"))
+	out := resolve(t, New(gh), doc)
+
+	outer := "tj-actions/eslint-changed-files@v1"
+	inner := outer + " > tj-actions/changed-files@v23"
+	checkRows(t, out.Uses, []row{
+		{Raw: "actions/checkout@" + fakeSHA("checkout"), Kind: "action", Job: "build", Step: 0, Line: 6},
+		{Raw: outer, Kind: "action", Job: "build", Step: 1, Line: 7, ResolvedSHA: eslint},
+		{Raw: "reviewdog/action-setup@v1", Kind: "action", Job: "build", Step: 1, Line: 7, Via: outer, ResolvedSHA: fakeSHA("reviewdog/action-setup@v1")},
+		{Raw: "tj-actions/changed-files@v23", Kind: "action", Job: "build", Step: 1, Line: 7, Via: outer, ResolvedSHA: changed},
+		{Raw: "tj-actions/glob@v17.2.5", Kind: "action", Job: "build", Step: 1, Line: 7, Via: inner, ResolvedSHA: fakeSHA("tj-actions/glob@v17.2.5")},
+		{Raw: "tj-actions/json2file@v1.4.2", Kind: "action", Job: "build", Step: 1, Line: 7, Via: inner, ResolvedSHA: fakeSHA("tj-actions/json2file@v1.4.2")},
+	})
+	checkResolution(t, out.Resolution, true)
+	// 5 tag lookups (the pinned checkout needs none) and 6 metadata files.
+	if out.Resolution.Fetches != 11 || gh.calls() != 11 {
+		t.Errorf("fetches = %d (fake saw %d), want 11", out.Resolution.Fetches, gh.calls())
+	}
+}
+
+func TestCorpusActions(t *testing.T) {
+	tests := []struct {
+		name    string
+		publish func(gh *fakeGitHub)
+		uses    string
+		want    []row
+	}{
+		{
+			name: "composite govulncheck",
+			publish: func(gh *fakeGitHub) {
+				gh.action("golang/govulncheck-action@v1", corpus(t, "actions/golang__govulncheck-action__action.yml"))
+				gh.node("actions/checkout@v4", "actions/setup-go@v5.0.0")
+			},
+			uses: "golang/govulncheck-action@v1",
+			want: []row{
+				{Raw: "golang/govulncheck-action@v1", Kind: "action", Job: "build", Step: 0, Line: 6, ResolvedSHA: fakeSHA("golang/govulncheck-action@v1")},
+				{Raw: "actions/checkout@v4", Kind: "action", Job: "build", Step: 0, Line: 6, Via: "golang/govulncheck-action@v1", ResolvedSHA: fakeSHA("actions/checkout@v4")},
+				{Raw: "actions/setup-go@v5.0.0", Kind: "action", Job: "build", Step: 0, Line: 6, Via: "golang/govulncheck-action@v1", ResolvedSHA: fakeSHA("actions/setup-go@v5.0.0")},
+			},
+		},
+		{
+			name: "docker action with action.yaml",
+			publish: func(gh *fakeGitHub) {
+				gh.publish("ossf/scorecard-action@v2.4.1", "action.yaml", corpus(t, "actions/ossf__scorecard-action__action.yaml"))
+			},
+			uses: "ossf/scorecard-action@v2.4.1",
+			want: []row{
+				{Raw: "ossf/scorecard-action@v2.4.1", Kind: "action", Job: "build", Step: 0, Line: 6, ResolvedSHA: fakeSHA("ossf/scorecard-action@v2.4.1")},
+				{Raw: "docker://ghcr.io/ossf/scorecard-action:v2.4.1", Kind: "docker", Job: "build", Step: 0, Line: 6, Via: "ossf/scorecard-action@v2.4.1"},
+			},
+		},
+		{
+			name: "local composite action read at the head commit",
+			publish: func(gh *fakeGitHub) {
+				gh.file("acme/api", ".github/actions/checkout-pytorch/action.yml", headSHA, corpus(t, "actions/pytorch__pytorch__checkout-pytorch__action.yml"))
+				gh.node("pytorch/test-infra/.github/actions/checkout@main")
+			},
+			uses: "./.github/actions/checkout-pytorch",
+			want: []row{
+				{Raw: "./.github/actions/checkout-pytorch", Kind: "local", Job: "build", Step: 0, Line: 6},
+				{Raw: "pytorch/test-infra/.github/actions/checkout@main", Kind: "action", Job: "build", Step: 0, Line: 6, Via: "./.github/actions/checkout-pytorch", ResolvedSHA: fakeSHA("pytorch/test-infra@main")},
+				{Raw: "pytorch/test-infra/.github/actions/checkout@main", Kind: "action", Job: "build", Step: 0, Line: 6, Via: "./.github/actions/checkout-pytorch", ResolvedSHA: fakeSHA("pytorch/test-infra@main")},
+			},
+		},
+		{
+			name: "composite without uses",
+			publish: func(gh *fakeGitHub) {
+				gh.action("hashicorp/terraform/.github/actions/go-version@v1", corpus(t, "actions/hashicorp__terraform__go-version__action.yml"))
+			},
+			uses: "hashicorp/terraform/.github/actions/go-version@v1",
+			want: []row{
+				{Raw: "hashicorp/terraform/.github/actions/go-version@v1", Kind: "action", Job: "build", Step: 0, Line: 6, ResolvedSHA: fakeSHA("hashicorp/terraform@v1")},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gh := newFake()
+			tt.publish(gh)
+			out := resolve(t, New(gh), workflowDoc(t, ".github/workflows/ci.yml", steps(tt.uses)))
+			checkRows(t, out.Uses, tt.want)
+			checkResolution(t, out.Resolution, true)
+		})
+	}
+}
+
+// A reusable workflow's own references join the caller's uses, attributed
+// to the calling job; the secrets it reads do not become new secret names.
+func TestReusableWorkflow(t *testing.T) {
+	gh := newFake()
+	const call = "google/osv-scanner-action/.github/workflows/osv-scanner-reusable.yml@v1.6.2-beta1"
+	gh.publish("google/osv-scanner-action@v1.6.2-beta1", ".github/workflows/osv-scanner-reusable.yml",
+		corpus(t, "workflows/google__osv-scanner-action__osv-scanner-reusable.yml"))
+	// The scanner action at the same tag: a docker action.
+	gh.file("google/osv-scanner-action", "osv-scanner-action/action.yml", fakeSHA("google/osv-scanner-action@v1.6.2-beta1"),
+		[]byte("runs:\n  using: docker\n  image: docker://ghcr.io/google/osv-scanner-action:v1.6.2-beta1\n"))
+	gh.node("actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11", "actions/download-artifact@v4", "actions/upload-artifact@v4",
+		"github/codeql-action/upload-sarif@407ffafae6a767df3e0230c3df91b6443ae8df75", "google/osv-scanner-action/osv-reporter-action@v1.6.2-beta1")
+
+	src := []byte(`on: push
+jobs:
+  scan:
+    uses: ` + call + `
+    secrets: inherit
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo ${{ secrets.DEPLOY_TOKEN }}
+`)
+	doc := workflowDoc(t, ".github/workflows/scan.yml", src)
+	out := resolve(t, New(gh), doc)
+
+	via := call
+	checkRows(t, out.Uses, []row{
+		{Raw: call, Kind: "reusable_workflow", Job: "scan", Step: -1, Line: 4, ResolvedSHA: fakeSHA("google/osv-scanner-action@v1.6.2-beta1")},
+		{Raw: "actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via},
+		{Raw: "actions/download-artifact@v4", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via, ResolvedSHA: fakeSHA("actions/download-artifact@v4")},
+		{Raw: "google/osv-scanner-action/osv-scanner-action@v1.6.2-beta1", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via, ResolvedSHA: fakeSHA("google/osv-scanner-action@v1.6.2-beta1")},
+		{Raw: "google/osv-scanner-action/osv-reporter-action@v1.6.2-beta1", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via, ResolvedSHA: fakeSHA("google/osv-scanner-action@v1.6.2-beta1")},
+		{Raw: "actions/upload-artifact@v4", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via, ResolvedSHA: fakeSHA("actions/upload-artifact@v4")},
+		{Raw: "github/codeql-action/upload-sarif@407ffafae6a767df3e0230c3df91b6443ae8df75", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via},
+		{Raw: "docker://ghcr.io/google/osv-scanner-action:v1.6.2-beta1", Kind: "docker", Job: "scan", Step: -1, Line: 4, Via: via + " > google/osv-scanner-action/osv-scanner-action@v1.6.2-beta1"},
+	})
+	checkResolution(t, out.Resolution, true)
+	if !reflect.DeepEqual(out.Secrets, doc.Secrets) {
+		t.Errorf("secrets changed:\n got %+v\nwant %+v", out.Secrets, doc.Secrets)
+	}
+}
+
+// A local reusable workflow is read from the run's repository at head_sha:
+// onnxruntime's CUDA pipeline and the build workflow it calls.
+func TestLocalReusableWorkflow(t *testing.T) {
+	gh := newFake()
+	gh.file("acme/api", ".github/workflows/reusable_linux_build.yml", headSHA, corpus(t, "workflows/microsoft__onnxruntime__reusable_linux_build.yml"))
+	gh.node("actions/checkout@v4", "actions/setup-python@v5", "actions/github-script@v7", "actions/download-artifact@v4", "actions/upload-artifact@v4",
+		"microsoft/onnxruntime-github-actions/build-docker-image@7a01b3e62bcf57ae0f1a8c045860dbb123199353",
+		"microsoft/onnxruntime-github-actions/run-build-script-in-docker@7a01b3e62bcf57ae0f1a8c045860dbb123199353",
+		"microsoft/onnxruntime-github-actions/build-docker-image@v0.0.5", "microsoft/onnxruntime-github-actions/run-build-script-in-docker@v0.0.5")
+
+	doc := workflowDoc(t, ".github/workflows/linux_cuda_ci.yml", corpus(t, "workflows/microsoft__onnxruntime__linux_cuda_ci.yml"))
+	out := resolve(t, New(gh), doc)
+	checkResolution(t, out.Resolution, true)
+
+	const call = "./.github/workflows/reusable_linux_build.yml"
+	var callJob string
+	for _, u := range doc.Uses {
+		if u.Raw == call {
+			callJob = u.Job
+		}
+	}
+	if callJob == "" {
+		t.Fatalf("the corpus workflow has no %s reference", call)
+	}
+	var transitive []string
+	for _, u := range out.Uses[len(doc.Uses):] {
+		if len(u.Via) != 1 || u.Via[0] != call || u.Job != callJob {
+			t.Errorf("%s: via %v job %q, want via [%s] job %q", u.Raw, u.Via, u.Job, call, callJob)
+		}
+		transitive = append(transitive, u.Raw)
+	}
+	if want := 9; len(transitive) != want || transitive[2] != "microsoft/onnxruntime-github-actions/build-docker-image@7a01b3e62bcf57ae0f1a8c045860dbb123199353" {
+		t.Errorf("transitive uses = %q, want the %d of reusable_linux_build.yml", transitive, want)
+	}
+}
+
+// A tag moved to a malicious commit is caught once the cached lookup
+// expires, and the content at the new commit is read.
+func TestMovedTag(t *testing.T) {
+	gh := newFake()
+	good := gh.action("tj-actions/changed-files@v35", corpus(t, "actions/tj-actions__changed-files__v35__action.yml"))
+	gh.node("tj-actions/glob@v17.2.5", "tj-actions/json2file@v1.4.2")
+	const malicious = "0e58ed8671d6b60d0890c21b07f8835ace038e67"
+	doc := workflowDoc(t, ".github/workflows/ci.yml", steps("tj-actions/changed-files@v35"))
+
+	clock := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
+	r := New(gh, WithTagTTL(time.Minute))
+	r.now = func() time.Time { return clock }
+
+	first := resolve(t, r, doc)
+	if got := *first.Uses[0].ResolvedSHA; got != good {
+		t.Fatalf("resolved_sha = %s, want %s", got, good)
+	}
+
+	// The attacker repoints the tag at a commit whose action runs more.
+	gh.tag("tj-actions/changed-files", "v35", malicious)
+	gh.file("tj-actions/changed-files", "action.yml", malicious, composite("evil/exfiltrate@v1"))
+	gh.node("evil/exfiltrate@v1")
+
+	clock = clock.Add(30 * time.Second)
+	cached := resolve(t, r, doc)
+	if got := *cached.Uses[0].ResolvedSHA; got != good || cached.Resolution.Fetches != 0 {
+		t.Errorf("within the TTL: resolved_sha %s with %d fetches, want the cached %s and none", got, cached.Resolution.Fetches, good)
+	}
+
+	clock = clock.Add(time.Minute)
+	moved := resolve(t, r, doc)
+	checkRows(t, moved.Uses, []row{
+		{Raw: "tj-actions/changed-files@v35", Kind: "action", Job: "build", Step: 0, Line: 6, ResolvedSHA: malicious},
+		{Raw: "evil/exfiltrate@v1", Kind: "action", Job: "build", Step: 0, Line: 6, Via: "tj-actions/changed-files@v35", ResolvedSHA: fakeSHA("evil/exfiltrate@v1")},
+	})
+	// One lookup of the moved tag, its new metadata, the new action's tag and metadata.
+	if moved.Resolution.Fetches != 4 {
+		t.Errorf("fetches after the move = %d, want 4", moved.Resolution.Fetches)
+	}
+}
+
+func TestUnresolvable(t *testing.T) {
+	tests := []struct {
+		name    string
+		publish func(gh *fakeGitHub)
+		uses    string
+		want    string // Unresolved substring of the first use
+	}{
+		{"private repository", func(gh *fakeGitHub) {
+			gh.action("acme/secret-action@v1", composite("evil/x@v1"))
+			gh.private["acme/secret-action"] = true
+		}, "acme/secret-action@v1", "acme/secret-action@v1: ref not found"},
+		{"deleted tag", func(gh *fakeGitHub) {
+			gh.tag("aquasecurity/trivy-action", "v0.34.0", fakeSHA("v0.34.0"))
+		}, "aquasecurity/trivy-action@0.34.0", "ref not found"},
+		{"no metadata file", func(gh *fakeGitHub) {
+			gh.tag("acme/empty", "v1", fakeSHA("empty"))
+		}, "acme/empty@v1", "no action.yml or action.yaml"},
+		{"not action metadata", func(gh *fakeGitHub) {
+			gh.action("acme/broken@v1", []byte("runs: [1, 2\n"))
+		}, "acme/broken@v1", "not action metadata"},
+		{"no runs.using", func(gh *fakeGitHub) {
+			gh.action("acme/nousing@v1", []byte("name: x\n"))
+		}, "acme/nousing@v1", "runs.using is missing"},
+		{"too large", func(gh *fakeGitHub) {
+			gh.action("acme/huge@v1", []byte("name: x\n"+strings.Repeat("#", DefaultMaxFileSize)))
+		}, "acme/huge@v1", "over the limit"},
+		{"tag lookup returns garbage", func(gh *fakeGitHub) {
+			gh.tag("acme/odd", "v1", "not-a-sha")
+		}, "acme/odd@v1", "not a commit SHA"},
+		{"no ref", func(gh *fakeGitHub) {}, "acme/noref", "has no @ref"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gh := newFake()
+			tt.publish(gh)
+			out := resolve(t, New(gh), workflowDoc(t, ".github/workflows/ci.yml", steps(tt.uses)))
+			if len(out.Uses) != 1 {
+				t.Fatalf("uses = %+v, want only the direct reference", rows(out.Uses))
+			}
+			if got := out.Uses[0].Unresolved; !strings.Contains(got, tt.want) {
+				t.Errorf("unresolved = %q, want it to contain %q", got, tt.want)
+			}
+			checkResolution(t, out.Resolution, false)
+		})
+	}
+}
+
+// A Fetcher failure other than not-found fails the run, so that the queue
+// retries it instead of judging a half-resolved document.
+func TestFetcherError(t *testing.T) {
+	gh := newFake()
+	gh.action("acme/a@v1", composite("flaky/b@v1"))
+	gh.broken["flaky/b"] = true
+	_, err := New(gh).Resolve(context.Background(), workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a@v1")))
+	if err == nil || !strings.Contains(err.Error(), "flaky/b@v1") || !strings.Contains(err.Error(), "502") {
+		t.Errorf("err = %v, want the failing reference and the cause", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := New(newFake()).Resolve(ctx, workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a@v1"))); err == nil {
+		t.Error("a cancelled context resolved")
+	}
+}
+
+func TestCycles(t *testing.T) {
+	t.Run("composite actions", func(t *testing.T) {
+		gh := newFake()
+		gh.action("acme/a@v1", composite("acme/b@v1"))
+		gh.action("acme/b@v1", composite("ACME/A@v1"))
+		out := resolve(t, New(gh), workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a@v1")))
+		checkRows(t, out.Uses, []row{
+			{Raw: "acme/a@v1", Kind: "action", Job: "build", Step: 0, Line: 6, ResolvedSHA: fakeSHA("acme/a@v1")},
+			{Raw: "acme/b@v1", Kind: "action", Job: "build", Step: 0, Line: 6, Via: "acme/a@v1", ResolvedSHA: fakeSHA("acme/b@v1")},
+			{Raw: "ACME/A@v1", Kind: "action", Job: "build", Step: 0, Line: 6, Via: "acme/a@v1 > acme/b@v1", Unresolved: "cycle: acme/a@v1 -> acme/b@v1 -> ACME/A@v1"},
+		})
+		checkResolution(t, out.Resolution, false, LimitCycle)
+	})
+	t.Run("workflow calling itself", func(t *testing.T) {
+		gh := newFake()
+		src := []byte("on: [push, workflow_call]\njobs:\n  again:\n    uses: ./.github/workflows/ci.yml\n")
+		gh.file("acme/api", ".github/workflows/ci.yml", headSHA, src)
+		out := resolve(t, New(gh), workflowDoc(t, ".github/workflows/ci.yml", src))
+		checkRows(t, out.Uses, []row{
+			{Raw: "./.github/workflows/ci.yml", Kind: "reusable_workflow", Job: "again", Step: -1, Line: 4, Unresolved: "cycle"},
+		})
+		checkResolution(t, out.Resolution, false, LimitCycle)
+		if gh.calls() != 0 {
+			t.Errorf("fetched %d times for a workflow calling itself", gh.calls())
+		}
+	})
+}
+
+// chain publishes acme/a1@v1 → acme/a2@v1 → … → acme/an@v1, the last one a
+// JavaScript action.
+func chain(gh *fakeGitHub, n int) {
+	for i := 1; i < n; i++ {
+		gh.action(fmt.Sprintf("acme/a%d@v1", i), composite(fmt.Sprintf("acme/a%d@v1", i+1)))
+	}
+	gh.node(fmt.Sprintf("acme/a%d@v1", n))
+}
+
+func TestLimits(t *testing.T) {
+	t.Run("composite depth", func(t *testing.T) {
+		for _, tt := range []struct {
+			n, depth   int
+			opts       []Option
+			unresolved int // index of the use that hits the limit, -1 none
+		}{
+			{n: 11, depth: 10, unresolved: -1}, // ten composites and a JavaScript action inside
+			{n: 12, depth: 10, unresolved: 10}, // an eleventh composite
+			{n: 6, depth: 3, opts: []Option{WithActionDepth(3)}, unresolved: 3},
+		} {
+			gh := newFake()
+			chain(gh, tt.n)
+			out := resolve(t, New(gh, tt.opts...), workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a1@v1")))
+			want := tt.n
+			if tt.unresolved >= 0 {
+				want = tt.unresolved + 1
+			}
+			if len(out.Uses) != want {
+				t.Errorf("chain of %d, depth %d: %d uses, want %d", tt.n, tt.depth, len(out.Uses), want)
+				continue
+			}
+			if tt.unresolved < 0 {
+				checkResolution(t, out.Resolution, true)
+				continue
+			}
+			if got := out.Uses[tt.unresolved].Unresolved; !strings.Contains(got, fmt.Sprintf("deeper than %d levels", tt.depth)) {
+				t.Errorf("chain of %d: uses[%d].unresolved = %q", tt.n, tt.unresolved, got)
+			}
+			checkResolution(t, out.Resolution, false, LimitDepth)
+		}
+	})
+	t.Run("workflow levels", func(t *testing.T) {
+		gh := newFake()
+		gh.publish("acme/w@v1", ".github/workflows/one.yml", []byte("on: workflow_call\njobs:\n  j:\n    uses: acme/w/.github/workflows/two.yml@v1\n"))
+		gh.file("acme/w", ".github/workflows/two.yml", fakeSHA("acme/w@v1"), []byte("on: workflow_call\njobs:\n  j:\n    uses: acme/w/.github/workflows/three.yml@v1\n"))
+		src := []byte("on: push\njobs:\n  call:\n    uses: acme/w/.github/workflows/one.yml@v1\n")
+		out := resolve(t, New(gh, WithWorkflowLevels(3)), workflowDoc(t, ".github/workflows/ci.yml", src))
+		checkRows(t, out.Uses, []row{
+			{Raw: "acme/w/.github/workflows/one.yml@v1", Kind: "reusable_workflow", Job: "call", Step: -1, Line: 4, ResolvedSHA: fakeSHA("acme/w@v1")},
+			{Raw: "acme/w/.github/workflows/two.yml@v1", Kind: "reusable_workflow", Job: "call", Step: -1, Line: 4, Via: "acme/w/.github/workflows/one.yml@v1", ResolvedSHA: fakeSHA("acme/w@v1")},
+			{Raw: "acme/w/.github/workflows/three.yml@v1", Kind: "reusable_workflow", Job: "call", Step: -1, Line: 4,
+				Via: "acme/w/.github/workflows/one.yml@v1 > acme/w/.github/workflows/two.yml@v1", Unresolved: "reusable workflows nested deeper than 3 levels"},
+		})
+		checkResolution(t, out.Resolution, false, LimitDepth)
+		for _, l := range gh.log {
+			if strings.Contains(l, "three.yml") {
+				t.Errorf("fetched beyond the limit: %s", l)
+			}
+		}
+	})
+	t.Run("fetches", func(t *testing.T) {
+		gh := newFake()
+		chain(gh, 8) // 16 fetches in all
+		out := resolve(t, New(gh, WithMaxFetches(5)), workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a1@v1")))
+		if out.Resolution.Fetches != 5 || gh.calls() != 5 {
+			t.Errorf("fetches = %d (fake saw %d), want the cap of 5", out.Resolution.Fetches, gh.calls())
+		}
+		last := out.Uses[len(out.Uses)-1]
+		if !strings.Contains(last.Unresolved, "fetch limit of 5") {
+			t.Errorf("last use %s: unresolved %q", last.Raw, last.Unresolved)
+		}
+		checkResolution(t, out.Resolution, false, LimitFetches)
+	})
+	t.Run("references", func(t *testing.T) {
+		gh := newFake()
+		gh.action("acme/wide@v1", composite("acme/n1@v1", "acme/n2@v1", "acme/n3@v1", "acme/n4@v1"))
+		gh.node("acme/n1@v1", "acme/n2@v1", "acme/n3@v1", "acme/n4@v1")
+		out := resolve(t, New(gh, WithMaxReferences(3)), workflowDoc(t, ".github/workflows/ci.yml", steps("acme/wide@v1")))
+		if len(out.Uses) != 3 || !strings.Contains(out.Uses[0].Unresolved, "reference limit of 3") {
+			t.Errorf("uses = %+v, want 3 with the first unresolved", rows(out.Uses))
+		}
+		checkResolution(t, out.Resolution, false, LimitReferences)
+	})
+}
+
+// Resolving twice hits the caches: content at a commit forever, tags for
+// their TTL. The same action in several jobs is fetched once per run.
+func TestCache(t *testing.T) {
+	gh := newFake()
+	gh.action("tj-actions/eslint-changed-files@v1", corpus(t, "actions/tj-actions__eslint-changed-files__action.yml"))
+	gh.action("tj-actions/changed-files@v23", corpus(t, "actions/tj-actions__changed-files__v35__action.yml"))
+	gh.node("reviewdog/action-setup@v1", "tj-actions/glob@v17.2.5", "tj-actions/json2file@v1.4.2")
+	src := []byte(`on: push
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps: [{uses: tj-actions/eslint-changed-files@v1}, {uses: reviewdog/action-setup@v1}]
+  b:
+    runs-on: ubuntu-latest
+    steps: [{uses: tj-actions/eslint-changed-files@v1}]
+`)
+	doc := workflowDoc(t, ".github/workflows/ci.yml", src)
+	r := New(gh, WithConcurrency(4))
+	first := resolve(t, r, doc)
+	if first.Resolution.Fetches != 10 || gh.calls() != 10 {
+		t.Errorf("first run: %d fetches (fake saw %d), want 10: each of 5 distinct actions once", first.Resolution.Fetches, gh.calls())
+	}
+	if len(first.Uses) != 3+2*4 {
+		t.Errorf("first run: %d uses, want 11", len(first.Uses))
+	}
+	before := gh.contentCalls
+	second := resolve(t, r, doc)
+	if second.Resolution.Fetches != 0 || gh.contentCalls != before {
+		t.Errorf("second run: %d fetches, %d new content fetches, want none", second.Resolution.Fetches, gh.contentCalls-before)
+	}
+	if !reflect.DeepEqual(rows(first.Uses), rows(second.Uses)) {
+		t.Errorf("cached result differs:\n%s\n%s", dump(rows(first.Uses)), dump(rows(second.Uses)))
+	}
+
+	// After the TTL only the tags are asked again, never the content.
+	r.now = func() time.Time { return time.Now().Add(DefaultTagTTL + time.Second) }
+	before = gh.contentCalls
+	third := resolve(t, r, doc)
+	if third.Resolution.Fetches != 5 || gh.contentCalls != before {
+		t.Errorf("after the TTL: %d fetches (%d content), want 5 tag lookups only", third.Resolution.Fetches, gh.contentCalls-before)
+	}
+}
+
+// Resolve returns a new document and leaves the input, and the Facts it
+// shares with other runs, untouched.
+func TestInputUnchanged(t *testing.T) {
+	gh := newFake()
+	gh.action("acme/a@v1", composite("acme/b@v1"))
+	gh.node("acme/b@v1")
+	doc := workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a@v1"))
+	before, _ := json.Marshal(doc)
+	uses := doc.Uses
+	out := resolve(t, New(gh), doc)
+	after, _ := json.Marshal(doc)
+	if string(before) != string(after) {
+		t.Errorf("input changed:\n%s\n%s", before, after)
+	}
+	if len(out.Uses) != 2 || &out.Uses[0] == &uses[0] || out.Uses[0].ResolvedSHA == nil || uses[0].ResolvedSHA != nil {
+		t.Error("the output shares its uses with the input")
+	}
+	if doc.Resolution != nil || out.Resolution == nil {
+		t.Error("resolution written to the wrong document")
+	}
+	// The document value OPA sees has the transitive use.
+	if v := out.Value().String(); !strings.Contains(v, `"via": ["acme/a@v1"]`) {
+		t.Errorf("Value() misses the transitive use: %s", v)
+	}
+}
+
+// Many references of one level are fetched in parallel; the fetch cap
+// holds under concurrency.
+func TestParallelFetchCap(t *testing.T) {
+	gh := newFake()
+	gh.delay = time.Millisecond
+	var refs []string
+	for i := range 30 {
+		ref := fmt.Sprintf("acme/p%d@v1", i)
+		gh.node(ref)
+		refs = append(refs, ref)
+	}
+	out := resolve(t, New(gh, WithMaxFetches(17), WithConcurrency(8)), workflowDoc(t, ".github/workflows/ci.yml", steps(refs...)))
+	if out.Resolution.Fetches != 17 || gh.calls() != 17 {
+		t.Errorf("fetches = %d (fake saw %d), want the cap of 17", out.Resolution.Fetches, gh.calls())
+	}
+	checkResolution(t, out.Resolution, false, LimitFetches)
+}
+
+// Inside a remote reusable workflow, "./.github/workflows/…" is read from
+// that workflow's repository and commit, while "./action" steps run in the
+// workspace, the caller's checkout.
+func TestReusableWorkflowLocalReferences(t *testing.T) {
+	gh := newFake()
+	shared := gh.publish("acme/shared@v2", ".github/workflows/outer.yml", []byte(`on: workflow_call
+jobs:
+  inner:
+    uses: ./.github/workflows/inner.yml
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: ./.github/actions/lint
+`))
+	gh.file("acme/shared", ".github/workflows/inner.yml", shared, []byte("on: workflow_call\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps: [{uses: acme/deep@v1}]\n"))
+	gh.file("acme/api", ".github/actions/lint/action.yml", headSHA, composite("acme/linter@v3"))
+	gh.node("acme/deep@v1", "acme/linter@v3")
+
+	src := []byte("on: push\njobs:\n  call:\n    uses: acme/shared/.github/workflows/outer.yml@v2\n")
+	out := resolve(t, New(gh), workflowDoc(t, ".github/workflows/ci.yml", src))
+	outer := "acme/shared/.github/workflows/outer.yml@v2"
+	checkRows(t, out.Uses, []row{
+		{Raw: outer, Kind: "reusable_workflow", Job: "call", Step: -1, Line: 4, ResolvedSHA: shared},
+		{Raw: "./.github/workflows/inner.yml", Kind: "reusable_workflow", Job: "call", Step: -1, Line: 4, Via: outer},
+		{Raw: "./.github/actions/lint", Kind: "local", Job: "call", Step: -1, Line: 4, Via: outer},
+		{Raw: "acme/deep@v1", Kind: "action", Job: "call", Step: -1, Line: 4, Via: outer + " > ./.github/workflows/inner.yml", ResolvedSHA: fakeSHA("acme/deep@v1")},
+		{Raw: "acme/linter@v3", Kind: "action", Job: "call", Step: -1, Line: 4, Via: outer + " > ./.github/actions/lint", ResolvedSHA: fakeSHA("acme/linter@v3")},
+	})
+	checkResolution(t, out.Resolution, true)
+}

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// RunKey names one attempt of one workflow run: the unit runpolicy acts
+// on once, however many deliveries mention it.
+type RunKey struct {
+	Repository string
+	RunID      int64
+	Attempt    int
+}
+
+func (k RunKey) String() string {
+	return fmt.Sprintf("%s run %d attempt %d", k.Repository, k.RunID, k.Attempt)
+}
+
+// Action is one thing done to a run attempt at most once: "cancel",
+// "check_run", "comment:<pr number>".
+type Action struct {
+	Key  RunKey
+	Name string
+	// Owner is the decision whose processing performs the action; only it
+	// may complete it.
+	Owner string
+	// Level orders reports: a later decision that must say more (a cancel
+	// after a dry-run report) raises it and updates what was created.
+	Level int
+	// Ref identifies what was created on GitHub (check run or comment id)
+	// or how it ended (for cancel).
+	Ref       string
+	CreatedAt time.Time
+	DoneAt    time.Time
+}
+
+// Done reports whether the owner completed the action.
+func (a Action) Done() bool { return !a.DoneAt.IsZero() }
+
+// Claim makes owner responsible for an action on a run attempt unless
+// another decision already is, and returns the action on record. The
+// caller performs it when the returned Owner is itself and it is not Done.
+func (s *Store) Claim(ctx context.Context, key RunKey, name, owner string, level int) (Action, error) {
+	_, err := s.exec(ctx, `INSERT INTO runpolicy_run_action
+		(repository, run_id, run_attempt, action, owner, level, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		key.Repository, key.RunID, key.Attempt, name, owner, level, time.Now().UnixNano())
+	if err != nil {
+		return Action{}, fmt.Errorf("store: claim %s on %s: %w", name, key, err)
+	}
+	return s.Action(ctx, key, name)
+}
+
+// Action returns the record of an action on a run attempt.
+func (s *Store) Action(ctx context.Context, key RunKey, name string) (Action, error) {
+	a := Action{Key: key, Name: name}
+	var created, done int64
+	err := s.queryRow(ctx, `SELECT owner, level, ref, created_at, done_at FROM runpolicy_run_action
+		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND action = ?`,
+		key.Repository, key.RunID, key.Attempt, name).Scan(&a.Owner, &a.Level, &a.Ref, &created, &done)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Action{}, fmt.Errorf("store: %s on %s: %w", name, key, ErrNotFound)
+	}
+	if err != nil {
+		return Action{}, fmt.Errorf("store: %s on %s: %w", name, key, err)
+	}
+	a.CreatedAt, a.DoneAt = fromNanos(created), fromNanos(done)
+	return a, nil
+}
+
+// SetRef records what the owner created before the action is complete, so
+// that a retry after a crash updates it instead of creating another.
+func (s *Store) SetRef(ctx context.Context, key RunKey, name, owner, ref string) error {
+	_, err := s.exec(ctx, `UPDATE runpolicy_run_action SET ref = ?
+		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND action = ? AND owner = ?`,
+		ref, key.Repository, key.RunID, key.Attempt, name, owner)
+	if err != nil {
+		return fmt.Errorf("store: record %s on %s: %w", name, key, err)
+	}
+	return nil
+}
+
+// Complete marks the owner's action done, with ref saying what it made.
+func (s *Store) Complete(ctx context.Context, key RunKey, name, owner, ref string) error {
+	_, err := s.exec(ctx, `UPDATE runpolicy_run_action SET ref = ?, done_at = ?
+		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND action = ? AND owner = ?`,
+		ref, time.Now().UnixNano(), key.Repository, key.RunID, key.Attempt, name, owner)
+	if err != nil {
+		return fmt.Errorf("store: complete %s on %s: %w", name, key, err)
+	}
+	return nil
+}
+
+// Raise lifts a completed action's level to level and reports whether this
+// call did it; exactly one caller wins, and it updates what was created.
+func (s *Store) Raise(ctx context.Context, key RunKey, name string, level int) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE runpolicy_run_action SET level = ?
+		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND action = ? AND level < ? AND done_at <> 0`,
+		level, key.Repository, key.RunID, key.Attempt, name, level)
+	if err != nil {
+		return false, fmt.Errorf("store: raise %s on %s: %w", name, key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: raise %s on %s: %w", name, key, err)
+	}
+	return n == 1, nil
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Outcomes of a decision.
+const (
+	OutcomeAllow = "allow" // no enforced violation
+	OutcomeDeny  = "deny"  // an enforced violation
+	OutcomeError = "error" // the run could not be judged; on_error decided
+)
+
+// Decision is one judgment of one delivery.
+type Decision struct {
+	ID         string
+	DeliveryID string
+	Event      string
+	Repository string
+	RunID      int64
+	RunAttempt int
+	Outcome    string
+	// Cancel says whether the run is to be cancelled: an enforced deny, or
+	// an error with on_error: cancel.
+	Cancel    bool
+	CreatedAt time.Time
+	// Log is the decision log entry (JSON, in the shape of OPA's decision
+	// logs): bundle revisions, input, result, timings.
+	Log []byte
+}
+
+// SaveDecision records d unless the delivery already has a decision, and
+// returns the decision on record: d, or the earlier one.
+func (s *Store) SaveDecision(ctx context.Context, d Decision) (Decision, error) {
+	cancel := 0
+	if d.Cancel {
+		cancel = 1
+	}
+	res, err := s.exec(ctx, `INSERT INTO runpolicy_decision
+		(id, delivery_id, event, repository, run_id, run_attempt, outcome, cancel, created_at, log)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		d.ID, d.DeliveryID, d.Event, d.Repository, d.RunID, d.RunAttempt, d.Outcome, cancel, nanos(d.CreatedAt), d.Log)
+	if err != nil {
+		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return d, nil
+	}
+	prev, err := s.DecisionForDelivery(ctx, d.DeliveryID)
+	if err != nil {
+		return Decision{}, err
+	}
+	return *prev, nil
+}
+
+const decisionColumns = "id, delivery_id, event, repository, run_id, run_attempt, outcome, cancel, created_at, log"
+
+func scanDecision(sc interface{ Scan(...any) error }) (Decision, error) {
+	var d Decision
+	var cancel int
+	var created int64
+	err := sc.Scan(&d.ID, &d.DeliveryID, &d.Event, &d.Repository, &d.RunID, &d.RunAttempt, &d.Outcome, &cancel, &created, &d.Log)
+	d.Cancel, d.CreatedAt = cancel == 1, fromNanos(created)
+	return d, err
+}
+
+// DecisionForDelivery returns the decision made on a delivery.
+func (s *Store) DecisionForDelivery(ctx context.Context, deliveryID string) (*Decision, error) {
+	d, err := scanDecision(s.queryRow(ctx, "SELECT "+decisionColumns+" FROM runpolicy_decision WHERE delivery_id = ?", deliveryID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: decision for delivery %s: %w", deliveryID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: decision for delivery %s: %w", deliveryID, err)
+	}
+	return &d, nil
+}
+
+// RunJudged reports whether a run attempt already has a decision made on
+// an event of the given name.
+func (s *Store) RunJudged(ctx context.Context, repo string, runID int64, attempt int, event string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT count(*) FROM runpolicy_decision
+		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND event = ?`, repo, runID, attempt, event).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: decisions of %s run %d: %w", repo, runID, err)
+	}
+	return n > 0, nil
+}
+
+// DecisionFilter selects decisions; zero fields match everything.
+type DecisionFilter struct {
+	Repository string
+	RunID      int64
+	DeliveryID string
+	// Limit caps the result, newest first (default 100, at most 1000).
+	Limit int
+}
+
+// Decisions lists decisions, newest first.
+func (s *Store) Decisions(ctx context.Context, f DecisionFilter) ([]Decision, error) {
+	q := "SELECT " + decisionColumns + " FROM runpolicy_decision WHERE 1 = 1"
+	var args []any
+	if f.Repository != "" {
+		q += " AND repository = ?"
+		args = append(args, f.Repository)
+	}
+	if f.RunID != 0 {
+		q += " AND run_id = ?"
+		args = append(args, f.RunID)
+	}
+	if f.DeliveryID != "" {
+		q += " AND delivery_id = ?"
+		args = append(args, f.DeliveryID)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = min(max(f.Limit, 100), 1000)
+	}
+	q += " ORDER BY created_at DESC LIMIT ?"
+	args = append(args, f.Limit)
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: decisions: %w", err)
+	}
+	defer rows.Close()
+	var out []Decision
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: decisions: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// dialect is what differs between SQLite and Postgres in runpolicy's SQL.
+type dialect struct {
+	name string
+	// blob is the column type of raw bytes.
+	blob string
+	// dollar placeholders ($1, $2, …) instead of ?.
+	dollar bool
+}
+
+var (
+	sqliteDialect   = dialect{name: "sqlite", blob: "BLOB"}
+	postgresDialect = dialect{name: "postgres", blob: "BYTEA", dollar: true}
+)
+
+// rebind rewrites ? placeholders for Postgres. runpolicy's statements have
+// no ? inside string literals.
+func (d dialect) rebind(q string) string {
+	if !d.dollar || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// openSQLite opens the embedded database. SQLite allows one writer at a
+// time, so the pool has one connection (as River recommends) and the file
+// runs in WAL mode, where a commit does not wait for fsync.
+func (s *Store) openSQLite(ctx context.Context, o Options) error {
+	dsn := sqliteDSN(o.DSN)
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("store: open sqlite %s: %w", o.DSN, err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	s.db, s.dialect = db, sqliteDialect
+	if err := s.Ping(ctx); err != nil {
+		return fmt.Errorf("store: open sqlite %s: %w", o.DSN, err)
+	}
+	driver := riversqlite.New(db)
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: o.Logger})
+	if err != nil {
+		return fmt.Errorf("store: queue migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("store: queue migrations: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	client, err := river.NewClient(driver, riverConfig(o))
+	if err != nil {
+		return fmt.Errorf("store: queue client: %w", err)
+	}
+	s.queue = client
+	return nil
+}
+
+// sqliteDSN turns a path into a modernc.org/sqlite URI with the pragmas the
+// queue needs, keeping any the user gave.
+func sqliteDSN(dsn string) string {
+	if dsn == "" {
+		dsn = "runpolicy.db"
+	}
+	if !strings.HasPrefix(dsn, "file:") {
+		dsn = "file:" + dsn
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+		name := p[:strings.IndexByte(p, '(')]
+		if strings.Contains(dsn, "_pragma="+name) {
+			continue
+		}
+		dsn += sep + "_pragma=" + p
+		sep = "&"
+	}
+	return dsn
+}
+
+// migrateLockKey is the Postgres advisory lock that serializes migrations
+// when several replicas start at once.
+const migrateLockKey int64 = 0x72756e706f6c6963 // "runpolic"
+
+func (s *Store) openPostgres(ctx context.Context, o Options) error {
+	cfg, err := pgxpool.ParseConfig(o.DSN)
+	if err != nil {
+		return fmt.Errorf("store: database: %w", err)
+	}
+	if cfg.MaxConns < int32(o.MaxWorkers)+4 {
+		cfg.MaxConns = int32(o.MaxWorkers) + 4
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("store: connect postgres: %w", err)
+	}
+	s.pool = pool
+	s.db = stdlib.OpenDBFromPool(pool)
+	s.dialect = postgresDialect
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	driver := riverpgxv5.New(pool)
+	err = withAdvisoryLock(ctx, pool, migrateLockKey, func() error {
+		migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: o.Logger})
+		if err != nil {
+			return fmt.Errorf("store: queue migrations: %w", err)
+		}
+		if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("store: queue migrations: %w", err)
+		}
+		return s.migrate(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	client, err := river.NewClient(driver, riverConfig(o))
+	if err != nil {
+		return fmt.Errorf("store: queue client: %w", err)
+	}
+	s.queue = client
+	return nil
+}
+
+// withAdvisoryLock runs fn while holding a session advisory lock on one
+// connection, so that only one replica migrates at a time; the others wait
+// and then find nothing left to do.
+func withAdvisoryLock(ctx context.Context, pool *pgxpool.Pool, key int64, fn func() error) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migration lock: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+		return fmt.Errorf("store: migration lock: %w", err)
+	}
+	defer func() {
+		// A fresh context: the lock must be released even when ctx ended.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key)
+	}()
+	return fn()
+}

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// migrations are runpolicy's schema changes, applied in order once each.
+// Never edit one that has shipped; add the next. {{blob}} is the raw-bytes
+// column type of the dialect. Times are Unix nanoseconds.
+var migrations = []string{
+	// 1: deliveries, decisions, run actions, installations, redeliveries.
+	`CREATE TABLE runpolicy_delivery (
+		id              TEXT PRIMARY KEY,
+		event           TEXT NOT NULL,
+		action          TEXT NOT NULL,
+		installation_id BIGINT NOT NULL,
+		repository      TEXT NOT NULL,
+		payload         {{blob}} NOT NULL,
+		received_at     BIGINT NOT NULL,
+		state           TEXT NOT NULL,
+		finished_at     BIGINT NOT NULL DEFAULT 0,
+		note            TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX runpolicy_delivery_state ON runpolicy_delivery (state, received_at);
+	CREATE TABLE runpolicy_decision (
+		id          TEXT PRIMARY KEY,
+		delivery_id TEXT NOT NULL UNIQUE,
+		event       TEXT NOT NULL,
+		repository  TEXT NOT NULL,
+		run_id      BIGINT NOT NULL,
+		run_attempt INTEGER NOT NULL,
+		outcome     TEXT NOT NULL,
+		cancel      INTEGER NOT NULL,
+		created_at  BIGINT NOT NULL,
+		log         {{blob}} NOT NULL
+	);
+	CREATE INDEX runpolicy_decision_run ON runpolicy_decision (repository, run_id, run_attempt);
+	CREATE INDEX runpolicy_decision_created ON runpolicy_decision (created_at);
+	CREATE TABLE runpolicy_run_action (
+		repository  TEXT NOT NULL,
+		run_id      BIGINT NOT NULL,
+		run_attempt INTEGER NOT NULL,
+		action      TEXT NOT NULL,
+		owner       TEXT NOT NULL,
+		level       INTEGER NOT NULL DEFAULT 0,
+		ref         TEXT NOT NULL DEFAULT '',
+		created_at  BIGINT NOT NULL,
+		done_at     BIGINT NOT NULL DEFAULT 0,
+		PRIMARY KEY (repository, run_id, run_attempt, action)
+	);
+	CREATE TABLE runpolicy_installation (
+		id                   BIGINT PRIMARY KEY,
+		account              TEXT NOT NULL,
+		account_type         TEXT NOT NULL,
+		repository_selection TEXT NOT NULL,
+		suspended            INTEGER NOT NULL,
+		deleted              INTEGER NOT NULL,
+		updated_at           BIGINT NOT NULL
+	);
+	CREATE INDEX runpolicy_installation_account ON runpolicy_installation (account);
+	CREATE TABLE runpolicy_installation_repository (
+		installation_id BIGINT NOT NULL,
+		repository      TEXT NOT NULL,
+		PRIMARY KEY (installation_id, repository)
+	);
+	CREATE TABLE runpolicy_redelivery (
+		guid             TEXT PRIMARY KEY,
+		hook_delivery_id BIGINT NOT NULL,
+		requested_at     BIGINT NOT NULL
+	);
+	CREATE TABLE runpolicy_setting (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);`,
+}
+
+// migrate applies the migrations not yet applied, each in a transaction
+// with its version row. On Postgres the caller holds the migration lock;
+// on SQLite the one connection serializes.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS runpolicy_schema (
+		version    INTEGER PRIMARY KEY,
+		applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	var current int
+	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM runpolicy_schema").Scan(&current); err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("store: database schema version %d is newer than this binary's %d", current, len(migrations))
+	}
+	for i := current; i < len(migrations); i++ {
+		version := i + 1
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("store: migration %d: %w", version, err)
+		}
+		for _, stmt := range strings.Split(strings.ReplaceAll(migrations[i], "{{blob}}", s.dialect.blob), ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("store: migration %d: %w", version, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.dialect.rebind("INSERT INTO runpolicy_schema (version, applied_at) VALUES (?, ?)"), version, time.Now().UnixNano()); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("store: migration %d: %w", version, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("store: migration %d: %w", version, err)
+		}
+		s.logger.Info("database migrated", "version", version, "backend", s.dialect.name)
+	}
+	return nil
+}

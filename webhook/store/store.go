@@ -1,0 +1,248 @@
+// Package store is runpolicy's durable state: the deliveries GitHub sent,
+// the decisions made on them, which actions were taken on which run, the
+// App's installations, and the River job queue that does the work.
+//
+// It runs on an embedded SQLite file (one process) or on Postgres (several
+// replicas sharing the work). The same SQL serves both; only the column
+// types and placeholders differ.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// ErrNotFound is returned when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Options configures Open.
+type Options struct {
+	// DSN is "postgres://…" (or "postgresql://…") for Postgres; anything
+	// else is an SQLite file path or "file:" URI.
+	DSN string
+	// Workers are the River workers this process runs. Nil makes an
+	// insert-only store (no jobs are worked).
+	Workers *river.Workers
+	// PeriodicJobs are enqueued by the leader on their schedule.
+	PeriodicJobs []*river.PeriodicJob
+	// MaxWorkers is how many jobs run at once in this process (default 10).
+	MaxWorkers int
+	// MaxAttempts is how often a job is tried before it is discarded (default 10).
+	MaxAttempts int
+	// RetryPolicy decides when a failed job runs again (default River's).
+	RetryPolicy river.ClientRetryPolicy
+	// JobTimeout bounds one attempt of a job (default 1 minute).
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay running before another
+	// worker takes it over, as after a crash (default JobTimeout + 30s).
+	RescueAfter time.Duration
+	// PollInterval is how often workers look for jobs they were not told
+	// about (default 200ms); FetchCooldown is the least time between two
+	// looks (default 2ms).
+	PollInterval  time.Duration
+	FetchCooldown time.Duration
+	// ID names this process in the queue (default River's).
+	ID string
+	// Logger receives the queue's own logs (warnings and up).
+	Logger *slog.Logger
+}
+
+// Store is the database and the queue on top of it. It is safe for
+// concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect dialect
+	pool    *pgxpool.Pool // Postgres only
+	queue   queue
+	logger  *slog.Logger
+}
+
+// queue is the part of a River client the store uses; both the SQLite and
+// the Postgres client types satisfy it.
+type queue interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
+// Open connects to the database, runs the schema migrations (River's and
+// runpolicy's) and builds the queue client. It does not start working jobs.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	o = withDefaults(o)
+	s := &Store{logger: o.Logger}
+	var err error
+	if isPostgres(o.DSN) {
+		err = s.openPostgres(ctx, o)
+	} else {
+		err = s.openSQLite(ctx, o)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = 10
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = time.Minute
+	}
+	if o.RescueAfter <= o.JobTimeout {
+		o.RescueAfter = o.JobTimeout + 30*time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 200 * time.Millisecond
+	}
+	if o.FetchCooldown <= 0 {
+		o.FetchCooldown = 2 * time.Millisecond
+	}
+	if o.FetchCooldown > o.PollInterval {
+		o.FetchCooldown = o.PollInterval
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// riverConfig is the queue configuration shared by both drivers.
+func riverConfig(o Options) *river.Config {
+	cfg := &river.Config{
+		ID:                   o.ID,
+		Logger:               o.Logger.With("component", "queue"),
+		MaxAttempts:          o.MaxAttempts,
+		RetryPolicy:          o.RetryPolicy,
+		JobTimeout:           o.JobTimeout,
+		RescueStuckJobsAfter: o.RescueAfter,
+		FetchPollInterval:    o.PollInterval,
+		FetchCooldown:        o.FetchCooldown,
+		PeriodicJobs:         o.PeriodicJobs,
+	}
+	if o.Workers != nil {
+		cfg.Workers = o.Workers
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.MaxWorkers}}
+	}
+	return cfg
+}
+
+// Backend names the database kind: "sqlite" or "postgres".
+func (s *Store) Backend() string { return s.dialect.name }
+
+// Start works jobs until Stop.
+func (s *Store) Start(ctx context.Context) error {
+	if err := s.queue.Start(ctx); err != nil {
+		return fmt.Errorf("start queue: %w", err)
+	}
+	return nil
+}
+
+// Stop lets running jobs finish; when ctx ends first, it cancels them so
+// that they are handed back to the queue and retried later.
+func (s *Store) Stop(ctx context.Context) error {
+	err := s.queue.Stop(ctx)
+	if err == nil {
+		return nil
+	}
+	s.logger.Warn("jobs did not finish in time, handing them back", "err", err)
+	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.queue.StopAndCancel(stopCtx)
+}
+
+// Close releases the database. Call Stop first when the queue was started.
+func (s *Store) Close() error {
+	var err error
+	if s.db != nil {
+		err = s.db.Close()
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// Enqueue adds a job. Unique jobs (see river.UniqueOpts) that already exist
+// are not added twice.
+func (s *Store) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	if _, err := s.queue.Insert(ctx, args, opts); err != nil {
+		return fmt.Errorf("store: enqueue %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// QueueDepth counts the jobs waiting or running, by River state.
+func (s *Store) QueueDepth(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT state, count(*) FROM river_job
+		WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled') GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("store: queue depth: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("store: queue depth: %w", err)
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}
+
+// exec, query and queryRow run one statement written with ? placeholders.
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return s.db.ExecContext(ctx, s.dialect.rebind(q), args...)
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.db.QueryContext(ctx, s.dialect.rebind(q), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.dialect.rebind(q), args...)
+}
+
+// nanos and fromNanos store times as Unix nanoseconds, the same on both databases.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

@@ -1,0 +1,373 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+)
+
+// postgresURL is the database the Postgres variants of the tests use; each
+// test gets its own schema in it. They are skipped when it is unreachable.
+func postgresURL() string {
+	if u := os.Getenv("RUNPOLICY_TEST_POSTGRES"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test"
+}
+
+// backends returns a DSN per database kind for one test.
+func backends(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{"sqlite": filepath.Join(t.TempDir(), "runpolicy.db")}
+	if dsn, ok := postgresSchema(t); ok {
+		out["postgres"] = dsn
+	}
+	return out
+}
+
+// postgresSchema creates a fresh schema and returns a DSN whose
+// search_path points at it.
+func postgresSchema(t *testing.T) (string, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, postgresURL())
+	if err != nil {
+		t.Logf("postgres not reachable, testing sqlite only: %v", err)
+		return "", false
+	}
+	defer conn.Close(ctx)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "rp_test_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, postgresURL()); err == nil {
+			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(ctx)
+		}
+	})
+	return postgresURL() + "?search_path=" + schema, true
+}
+
+type echoArgs struct {
+	ID string `json:"id"`
+}
+
+func (echoArgs) Kind() string { return "test_echo" }
+func (echoArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type echoWorker struct {
+	river.WorkerDefaults[echoArgs]
+	mu   sync.Mutex
+	seen map[string]int
+	done chan string
+}
+
+func (w *echoWorker) Work(ctx context.Context, job *river.Job[echoArgs]) error {
+	w.mu.Lock()
+	w.seen[job.Args.ID]++
+	w.mu.Unlock()
+	w.done <- job.Args.ID
+	return nil
+}
+
+func open(t *testing.T, dsn string, workers *river.Workers) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, Options{DSN: dsn, Workers: workers, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestDeliveriesAreDeduplicatedAndWorkedOnce(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			w := &echoWorker{seen: map[string]int{}, done: make(chan string, 10)}
+			workers := river.NewWorkers()
+			river.AddWorker(workers, w)
+			s := open(t, dsn, workers)
+			if err := s.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Stop(ctx)
+
+			d := Delivery{ID: "d-1", Event: "workflow_run", Action: "requested", InstallationID: 7,
+				Repository: "acme/api", Payload: []byte(`{"x":1}`), ReceivedAt: time.Now()}
+			first, err := s.AcceptDelivery(ctx, d, echoArgs{ID: d.ID})
+			if err != nil || !first {
+				t.Fatalf("first accept = %v, %v; want true, nil", first, err)
+			}
+			again, err := s.AcceptDelivery(ctx, d, echoArgs{ID: d.ID})
+			if err != nil || again {
+				t.Fatalf("second accept = %v, %v; want false, nil", again, err)
+			}
+			select {
+			case <-w.done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("job was not worked")
+			}
+			if err := s.FinishDelivery(ctx, d.ID, DeliveryProcessed, "judged"); err != nil {
+				t.Fatal(err)
+			}
+			if again, _ := s.AcceptDelivery(ctx, d, echoArgs{ID: d.ID}); again {
+				t.Fatal("processed delivery accepted again")
+			}
+			select {
+			case id := <-w.done:
+				t.Fatalf("delivery %s worked twice", id)
+			case <-time.After(300 * time.Millisecond):
+			}
+			got, err := s.Delivery(ctx, d.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State != DeliveryProcessed || string(got.Payload) != `{"x":1}` || got.InstallationID != 7 || got.Note != "judged" {
+				t.Errorf("Delivery = %+v", got)
+			}
+			known, err := s.KnownDeliveries(ctx, []string{"d-1", "d-2"})
+			if err != nil || !known["d-1"] || known["d-2"] {
+				t.Errorf("KnownDeliveries = %v, %v", known, err)
+			}
+			if _, err := s.Delivery(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("missing delivery: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+func TestUnqueuedDeliveryIsQueuedOnRedelivery(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t, dsn, nil)
+			// The process died after saving the delivery, before queuing it.
+			if _, err := s.exec(ctx, `INSERT INTO runpolicy_delivery (id, event, action, installation_id, repository, payload, received_at, state)
+				VALUES ('d-9', 'workflow_run', 'requested', 1, 'a/b', ?, 1, 'received')`, []byte("{}")); err != nil {
+				t.Fatal(err)
+			}
+			ids, err := s.UnfinishedDeliveries(ctx, time.Now(), 10)
+			if err != nil || len(ids) != 1 || ids[0] != "d-9" {
+				t.Fatalf("UnfinishedDeliveries = %v, %v", ids, err)
+			}
+			first, err := s.AcceptDelivery(ctx, Delivery{ID: "d-9", Payload: []byte("{}")}, echoArgs{ID: "d-9"})
+			if err != nil || first {
+				t.Fatalf("AcceptDelivery = %v, %v; want false (seen), nil", first, err)
+			}
+			depth, err := s.QueueDepth(ctx)
+			if err != nil || depth["available"] != 1 {
+				t.Fatalf("QueueDepth = %v, %v; want one available job", depth, err)
+			}
+			// Queuing is unique by arguments: asking again adds nothing.
+			if _, err := s.AcceptDelivery(ctx, Delivery{ID: "d-9", Payload: []byte("{}")}, echoArgs{ID: "d-9"}); err != nil {
+				t.Fatal(err)
+			}
+			if depth, _ := s.QueueDepth(ctx); depth["available"] != 1 {
+				t.Fatalf("QueueDepth = %v after a second accept; want one job", depth)
+			}
+		})
+	}
+}
+
+func TestDecisionsOncePerDelivery(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t, dsn, nil)
+			d := Decision{ID: "dec-1", DeliveryID: "d-1", Event: "workflow_run", Repository: "acme/api",
+				RunID: 42, RunAttempt: 1, Outcome: OutcomeDeny, Cancel: true, CreatedAt: time.Now(), Log: []byte(`{"decision_id":"dec-1"}`)}
+			got, err := s.SaveDecision(ctx, d)
+			if err != nil || got.ID != "dec-1" {
+				t.Fatalf("SaveDecision = %v, %v", got.ID, err)
+			}
+			d2 := d
+			d2.ID, d2.Outcome, d2.Cancel = "dec-2", OutcomeAllow, false
+			got, err = s.SaveDecision(ctx, d2)
+			if err != nil || got.ID != "dec-1" || !got.Cancel || got.Outcome != OutcomeDeny {
+				t.Fatalf("second SaveDecision = %+v, %v; want the first decision", got, err)
+			}
+			judged, err := s.RunJudged(ctx, "acme/api", 42, 1, "workflow_run")
+			if err != nil || !judged {
+				t.Errorf("RunJudged = %v, %v", judged, err)
+			}
+			if judged, _ := s.RunJudged(ctx, "acme/api", 42, 2, "workflow_run"); judged {
+				t.Error("attempt 2 judged")
+			}
+			list, err := s.Decisions(ctx, DecisionFilter{RunID: 42})
+			if err != nil || len(list) != 1 || string(list[0].Log) != `{"decision_id":"dec-1"}` {
+				t.Errorf("Decisions = %+v, %v", list, err)
+			}
+		})
+	}
+}
+
+func TestActionsHaveOneOwner(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t, dsn, nil)
+			key := RunKey{Repository: "acme/api", RunID: 42, Attempt: 1}
+			var wins atomic.Int32
+			var wg sync.WaitGroup
+			for i := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					owner := string(rune('a' + i))
+					a, err := s.Claim(ctx, key, "cancel", owner, 1)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if a.Owner == owner {
+						wins.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			if wins.Load() != 1 {
+				t.Fatalf("%d claims won, want 1", wins.Load())
+			}
+			a, _ := s.Action(ctx, key, "cancel")
+			if a.Done() {
+				t.Fatal("claimed action is done")
+			}
+			if err := s.Complete(ctx, key, "cancel", "not-the-owner", "x"); err != nil {
+				t.Fatal(err)
+			}
+			if a, _ := s.Action(ctx, key, "cancel"); a.Done() {
+				t.Fatal("a non-owner completed the action")
+			}
+			if err := s.Complete(ctx, key, "cancel", a.Owner, "accepted"); err != nil {
+				t.Fatal(err)
+			}
+			if a, _ := s.Action(ctx, key, "cancel"); !a.Done() || a.Ref != "accepted" {
+				t.Fatalf("after Complete: %+v", a)
+			}
+			raised, err := s.Raise(ctx, key, "cancel", 2)
+			if err != nil || !raised {
+				t.Fatalf("Raise = %v, %v", raised, err)
+			}
+			if raised, _ := s.Raise(ctx, key, "cancel", 2); raised {
+				t.Fatal("raised twice to the same level")
+			}
+		})
+	}
+}
+
+func TestInstallationsAndSettings(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t, dsn, nil)
+			if err := s.SaveInstallation(ctx, Installation{ID: 5, Account: "Acme", AccountType: "Organization", RepositorySelection: "all", UpdatedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			in, err := s.InstallationFor(ctx, "acme/api")
+			if err != nil || in.ID != 5 {
+				t.Fatalf("InstallationFor = %+v, %v", in, err)
+			}
+			if err := s.SaveInstallation(ctx, Installation{ID: 5, Account: "Acme", Deleted: true, UpdatedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.InstallationFor(ctx, "acme/api"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("deleted installation found: %v", err)
+			}
+			if err := s.InstallationRepositories(ctx, 5, []string{"acme/a", "acme/b"}, []string{"acme/a"}); err != nil {
+				t.Fatal(err)
+			}
+			first, err := s.ClaimRedelivery(ctx, "guid-1", 99)
+			if err != nil || !first {
+				t.Fatalf("ClaimRedelivery = %v, %v", first, err)
+			}
+			if again, _ := s.ClaimRedelivery(ctx, "guid-1", 99); again {
+				t.Fatal("redelivery claimed twice")
+			}
+			if err := s.SetSetting(ctx, "k", "v1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetSetting(ctx, "k", "v2"); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := s.Setting(ctx, "k"); err != nil || v != "v2" {
+				t.Fatalf("Setting = %q, %v", v, err)
+			}
+		})
+	}
+}
+
+// Replicas that start at once must not trip over each other's migrations.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	dsn, ok := postgresSchema(t)
+	if !ok {
+		t.Skip("postgres not reachable")
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(ctx, Options{DSN: dsn})
+			if err != nil {
+				errs <- err
+				return
+			}
+			s.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("Open: %v", err)
+	}
+	s := open(t, dsn, nil)
+	var n int
+	if err := s.queryRow(ctx, "SELECT count(*) FROM runpolicy_schema").Scan(&n); err != nil || n != len(migrations) {
+		t.Fatalf("schema rows = %d, %v; want %d", n, err, len(migrations))
+	}
+}
+
+func TestRebind(t *testing.T) {
+	for _, tc := range []struct {
+		d        dialect
+		in, want string
+	}{
+		{sqliteDialect, "a = ? AND b = ?", "a = ? AND b = ?"},
+		{postgresDialect, "a = ? AND b = ?", "a = $1 AND b = $2"},
+		{postgresDialect, "SELECT 1", "SELECT 1"},
+	} {
+		if got := tc.d.rebind(tc.in); got != tc.want {
+			t.Errorf("%s.rebind(%q) = %q, want %q", tc.d.name, tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSQLiteDSN(t *testing.T) {
+	got := sqliteDSN("/tmp/x.db?_pragma=busy_timeout(1)")
+	want := "file:/tmp/x.db?_pragma=busy_timeout(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	if got != want {
+		t.Errorf("sqliteDSN = %q, want %q", got, want)
+	}
+}
