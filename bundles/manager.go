@@ -310,6 +310,9 @@ func (m *Manager) activate(ctx context.Context, cand map[*source]*snapshot) erro
 		m.metrics.failing.WithLabelValues(s.cfg.Name).Set(0)
 		s.status.Revision, s.status.ActivatedAt = rev, now
 		s.status.LastError, s.status.FailedRevision = "", ""
+		if s.seen == snap.version {
+			s.seenErr = "" // refused with other sources at startup, accepted alone
+		}
 		m.logger.Info("policy bundle revision activated", "source", s.cfg.Name, "revision", rev)
 	}
 	return nil

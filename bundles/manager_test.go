@@ -101,7 +101,7 @@ func TestOverlappingRoots(t *testing.T) {
 	writeFiles(t, org, markerFiles("org"))
 	writeFiles(t, team, map[string]string{"marker.rego": "package runpolicy.policies.marker.team\n\ndeny contains {\"message\": \"team\"}\n"})
 	m, eng, _, err := startManager(t, []SourceConfig{
-		{Name: "org", Type: TypeDir, URL: org},
+		{Name: "org", Type: TypeDir, URL: org, Interval: 10 * time.Millisecond},
 		{Name: "team", Type: TypeDir, URL: team},
 	})
 	if err == nil {
@@ -120,6 +120,13 @@ func TestOverlappingRoots(t *testing.T) {
 	}
 	if got := status(t, m, "team"); got.Revision != "" || got.LastError == "" {
 		t.Errorf("team status %+v, want no revision and the error", got)
+	}
+	// org was refused together with team, then accepted alone: later
+	// checks of the unchanged org must not bring the shared error back.
+	checked := status(t, m, "org").LastCheck
+	waitFor(t, "org to be checked again", func() bool { return status(t, m, "org").LastCheck.After(checked) })
+	if got := status(t, m, "org"); got.LastError != "" {
+		t.Errorf("org shows error %q though its revision is active", got.LastError)
 	}
 }
 

@@ -1,5 +1,3 @@
-//go:build runpolicy_advisories
-
 package main
 
 import (

@@ -5,10 +5,7 @@ import (
 	"io"
 )
 
-// Temporary until the server and advisories land.
+// Temporary until the server lands.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return fail(stderr, "serve: not built yet")
-}
-func runAdvisories(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return fail(stderr, "advisories: not built yet")
 }

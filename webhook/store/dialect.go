@@ -54,6 +54,13 @@ func (d dialect) rebind(q string) string {
 // time, so the pool has one connection (as River recommends) and the file
 // runs in WAL mode, where a commit does not wait for fsync.
 func (s *Store) openSQLite(ctx context.Context, o Options) error {
+	if path := sqlitePath(o.DSN); path != "" {
+		lock, err := lockFile(path + ".lock")
+		if err != nil {
+			return err
+		}
+		s.lock = lock
+	}
 	dsn := sqliteDSN(o.DSN)
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -77,12 +84,48 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
+	if err := s.recoverOrphans(ctx); err != nil {
+		return err
+	}
 	client, err := river.NewClient(driver, riverConfig(o))
 	if err != nil {
 		return fmt.Errorf("store: queue client: %w", err)
 	}
 	s.queue = client
 	return nil
+}
+
+// recoverOrphans hands back the jobs a killed process left running and
+// its leadership. Only one process uses an SQLite file (lockFile sees to
+// it), so whatever is running now has no worker; waiting for the queue's
+// rescuer would delay them by its interval.
+func (s *Store) recoverOrphans(ctx context.Context) error {
+	res, err := s.db.ExecContext(ctx, "UPDATE river_job SET state = 'available' WHERE state = 'running'")
+	if err != nil {
+		return fmt.Errorf("store: recover jobs: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		s.logger.Warn("handed back jobs a previous process left running", "jobs", n)
+	}
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM river_leader"); err != nil {
+		return fmt.Errorf("store: recover leadership: %w", err)
+	}
+	return nil
+}
+
+// sqlitePath is the file of an SQLite DSN, "" for an in-memory database.
+func sqlitePath(dsn string) string {
+	if dsn == "" {
+		dsn = "runpolicy.db"
+	}
+	p := strings.TrimPrefix(dsn, "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if p == ":memory:" || p == "" {
+		return ""
+	}
+	return p
 }
 
 // sqliteDSN turns a path into a modernc.org/sqlite URI with the pragmas the

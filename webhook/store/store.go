@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -62,6 +63,7 @@ type Store struct {
 	db      *sql.DB
 	dialect dialect
 	pool    *pgxpool.Pool // Postgres only
+	lock    *os.File      // SQLite only: held while the file is open
 	queue   queue
 	logger  *slog.Logger
 }
@@ -177,6 +179,9 @@ func (s *Store) Close() error {
 	}
 	if s.pool != nil {
 		s.pool.Close()
+	}
+	if s.lock != nil {
+		s.lock.Close() // releases the flock
 	}
 	return err
 }

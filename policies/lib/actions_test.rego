@@ -1,0 +1,89 @@
+package runpolicy.lib.actions_test
+
+import data.runpolicy.fixtures as fx
+import data.runpolicy.lib.actions
+
+test_entry_classes if {
+	actions.entry(" Actions/*") == {"block": false, "name": "actions/*", "ref": "", "class": "owner"}
+	actions.entry("!evil/action@v1") == {"block": true, "name": "evil/action", "ref": "v1", "class": "ref"}
+	actions.entry("acme/repo") == {"block": false, "name": "acme/repo", "ref": "", "class": "name"}
+	actions.entry("acme/repo@*") == {"block": false, "name": "acme/repo", "ref": "", "class": "name"}
+	actions.entry("space-org*/*") == {"block": false, "name": "space-org*/*", "ref": "", "class": "glob"}
+	actions.entry("*/octocat**@*") == {"block": false, "name": "*/octocat**", "ref": "", "class": "glob"}
+	actions.entry("acme/repo@v1.*") == {"block": false, "name": "acme/repo", "ref": "v1.*", "class": "glob"}
+	actions.entry("docker://alpine@sha256:abc") == {"block": false, "name": "docker://alpine@sha256:abc", "ref": "", "class": "name"}
+}
+
+test_entry_with_two_refs_is_skipped if {
+	not actions.entry("a/b@c@d")
+	actions.index(["a/b@c@d", 7]) == actions.index([])
+}
+
+test_index if {
+	actions.index(["actions/*", "acme/repo", "acme/tool@v1", "space-org*/*", "!actions/evil", "!bad/*"]) == {
+		"allow": {
+			"names": {"acme/repo": true},
+			"refs": {"acme/tool@v1": true},
+			"owners": {"actions": true},
+			"globs": [["space-org*/*", ""]],
+		},
+		"block": {
+			"names": {"actions/evil": true},
+			"refs": {},
+			"owners": {"bad": true},
+			"globs": [],
+		},
+	}
+}
+
+listed(list, use) if actions.listed(actions.index(list).allow, use)
+
+test_listed_by_owner if {
+	listed(["actions/*"], fx.action("actions/checkout@v4"))
+	listed(["actions/*"], fx.action("Actions/Checkout@v4"))
+	listed(["github/*"], fx.action("github/codeql-action/analyze@v3"))
+	not listed(["actions/*"], fx.action("actionsx/checkout@v4"))
+}
+
+test_listed_by_name_any_ref if {
+	listed(["acme/repo"], fx.action("acme/repo@v1"))
+	listed(["acme/repo"], fx.action("acme/repo@0e58ed8671d6b60d0890c21b07f8835ace038e67"))
+	listed(["acme/repo@*"], fx.action("acme/repo@main"))
+	listed(["acme/repo"], fx.action("acme/repo/sub/path@v1")) # a sub-path of a listed repository
+	not listed(["acme/repo/sub"], fx.action("acme/repo/other@v1"))
+	not listed(["acme/repo"], fx.action("acme/repository@v1"))
+}
+
+test_listed_by_name_and_ref if {
+	listed(["acme/tool@v1"], fx.action("acme/tool@v1"))
+	listed(["acme/tool@V1"], fx.action("acme/tool@v1"))
+	not listed(["acme/tool@v1"], fx.action("acme/tool@v2"))
+	listed(["acme/wf/.github/workflows/build.yml@main"], fx.action("acme/wf/.github/workflows/build.yml@main"))
+	not listed(["acme/wf/.github/workflows/build.yml@main"], fx.action("acme/wf/.github/workflows/other.yml@main"))
+}
+
+test_listed_by_glob if {
+	listed(["space-org*/*"], fx.action("space-org-blue/rocket@v1"))
+	not listed(["space-org*/*"], fx.action("space/rocket@v1"))
+	listed(["*/octocat**@*"], fx.action("any/octocat-tools@v3"))
+	listed(["acme/repo@v1.*"], fx.action("acme/repo@v1.2.3"))
+	not listed(["acme/repo@v1.*"], fx.action("acme/repo@v2.0.0"))
+}
+
+test_listed_docker if {
+	listed(["docker://alpine"], fx.docker("docker://alpine:3.19"))
+	listed(["docker://alpine"], fx.docker("docker://alpine@sha256:1234"))
+	listed(["docker://alpine:3.19"], fx.docker("docker://alpine:3.19"))
+	not listed(["docker://alpine:3.19"], fx.docker("docker://alpine:3.20"))
+	listed(["docker://ghcr.io/acme/*"], fx.docker("docker://ghcr.io/acme/tool:1"))
+	listed(["docker://ghcr.io:5000/img"], fx.docker("docker://ghcr.io:5000/img:2"))
+	not listed(["docker://ghcr.io/acme/*"], fx.docker("docker://ghcr.io/evil/tool:1"))
+	not listed(["actions/*"], fx.docker("docker://actions/runner"))
+}
+
+test_docker_image if {
+	actions.docker_image("docker://alpine:3.19") == "docker://alpine"
+	actions.docker_image("docker://alpine:3.19@sha256:ab") == "docker://alpine"
+	actions.docker_image("docker://ghcr.io:5000/img") == "docker://ghcr.io:5000/img"
+	actions.docker_image("docker://alpine") == "docker://alpine"
+}

@@ -1,0 +1,334 @@
+// Package webhook is runpolicy's GitHub App server: it receives webhook
+// deliveries, persists them, and judges, cancels and reports workflow runs
+// from a durable queue.
+//
+// A delivery goes through three steps. receive.go verifies its signature,
+// persists it (deduplicated on its delivery id) and acknowledges it.
+// process.go takes it from the queue and routes it by event to a handler
+// (workflow_run.go, workflow_job.go, installation.go, push.go). The run
+// handlers judge the run (judge.go) and act on the decision once per run
+// attempt (enforce.go cancels, report.go writes the check run and the pull
+// request comments). redeliver.go asks GitHub for the deliveries that
+// failed while the server was away.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"text/template"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/runpolicy/runpolicy/bundles"
+	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/engine/input"
+	"github.com/runpolicy/runpolicy/webhook/github"
+	"github.com/runpolicy/runpolicy/webhook/store"
+)
+
+// Policies is the policy bundle manager (*bundles.Manager).
+type Policies interface {
+	// Ready reports whether a policy set is active.
+	Ready() bool
+	// Refresh checks the sources fed by a repository, after a push to it.
+	Refresh(ctx context.Context, repoFullName string)
+	// Status describes each source, for the admin API.
+	Status() []bundles.SourceStatus
+}
+
+// Resolver follows composite actions and reusable workflows
+// (*resolve.Resolver).
+type Resolver interface {
+	Resolve(ctx context.Context, doc *input.Document) (*input.Document, error)
+}
+
+// Fetcher reads repository contents as one installation; *github.Client
+// implements it (and the resolver's resolve.Fetcher).
+type Fetcher interface {
+	Content(ctx context.Context, owner, repo, path, ref string) ([]byte, error)
+	CommitSHA(ctx context.Context, owner, repo, ref string) (string, error)
+}
+
+// On-error choices: what a run gets when it cannot be judged.
+const (
+	OnErrorAllow  = "allow"
+	OnErrorCancel = "cancel"
+)
+
+// Options configures a Server.
+type Options struct {
+	// Secret is the webhook secret deliveries are signed with.
+	Secret []byte
+	// OnError is OnErrorAllow (default) or OnErrorCancel.
+	OnError string
+	// CancelEscalation is how long a cancelled run may stay in progress
+	// before it is force-cancelled; 0 never force-cancels.
+	CancelEscalation time.Duration
+	// CommentTemplate renders pull request comments (default
+	// DefaultCommentTemplate); it receives a CommentData.
+	CommentTemplate *template.Template
+	// JudgeAttempts is how many times a run is tried before on_error
+	// decides it, when GitHub keeps failing (default 5).
+	JudgeAttempts int
+	// PolicyRepositories are the repositories (owner/name) whose pushes to
+	// the default branch refresh the policy bundles.
+	PolicyRepositories []string
+	// AdminToken enables the /admin API for Bearer requests carrying it.
+	AdminToken string
+	// RedeliverInterval is how often failed deliveries are asked for
+	// again (default 5m; negative disables); RedeliverLookback is how far
+	// back the first sweep looks (default 6h, at most GitHub's 3 days).
+	RedeliverInterval time.Duration
+	RedeliverLookback time.Duration
+	// MaxBodyBytes caps a delivery (default 25 MB, GitHub's limit).
+	MaxBodyBytes int64
+	// FactsCacheEntries bounds the parsed-workflow cache (default 1024).
+	FactsCacheEntries int
+	// RetryBase and RetryMax shape the queue's exponential backoff with
+	// jitter (defaults 1s and 5m).
+	RetryBase, RetryMax time.Duration
+	// ShutdownTimeout bounds a graceful stop (default 25s).
+	ShutdownTimeout time.Duration
+
+	// Store configures the database and queue; New fills in the workers.
+	Store store.Options
+
+	Engine   *engine.Engine
+	Policies Policies
+	App      *github.App
+	// NewResolver builds a resolver for one installation's fetcher; nil
+	// judges direct references only.
+	NewResolver func(Fetcher) Resolver
+	// Registry receives the metrics and is served at /metrics.
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+}
+
+// Server is the App server.
+type Server struct {
+	opts    Options
+	store   *store.Store
+	app     *github.App
+	engine  *engine.Engine
+	policy  Policies
+	log     *slog.Logger
+	metrics *metrics
+	facts   *lru.Cache[string, *input.Facts]
+	comment *template.Template
+	echo    *echo.Echo
+	policyRepos map[string]bool
+
+	resolvers *lru.Cache[int64, Resolver]
+}
+
+// New checks the options, opens the store (running its migrations) and
+// builds the HTTP handler. Serve runs it.
+func New(ctx context.Context, o Options) (*Server, error) {
+	if err := withDefaults(&o); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opts: o, app: o.App, engine: o.Engine, policy: o.Policies, log: o.Logger,
+		comment: o.CommentTemplate, policyRepos: map[string]bool{},
+	}
+	for _, r := range o.PolicyRepositories {
+		s.policyRepos[lower(r)] = true
+	}
+	s.facts, _ = lru.New[string, *input.Facts](o.FactsCacheEntries)
+	s.resolvers, _ = lru.New[int64, Resolver](1024)
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &deliveryWorker{s: s})
+	river.AddWorker(workers, &escalateWorker{s: s})
+	river.AddWorker(workers, &redeliverWorker{s: s})
+	so := o.Store
+	so.Workers = workers
+	so.RetryPolicy = backoff{base: o.RetryBase, max: o.RetryMax}
+	so.Logger = o.Logger
+	if o.RedeliverInterval > 0 {
+		so.PeriodicJobs = append(so.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(o.RedeliverInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return redeliverArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: "redeliver"}))
+	}
+	st, err := store.Open(ctx, so)
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	s.metrics = newMetrics(o.Registry, st)
+	s.echo = s.routes()
+	return s, nil
+}
+
+func withDefaults(o *Options) error {
+	if len(o.Secret) == 0 {
+		return errors.New("webhook: the webhook secret is empty")
+	}
+	switch o.OnError {
+	case "":
+		o.OnError = OnErrorAllow
+	case OnErrorAllow, OnErrorCancel:
+	default:
+		return fmt.Errorf("webhook: on_error %q: want allow or cancel", o.OnError)
+	}
+	if o.Engine == nil || o.Policies == nil || o.App == nil {
+		return errors.New("webhook: engine, policies and app are required")
+	}
+	if o.CommentTemplate == nil {
+		o.CommentTemplate = template.Must(NewCommentTemplate(DefaultCommentTemplate))
+	}
+	if o.JudgeAttempts <= 0 {
+		o.JudgeAttempts = 5
+	}
+	if o.RedeliverInterval == 0 {
+		o.RedeliverInterval = 5 * time.Minute
+	}
+	if o.RedeliverLookback <= 0 {
+		o.RedeliverLookback = 6 * time.Hour
+	}
+	o.RedeliverLookback = min(o.RedeliverLookback, 72*time.Hour)
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 25 << 20
+	}
+	if o.FactsCacheEntries <= 0 {
+		o.FactsCacheEntries = 1024
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = time.Second
+	}
+	if o.RetryMax < o.RetryBase {
+		o.RetryMax = max(5*time.Minute, o.RetryBase)
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 25 * time.Second
+	}
+	if o.Store.MaxAttempts <= 0 {
+		o.Store.MaxAttempts = 12
+	}
+	if o.Store.MaxAttempts < o.JudgeAttempts {
+		o.Store.MaxAttempts = o.JudgeAttempts + 2
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Handler is the HTTP handler: /webhook, /healthz, /readyz, /metrics and,
+// with an admin token, /admin.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Store is the server's store.
+func (s *Server) Store() *store.Store { return s.store }
+
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(middleware.Recover())
+	e.POST("/webhook", s.receive)
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	if s.opts.AdminToken != "" {
+		admin := e.Group("/admin", s.requireAdmin)
+		admin.GET("/decisions", s.adminDecisions)
+		admin.GET("/deliveries/:id", s.adminDelivery)
+		admin.GET("/bundles", s.adminBundles)
+	}
+	return e
+}
+
+// Serve accepts deliveries on ln at once, starts working the queue once a
+// policy set is active, and stops gracefully when ctx ends: no new
+// connections, in-flight requests finished, running jobs finished or
+// handed back to the queue.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.store.Close()
+	if err := s.requeueUnfinished(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String(), "store", s.store.Backend())
+
+	// The queue's own context outlives ctx: shutdown stops it explicitly.
+	queueCtx := context.WithoutCancel(ctx)
+	started := false
+	ready := time.NewTicker(50 * time.Millisecond)
+	defer ready.Stop()
+	var err error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err = <-httpErr:
+			break loop
+		case <-ready.C:
+			if started || !s.policy.Ready() {
+				continue
+			}
+			if err = s.store.Start(queueCtx); err != nil {
+				break loop
+			}
+			started = true
+			ready.Stop()
+			s.log.Info("policies active, processing deliveries", "revisions", s.engine.Revisions())
+		}
+	}
+	s.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	if e := srv.Shutdown(shutdownCtx); e != nil && err == nil {
+		err = fmt.Errorf("webhook: stop http: %w", e)
+	}
+	if started {
+		if e := s.store.Stop(shutdownCtx); e != nil && err == nil {
+			err = fmt.Errorf("webhook: stop queue: %w", e)
+		}
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	s.log.Info("stopped")
+	return err
+}
+
+// requeueUnfinished queues again the deliveries whose processing was never
+// queued (the process died between saving and queuing). Queuing is unique
+// per delivery, so the ones still queued are not doubled.
+func (s *Server) requeueUnfinished(ctx context.Context) error {
+	ids, err := s.store.UnfinishedDeliveries(ctx, time.Now(), 10000)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.store.Enqueue(ctx, deliveryArgs{DeliveryID: id}, nil); err != nil {
+			return err
+		}
+	}
+	if len(ids) > 0 {
+		s.log.Info("deliveries waiting from before the restart", "deliveries", len(ids))
+	}
+	return nil
+}
