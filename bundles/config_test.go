@@ -21,6 +21,7 @@ func TestParseSpec(t *testing.T) {
 	tests := []struct {
 		spec                  string
 		typ, url, subdir, ref string
+		name                  string // default: the spec
 		wantErr               string
 	}{
 		{spec: "git::https://github.com/acme/policies.git//policies?ref=main", typ: TypeGit, url: "https://github.com/acme/policies.git", subdir: "policies", ref: "main"},
@@ -30,6 +31,8 @@ func TestParseSpec(t *testing.T) {
 		{spec: "git::ssh://git@github.com/acme/policies.git//a/b/", typ: TypeGit, url: "ssh://git@github.com/acme/policies.git", subdir: "a/b"},
 		{spec: "git::/srv/git/policies//org", typ: TypeGit, url: "/srv/git/policies", subdir: "org"},
 		{spec: "https://bundles.example.com/org.tar.gz", typ: TypeHTTP, url: "https://bundles.example.com/org.tar.gz"},
+		{spec: "git::https://bot:ghp_secret@github.com/acme/p.git?ref=main", typ: TypeGit, url: "https://bot:ghp_secret@github.com/acme/p.git", ref: "main", name: "git::https://bot@github.com/acme/p.git"},
+		{spec: "https://u:secret@bundles.example.com/org.tar.gz", typ: TypeHTTP, url: "https://u:secret@bundles.example.com/org.tar.gz", name: "https://u@bundles.example.com/org.tar.gz"},
 		{spec: dir, typ: TypeDir, url: dir},
 		{spec: tarball, typ: TypeTarball, url: tarball},
 		{spec: "git::https://github.com/acme/p.git?depth=1", wantErr: `unknown parameter "depth"`},
@@ -39,6 +42,9 @@ func TestParseSpec(t *testing.T) {
 		{spec: "", wantErr: "empty"},
 	}
 	for _, tc := range tests {
+		if tc.name == "" {
+			tc.name = tc.spec
+		}
 		cfg, err := ParseSpec(tc.spec)
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -50,7 +56,7 @@ func TestParseSpec(t *testing.T) {
 			t.Errorf("%q: %v", tc.spec, err)
 			continue
 		}
-		if cfg.Type != tc.typ || cfg.URL != tc.url || cfg.Subdir != tc.subdir || cfg.Ref != tc.ref || cfg.Name != tc.spec {
+		if cfg.Type != tc.typ || cfg.URL != tc.url || cfg.Subdir != tc.subdir || cfg.Ref != tc.ref || cfg.Name != tc.name {
 			t.Errorf("%q: got type %q url %q subdir %q ref %q name %q", tc.spec, cfg.Type, cfg.URL, cfg.Subdir, cfg.Ref, cfg.Name)
 		}
 	}

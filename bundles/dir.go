@@ -28,8 +28,9 @@ func (d *dirSource) fetch(ctx context.Context, known string) (string, *snapshot,
 	return snapshotOf(files, known, d.verify)
 }
 
-// readDir collects the bundle files under root. Hidden folders (.git,
-// .github, ConfigMap ..data) are skipped; symlinked files are followed.
+// readDir collects the bundle files under root (see keep). .git and
+// ConfigMap internals (..data, ..2024_…) are always skipped; symlinked
+// files are followed.
 func readDir(ctx context.Context, root string) (*fileSet, error) {
 	fi, err := os.Stat(root)
 	if err != nil {
@@ -38,6 +39,8 @@ func readDir(ctx context.Context, root string) (*fileSet, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", root)
 	}
+	_, err = os.Stat(filepath.Join(root, signaturesFile))
+	signed := err == nil
 	files := newFileSet()
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -47,12 +50,18 @@ func readDir(ctx context.Context, root string) (*fileSet, error) {
 			return err
 		}
 		if d.IsDir() {
-			if p != root && strings.HasPrefix(d.Name(), ".") {
+			name := d.Name()
+			if p != root && (name == ".git" || strings.HasPrefix(name, "..") || (!signed && strings.HasPrefix(name, "."))) {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		if !isBundleFile(d.Name()) {
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if !keep(rel, signed) {
 			return nil
 		}
 		info, err := os.Stat(p) // follows a symlink to its file
@@ -60,18 +69,14 @@ func readDir(ctx context.Context, root string) (*fileSet, error) {
 			return err
 		}
 		if !info.Mode().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
+			return nil // a symlink to a folder (ConfigMap ..data) or a device
 		}
 		f, err := os.Open(p)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		return files.add(filepath.ToSlash(rel), info.Size(), f)
+		return files.add(rel, info.Size(), f)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", root, err)

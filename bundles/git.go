@@ -321,12 +321,14 @@ func commitFiles(c *object.Commit, subdir string) (*fileSet, error) {
 			return nil, fmt.Errorf("subdir %q: %w", subdir, err)
 		}
 	}
+	_, err = tree.File(signaturesFile)
+	signed := err == nil
 	files := newFileSet()
 	err = tree.Files().ForEach(func(f *object.File) error {
 		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
 			return nil
 		}
-		if !isBundleFile(f.Name) || hiddenDir(f.Name) {
+		if !keep(f.Name, signed) {
 			return nil
 		}
 		r, err := f.Reader()
@@ -340,16 +342,4 @@ func commitFiles(c *object.Commit, subdir string) (*fileSet, error) {
 		return nil, err
 	}
 	return files, nil
-}
-
-// hiddenDir reports whether a path lies in a hidden folder (.github, …),
-// which a directory source skips too.
-func hiddenDir(p string) bool {
-	dirs := strings.Split(p, "/")
-	for _, d := range dirs[:len(dirs)-1] {
-		if strings.HasPrefix(d, ".") {
-			return true
-		}
-	}
-	return false
 }

@@ -191,13 +191,16 @@ func (m *Manager) loadAll(ctx context.Context) error {
 	m.load.Unlock()
 	m.updateReady()
 
-	var errs []error
+	var errs []string
 	for _, st := range m.Status() {
 		if st.LastError != "" {
-			errs = append(errs, fmt.Errorf("bundle source %s: %s", st.Name, st.LastError))
+			errs = append(errs, fmt.Sprintf("bundle source %s: %s", st.Name, st.LastError))
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // poll checks s on its interval, and at once when a webhook asks.
@@ -250,7 +253,7 @@ func (m *Manager) fetch(ctx context.Context, s *source) (*snapshot, error) {
 	case err != nil:
 		stage, rev := "fetch", ""
 		if version != "" { // this version is broken: do not read it again
-			s.seen, s.seenErr, s.seenRev = version, err.Error(), version
+			s.seen, s.seenErr, s.seenRev = version, oneLine(err.Error()), version
 			stage, rev = "read", version
 		}
 		m.failLocked(s, stage, rev, err)
@@ -324,7 +327,7 @@ func (m *Manager) refuse(cand map[*source]*snapshot, stage string, err error) {
 	defer m.mu.Unlock()
 	for s, snap := range cand {
 		if s.seen == snap.version {
-			s.seenErr = err.Error()
+			s.seenErr = oneLine(err.Error())
 		}
 		m.failLocked(s, stage, snap.bundle.Manifest.Revision, err)
 	}
@@ -332,7 +335,7 @@ func (m *Manager) refuse(cand map[*source]*snapshot, stage string, err error) {
 
 // failLocked records a failed check; the caller holds m.mu.
 func (m *Manager) failLocked(s *source, stage, revision string, err error) {
-	s.status.LastError, s.status.FailedRevision = err.Error(), revision
+	s.status.LastError, s.status.FailedRevision = oneLine(err.Error()), revision
 	m.metrics.failures.WithLabelValues(s.cfg.Name, stage).Inc()
 	m.metrics.failing.WithLabelValues(s.cfg.Name).Set(1)
 	m.logger.Error("policy bundle revision refused; the previous revision stays active",
@@ -389,4 +392,17 @@ func boolFloat(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// oneLine folds OPA's multi-line error lists ("2 errors occurred:\n…")
+// into one line for status, logs and startup errors.
+func oneLine(s string) string {
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, " ")
 }

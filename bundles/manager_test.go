@@ -146,8 +146,8 @@ func TestReadyAfterFirstGoodActivation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	err = m.Start(ctx)
-	if err == nil || !strings.Contains(err.Error(), "bundle source org") {
-		t.Fatalf("Start error %v, want one naming the org source", err)
+	if err == nil || !strings.Contains(err.Error(), "bundle source org") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("Start error %q, want one line naming the org source", err)
 	}
 	if m.Ready() {
 		t.Fatal("ready with the only org revision broken")

@@ -49,7 +49,8 @@ type snapshot struct {
 
 // isBundleFile reports whether a file belongs in a bundle read from a
 // directory or a git tree: Rego, data documents, the manifest and the
-// signatures. Everything else (READMEs, CI files) is left out.
+// signatures. Everything else (READMEs, CI files) is left out of an
+// unsigned bundle.
 func isBundleFile(name string) bool {
 	base := path.Base(name)
 	switch {
@@ -57,8 +58,32 @@ func isBundleFile(name string) bool {
 		return true
 	case base == "data.json" || bundle.IsYAMLDataFile(base):
 		return true
-	case base == ".manifest" || base == ".signatures.json":
+	case base == ".manifest" || base == signaturesFile:
 		return true
+	}
+	return false
+}
+
+const signaturesFile = ".signatures.json"
+
+// keep reports whether the file at slash path p is read into the bundle.
+// A signed bundle keeps every file, as OPA's own directory loader does and
+// as `opa sign` hashes them: dropping one would fail verification. An
+// unsigned one keeps only bundle files outside hidden folders (.github).
+func keep(p string, signed bool) bool {
+	if signed {
+		return true
+	}
+	return isBundleFile(p) && !hiddenDir(p)
+}
+
+// hiddenDir reports whether a slash path lies in a hidden folder.
+func hiddenDir(p string) bool {
+	dirs := strings.Split(p, "/")
+	for _, d := range dirs[:len(dirs)-1] {
+		if strings.HasPrefix(d, ".") {
+			return true
+		}
 	}
 	return false
 }
@@ -144,6 +169,10 @@ func readBundle(r *bundle.Reader, vc *bundle.VerificationConfig) (*bundle.Bundle
 		WithSizeLimitBytes(MaxBundleBytes)
 	if vc != nil {
 		r = r.WithBundleVerificationConfig(vc)
+	} else {
+		// No key configured: a signed bundle loads unverified, as an
+		// unsigned one does, instead of failing for want of a key.
+		r = r.WithSkipBundleVerification(true)
 	}
 	b, err := r.Read()
 	if err != nil {

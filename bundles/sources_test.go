@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/bundle"
+	"github.com/open-policy-agent/opa/v1/util"
 )
 
 // opaBundle builds a bundle as `opa build` would, from module sources by
@@ -121,30 +124,109 @@ func TestSignedBundle(t *testing.T) {
 	}
 }
 
-// TestSignedDirectory checks verification of a bundle directory, the
-// layout a signed git repository has.
-func TestSignedDirectory(t *testing.T) {
-	priv, pub := rsaKeys(t)
-	b := opaBundle(t, "", map[string]string{"policies/marker.rego": markerModule})
-	if err := b.GenerateSignature(bundle.NewSigningConfig(priv, "RS256", ""), "", false); err != nil {
+// signDir signs every file under dir as `opa sign --bundle dir` does:
+// structured documents by their JSON value, the rest byte for byte.
+func signDir(t *testing.T, dir, privateKey string) {
+	t.Helper()
+	hasher, err := bundle.NewSignatureHasher(bundle.SHA256)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var sigs bytes.Buffer
-	fmt.Fprintf(&sigs, `{"signatures": [%q]}`, b.Signatures.Signatures[0])
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
-		"policies/marker.rego": markerModule,
-		"data.json":            "{}",
-		".signatures.json":     sigs.String(),
-		"README.md":            "ignored: not a bundle file",
+	var files []bundle.FileInfo
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		var v any = raw
+		if bundle.IsStructuredDoc(p) {
+			if err := util.Unmarshal(raw, &v); err != nil {
+				return err
+			}
+		}
+		sum, err := hasher.HashFile(v)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		files = append(files, bundle.NewFile(filepath.ToSlash(rel), hex.EncodeToString(sum), string(bundle.SHA256)))
+		return nil
 	})
-	cfg := SourceConfig{Name: "org", Type: TypeDir, URL: dir, PublicKeyFile: pub}
-	if _, err := Fetch(context.Background(), cfg); err != nil {
-		t.Fatalf("signed directory refused: %v", err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	writeFiles(t, dir, map[string]string{"policies/marker.rego": markerModule + "\n# changed after signing\n"})
-	if _, err := Fetch(context.Background(), cfg); err == nil {
-		t.Fatal("a file changed after signing was accepted")
+	token, err := bundle.GenerateSignedToken(files, bundle.NewSigningConfig(privateKey, "RS256", ""), "ci-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{".signatures.json": fmt.Sprintf(`{"signatures": [%q]}`, token)})
+}
+
+// TestSignedDirectory checks verification of a bundle directory signed
+// with `opa sign`, the layout a signed git repository has: every file is
+// signed, READMEs and CI files included.
+func TestSignedDirectory(t *testing.T) {
+	priv, pub := rsaKeys(t)
+	files := map[string]string{
+		"policies/marker.rego":       markerModule,
+		"data.yaml":                  "runpolicy:\n  settings:\n    marker: {mode: dry_run}\n",
+		".manifest":                  `{"roots": ["runpolicy/policies/marker", "runpolicy/settings"]}`,
+		"README.md":                  "# Policies\n",
+		".github/workflows/test.yml": "on: push\n",
+	}
+	tests := []struct {
+		name    string
+		change  map[string]string
+		key     string
+		wantErr string
+	}{
+		{"as signed", nil, pub, ""},
+		{"no key configured", map[string]string{"policies/marker.rego": markerModule + "# unverified\n"}, "", ""},
+		{"policy changed after signing", map[string]string{"policies/marker.rego": markerModule + "# changed\n"}, pub, "policies/marker.rego: digest mismatch"},
+		{"settings changed after signing", map[string]string{"data.yaml": "runpolicy:\n  settings:\n    marker: {mode: off}\n"}, pub, "data.yaml: digest mismatch"},
+		{"file added after signing", map[string]string{"policies/extra.rego": "package runpolicy.policies.marker.extra\n"}, pub, "not included in bundle signature"},
+	}
+	for _, tc := range tests {
+		for _, typ := range []string{TypeDir, TypeGit} {
+			t.Run(typ+"/"+tc.name, func(t *testing.T) {
+				var dir string
+				var repo *gitRepo
+				if typ == TypeGit {
+					repo = newGitRepo(t)
+					dir = repo.dir
+				} else {
+					dir = t.TempDir()
+				}
+				writeFiles(t, dir, files)
+				signDir(t, dir, priv)
+				writeFiles(t, dir, tc.change)
+				if repo != nil {
+					repo.commit("signed", nil)
+				}
+				b, err := Fetch(context.Background(), SourceConfig{Name: "org", Type: typ, URL: dir, PublicKeyFile: tc.key})
+				if tc.wantErr == "" {
+					if err != nil {
+						t.Fatalf("refused: %v", err)
+					}
+					if len(b.Bundle.Modules) != 1 {
+						t.Errorf("%d modules, want 1", len(b.Bundle.Modules))
+					}
+					return
+				}
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
+				}
+			})
+		}
 	}
 }
 

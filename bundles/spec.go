@@ -38,9 +38,12 @@ func ParseSpec(spec string) (SourceConfig, error) {
 		if cfg.URL == "" {
 			return cfg, fmt.Errorf("policy source %s: no repository URL after git::", spec)
 		}
+		if redacted := redact(cfg.URL); redacted != cfg.URL {
+			cfg.Name = "git::" + redacted // the name shows in errors and decision logs
+		}
 		return cfg.normalize()
 	}
-	cfg.URL = spec
+	cfg.URL, cfg.Name = spec, redact(spec)
 	switch {
 	case strings.HasPrefix(spec, "http://"), strings.HasPrefix(spec, "https://"):
 		cfg.Type = TypeHTTP

@@ -30,6 +30,7 @@ import (
 const (
 	DecisionQuery     = "data.runpolicy.main.decision"
 	ConfigErrorsQuery = "data.runpolicy.main.config_errors"
+	preparedQuery     = "data.runpolicy.main.prepared"
 )
 
 // BuiltinName is the name of the embedded bundle.
@@ -73,6 +74,11 @@ func New(ctx context.Context, bundles []Bundle, opts ...Option) (*Engine, error)
 	e := &Engine{builtin: true, logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(e)
+	}
+	if !e.builtin && len(bundles) == 0 {
+		// A server whose bundles all come from remote sources starts empty;
+		// the bundle manager loads them, and evaluation fails until it has.
+		return e, nil
 	}
 	if err := e.Load(ctx, bundles); err != nil {
 		return nil, err
@@ -131,9 +137,20 @@ func prepare(ctx context.Context, bundles []Bundle, data []map[string]any) (*rev
 	if compiler.Compile(c.modules); compiler.Failed() {
 		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
 	}
-	store := inmem.NewFromObjectWithOpts(c.data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+	setPath(c.data, packages(compiler), "runpolicy", "packages")
+	store := newStore(c.data)
 	if err := checkConfig(ctx, compiler, store); err != nil {
 		return nil, err
+	}
+	// Index the list settings once per load rather than once per decision:
+	// the policies look the index up at data.runpolicy.prepared.
+	prepared, err := evalData(ctx, compiler, store, preparedQuery)
+	if err != nil {
+		return nil, err
+	}
+	if prepared != nil {
+		setPath(c.data, prepared, "runpolicy", "prepared")
+		store = newStore(c.data)
 	}
 	pq, err := rego.New(
 		rego.Query(DecisionQuery),
@@ -145,6 +162,63 @@ func prepare(ctx context.Context, bundles []Bundle, data []map[string]any) (*rev
 		return nil, fmt.Errorf("prepare %s: %w", DecisionQuery, err)
 	}
 	return &revision{query: pq, revisions: c.revisions}, nil
+}
+
+func newStore(data map[string]any) storage.Store {
+	return inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
+}
+
+// packages lists the policy packages directly under runpolicy.policies, for
+// the aggregator: it reads the list instead of evaluating every package to
+// find out which exist.
+func packages(compiler *ast.Compiler) []any {
+	prefix := ast.MustParseRef("data.runpolicy.policies")
+	seen := map[string]bool{}
+	for _, m := range compiler.Modules {
+		path := m.Package.Path
+		if len(path) <= len(prefix) || !path.HasPrefix(prefix) {
+			continue
+		}
+		if name, ok := path[len(prefix)].Value.(ast.String); ok {
+			seen[string(name)] = true
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for name := range seen {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := make([]any, len(names))
+	for i, n := range names {
+		out[i] = n
+	}
+	return out
+}
+
+// evalData evaluates a query that reads no input and returns its value, or
+// nil when it is undefined (an aggregator without the rule).
+func evalData(ctx context.Context, compiler *ast.Compiler, store storage.Store, query string) (any, error) {
+	rs, err := rego.New(rego.Query(query), rego.Compiler(compiler), rego.Store(store)).Eval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s: %w", query, err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, nil
+	}
+	return rs[0].Expressions[0].Value, nil
+}
+
+// setPath sets data[path...] = v, creating or replacing objects on the way.
+func setPath(data map[string]any, v any, path ...string) {
+	for _, k := range path[:len(path)-1] {
+		next, ok := data[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			data[k] = next
+		}
+		data = next
+	}
+	data[path[len(path)-1]] = v
 }
 
 // checkConfig refuses settings the policies call invalid, so a typo in a
@@ -172,6 +246,9 @@ func checkConfig(ctx context.Context, compiler *ast.Compiler, store storage.Stor
 // Revisions returns the active bundle revisions by bundle name.
 func (e *Engine) Revisions() map[string]string {
 	rev := e.cur.Load()
+	if rev == nil {
+		return map[string]string{}
+	}
 	out := make(map[string]string, len(rev.revisions))
 	for k, v := range rev.revisions {
 		out[k] = v
@@ -187,6 +264,9 @@ func (e *Engine) Eval(ctx context.Context, doc *input.Document) (*Decision, erro
 // EvalValue judges an input already in OPA's value type.
 func (e *Engine) EvalValue(ctx context.Context, in ast.Value) (*Decision, error) {
 	rev := e.cur.Load()
+	if rev == nil {
+		return nil, errors.New("no policy bundle is active yet")
+	}
 	rs, err := rev.query.Eval(ctx, rego.EvalParsedInput(in))
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s: %w", DecisionQuery, err)

@@ -214,3 +214,19 @@ func TestConcurrentEvalDuringSwaps(t *testing.T) {
 		t.Error(msg)
 	}
 }
+
+func TestEmptyEngineWaitsForLoad(t *testing.T) {
+	e, err := New(context.Background(), nil, WithoutBuiltin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.EvalValue(context.Background(), ast.NewObject()); err == nil || !strings.Contains(err.Error(), "no policy bundle") {
+		t.Fatalf("eval before load: err = %v", err)
+	}
+	if err := e.Load(context.Background(), []Bundle{testBundle("main", "r1", nil, map[string]string{"main.rego": aggregator, "no_ci.rego": denyCI})}); err != nil {
+		t.Fatal(err)
+	}
+	if d := evalName(t, e, "CI"); d.Allow {
+		t.Error("loaded policy not enforced")
+	}
+}

@@ -115,16 +115,16 @@ type Options struct {
 
 // Server is the App server.
 type Server struct {
-	opts    Options
-	store   *store.Store
-	app     *github.App
-	engine  *engine.Engine
-	policy  Policies
-	log     *slog.Logger
-	metrics *metrics
-	facts   *lru.Cache[string, *input.Facts]
-	comment *template.Template
-	echo    *echo.Echo
+	opts        Options
+	store       *store.Store
+	app         *github.App
+	engine      *engine.Engine
+	policy      Policies
+	log         *slog.Logger
+	metrics     *metrics
+	facts       *lru.Cache[string, *input.Facts]
+	comment     *template.Template
+	echo        *echo.Echo
 	policyRepos map[string]bool
 
 	resolvers *lru.Cache[int64, Resolver]

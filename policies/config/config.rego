@@ -53,12 +53,14 @@ errors contains "settings: must be an object of policy names to their settings" 
 # scopes are the places a policy's settings appear, as [where, policy, value]:
 # organization-wide, and in each repository override.
 scopes contains [sprintf("settings.%s", [policy]), policy, value] if {
+	is_object(settings)
 	some policy, value in settings
 	policy != "repositories"
 }
 
 scopes contains [sprintf("settings.repositories[%q].%s", [pattern, policy]), policy, value] if {
-	some pattern, override in object.get(settings, "repositories", {})
+	some pattern, override in repositories
+	is_object(override)
 	some policy, value in override
 }
 
@@ -114,30 +116,35 @@ errors contains sprintf("%s.approved_workflow_sha256: %q is not a SHA-256 digest
 
 # Repository overrides.
 
-errors contains sprintf("settings.repositories: must be an object of owner/repo patterns to settings, got %s", [type_name(repositories)]) if {
-	repositories := settings.repositories
-	not is_object(repositories)
+errors contains sprintf("settings.repositories: must be an object of owner/repo patterns to settings, got %s", [type_name(settings.repositories)]) if {
+	not is_object(settings.repositories)
 }
 
+# repositories are the repository overrides, when they are an object.
+default repositories := {}
+
+repositories := settings.repositories if is_object(settings.repositories)
+
 errors contains sprintf("settings.repositories[%q]: must be an object of policy names to their settings, got %s", [pattern, type_name(override)]) if {
-	some pattern, override in object.get(settings, "repositories", {})
+	some pattern, override in repositories
 	not is_object(override)
 }
 
 errors contains sprintf("settings.repositories[%q]: the pattern must be owner/repo, with * for any run of characters", [pattern]) if {
-	some pattern, _ in object.get(settings, "repositories", {})
+	some pattern, _ in repositories
 	not regex.match(`^[^/\s]+/[^/\s]+$`, pattern)
 }
 
 errors contains sprintf("settings.repositories[%q].repositories: overrides do not nest", [pattern]) if {
-	some pattern, override in object.get(settings, "repositories", {})
+	some pattern, override in repositories
 	override.repositories
 }
 
 # Settings for a policy that is not loaded are a typo or a missing bundle.
 # The engine lists the loaded packages in data.runpolicy.packages.
 errors contains sprintf("%s: no policy runpolicy.policies.%s is loaded", [where, policy]) if {
-	packages := {name | some name in data.runpolicy.packages}
+	listed := data.runpolicy.packages
+	packages := {name | some name in listed}
 	some [where, policy, _] in scopes
 	not known[policy]
 	not policy in packages

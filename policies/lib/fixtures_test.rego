@@ -37,7 +37,7 @@ sha_b := "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 checkout := action("actions/checkout@v4")
 
 # patched returns doc with the top-level keys of patch replaced.
-patched(patch) := object.union(doc, patch)
+patched(patch) := object.union(object.remove(doc, object.keys(patch)), patch)
 
 # action builds an input.uses entry from "owner/repo[/path]@ref" as it
 # appears in step 1 of job build at line 10.

@@ -52,10 +52,17 @@ warn contains {"job": id, "line": job.line, "message": sprintf(
 	"job %s chooses its runner at run time (%s): runner_labels cannot judge it from the file, only when the job is queued",
 	[id, expression(job)],
 )} if {
+	configured
 	input.workflow_job == null
 	some id, job in input.jobs
 	job.runs_on.dynamic
 }
+
+# configured: there is a label list to judge against, so a label the file
+# cannot show is worth a warning.
+configured if count(settings.disallowed) > 0
+
+configured if count(settings.allowed) > 0
 
 # labels are [where, label] pairs to judge: the labels GitHub resolved for a
 # queued job when there is one, else the static labels of every job.

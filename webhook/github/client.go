@@ -21,6 +21,8 @@ import (
 	gh "github.com/google/go-github/v62/github"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/runpolicy/runpolicy/webhook/resolve"
 )
 
 // DefaultAPIURL is github.com's REST API.
@@ -155,3 +157,6 @@ type Client struct {
 
 // InstallationID is the installation the client acts as.
 func (c *Client) InstallationID() int64 { return c.installation }
+
+// Client reads repositories for the resolver.
+var _ resolve.Fetcher = (*Client)(nil)

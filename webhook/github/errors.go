@@ -13,11 +13,14 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v62/github"
+
+	"github.com/runpolicy/runpolicy/webhook/resolve"
 )
 
 // ErrNotFound is returned when a repository, file, ref or run does not
 // exist or the installation cannot see it (GitHub answers 404 for both).
-var ErrNotFound = errors.New("not found")
+// It is the resolver's, so that Client is a resolve.Fetcher.
+var ErrNotFound = resolve.ErrNotFound
 
 // StatusError is an answer GitHub gave that is not a success.
 type StatusError struct {

@@ -28,21 +28,21 @@ test_fork_on_github_hosted_allowed if {
 }
 
 test_same_repository_on_self_hosted_allowed if {
-	count(fork_runners.deny) == 0 with input as run(false, "acme/api", ["self-hosted"])
+	count(fork_runners.deny) == 0 with input as run(false, "octo-org/api", ["self-hosted"])
 }
 
 # data.yaml in this repository trusts the organization's own forks and adds
 # its large-runner label; these two tests read those settings.
 test_trusted_owner_fork_allowed if {
-	count(fork_runners.deny) == 0 with input as run(true, "acme/api-experiments", ["self-hosted"])
+	count(fork_runners.deny) == 0 with input as run(true, "octo-org/api-experiments", ["self-hosted"])
 }
 
 test_organization_runner_label_from_data_yaml if {
-	count(fork_runners.deny) == 1 with input as run(true, "mallory/api", ["acme-linux-xl"])
+	count(fork_runners.deny) == 1 with input as run(true, "mallory/api", ["octo-linux-xl"])
 }
 
 test_settings_override if {
-	denials := fork_runners.deny with input as run(true, "acme/api-experiments", ["gpu"])
+	denials := fork_runners.deny with input as run(true, "octo-org/api-experiments", ["gpu"])
 		with data.runpolicy.settings.fork_runners as {"self_hosted_labels": ["gpu"], "trusted_fork_owners": []}
 	count(denials) == 1
 }

@@ -1,0 +1,130 @@
+package runpolicy.policies.allowed_actions_test
+
+import data.runpolicy.fixtures as fx
+import data.runpolicy.policies.allowed_actions
+
+# deny_for is what the policy denies when the workflow's references are uses.
+deny_for(uses) := found if {
+	found := allowed_actions.deny with input as fx.patched({"uses": uses})
+}
+
+messages(uses) := {v.message | some v in deny_for(uses)}
+
+not_allowed(raw) := sprintf("%s is not on the allowed list: add it to allowed_actions.allow or replace it", [raw])
+
+test_default_list if {
+	count(deny_for([
+		fx.action("actions/checkout@v4"),
+		fx.action("github/codeql-action/analyze@v3"),
+		fx.action("step-security/harden-runner@v2"),
+	])) == 0
+}
+
+test_reference_not_on_the_list if {
+	deny_for([fx.action("evil/action@v1")]) == {{
+		"message": "evil/action@v1 is not on the allowed list: add it to allowed_actions.allow or replace it",
+		"job": "build", "step": 1, "line": 10, "uses": "evil/action@v1", "via": [],
+	}}
+}
+
+test_one_violation_per_reference if {
+	uses := [fx.action("evil/action@v1"), object.union(fx.action("evil/action@v1"), {"step": 3, "line": 30}), fx.action("actions/checkout@v4")]
+	{[v.line, v.step] | some v in deny_for(uses)} == {[10, 1], [30, 3]}
+}
+
+test_allow_list_syntax if {
+	allow := ["acme/*", "tools/lint", "tools/fmt@v2", "space-org*/*", "shared/wf/.github/workflows/ci.yml@main"]
+	messages([
+		fx.action("acme/anything@v1"),
+		fx.action("tools/lint@main"),
+		fx.action("tools/fmt@v2"),
+		fx.action("tools/fmt@v3"),
+		fx.action("space-org-7/rocket@v1"),
+		fx.action("shared/wf/.github/workflows/ci.yml@main"),
+		fx.action("shared/wf/.github/workflows/ci.yml@dev"),
+	]) == {not_allowed("tools/fmt@v3"), not_allowed("shared/wf/.github/workflows/ci.yml@dev")} with data.runpolicy.settings.allowed_actions.allow as allow
+}
+
+test_block_entries_win if {
+	allow := ["acme/*", "!acme/evil", "!*/bad-*@v1"]
+	messages([fx.action("acme/good@v1"), fx.action("acme/evil@v1"), fx.action("acme/bad-thing@v1"), fx.action("acme/bad-thing@v2")]) == {
+		"acme/evil@v1 is blocked by allowed_actions.allow: replace it",
+		"acme/bad-thing@v1 is blocked by allowed_actions.allow: replace it",
+	} with data.runpolicy.settings.allowed_actions.allow as allow
+}
+
+test_blocked_reference_not_otherwise_allowed_gets_one_violation if {
+	messages([fx.action("evil/x@v1")]) == {"evil/x@v1 is blocked by allowed_actions.allow: replace it"} with data.runpolicy.settings.allowed_actions.allow as ["!evil/*"]
+}
+
+test_local_actions if {
+	count(deny_for([fx.local("./.github/actions/build")])) == 0
+	deny_for([fx.local("./.github/actions/build")]) == {{
+		"message": "./.github/actions/build is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
+		"job": "build", "step": 1, "line": 10, "uses": "./.github/actions/build", "via": [],
+	}} with data.runpolicy.settings.allowed_actions.allow_local as false
+}
+
+test_local_path_inside_another_action_belongs_to_it if {
+	count(deny_for([fx.via(fx.local("./sub"), ["actions/thing@v1"])])) == 0 with data.runpolicy.settings.allowed_actions.allow_local as false
+}
+
+test_docker_images if {
+	messages([fx.docker("docker://alpine:3.19"), fx.docker("docker://ghcr.io/acme/tool:1"), fx.docker("docker://evil/img:1")]) == {not_allowed("docker://evil/img:1")} with data.runpolicy.settings.allowed_actions.allow as ["docker://alpine", "docker://ghcr.io/acme/*"]
+}
+
+test_transitive_references_name_the_chain if {
+	use := fx.via(fx.action("evil/action@v1"), ["acme/lint@v2"])
+	messages([use]) == {"acme/lint@v2 → evil/action@v1 is not on the allowed list: add it to allowed_actions.allow or replace it"} with data.runpolicy.settings.allowed_actions.allow as ["acme/*"]
+}
+
+test_include_transitive_false_judges_direct_references_only if {
+	uses := [fx.via(fx.action("evil/action@v1"), ["acme/lint@v2"]), fx.action("evil/direct@v1")]
+	messages(uses) == {not_allowed("evil/direct@v1")} with data.runpolicy.settings.allowed_actions.include_transitive as false
+}
+
+# Pinning.
+
+sha := "0123456789abcdef0123456789abcdef01234567"
+
+pinning_message(raw, name, ref) := sprintf("%s is not pinned to a full commit SHA: pin it (%s@<40-hex SHA> # %s) or add it to allowed_actions.pinning_exempt", [raw, name, ref])
+
+test_pinning_not_required_by_default if {
+	count(deny_for([fx.action("actions/checkout@v4")])) == 0
+}
+
+test_pinning_required if {
+	messages([fx.action("actions/checkout@v4"), fx.action(sprintf("actions/setup-go@%s", [sha]))]) == {pinning_message("actions/checkout@v4", "actions/checkout", "v4")} with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
+}
+
+test_pinning_of_transitive_references if {
+	use := fx.via(fx.action("actions/cache@v4"), [sprintf("acme/build@%s", [sha])])
+	messages([use]) == {pinning_message(sprintf("acme/build@%s → actions/cache@v4", [sha]), "actions/cache", "v4")} with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
+		with data.runpolicy.settings.allowed_actions.allow as ["acme/*", "actions/*"]
+}
+
+test_pinning_exempt if {
+	count(deny_for([fx.action("actions/checkout@v4"), fx.action("github/codeql-action/init@v3")])) == 0 with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
+		with data.runpolicy.settings.allowed_actions.pinning_exempt as ["actions/*", "github/codeql-action"]
+}
+
+test_pinning_skips_local_docker_digests_and_unallowed if {
+	uses := [fx.local("./x"), fx.docker("docker://alpine@sha256:0123"), fx.action("evil/x@v1")]
+	messages(uses) == {not_allowed("evil/x@v1")} with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
+		with data.runpolicy.settings.allowed_actions.allow as ["docker://alpine"]
+}
+
+test_repository_override if {
+	doc := fx.patched({"uses": [fx.action("legacy/tool@v1")], "repository": object.union(fx.doc.repository, {"full_name": "acme/legacy-app"})})
+	count(allowed_actions.deny) == 1 with input as doc
+	count(allowed_actions.deny) == 0 with input as doc
+		with data.runpolicy.settings.repositories as {"acme/legacy-*": {"allowed_actions": {"allow": ["legacy/*"]}}}
+}
+
+test_prepared_index_is_used if {
+	prepared := {"allowed_actions": {"allow": {"": {
+		"allow": {"names": {"engine/listed": true}, "refs": {}, "owners": {}, "globs": []},
+		"block": {"names": {}, "refs": {}, "owners": {}, "globs": []},
+	}}}}
+	messages([fx.action("engine/listed@v1"), fx.action("actions/checkout@v4")]) == {not_allowed("actions/checkout@v4")} with data.runpolicy.prepared as prepared
+}

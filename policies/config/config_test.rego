@@ -1,0 +1,105 @@
+package runpolicy.config_test
+
+import data.runpolicy.config
+
+errors_with(settings) := errs if {
+	errs := config.errors with data.runpolicy.settings as object.union(data.runpolicy.settings, settings)
+}
+
+test_defaults_are_valid if {
+	config.errors == set()
+}
+
+test_settings_must_be_an_object if {
+	config.errors == {"settings: must be an object of policy names to their settings"} with data.runpolicy.settings as ["x"]
+}
+
+test_policy_settings_must_be_an_object if {
+	errors_with({"runner_labels": "enforce"}) == {"settings.runner_labels: must be an object of settings, got string"}
+}
+
+test_unknown_mode if {
+	errors_with({"harden_runner": {"mode": "enforced"}}) == {"settings.harden_runner.mode: must be enforce, dry_run or off, got enforced"}
+	errors_with({"my_policy": {"mode": 1}}) == {"settings.my_policy.mode: must be enforce, dry_run or off, got 1"}
+}
+
+test_unknown_setting_of_a_built_in_policy if {
+	errors_with({"allowed_actions": {"alow": []}}) == {"settings.allowed_actions.alow: unknown setting (allowed_actions takes allow, allow_local, include_transitive, mode, pinning_exempt, require_sha_pinning)"}
+}
+
+test_user_policy_settings_are_free_form if {
+	errors_with({"my_policy": {"mode": "dry_run", "anything": [1, 2]}}) == set()
+}
+
+test_booleans if {
+	errors_with({"allowed_actions": {"allow_local": "yes"}}) == {"settings.allowed_actions.allow_local: must be true or false, got yes"}
+}
+
+test_lists_of_strings if {
+	errors_with({"allowed_actions": {"allow": "actions/*"}}) == {"settings.allowed_actions.allow: must be a list of strings, got actions/*"}
+	errors_with({"runner_labels": {"allowed": ["a", 1]}}) == {`settings.runner_labels.allowed: must be a list of strings, got ["a", 1]`}
+}
+
+test_pinning_exempt_cannot_exempt_everything if {
+	errors_with({"allowed_actions": {"pinning_exempt": ["actions/*", "*/*"]}}) == {`settings.allowed_actions.pinning_exempt: "*/*" would exempt every action from pinning; list owners or actions instead`}
+	errors_with({"allowed_actions": {"pinning_exempt": ["*"]}}) == {`settings.allowed_actions.pinning_exempt: "*" would exempt every action from pinning; list owners or actions instead`}
+}
+
+test_approved_workflow_digests if {
+	errors_with({"secret_exfiltration": {"approved_workflow_sha256": [concat("", [x | some x in array.slice(split(sprintf("%064d", [0]), ""), 0, 64)]), "abc"]}}) == {`settings.secret_exfiltration.approved_workflow_sha256: "abc" is not a SHA-256 digest (64 hex digits)`}
+}
+
+test_repository_overrides if {
+	errors_with({"repositories": {"acme/*": {"allowed_actions": {"mode": "dry_run"}}}}) == set()
+	errors_with({"repositories": ["acme/*"]}) == {`settings.repositories: must be an object of owner/repo patterns to settings, got array`}
+	errors_with({"repositories": {"acme/*": "dry_run"}}) == {`settings.repositories["acme/*"]: must be an object of policy names to their settings, got string`}
+	errors_with({"repositories": {"acme": {}}}) == {`settings.repositories["acme"]: the pattern must be owner/repo, with * for any run of characters`}
+	errors_with({"repositories": {"acme/x": {"repositories": {}}}}) == {`settings.repositories["acme/x"].repositories: overrides do not nest`}
+}
+
+test_repository_override_settings_are_checked_like_the_organization_ones if {
+	errors_with({"repositories": {"acme/*": {"allowed_actions": {"mode": "strict", "allow": "x", "pinning_exempt": ["*/*"]}}}}) == {
+		`settings.repositories["acme/*"].allowed_actions.mode: must be enforce, dry_run or off, got strict`,
+		`settings.repositories["acme/*"].allowed_actions.allow: must be a list of strings, got x`,
+		`settings.repositories["acme/*"].allowed_actions.pinning_exempt: "*/*" would exempt every action from pinning; list owners or actions instead`,
+	}
+}
+
+test_settings_for_a_policy_that_is_not_loaded if {
+	settings := {"alowed_actions": {"mode": "enforce"}, "team_rules": {"mode": "enforce"}}
+	config.errors == {"settings.alowed_actions: no policy runpolicy.policies.alowed_actions is loaded"} with data.runpolicy.settings as settings
+		with data.runpolicy.packages as ["allowed_actions", "team_rules"]
+	config.errors == set() with data.runpolicy.settings as settings
+}
+
+# The compromised list.
+
+entry := {
+	"advisories": ["GHSA-x"], "summary": "s", "all_versions": false,
+	"commits": {"0e58ed8671d6b60d0890c21b07f8835ace038e67": true}, "versions": {"v1": true},
+	"ranges": [{"introduced": "0", "fixed": "1.0"}],
+}
+
+list_errors(actions) := errs if {
+	errs := config.errors with data.runpolicy.compromised.actions as actions
+}
+
+test_compromised_list_shape if {
+	list_errors({"acme/x": entry}) == set()
+	list_errors({"Acme/X": entry}) == {`compromised.actions["Acme/X"]: action names must be lowercase`}
+	list_errors({"acme/x": object.remove(entry, ["summary"])}) == {`compromised.actions["acme/x"].summary: must be a string`}
+	list_errors({"acme/x": object.union(entry, {"advisories": "GHSA-x", "all_versions": "yes"})}) == {
+		`compromised.actions["acme/x"].advisories: must be a list of strings`,
+		`compromised.actions["acme/x"].all_versions: must be true or false`,
+	}
+	list_errors({"acme/x": object.union(entry, {"commits": {"0e58ed8": true}, "versions": ["v1"], "ranges": ["1.0"]})}) == {
+		`compromised.actions["acme/x"].commits: must be an object of commit SHAs to true`,
+		`compromised.actions["acme/x"].versions: must be an object of tags to true`,
+		`compromised.actions["acme/x"].ranges: must be a list of {introduced, fixed | last_affected} objects`,
+	}
+}
+
+test_shipped_compromised_list_is_valid if {
+	count(data.runpolicy.compromised.actions) >= 10
+	config.errors == set()
+}

@@ -1,0 +1,92 @@
+package runpolicy.policies.harden_runner_test
+
+import data.runpolicy.fixtures as fx
+import data.runpolicy.policies.harden_runner
+
+harden := fx.action("step-security/harden-runner@v2")
+
+# hardened is job build with harden-runner as step 0 and a checkout as step 1.
+hardened := object.union(fx.job(["ubuntu-latest"], [fx.step(0, harden), fx.step(1, fx.checkout)]), {"harden_runner": {
+	"present": true, "first_step": true, "step": 0, "egress_policy": "audit", "use_policy_store": false,
+}})
+
+# late is job build with a checkout first and harden-runner second.
+late := object.union(fx.job(["ubuntu-latest"], [fx.step(0, fx.checkout), fx.step(1, harden)]), {"harden_runner": {
+	"present": true, "first_step": false, "step": 1, "egress_policy": "audit", "use_policy_store": false,
+}})
+
+plain := fx.job(["ubuntu-latest"], [fx.step(0, fx.checkout), fx.step(1, null)])
+
+jobs(js) := fx.patched({"jobs": js})
+
+missing(id) := sprintf("job %s has no step-security/harden-runner step: add \"uses: step-security/harden-runner@<SHA>\" as its first step", [id])
+
+test_job_without_harden_runner if {
+	harden_runner.deny == {{"job": "build", "line": 5, "message": missing("build")}} with input as jobs({"build": plain})
+}
+
+test_job_with_harden_runner if {
+	count(harden_runner.deny) == 0 with input as jobs({"build": hardened})
+	count(harden_runner.deny) == 0 with input as jobs({"build": late})
+}
+
+test_reusable_workflow_call_has_no_steps if {
+	caller := object.union(fx.job([], []), {"uses": fx.action("acme/wf/.github/workflows/x.yml@v1")})
+	count(harden_runner.deny) == 0 with input as jobs({"call": caller})
+}
+
+test_equivalent_actions if {
+	custom := fx.job(["ubuntu-latest"], [fx.step(0, fx.action("acme/egress-guard@v1"))])
+	harden_runner.deny == {{"job": "build", "line": 5, "message": missing("build")}} with input as jobs({"build": custom})
+	count(harden_runner.deny) == 0 with input as jobs({"build": custom})
+		with data.runpolicy.settings.harden_runner.equivalent_actions as ["acme/egress-*"]
+}
+
+test_precomputed_flag_alone_does_not_count if {
+	flagged := object.union(plain, {"harden_runner": object.union(hardened.harden_runner, {"present": true})})
+	count(harden_runner.deny) == 1 with input as jobs({"build": flagged})
+}
+
+test_target_labels if {
+	doc := jobs({"linux": plain, "gpu": fx.job(["self-hosted", "GPU"], [fx.step(0, null)])})
+	{v.message | some v in harden_runner.deny} == {missing("linux"), missing("gpu")} with input as doc
+	{v.message | some v in harden_runner.deny} == {missing("gpu")} with input as doc
+		with data.runpolicy.settings.harden_runner.target_labels as ["gpu"]
+	{v.message | some v in harden_runner.deny} == {missing("linux")} with input as doc
+		with data.runpolicy.settings.harden_runner.target_labels as ["ubuntu-*"]
+}
+
+test_require_first_step if {
+	count(harden_runner.deny) == 0 with input as jobs({"build": late})
+	harden_runner.deny == {{
+		"job": "build", "step": 1, "line": 11,
+		"message": "job build runs harden-runner as step 1, not first: move it to the top so it monitors every step",
+	}} with input as jobs({"build": late})
+		with data.runpolicy.settings.harden_runner.require_first_step as true
+	count(harden_runner.deny) == 0 with input as jobs({"build": hardened})
+		with data.runpolicy.settings.harden_runner.require_first_step as true
+}
+
+test_require_policy_store if {
+	store := object.union(hardened, {"harden_runner": object.union(hardened.harden_runner, {"use_policy_store": true})})
+	count(harden_runner.deny) == 0 with input as jobs({"build": hardened})
+	harden_runner.deny == {{
+		"job": "build", "line": 5,
+		"message": "job build runs harden-runner without the policy store: configure its with: inputs to fetch the egress policy from the StepSecurity policy store",
+	}} with input as jobs({"build": hardened})
+		with data.runpolicy.settings.harden_runner.require_policy_store as true
+	count(harden_runner.deny) == 0 with input as jobs({"build": store})
+		with data.runpolicy.settings.harden_runner.require_policy_store as true
+}
+
+test_block_job_container if {
+	boxed := object.union(hardened, {"container": "node:20"})
+	count(harden_runner.deny) == 0 with input as jobs({"build": boxed})
+	harden_runner.deny == {{
+		"job": "build", "line": 5,
+		"message": "job build runs in container \"node:20\", where harden-runner cannot monitor its steps: run the steps on the runner, or start the container from a step",
+	}} with input as jobs({"build": boxed})
+		with data.runpolicy.settings.harden_runner.block_job_container as true
+	count(harden_runner.deny) == 0 with input as jobs({"build": hardened})
+		with data.runpolicy.settings.harden_runner.block_job_container as true
+}

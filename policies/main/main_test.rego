@@ -1,0 +1,117 @@
+package runpolicy.main_test
+
+import data.runpolicy.fixtures as fx
+import data.runpolicy.main
+
+compromised := fx.patched({"uses": [fx.action("tj-actions/changed-files@v44")]})
+
+# The clean fixture has one job without harden-runner: a dry_run finding.
+test_dry_run_violations_do_not_block if {
+	d := main.decision with input as fx.doc
+	d.allow == true
+	[[v.policy, v.mode] | some v in d.violations] == [["harden_runner", "dry_run"]]
+	d.warnings == []
+}
+
+test_enforced_violation_blocks if {
+	d := main.decision with input as compromised
+	d.allow == false
+	some v in d.violations
+	v.policy == "compromised_actions"
+	v.mode == "enforce"
+	v.uses == "tj-actions/changed-files@v44"
+	v.advisories == ["GHSA-mrrh-fwg8-r2c3", "CVE-2025-30066"]
+}
+
+test_mode_comes_from_settings if {
+	d := main.decision with input as compromised
+		with data.runpolicy.settings.compromised_actions.mode as "dry_run"
+	d.allow == true
+	{v.mode | some v in d.violations; v.policy == "compromised_actions"} == {"dry_run"}
+}
+
+test_mode_defaults_to_enforce if {
+	settings := object.union(object.remove(data.runpolicy.settings, ["harden_runner"]), {"harden_runner": {"target_labels": [], "equivalent_actions": []}})
+	d := main.decision with input as fx.doc with data.runpolicy.settings as settings
+	d.allow == false
+	[v.mode | some v in d.violations] == ["enforce"]
+}
+
+test_off_policies_are_not_active if {
+	a := main.active with input as fx.doc
+		with data.runpolicy.settings.harden_runner.mode as "off"
+	not a.harden_runner
+	a.compromised_actions == "enforce"
+	d := main.decision with input as fx.doc
+		with data.runpolicy.settings.harden_runner.mode as "off"
+	d.violations == []
+}
+
+test_repository_override_sets_the_mode if {
+	doc := object.union(compromised, {"repository": object.union(fx.doc.repository, {"full_name": "acme/legacy-app"})})
+	d := main.decision with input as doc
+		with data.runpolicy.settings.repositories as {"acme/legacy-*": {"compromised_actions": {"mode": "dry_run"}}}
+	d.allow == true
+}
+
+test_user_packages_are_found_without_registration if {
+	d := main.decision with input as fx.doc
+		with data.runpolicy.policies.team_rules.deny as {{"message": "team says no", "job": "build"}}
+	d.allow == false
+	{"policy": "team_rules", "mode": "enforce", "message": "team says no", "job": "build"} in d.violations
+}
+
+test_user_package_settings_and_string_findings if {
+	d := main.decision with input as fx.doc
+		with data.runpolicy.policies.team_rules.deny as {"plain string"}
+		with data.runpolicy.settings.team_rules.mode as "dry_run"
+	{"policy": "team_rules", "mode": "dry_run", "message": "plain string"} in d.violations
+	d.allow == true
+}
+
+test_engine_package_list_selects_the_policies if {
+	names := main.policy_names with data.runpolicy.packages as ["compromised_actions", "team_rules"]
+	names == {"compromised_actions", "team_rules"}
+	d := main.decision with input as fx.doc with data.runpolicy.packages as ["compromised_actions"]
+	d.violations == []
+}
+
+test_policy_names_found_in_the_tree if {
+	builtin := {"allowed_actions", "compromised_actions", "harden_runner", "runner_labels", "secret_exfiltration"}
+	builtin - main.policy_names == set()
+}
+
+test_warnings_carry_the_policy_and_never_block if {
+	doc := fx.patched({"uses": [object.union(fx.action("actions/private@v1"), {"unresolved": "not found"})]})
+	d := main.decision with input as doc
+	d.allow == true
+	[[w.policy, w.uses] | some w in d.warnings] == [["compromised_actions", "actions/private@v1"]]
+	d2 := main.decision with input as doc with data.runpolicy.settings.compromised_actions.mode as "off"
+	d2.warnings == []
+}
+
+test_violations_are_sorted if {
+	sorted := main.sorted({
+		{"policy": "b", "message": "x"},
+		{"policy": "a", "job": "z", "line": 1, "message": "m"},
+		{"policy": "a", "job": "y", "line": 9, "message": "m"},
+		{"policy": "a", "job": "y", "line": 2, "message": "n"},
+		{"policy": "a", "job": "y", "line": 2, "message": "m"},
+	})
+	[[v.policy, object.get(v, "job", ""), object.get(v, "line", 0), v.message] | some v in sorted] == [
+		["a", "y", 2, "m"],
+		["a", "y", 2, "n"],
+		["a", "y", 9, "m"],
+		["a", "z", 1, "m"],
+		["b", "", 0, "x"],
+	]
+}
+
+test_config_errors_come_from_the_config_package if {
+	main.config_errors == set()
+	main.config_errors == {"settings.runner_labels.mode: must be enforce, dry_run or off, got block"} with data.runpolicy.settings.runner_labels.mode as "block"
+}
+
+test_prepared_is_the_index_of_every_list if {
+	main.prepared.runner_labels.allowed[""] == {"exact": {}, "globs": []}
+}

@@ -1,0 +1,91 @@
+package webhook
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/runpolicy/runpolicy/webhook/store"
+)
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz is ready once a policy set is active and the store answers.
+func (s *Server) readyz(c echo.Context) error {
+	if !s.policy.Ready() {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "no policy bundle active"})
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("store unreachable", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unreachable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// requireAdmin guards /admin with the admin token (Bearer).
+func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.AdminToken)) != 1 {
+			return c.JSON(http.StatusUnauthorized, map[string]string{"status": "admin token required"})
+		}
+		return next(c)
+	}
+}
+
+// adminDecisions lists decision log entries, newest first:
+// ?repository=owner/name&run_id=N&delivery_id=ID&limit=N.
+func (s *Server) adminDecisions(c echo.Context) error {
+	f := store.DecisionFilter{Repository: c.QueryParam("repository"), DeliveryID: c.QueryParam("delivery_id")}
+	var err error
+	if v := c.QueryParam("run_id"); v != "" {
+		if f.RunID, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return c.JSON(http.StatusBadRequest, map[string]string{"status": "run_id must be a number"})
+		}
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil {
+			return c.JSON(http.StatusBadRequest, map[string]string{"status": "limit must be a number"})
+		}
+	}
+	list, err := s.store.Decisions(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]json.RawMessage, 0, len(list))
+	for _, d := range list {
+		out = append(out, d.Log)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// adminDelivery shows how a delivery's processing went (not its payload).
+func (s *Server) adminDelivery(c echo.Context) error {
+	d, err := s.store.Delivery(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return c.JSON(http.StatusNotFound, map[string]string{"status": "no such delivery"})
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"id": d.ID, "event": d.Event, "action": d.Action, "repository": d.Repository,
+		"installation_id": d.InstallationID, "received_at": d.ReceivedAt, "state": d.State,
+		"finished_at": d.FinishedAt, "note": d.Note,
+	})
+}
+
+func (s *Server) adminBundles(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"ready": s.policy.Ready(), "revisions": s.engine.Revisions(), "sources": s.policy.Status()})
+}

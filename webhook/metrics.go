@@ -1,0 +1,112 @@
+package webhook
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/runpolicy/runpolicy/webhook/store"
+)
+
+// metrics are the server's Prometheus series.
+type metrics struct {
+	registry          *prometheus.Registry
+	deliveries        *prometheus.CounterVec
+	signatureFailures *prometheus.CounterVec
+	ack               prometheus.Histogram
+	processed         *prometheus.CounterVec
+	decisions         *prometheus.CounterVec
+	violations        *prometheus.CounterVec
+	cancels           *prometheus.CounterVec
+	toCancel          prometheus.Histogram
+	judge             prometheus.Histogram
+	reports           *prometheus.CounterVec
+	redeliveries      prometheus.Counter
+}
+
+func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
+	m := &metrics{
+		registry: reg,
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "runpolicy_webhook_deliveries_total",
+			Help: "Webhook deliveries received, by event and outcome (queued, duplicate, ignored, unauthorized, too_large, bad_request, error).",
+		}, []string{"event", "outcome"}),
+		signatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "runpolicy_webhook_signature_failures_total",
+			Help: "Deliveries refused for their X-Hub-Signature-256, by reason (missing, malformed, mismatch).",
+		}, []string{"reason"}),
+		ack: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "runpolicy_webhook_ack_seconds",
+			Help:    "Time from a delivery's arrival to its acknowledgement (persisted and queued).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}),
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "runpolicy_deliveries_processed_total",
+			Help: "Deliveries taken from the queue, by event and outcome (judged, skipped, recorded, failed).",
+		}, []string{"event", "outcome"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "runpolicy_decisions_total",
+			Help: "Decisions on workflow runs by policy and outcome: policy=\"all\" counts each decision once (allow, deny, error); each policy with a finding counts it by mode (enforce, dry_run).",
+		}, []string{"policy", "outcome"}),
+		violations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "runpolicy_violations_total",
+			Help: "Violations found, by policy and mode.",
+		}, []string{"policy", "mode"}),
+		cancels: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "runpolicy_cancels_total",
+			Help: "Run cancellations by kind (cancel, force_cancel) and result (accepted, already_finished).",
+		}, []string{"kind", "result"}),
+		toCancel: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "runpolicy_delivery_to_cancel_seconds",
+			Help:    "Time from a delivery's arrival to GitHub accepting the cancel of its run.",
+			Buckets: []float64{.005, .01, .015, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}),
+		judge: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "runpolicy_judge_seconds",
+			Help:    "Time to judge a run: fetch, parse, resolve and evaluate.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}),
+		reports: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "runpolicy_reports_total",
+			Help: "Check runs and pull request comments, by kind and action (created, updated).",
+		}, []string{"kind", "action"}),
+		redeliveries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "runpolicy_redeliveries_requested_total",
+			Help: "Failed deliveries GitHub was asked to send again.",
+		}),
+	}
+	reg.MustRegister(m.deliveries, m.signatureFailures, m.ack, m.processed, m.decisions, m.violations,
+		m.cancels, m.toCancel, m.judge, m.reports, m.redeliveries, queueCollector{st})
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		_ = reg.Register(c) // already registered by the caller is fine
+	}
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// queueCollector reports the queue depth at scrape time.
+type queueCollector struct{ st *store.Store }
+
+var queueDesc = prometheus.NewDesc("runpolicy_queue_jobs", "Jobs in the queue by state (available, scheduled, retryable, running, pending).", []string{"state"}, nil)
+
+func (q queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
+
+func (q queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	depth, err := q.st.QueueDepth(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(queueDesc, err)
+		return
+	}
+	for _, state := range []string{"available", "pending", "retryable", "running", "scheduled"} {
+		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(depth[state]), state)
+	}
+}

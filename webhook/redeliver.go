@@ -1,0 +1,130 @@
+package webhook
+
+import (
+	"context"
+	"time"
+
+	"github.com/runpolicy/runpolicy/webhook/github"
+)
+
+// lastSweepKey remembers when the previous sweep started, so that the
+// next one (after downtime, too) looks back exactly far enough.
+const lastSweepKey = "redeliver.last_sweep"
+
+// maxSweepPages bounds one sweep (100 deliveries a page).
+const maxSweepPages = 50
+
+// redeliver lists the App's recent deliveries and asks GitHub to send
+// again the ones that failed and never reached the store. GitHub does not
+// retry failed deliveries itself, so without this a restart or an outage
+// lets runs slip through unjudged.
+func (s *Server) redeliver(ctx context.Context) error {
+	start := time.Now()
+	cutoff := start.Add(-s.opts.RedeliverLookback)
+	if last, err := s.store.Setting(ctx, lastSweepKey); err != nil {
+		return err
+	} else if t, err := time.Parse(time.RFC3339Nano, last); err == nil && t.After(cutoff) {
+		cutoff = t.Add(-time.Minute) // overlap: deliveries land in the log late
+	}
+
+	type candidate struct {
+		id     int64
+		event  string
+		action string
+	}
+	failed := map[string]candidate{} // by GUID: its newest failed attempt
+	succeeded := map[string]bool{}
+	cursor := ""
+	for page := 0; page < maxSweepPages; page++ {
+		list, next, err := s.app.HookDeliveries(ctx, cursor)
+		if err != nil {
+			return err
+		}
+		old := false
+		for _, d := range list {
+			if d.DeliveredAt != nil && d.DeliveredAt.Before(cutoff) {
+				old = true
+				continue
+			}
+			guid := d.GetGUID()
+			switch code := d.GetStatusCode(); {
+			case code >= 200 && code < 300:
+				succeeded[guid] = true
+			case worthRedelivering(code) && s.handles(d.GetEvent(), d.GetAction()):
+				if _, seen := failed[guid]; !seen { // the list is newest first
+					failed[guid] = candidate{d.GetID(), d.GetEvent(), d.GetAction()}
+				}
+			}
+		}
+		if old || next == "" {
+			break
+		}
+		cursor = next
+	}
+
+	guids := make([]string, 0, len(failed))
+	for guid := range failed {
+		if !succeeded[guid] {
+			guids = append(guids, guid)
+		}
+	}
+	known, err := s.store.KnownDeliveries(ctx, guids)
+	if err != nil {
+		return err
+	}
+	asked := 0
+	for _, guid := range guids {
+		if known[guid] {
+			continue // persisted; the queue has it even if GitHub saw an error
+		}
+		c := failed[guid]
+		first, err := s.store.ClaimRedelivery(ctx, guid, c.id)
+		if err != nil {
+			return err
+		}
+		if !first {
+			continue
+		}
+		if err := s.app.Redeliver(ctx, c.id); err != nil {
+			s.log.Warn("cannot ask for a redelivery", "delivery_id", guid, "err", err)
+			if err := s.store.ReleaseRedelivery(ctx, guid); err != nil {
+				return err
+			}
+			if temporary, _ := github.Temporary(err); temporary {
+				return err
+			}
+			continue
+		}
+		asked++
+		s.metrics.redeliveries.Inc()
+		s.log.Info("asked GitHub to redeliver a failed delivery", "delivery_id", guid, "event", c.event, "action", c.action)
+	}
+	if err := s.store.SetSetting(ctx, lastSweepKey, start.UTC().Format(time.RFC3339Nano)); err != nil {
+		return err
+	}
+	s.log.Debug("redelivery sweep done", "failed", len(guids), "asked", asked, "since", cutoff)
+	return nil
+}
+
+// worthRedelivering says whether a failed attempt may succeed again: no
+// connection, a timeout or a server error, not a refused signature or an
+// oversized body.
+func worthRedelivering(code int) bool {
+	return code == 0 || code >= 500 || code == 408 || code == 429
+}
+
+// handles reports whether runpolicy acts on an event and action; pushes
+// count because a policy repository's push may have failed.
+func (s *Server) handles(event, action string) bool {
+	switch event {
+	case "workflow_run":
+		return action == "requested"
+	case "workflow_job":
+		return action == "queued" || action == "waiting"
+	case "installation", "installation_repositories":
+		return true
+	case "push":
+		return len(s.policyRepos) > 0
+	}
+	return false
+}

@@ -1,0 +1,325 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	gh "github.com/google/go-github/v62/github"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/webhook/github"
+)
+
+// CheckRunName is the name of the check run on the head commit.
+const CheckRunName = "runpolicy"
+
+// Report levels: a report is written once per run attempt, and rewritten
+// only by a later decision that must say more.
+const (
+	levelFindings  = 1 // dry-run findings, the run goes on
+	levelCancelled = 2 // the run was cancelled
+)
+
+// errReportPending makes a decision that must say more than a report still
+// being written wait for it, then update it.
+var errReportPending = errors.New("a milder report of this run attempt is still being written")
+
+// report writes the check run and one comment on each pull request of the
+// run, once per run attempt.
+func (s *Server) report(ctx context.Context, job *rivertype.JobRow, v *verdict, log *slog.Logger) error {
+	t := v.log.Run
+	level, conclusion := levelFindings, "neutral"
+	if v.Cancel {
+		level, conclusion = levelCancelled, "failure"
+	}
+	owner, name := t.owner()
+	client := s.app.Installation(t.Installation)
+	cr := s.checkRun(v, conclusion)
+	err := s.once(ctx, job, v, actionCheckRun, level, log, writer{
+		kind: "check_run",
+		find: func() (int64, error) {
+			return client.FindCheckRun(ctx, owner, name, t.HeadSHA, CheckRunName, cr.ExternalID)
+		},
+		create: func() (int64, error) { return client.CreateCheckRun(ctx, owner, name, cr) },
+		update: func(id int64) error { return client.UpdateCheckRun(ctx, owner, name, id, cr) },
+	})
+	if err != nil {
+		return err
+	}
+	if len(t.PullRequests) == 0 {
+		return nil
+	}
+	body, err := s.commentBody(v)
+	if err != nil {
+		log.Error("comment template failed; no pull request comment", "err", err)
+		return nil
+	}
+	marker := commentMarker(t)
+	for _, pr := range t.PullRequests {
+		err := s.once(ctx, job, v, actionComment+strconv.Itoa(pr), level, log, writer{
+			kind:   "comment",
+			find:   func() (int64, error) { return client.FindComment(ctx, owner, name, pr, marker) },
+			create: func() (int64, error) { return client.CreateComment(ctx, owner, name, pr, body) },
+			update: func(id int64) error { return client.UpdateComment(ctx, owner, name, id, body) },
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writer creates, finds again or updates one thing on GitHub.
+type writer struct {
+	kind   string
+	find   func() (int64, error)
+	create func() (int64, error)
+	update func(id int64) error
+}
+
+// once writes a report at most once per run attempt. The decision that
+// claims it creates it (or, retrying after a crash, finds what it created
+// and updates it); a later decision with a higher level updates it.
+func (s *Server) once(ctx context.Context, job *rivertype.JobRow, v *verdict, action string, level int, log *slog.Logger, w writer) error {
+	key := v.key()
+	a, err := s.store.Claim(ctx, key, action, v.ID, level)
+	if err != nil {
+		return err
+	}
+	switch {
+	case a.Owner == v.ID && a.Done():
+		return nil
+	case a.Owner == v.ID:
+		id, _ := strconv.ParseInt(a.Ref, 10, 64)
+		if id == 0 && job.Attempt > 1 {
+			if id, err = w.find(); err != nil {
+				return err
+			}
+		}
+		if id == 0 {
+			if id, err = w.create(); err != nil {
+				return err
+			}
+			s.metrics.reports.WithLabelValues(w.kind, "created").Inc()
+			log.Info("report written", "report", action, "id", id)
+		} else {
+			if err := w.update(id); err != nil {
+				return err
+			}
+			s.metrics.reports.WithLabelValues(w.kind, "updated").Inc()
+		}
+		return s.store.Complete(ctx, key, action, v.ID, github.FormatID(id))
+	case a.Level >= level:
+		return nil // another decision reported as much
+	case !a.Done():
+		if time.Since(a.CreatedAt) < 10*time.Minute {
+			return errReportPending
+		}
+		return nil
+	}
+	id, _ := strconv.ParseInt(a.Ref, 10, 64)
+	if err := w.update(id); err != nil {
+		return err
+	}
+	s.metrics.reports.WithLabelValues(w.kind, "updated").Inc()
+	log.Info("report updated", "report", action, "id", id, "previous_decision", a.Owner)
+	_, err = s.store.Raise(ctx, key, action, level)
+	return err
+}
+
+func commentMarker(t *target) string {
+	return fmt.Sprintf("<!-- runpolicy: run %d attempt %d -->", t.ID, t.Attempt)
+}
+
+// checkRun builds the check run of a verdict: a summary of each violation
+// and annotations at the workflow file's lines.
+func (s *Server) checkRun(v *verdict, conclusion string) github.CheckRun {
+	t := v.log.Run
+	violations := v.violations()
+	cr := github.CheckRun{Name: CheckRunName, HeadSHA: t.HeadSHA, Conclusion: conclusion,
+		ExternalID: fmt.Sprintf("run-%d-attempt-%d", t.ID, t.Attempt)}
+	enforced := 0
+	for _, x := range violations {
+		if x.Mode == "enforce" {
+			enforced++
+		}
+	}
+	switch {
+	case v.log.Error != nil:
+		cr.Title = "Run cancelled: it could not be judged"
+	case v.Cancel:
+		cr.Title = fmt.Sprintf("Run cancelled: %s", plural(enforced, "policy violation"))
+	default:
+		cr.Title = fmt.Sprintf("%s (dry run, not cancelled)", plural(len(violations), "policy finding"))
+	}
+	var b strings.Builder
+	if v.Cancel {
+		fmt.Fprintf(&b, "runpolicy **cancelled** %s.\n\n", runLink(t))
+	} else {
+		fmt.Fprintf(&b, "runpolicy found policy violations in %s. Their policies run in dry-run mode: the run was not cancelled.\n\n", runLink(t))
+	}
+	fmt.Fprintf(&b, "Workflow `%s` at `%s`.\n\n", t.Path, short(t.HeadSHA))
+	if v.log.Error != nil {
+		fmt.Fprintf(&b, "The run could not be judged (%s): %s\n\n`on_error` is `%s`.\n\n", v.log.Error.Code, mdCell(v.log.Error.Message), v.log.Error.OnError)
+	}
+	if len(violations) > 0 {
+		b.WriteString("| Policy | Mode | Finding | Where |\n|---|---|---|---|\n")
+		for _, x := range violations {
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", x.Policy, x.Mode, mdCell(x.Message), where(x))
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "Decision `%s`, policy bundles %s.\n", v.ID, revisions(v.log.Bundles))
+	cr.Summary = truncate(b.String(), 60000)
+	for _, x := range violations {
+		level := "warning"
+		if x.Mode == "enforce" {
+			level = "failure"
+		}
+		line := max(x.Line, 1)
+		msg := x.Message
+		if x.Uses != "" && !strings.Contains(msg, x.Uses) {
+			msg += " (" + x.Uses + ")"
+		}
+		cr.Annotations = append(cr.Annotations, &gh.CheckRunAnnotation{
+			Path: gh.String(t.Path), StartLine: gh.Int(line), EndLine: gh.Int(line),
+			AnnotationLevel: gh.String(level), Title: gh.String(x.Policy), Message: gh.String(truncate(msg, 4000)),
+		})
+	}
+	return cr
+}
+
+func runLink(t *target) string {
+	text := fmt.Sprintf("workflow run %d (attempt %d)", t.ID, t.Attempt)
+	if t.URL == "" {
+		return text
+	}
+	return fmt.Sprintf("[%s](%s)", text, t.URL)
+}
+
+func where(x engine.Violation) string {
+	var parts []string
+	if x.Job != "" {
+		parts = append(parts, "job `"+x.Job+"`")
+	}
+	if x.Step != nil {
+		parts = append(parts, fmt.Sprintf("step %d", *x.Step))
+	}
+	if x.Line > 0 {
+		parts = append(parts, fmt.Sprintf("line %d", x.Line))
+	}
+	if x.Uses != "" {
+		parts = append(parts, "`"+x.Uses+"`")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func revisions(b map[string]map[string]string) string {
+	names := make([]string, 0, len(b))
+	for n := range b {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []string
+	for _, n := range names {
+		out = append(out, fmt.Sprintf("`%s@%s`", n, b[n]["revision"]))
+	}
+	return strings.Join(out, ", ")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// mdCell makes text safe inside a Markdown table cell.
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "\r", "")
+	s = strings.ReplaceAll(s, "\n", " ")
+	return strings.ReplaceAll(s, "|", `\|`)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// CommentData is what the pull request comment template receives.
+type CommentData struct {
+	Repository string
+	RunID      int64
+	RunAttempt int
+	RunURL     string
+	Workflow   string
+	HeadSHA    string
+	// Cancelled is true when the run was cancelled, false for dry-run findings.
+	Cancelled bool
+	// Violations are the findings, enforced ones first.
+	Violations []engine.Violation
+	// Error says why the run could not be judged (on_error: cancel).
+	Error      string
+	DecisionID string
+	DeliveryID string
+}
+
+// DefaultCommentTemplate is the pull request comment unless
+// comment_template_file says otherwise.
+const DefaultCommentTemplate = `{{if .Cancelled}}### :no_entry: runpolicy cancelled {{runlink .}}{{else}}### :warning: runpolicy found policy violations in {{runlink .}}{{end}}
+
+{{if .Cancelled}}The run was cancelled before its jobs could do harm.{{else}}These policies run in dry-run mode: the run was **not** cancelled.{{end}} Workflow ` + "`{{.Workflow}}`" + ` at ` + "`{{short .HeadSHA}}`" + `.
+{{if .Error}}
+The run could not be judged: {{md .Error}}
+{{end}}{{if .Violations}}
+| Policy | Mode | Finding |
+|---|---|---|
+{{range .Violations}}| ` + "`{{.Policy}}`" + ` | {{.Mode}} | {{md .Message}}{{if .Job}} (job ` + "`{{.Job}}`" + `{{if .Line}}, line {{.Line}}{{end}}){{end}} |
+{{end}}{{end}}
+<sub>runpolicy decision {{.DecisionID}}</sub>`
+
+// NewCommentTemplate parses a comment template with runpolicy's functions:
+// md (escape for a Markdown table cell), short (a commit sha's first 7
+// characters) and runlink (a Markdown link to the run).
+func NewCommentTemplate(text string) (*template.Template, error) {
+	return template.New("comment").Funcs(template.FuncMap{
+		"md":    mdCell,
+		"short": short,
+		"runlink": func(d CommentData) string {
+			return runLink(&target{ID: d.RunID, Attempt: d.RunAttempt, URL: d.RunURL})
+		},
+	}).Parse(text)
+}
+
+// commentBody renders the comment and appends the marker that finds it
+// again after a crash.
+func (s *Server) commentBody(v *verdict) (string, error) {
+	t := v.log.Run
+	data := CommentData{Repository: t.Repository, RunID: t.ID, RunAttempt: t.Attempt, RunURL: t.URL, Workflow: t.Path,
+		HeadSHA: t.HeadSHA, Cancelled: v.Cancel, Violations: v.violations(), DecisionID: v.ID, DeliveryID: t.deliveryID}
+	if v.log.Error != nil {
+		data.Error = v.log.Error.Message
+	}
+	var b strings.Builder
+	if err := s.comment.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("comment template: %w", err)
+	}
+	return truncate(b.String(), 60000) + "\n" + commentMarker(t), nil
+}

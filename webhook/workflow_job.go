@@ -1,0 +1,114 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/runpolicy/runpolicy/engine/input"
+	"github.com/runpolicy/runpolicy/webhook/store"
+)
+
+// jobObject is the workflow_job payload's job.
+type jobObject struct {
+	ID              int64    `json:"id"`
+	RunID           int64    `json:"run_id"`
+	RunAttempt      int      `json:"run_attempt"`
+	HeadSHA         string   `json:"head_sha"`
+	Name            string   `json:"name"`
+	Labels          []string `json:"labels"`
+	Status          string   `json:"status"`
+	RunnerName      *string  `json:"runner_name"`
+	RunnerGroupName *string  `json:"runner_group_name"`
+}
+
+// onWorkflowJob judges a queued or waiting job with the runner labels
+// GitHub resolved. It also catches a run whose workflow_run delivery never
+// arrived: the whole workflow is judged again with the job's context.
+func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, log *slog.Logger) (string, error) {
+	var p struct {
+		WorkflowJob  *jobObject          `json:"workflow_job"`
+		Repository   json.RawMessage     `json:"repository"`
+		Installation *installationObject `json:"installation"`
+	}
+	var repo repoObject
+	if err := json.Unmarshal(d.Payload, &p); err != nil || p.WorkflowJob == nil || p.WorkflowJob.RunID == 0 ||
+		json.Unmarshal(p.Repository, &repo) != nil || repo.FullName == "" {
+		return skip(log, "workflow_job payload without a job or repository"), nil
+	}
+	wj := p.WorkflowJob
+	t := &target{Repository: repo.FullName, DefaultBranch: repo.DefaultBranch, ID: wj.RunID, Attempt: max(wj.RunAttempt, 1),
+		HeadSHA: wj.HeadSHA, HeadRepository: repo.FullName, deliveryID: d.ID, receivedAt: d.ReceivedAt}
+	log = log.With("repository", t.Repository, "run_id", t.ID, "run_attempt", t.Attempt, "job", wj.Name)
+	if a, err := s.store.Action(ctx, t.key(), actionCancel); err == nil && a.Done() {
+		return skip(log, "run attempt already cancelled"), nil
+	}
+	installation, err := s.installationOf(ctx, d, p.Installation, t.Repository)
+	if err != nil {
+		return "", err
+	}
+	t.Installation = installation
+
+	// The job payload does not say which workflow file the run executes:
+	// the run does. Its object normalizes like a workflow_run delivery.
+	load := func(ctx context.Context, t *target) ([]byte, *input.WorkflowJob, error) {
+		owner, name := t.owner()
+		run, err := s.app.Installation(t.Installation).Run(ctx, owner, name, t.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		raw, err := json.Marshal(run)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode run %d: %w", t.ID, err)
+		}
+		var obj runObject
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return nil, nil, fmt.Errorf("decode run %d: %w", t.ID, err)
+		}
+		attempt := t.Attempt
+		t.fill(obj)
+		t.Attempt = attempt // the job's attempt, whatever the run's latest is
+		if dynamicWorkflow(t.Path) {
+			return nil, nil, fmt.Errorf("%w: GitHub-managed workflow %s", errSkipRun, t.Path)
+		}
+		payload, err := json.Marshal(map[string]any{
+			"action": "requested", "workflow_run": json.RawMessage(raw),
+			"repository": p.Repository, "installation": p.Installation,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode run %d: %w", t.ID, err)
+		}
+		return payload, jobContext(d.Payload, wj), nil
+	}
+	v, err := s.judge(ctx, job, t, "workflow_job", load, log)
+	if errors.Is(err, errSkipRun) {
+		return skip(log, err.Error()), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return s.act(ctx, job, v, log.With("decision_id", v.ID))
+}
+
+// jobContext is the workflow_job part of the input document: the
+// normalizer's reading of the payload, or the job's fields as they are.
+func jobContext(payload []byte, wj *jobObject) *input.WorkflowJob {
+	if rc, err := input.ParseEvent(payload); err == nil && rc.WorkflowJob != nil {
+		return rc.WorkflowJob
+	}
+	out := &input.WorkflowJob{ID: wj.ID, Name: wj.Name, Labels: wj.Labels, Status: wj.Status}
+	if out.Labels == nil {
+		out.Labels = []string{}
+	}
+	if wj.RunnerName != nil {
+		out.RunnerName = *wj.RunnerName
+	}
+	if wj.RunnerGroupName != nil {
+		out.RunnerGroupName = *wj.RunnerGroupName
+	}
+	return out
+}
