@@ -133,6 +133,9 @@ type Step struct {
 	Line  int    `json:"line"`
 	Uses  *Use   `json:"uses"`
 	Run   bool   `json:"run"`
+	// With holds the action's inputs as written (expressions kept raw), so
+	// a policy can see e.g. which ref actions/checkout is told to fetch.
+	With map[string]string `json:"with"`
 }
 
 // Kinds of Use.

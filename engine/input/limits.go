@@ -62,6 +62,167 @@ func checkBytes(src []byte) error {
 	return nil
 }
 
+// simpleYAML reports whether a byte scan proves src safe to hand to
+// actionlint without decoding and measuring it first: it has no YAML alias,
+// so its tree cannot expand, and an upper bound on its nesting depth is
+// within MaxYAMLDepth. Without aliases the tree also stays under
+// MaxYAMLNodes, since every node but the root needs one of the structural
+// characters checkBytes counted, a key and its value share one.
+//
+// The scan is conservative: it may call a safe file unsafe (which then costs
+// one more decode), never the reverse for aliases. It does not tokenize
+// YAML: it reads each line with the few rules that matter here.
+func simpleYAML(src []byte) bool {
+	type frame struct{ indent, depth int }
+	// stack holds, for the lines enclosing the current one, an upper bound
+	// on the depth of their nodes; the document itself is depth 1.
+	stack := []frame{{indent: -1, depth: 1}}
+	flow := 0 // open [ and { not closed yet, an over-estimate of flow nesting
+	for len(src) > 0 {
+		line := src
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			line, src = src[:i], src[i+1:]
+		} else {
+			src = nil
+		}
+		indent := 0
+		for indent < len(line) && line[indent] == ' ' {
+			indent++
+		}
+		rest := bytes.TrimRight(line[indent:], " \t\r")
+		if len(rest) == 0 || rest[0] == '#' {
+			continue // blank or comment: no node starts here
+		}
+		for len(stack) > 1 && stack[len(stack)-1].indent >= indent {
+			stack = stack[:len(stack)-1]
+		}
+		sc := lineScan{flow: flow, deepest: flow}
+		if !sc.scan(rest) {
+			return false
+		}
+		flow = sc.flow
+		// A line's nodes sit at most two levels below the enclosing line's
+		// (a mapping, or an indentless sequence, and its entries), plus one
+		// per indicator on the line and the flow collections open on it.
+		depth := stack[len(stack)-1].depth + 2 + sc.indicators + sc.deepest
+		if depth > MaxYAMLDepth {
+			return false
+		}
+		stack = append(stack, frame{indent, depth})
+	}
+	return true
+}
+
+// lineScan reads one line for simpleYAML.
+type lineScan struct {
+	flow       int // open flow collections
+	deepest    int // the most flow collections open at once on the line
+	indicators int // "- ", "? " and ":" indicators that may start a nested node
+}
+
+// scan reads line (without indentation) and reports false when it may hold
+// an alias or a quoted scalar that does not end on this line (the scan does
+// not follow scalars across lines, so it cannot vouch for what follows).
+func (s *lineScan) scan(line []byte) bool {
+	// prev is the last byte that is not blank, 0 at the start of the line. A
+	// node (and so an alias or a quoted scalar) can start only after the
+	// start of a line, an indicator or a node property.
+	var prev byte
+	nodeStart := func() bool {
+		switch prev {
+		case 0, '-', '?', ':', '[', '{', ',':
+			return true
+		}
+		return false
+	}
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch c {
+		case ' ', '\t':
+			continue
+		case '\r', 0xC2, 0xE2:
+			// A line break other than \n (a lone CR, NEL, LS or PS) would
+			// start a line this scan does not see.
+			if c == '\r' || bytes.HasPrefix(line[i:], []byte("\u0085")) ||
+				bytes.HasPrefix(line[i:], []byte("\u2028")) || bytes.HasPrefix(line[i:], []byte("\u2029")) {
+				return false
+			}
+		case 0xEF:
+			if bytes.HasPrefix(line[i:], []byte("\uFEFF")) {
+				i += 2 // a byte order mark reads as a blank
+				continue
+			}
+		case '#':
+			if i == 0 || line[i-1] == ' ' || line[i-1] == '\t' {
+				return true // a comment runs to the end of the line
+			}
+		case '*':
+			if nodeStart() && i+1 < len(line) && anchorByte(line[i+1]) {
+				return false // an alias
+			}
+		case '&', '!':
+			if nodeStart() {
+				// An anchor or a tag: the node itself follows.
+				for i+1 < len(line) && anchorByte(line[i+1]) {
+					i++
+				}
+				continue
+			}
+		case '\'', '"':
+			if nodeStart() {
+				end := quoteEnd(line, i)
+				if end < 0 {
+					return false // a quoted scalar over several lines
+				}
+				i = end
+			}
+		case '[', '{':
+			s.flow++
+			s.deepest = max(s.deepest, s.flow)
+		case ']', '}':
+			s.flow = max(s.flow-1, 0)
+		case '-', '?':
+			if prev == 0 || prev == '-' || prev == '?' {
+				if i+1 == len(line) || line[i+1] == ' ' || line[i+1] == '\t' {
+					s.indicators++
+				}
+			}
+		case ':':
+			if i+1 == len(line) || strings.IndexByte(" \t,[]{}", line[i+1]) >= 0 {
+				s.indicators++
+			}
+		}
+		prev = c
+	}
+	return true
+}
+
+// anchorByte reports whether c can be part of an anchor or alias name.
+func anchorByte(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', ',', '[', ']', '{', '}':
+		return false
+	}
+	return true
+}
+
+// quoteEnd returns the index of the quote that closes the quoted scalar
+// opening at line[start], or -1 when it does not close on this line.
+func quoteEnd(line []byte, start int) int {
+	q := line[start]
+	for i := start + 1; i < len(line); i++ {
+		switch {
+		case line[i] == q && q == '\'' && i+1 < len(line) && line[i+1] == '\'':
+			i++ // '' is a quote inside single quotes
+		case line[i] == q:
+			return i
+		case q == '"' && line[i] == '\\':
+			i++
+		}
+	}
+	return -1
+}
+
 // decodeYAML decodes src into a node tree and checks that the tree, with its
 // aliases expanded, stays within MaxYAMLNodes and MaxYAMLDepth. It returns
 // the root mapping of the document.

@@ -24,21 +24,39 @@ func Parse(path string, src []byte) (*Facts, error) {
 	if err := checkBytes(src); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	root, err := decodeYAML(src)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	// Most workflows have no YAML alias and shallow nesting, which a byte
+	// scan can tell: actionlint alone decodes those. Any other file is
+	// decoded and measured first, so that actionlint never walks an alias
+	// bomb.
+	var lines yamlLines
+	measured := !simpleYAML(src)
+	if measured {
+		root, err := decodeYAML(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		// Take what is needed from this tree before actionlint builds its
+		// own, so that the two are not alive at the same time.
+		lines = findYAMLLines(root)
 	}
-	// Take what is needed from this tree before actionlint builds its own,
-	// so that the two are not alive at the same time.
-	lines := findYAMLLines(root)
 	var (
 		wf   *actionlint.Workflow
 		errs []*actionlint.Error
 	)
-	err = guard(func() error {
+	err := guard(func() error {
 		wf, errs = actionlint.Parse(src)
 		return nil
 	})
+	if !measured && (err != nil || wf == nil || (wf.On == nil && wf.Jobs == nil) || inheritsSecrets(wf)) {
+		// The YAML decoder names what is wrong with a file that is not a
+		// workflow, and keeps the line of `secrets: inherit`, which
+		// actionlint's tree loses.
+		root, derr := decodeYAML(src)
+		if derr != nil {
+			return nil, fmt.Errorf("%s: %w", path, derr)
+		}
+		lines = findYAMLLines(root)
+	}
 	if err == nil && wf == nil {
 		err = fmt.Errorf("not YAML: %s", firstMessage(errs))
 	}
@@ -159,7 +177,7 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 			continue
 		}
 		index := i
-		step := Step{Index: i, Line: s.Pos.Line}
+		step := Step{Index: i, Line: s.Pos.Line, With: map[string]string{}}
 		if s.ID != nil {
 			step.ID = s.ID.Value
 		}
@@ -173,6 +191,11 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 				u.Job, u.Step, u.Line = id, &index, n.useLine(id, i, e.Uses)
 				n.facts.Uses = append(n.facts.Uses, u)
 				step.Uses = &u
+			}
+			for _, in := range e.Inputs {
+				if in != nil && in.Name != nil && in.Value != nil {
+					step.With[in.Name.Value] = in.Value.Value
+				}
 			}
 		case *actionlint.ExecRun:
 			step.Run = true
@@ -474,6 +497,16 @@ func triggers(wf *actionlint.Workflow) []string {
 	}
 	slices.Sort(names)
 	return slices.Compact(names)
+}
+
+// inheritsSecrets reports whether a job passes `secrets: inherit`.
+func inheritsSecrets(wf *actionlint.Workflow) bool {
+	for _, j := range wf.Jobs {
+		if j != nil && j.WorkflowCall != nil && j.WorkflowCall.InheritSecrets {
+			return true
+		}
+	}
+	return false
 }
 
 // yamlLines are positions actionlint's tree loses: it has no place for the

@@ -161,6 +161,7 @@ func jobTerm(j *Job) *ast.Term {
 			item("line", intTerm(s.Line)),
 			item("uses", optUse(s.Uses)),
 			item("run", boolean(s.Run)),
+			item("with", stringMap(s.With)),
 		)
 	}
 	return obj(
@@ -300,6 +301,15 @@ func arr(terms []*ast.Term) *ast.Term {
 }
 
 func str(s string) *ast.Term { return ast.InternedTerm(s) }
+
+// stringMap converts a string map; nil becomes {} as in the JSON encoding.
+func stringMap(m map[string]string) *ast.Term {
+	items := make([][2]*ast.Term, 0, len(m))
+	for k, v := range m {
+		items = append(items, item(k, str(v)))
+	}
+	return ast.ObjectTerm(items...)
+}
 
 func boolean(b bool) *ast.Term { return ast.InternedTerm(b) }
 

@@ -1,0 +1,377 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/runpolicy/runpolicy/bundles"
+	"github.com/runpolicy/runpolicy/webhook"
+)
+
+// serveConfig is the server's configuration file. Every key can be
+// overridden by the environment variable RUNPOLICY_<KEY> (upper case);
+// RUNPOLICY_BUNDLES takes the list as YAML or JSON.
+type serveConfig struct {
+	// Addr is the listen address (default :8080).
+	Addr string `yaml:"addr"`
+	// WebhookSecret is the App's webhook secret.
+	WebhookSecret string `yaml:"webhook_secret"`
+	AppID         int64  `yaml:"app_id"`
+	// PrivateKeyFile is the App's PEM private key; PrivateKey holds the key
+	// itself, for RUNPOLICY_PRIVATE_KEY.
+	PrivateKeyFile string `yaml:"private_key_file"`
+	PrivateKey     string `yaml:"private_key"`
+	// GitHubAPIURL is the REST API (default https://api.github.com; GHES:
+	// https://HOST/api/v3).
+	GitHubAPIURL string `yaml:"github_api_url"`
+	// Database is an SQLite file (default runpolicy.db) or postgres://….
+	Database string                 `yaml:"database"`
+	Bundles  []bundles.SourceConfig `yaml:"bundles"`
+	// Resolve follows composite actions and reusable workflows (default true).
+	Resolve *bool `yaml:"resolve"`
+	// OnError is what a run that cannot be judged gets: allow or cancel.
+	OnError string `yaml:"on_error"`
+	// AdminToken enables /admin for Bearer requests carrying it.
+	AdminToken string `yaml:"admin_token"`
+	// CancelEscalationDelay is how long a cancelled run may keep going
+	// before it is force-cancelled (default 2m; 0 never).
+	CancelEscalationDelay *time.Duration `yaml:"cancel_escalation_delay"`
+	// CommentTemplateFile is a Go text/template for pull request comments.
+	CommentTemplateFile string `yaml:"comment_template_file"`
+	// Workers is how many deliveries this process works on at once (default 10).
+	Workers int `yaml:"workers"`
+	// JudgeAttempts is how often judging is tried while GitHub fails before
+	// on_error decides (default 5); MaxAttempts bounds every job (default 12).
+	JudgeAttempts int `yaml:"judge_attempts"`
+	MaxAttempts   int `yaml:"max_attempts"`
+	// RetryBase and RetryMax shape the backoff (defaults 1s, 5m).
+	RetryBase time.Duration `yaml:"retry_base"`
+	RetryMax  time.Duration `yaml:"retry_max"`
+	// GitHubTimeout bounds one API request (default 10s).
+	GitHubTimeout time.Duration `yaml:"github_timeout"`
+	// JobTimeout bounds one attempt of a job (default 1m); RescueAfter is
+	// when a job left running by a dead replica is taken over (default
+	// job_timeout + 30s).
+	JobTimeout  time.Duration `yaml:"job_timeout"`
+	RescueAfter time.Duration `yaml:"rescue_after"`
+	// PollInterval is how often the queue looks for due jobs (default 200ms).
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// RedeliverInterval is how often failed deliveries are asked for again
+	// (default 5m; 0 never); RedeliverLookback bounds the first sweep (6h).
+	RedeliverInterval *time.Duration `yaml:"redeliver_interval"`
+	RedeliverLookback time.Duration  `yaml:"redeliver_lookback"`
+	// ShutdownTimeout bounds a graceful stop (default 25s).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// LogLevel is debug, info, warn or error (default info).
+	LogLevel string `yaml:"log_level"`
+}
+
+// configKeys lists the keys of serveConfig by YAML name.
+func configKeys() map[string]reflect.StructField {
+	keys := map[string]reflect.StructField{}
+	t := reflect.TypeOf(serveConfig{})
+	for i := range t.NumField() {
+		f := t.Field(i)
+		keys[strings.Split(f.Tag.Get("yaml"), ",")[0]] = f
+	}
+	return keys
+}
+
+// loadConfig reads the file (optional when the environment says it all),
+// applies RUNPOLICY_* overrides, fills defaults and checks every value.
+// Errors are one line naming the file or variable and the key.
+func loadConfig(path string, environ []string) (*serveConfig, error) {
+	cfg := &serveConfig{}
+	if path != "" {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := decodeConfig(path, src, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyEnv(cfg, environ); err != nil {
+		return nil, err
+	}
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return cfg, nil
+}
+
+// decodeConfig decodes the file key by key, so that an unknown key or a
+// bad value is reported with its name and line.
+func decodeConfig(path string, src []byte, cfg *serveConfig) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return fmt.Errorf("config %s: %s", path, squash(err.Error()))
+	}
+	if len(doc.Content) == 0 {
+		return nil // empty file
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("config %s: line %d: want a mapping of keys to values", path, root.Line)
+	}
+	keys := configKeys()
+	v := reflect.ValueOf(cfg).Elem()
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, val := root.Content[i], root.Content[i+1]
+		field, ok := keys[k.Value]
+		if !ok {
+			return fmt.Errorf("config %s: line %d: unknown key %q", path, k.Line, k.Value)
+		}
+		if seen[k.Value] {
+			return fmt.Errorf("config %s: line %d: key %q given twice", path, k.Line, k.Value)
+		}
+		seen[k.Value] = true
+		if err := decodeValue(val, v.FieldByIndex(field.Index)); err != nil {
+			return fmt.Errorf("config %s: line %d: %s: %s", path, val.Line, k.Value, err)
+		}
+	}
+	return nil
+}
+
+var sourceType = reflect.TypeOf(bundles.SourceConfig{})
+
+// decodeValue decodes one value. Bundle sources go through their own JSON
+// decoder, which knows their keys and durations.
+func decodeValue(n *yaml.Node, dst reflect.Value) error {
+	if dst.Type() == reflect.TypeOf([]bundles.SourceConfig{}) {
+		if n.Kind != yaml.SequenceNode {
+			return errors.New("want a list of bundle sources")
+		}
+		out := make([]bundles.SourceConfig, 0, len(n.Content))
+		for i, item := range n.Content {
+			var raw any
+			if err := item.Decode(&raw); err != nil {
+				return fmt.Errorf("[%d]: %s", i, yamlError(err))
+			}
+			b, err := json.Marshal(raw)
+			if err != nil {
+				return fmt.Errorf("[%d]: %w", i, err)
+			}
+			var sc bundles.SourceConfig
+			if err := json.Unmarshal(b, &sc); err != nil {
+				return fmt.Errorf("[%d]: %s", i, squash(err.Error()))
+			}
+			out = append(out, sc)
+		}
+		dst.Set(reflect.ValueOf(out))
+		return nil
+	}
+	if n.Kind != yaml.ScalarNode {
+		return errors.New("want a single value")
+	}
+	ptr := reflect.New(dst.Type())
+	if err := n.Decode(ptr.Interface()); err != nil {
+		return errors.New(yamlError(err))
+	}
+	dst.Set(ptr.Elem())
+	return nil
+}
+
+// yamlError drops the "yaml: unmarshal errors: line N:" wrapping.
+func yamlError(err error) string {
+	msg := squash(err.Error())
+	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors: ")
+	if i := strings.Index(msg, ": "); strings.HasPrefix(msg, "line ") && i > 0 {
+		msg = msg[i+2:]
+	}
+	return msg
+}
+
+// squash puts a message on one line.
+func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// applyEnv overrides keys from RUNPOLICY_<KEY>. Strings are taken as they
+// are (a PEM key keeps its newlines); other values are read as YAML.
+func applyEnv(cfg *serveConfig, environ []string) error {
+	keys := configKeys()
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	v := reflect.ValueOf(cfg).Elem()
+	for _, key := range names {
+		name := "RUNPOLICY_" + strings.ToUpper(key)
+		val, ok := env[name]
+		if !ok {
+			continue
+		}
+		dst := v.FieldByIndex(keys[key].Index)
+		if dst.Kind() == reflect.String {
+			dst.SetString(val)
+			continue
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(val), &doc); err != nil {
+			return fmt.Errorf("config: %s: %s", name, squash(err.Error()))
+		}
+		if len(doc.Content) == 0 {
+			return fmt.Errorf("config: %s: empty value", name)
+		}
+		if err := decodeValue(doc.Content[0], dst); err != nil {
+			return fmt.Errorf("config: %s: %s", name, err)
+		}
+	}
+	return nil
+}
+
+// check fills defaults and refuses bad values, naming the key.
+func (c *serveConfig) check() error {
+	if c.Addr == "" {
+		c.Addr = ":8080"
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("addr %q: want host:port", c.Addr)
+	}
+	if c.WebhookSecret == "" {
+		return errors.New("webhook_secret is required (or RUNPOLICY_WEBHOOK_SECRET)")
+	}
+	if c.AppID <= 0 {
+		return errors.New("app_id is required: the GitHub App's numeric id")
+	}
+	switch {
+	case c.PrivateKey == "" && c.PrivateKeyFile == "":
+		return errors.New("private_key_file is required (or RUNPOLICY_PRIVATE_KEY)")
+	case c.PrivateKey != "" && c.PrivateKeyFile != "":
+		return errors.New("private_key_file and private_key exclude each other")
+	}
+	if c.GitHubAPIURL == "" {
+		c.GitHubAPIURL = "https://api.github.com"
+	}
+	if u, err := url.Parse(c.GitHubAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("github_api_url %q: want an http(s) URL", c.GitHubAPIURL)
+	}
+	if c.Database == "" {
+		c.Database = "runpolicy.db"
+	}
+	if strings.HasPrefix(c.Database, "postgres") && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		return fmt.Errorf("database: want a file path or postgres://…")
+	}
+	switch c.OnError {
+	case "":
+		c.OnError = webhook.OnErrorAllow
+	case webhook.OnErrorAllow, webhook.OnErrorCancel:
+	default:
+		return fmt.Errorf("on_error %q: want allow or cancel", c.OnError)
+	}
+	if c.CancelEscalationDelay == nil {
+		d := 2 * time.Minute
+		c.CancelEscalationDelay = &d
+	}
+	if c.RedeliverInterval == nil {
+		d := 5 * time.Minute
+		c.RedeliverInterval = &d
+	}
+	for _, d := range []struct {
+		key string
+		val time.Duration
+	}{
+		{"cancel_escalation_delay", *c.CancelEscalationDelay}, {"retry_base", c.RetryBase}, {"retry_max", c.RetryMax},
+		{"github_timeout", c.GitHubTimeout}, {"job_timeout", c.JobTimeout}, {"rescue_after", c.RescueAfter},
+		{"poll_interval", c.PollInterval}, {"redeliver_interval", *c.RedeliverInterval},
+		{"redeliver_lookback", c.RedeliverLookback}, {"shutdown_timeout", c.ShutdownTimeout},
+	} {
+		if d.val < 0 {
+			return fmt.Errorf("%s %s: must not be negative", d.key, d.val)
+		}
+	}
+	if c.PollInterval != 0 && c.PollInterval < time.Millisecond {
+		return fmt.Errorf("poll_interval %s: at least 1ms", c.PollInterval)
+	}
+	if c.JobTimeout != 0 && c.RescueAfter != 0 && c.RescueAfter <= c.JobTimeout {
+		return fmt.Errorf("rescue_after %s: must be longer than job_timeout %s", c.RescueAfter, c.JobTimeout)
+	}
+	for _, n := range []struct {
+		key      string
+		val, max int
+	}{{"workers", c.Workers, 1000}, {"judge_attempts", c.JudgeAttempts, 100}, {"max_attempts", c.MaxAttempts, 100}} {
+		if n.val < 0 || n.val > n.max {
+			return fmt.Errorf("%s %d: want 1 to %d", n.key, n.val, n.max)
+		}
+	}
+	if c.MaxAttempts != 0 && c.JudgeAttempts > c.MaxAttempts {
+		return fmt.Errorf("judge_attempts %d: must not exceed max_attempts %d", c.JudgeAttempts, c.MaxAttempts)
+	}
+	switch c.LogLevel {
+	case "":
+		c.LogLevel = "info"
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	for i, b := range c.Bundles {
+		if b.Name == "" {
+			return fmt.Errorf("bundles[%d]: name is required", i)
+		}
+	}
+	return nil
+}
+
+// privateKey returns the App's key from the environment or the file.
+func (c *serveConfig) privateKey() ([]byte, error) {
+	if c.PrivateKey != "" {
+		return []byte(c.PrivateKey), nil
+	}
+	b, err := os.ReadFile(c.PrivateKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("private_key_file: %w", err)
+	}
+	return b, nil
+}
+
+// commentTemplate parses comment_template_file, nil without one.
+func (c *serveConfig) commentTemplate() (*template.Template, error) {
+	if c.CommentTemplateFile == "" {
+		return nil, nil
+	}
+	src, err := os.ReadFile(c.CommentTemplateFile)
+	if err != nil {
+		return nil, fmt.Errorf("comment_template_file: %w", err)
+	}
+	t, err := webhook.NewCommentTemplate(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("comment_template_file %s: %s", c.CommentTemplateFile, squash(err.Error()))
+	}
+	return t, nil
+}
+
+// policyRepositories are the repositories whose pushes refresh bundles.
+func (c *serveConfig) policyRepositories() []string {
+	var out []string
+	for _, b := range c.Bundles {
+		if b.Repository != "" {
+			out = append(out, b.Repository)
+		}
+	}
+	return out
+}
+
+func boolOr(p *bool, def bool) bool {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/runpolicy/runpolicy/bundles"
+	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/webhook"
+	"github.com/runpolicy/runpolicy/webhook/github"
+	"github.com/runpolicy/runpolicy/webhook/resolve"
+	"github.com/runpolicy/runpolicy/webhook/store"
+)
+
+const serveUsage = `Usage: runpolicy serve [--config FILE]
+
+Runs the GitHub App: receives webhooks on POST /webhook, cancels workflow
+runs the policies deny, and serves /healthz, /readyz and /metrics.
+Every config key can be set with RUNPOLICY_<KEY> instead.
+`
+
+// runServe runs the App until ctx ends (SIGTERM or SIGINT), then stops
+// gracefully. Logs are JSON lines on stderr.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("serve", stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
+	configPath := fs.String("config", "", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		return fail(stderr, "serve: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := loadConfig(*configPath, os.Environ())
+	if err != nil {
+		return fail(stderr, "serve: %v", err)
+	}
+	if err := serve(ctx, cfg, stderr); err != nil {
+		return fail(stderr, "serve: %v", err)
+	}
+	return exitOK
+}
+
+func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)}))
+	key, err := cfg.privateKey()
+	if err != nil {
+		return err
+	}
+	tmpl, err := cfg.commentTemplate()
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	app, err := github.NewApp(github.Config{AppID: cfg.AppID, PrivateKey: key, APIURL: cfg.GitHubAPIURL,
+		Timeout: cfg.GitHubTimeout, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	// The engine starts with the built-in bundle; the manager adds the
+	// configured sources beside it.
+	eng, err := engine.New(ctx, nil, engine.WithLogger(logger.With("component", "engine")))
+	if err != nil {
+		return err
+	}
+	mgr, err := bundles.NewManager(eng, cfg.Bundles,
+		bundles.WithLogger(logger.With("component", "bundles")), bundles.WithRegisterer(reg),
+		bundles.WithTokenSource(func(ctx context.Context, repo string) (string, error) {
+			owner, name, _ := strings.Cut(repo, "/")
+			id, err := app.FindInstallation(ctx, owner, name)
+			if err != nil {
+				return "", err
+			}
+			return app.Token(ctx, id)
+		}))
+	if err != nil {
+		return err
+	}
+	opts := webhook.Options{
+		Secret:             []byte(cfg.WebhookSecret),
+		OnError:            cfg.OnError,
+		CancelEscalation:   *cfg.CancelEscalationDelay,
+		CommentTemplate:    tmpl,
+		JudgeAttempts:      cfg.JudgeAttempts,
+		PolicyRepositories: cfg.policyRepositories(),
+		AdminToken:         cfg.AdminToken,
+		RedeliverInterval:  *cfg.RedeliverInterval,
+		RedeliverLookback:  cfg.RedeliverLookback,
+		RetryBase:          cfg.RetryBase,
+		RetryMax:           cfg.RetryMax,
+		ShutdownTimeout:    cfg.ShutdownTimeout,
+		Store: store.Options{DSN: cfg.Database, MaxWorkers: cfg.Workers, MaxAttempts: cfg.MaxAttempts,
+			JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter, PollInterval: cfg.PollInterval},
+		Engine:   eng,
+		Policies: mgr,
+		App:      app,
+		Registry: reg,
+		Logger:   logger,
+	}
+	if *cfg.RedeliverInterval == 0 {
+		opts.RedeliverInterval = -1
+	}
+	if boolOr(cfg.Resolve, true) {
+		resolverLog := logger.With("component", "resolve")
+		opts.NewResolver = func(f webhook.Fetcher) webhook.Resolver { return resolve.New(f, resolve.WithLogger(resolverLog)) }
+	}
+	srv, err := webhook.New(ctx, opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		srv.Store().Close()
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	go func() {
+		// The first load may be slow (a git clone); deliveries are
+		// accepted meanwhile and processed once it succeeds.
+		if err := mgr.Start(ctx); err != nil {
+			logger.Error("policy bundles failed to load; not ready until a good revision lands", "err", err)
+		}
+	}()
+	return srv.Serve(ctx, ln)
+}
+
+func logLevel(s string) slog.Level {
+	switch s {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

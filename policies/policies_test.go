@@ -1,0 +1,93 @@
+package policies
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/loader"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/tester"
+)
+
+// TestRego runs every built-in *_test.rego through OPA's tester, type-checked
+// against the input schema as `opa test` and `opa check --strict` see them,
+// so `go test ./...` fails when a policy test fails.
+func TestRego(t *testing.T) {
+	ctx := context.Background()
+	res, err := loader.NewFileLoader().WithFS(FS()).WithRegoVersion(ast.RegoV1).WithProcessAnnotation(true).
+		Filtered([]string{"."}, func(abspath string, info fs.FileInfo, _ int) bool {
+			if info.IsDir() {
+				return info.Name() == "testdata"
+			}
+			return !strings.HasSuffix(abspath, ".rego") && !isBundleFile(abspath)
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := Schemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := res.Store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn := storage.NewTransactionOrDie(ctx, store, storage.WriteParams)
+	defer store.Abort(ctx, txn)
+	compiler := ast.NewCompiler().WithSchemas(schemas).WithUseTypeCheckAnnotations(true).WithStrict(true)
+	ch, err := tester.NewRunner().SetCompiler(compiler).SetStore(store).SetModules(res.ParsedModules()).RunTests(ctx, txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for r := range ch {
+		n++
+		if r.Error != nil {
+			t.Errorf("%s.%s: error: %v", r.Package, r.Name, r.Error)
+		} else if r.Fail {
+			t.Errorf("%s.%s: FAIL", r.Package, r.Name)
+		}
+	}
+	if n < 50 {
+		t.Errorf("ran %d Rego tests, want every policy's tests (at least 50)", n)
+	}
+}
+
+// TestBundle checks what the binary embeds: every policy, no test, the
+// data at the paths the policies read, and a content-derived revision.
+func TestBundle(t *testing.T) {
+	b, err := Bundle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := map[string]bool{}
+	for _, m := range b.Modules {
+		if strings.HasSuffix(m.Path, "_test.rego") {
+			t.Errorf("test module %s in the bundle", m.Path)
+		}
+		if m.Parsed != nil {
+			pkgs[m.Parsed.Package.Path.String()] = true
+		}
+	}
+	for _, p := range []string{"compromised_actions", "secret_exfiltration", "allowed_actions", "runner_labels", "harden_runner"} {
+		if !pkgs["data.runpolicy.policies."+p] {
+			t.Errorf("policy %s missing from the bundle (have %v)", p, pkgs)
+		}
+	}
+	runpolicy, _ := b.Data["runpolicy"].(map[string]any)
+	for _, key := range []string{"settings", "compromised"} {
+		if _, ok := runpolicy[key].(map[string]any); !ok {
+			t.Errorf("data.runpolicy.%s missing from the bundle", key)
+		}
+	}
+	again, err := Bundle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Manifest.Revision == "" || b.Manifest.Revision != again.Manifest.Revision || !strings.HasPrefix(b.Manifest.Revision, "builtin-") {
+		t.Errorf("revision %q / %q: want a stable builtin-<digest>", b.Manifest.Revision, again.Manifest.Revision)
+	}
+}
