@@ -240,6 +240,11 @@ func checkConfig(ctx context.Context, compiler *ast.Compiler, store storage.Stor
 		msgs = append(msgs, fmt.Sprint(m))
 	}
 	sort.Strings(msgs)
+	// One line, bounded: a generated settings file can be wrong 10,000 times.
+	const shown = 5
+	if len(msgs) > shown {
+		msgs = append(msgs[:shown], fmt.Sprintf("and %d more", len(msgs)-shown))
+	}
 	return fmt.Errorf("invalid settings: %s", strings.Join(msgs, "; "))
 }
 

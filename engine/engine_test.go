@@ -230,3 +230,18 @@ func TestEmptyEngineWaitsForLoad(t *testing.T) {
 		t.Error("loaded policy not enforced")
 	}
 }
+
+func TestConfigErrorsStayOneBoundedLine(t *testing.T) {
+	settings := map[string]any{}
+	for i := 0; i < 1000; i++ {
+		settings["p"+strings.Repeat("x", i%50)+string(rune('a'+i%26))+"_"+strings.Repeat("y", i/26)] = map[string]any{"mode": "bogus"}
+	}
+	_, err := New(context.Background(), []Bundle{testBundle("main", "r1", nil, map[string]string{"main.rego": aggregator})},
+		WithoutBuiltin(), WithData(map[string]any{"runpolicy": map[string]any{"settings": settings}}))
+	if err == nil {
+		t.Fatal("invalid settings loaded")
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") || len(msg) > 1000 || !strings.Contains(msg, "more") {
+		t.Errorf("error is not one bounded line (%d bytes): %.200s", len(msg), msg)
+	}
+}

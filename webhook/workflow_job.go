@@ -57,13 +57,9 @@ func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *st
 	// the run does. Its object normalizes like a workflow_run delivery.
 	load := func(ctx context.Context, t *target) ([]byte, *input.WorkflowJob, error) {
 		owner, name := t.owner()
-		run, err := s.app.Installation(t.Installation).Run(ctx, owner, name, t.ID)
+		raw, err := s.app.Installation(t.Installation).RunJSON(ctx, owner, name, t.ID)
 		if err != nil {
 			return nil, nil, err
-		}
-		raw, err := json.Marshal(run)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode run %d: %w", t.ID, err)
 		}
 		var obj runObject
 		if err := json.Unmarshal(raw, &obj); err != nil {

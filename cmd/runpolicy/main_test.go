@@ -80,6 +80,23 @@ func TestEvalBinaryExitCodes(t *testing.T) {
 			wantOut:  []string{`"allow": true`},
 		},
 		{
+			name:     "custom policy from a directory",
+			args:     []string{"eval", "--policy", "../../examples/custom-policy", "testdata/pr-target-checkout.yml"},
+			wantCode: exitDenied,
+			wantOut:  []string{"pr-target-checkout.yml:7: DENY no_pr_target_checkout"},
+		},
+		{
+			name:     "custom policy not loaded",
+			args:     []string{"eval", "testdata/pr-target-checkout.yml"},
+			wantCode: exitOK,
+		},
+		{
+			name:     "data file turns a dry-run policy into enforce",
+			args:     []string{"eval", "--data", "testdata/enforce-allow-list.yaml", corpus + "/workflows/ossf__scorecard__main.yml"},
+			wantCode: exitDenied,
+			wantOut:  []string{"DENY allowed_actions: step-security/harden-runner@"},
+		},
+		{
 			name:     "any denied workflow denies the call",
 			args:     []string{"eval", corpus + "/workflows/ossf__scorecard__main.yml", corpus + "/workflows/reviewdog__reviewdog__reviewdog.yml"},
 			wantCode: exitDenied,
@@ -268,5 +285,35 @@ test_wrong if count(team_rule.deny) == 0 with input as {"workflow": {"name": "CI
 	}
 	if !strings.Contains(out, "test_wrong") || !strings.Contains(out, "FAIL: 1/2") {
 		t.Errorf("output does not report the failing test:\n%s", out)
+	}
+}
+
+// TestEvalSecretExfiltration runs a real payload moved to a feature branch:
+// a workflow that reads secrets is denied while it differs from the default
+// branch's copy, and allowed when --base shows it is unchanged.
+func TestEvalSecretExfiltration(t *testing.T) {
+	raw, err := os.ReadFile(corpus + "/payloads/workflow_run.requested.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload map[string]any
+	if err := json.Unmarshal(raw, &payload); err != nil {
+		t.Fatal(err)
+	}
+	payload["workflow_run"].(map[string]any)["head_branch"] = "feature/exfil"
+	b, _ := json.Marshal(payload)
+	event := filepath.Join(t.TempDir(), "feature.json")
+	if err := os.WriteFile(event, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	workflow := corpus + "/workflows/palantir__policy-bot__build.yml"
+
+	code, out, errOut := runBinary(t, "eval", "--event", event, workflow)
+	if code != exitDenied || !strings.Contains(out, "DENY secret_exfiltration") {
+		t.Fatalf("modified workflow on a feature branch: exit %d, want %d with a secret_exfiltration deny\n%s%s", code, exitDenied, out, errOut)
+	}
+	code, out, errOut = runBinary(t, "eval", "--event", event, "--base", workflow, workflow)
+	if code != exitOK || strings.Contains(out, "secret_exfiltration") {
+		t.Fatalf("unchanged workflow: exit %d, want %d without secret_exfiltration\n%s%s", code, exitOK, out, errOut)
 	}
 }

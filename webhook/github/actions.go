@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,6 +27,20 @@ func (c *Client) Run(ctx context.Context, owner, repo string, id int64) (*gh.Wor
 		return nil, wrap(err, "get run %d of %s/%s", id, owner, repo)
 	}
 	return run, nil
+}
+
+// RunJSON returns a workflow run as GitHub sends it: the same object as a
+// workflow_run delivery's, with fields go-github's type drops (path).
+func (c *Client) RunJSON(ctx context.Context, owner, repo string, id int64) (json.RawMessage, error) {
+	req, err := c.gh.NewRequest("GET", fmt.Sprintf("repos/%v/%v/actions/runs/%v", owner, repo, id), nil)
+	if err != nil {
+		return nil, fmt.Errorf("get run %d of %s/%s: %w", id, owner, repo, err)
+	}
+	var raw json.RawMessage
+	if _, err := c.gh.Do(ctx, req, &raw); err != nil {
+		return nil, wrap(err, "get run %d of %s/%s", id, owner, repo)
+	}
+	return raw, nil
 }
 
 // CancelRun asks GitHub to cancel a run.
