@@ -50,11 +50,8 @@ func checkBytes(src []byte) error {
 		return errors.New("binary data: not valid UTF-8")
 	}
 	structure := 0
-	for _, b := range src {
-		switch b {
-		case ',', '[', '{', '-', ':', '?', '\n':
-			structure++
-		}
+	for _, c := range []byte(",[{-:?\n") {
+		structure += bytes.Count(src, []byte{c})
 	}
 	if structure > MaxYAMLStructure {
 		return fmt.Errorf("too much YAML structure: %d structural characters, over the limit of %d", structure, MaxYAMLStructure)
@@ -66,18 +63,18 @@ func checkBytes(src []byte) error {
 // actionlint without decoding and measuring it first: it has no YAML alias,
 // so its tree cannot expand, and an upper bound on its nesting depth is
 // within MaxYAMLDepth. Without aliases the tree also stays under
-// MaxYAMLNodes, since every node but the root needs one of the structural
-// characters checkBytes counted, a key and its value share one.
+// MaxYAMLNodes: every node but the root needs one of the structural
+// characters checkBytes counted, and a key and its value share one.
 //
-// The scan is conservative: it may call a safe file unsafe (which then costs
-// one more decode), never the reverse for aliases. It does not tokenize
-// YAML: it reads each line with the few rules that matter here.
+// The scan is conservative: it may call a safe file unsafe, which then costs
+// one more decode, but never lets an alias through. It does not tokenize
+// YAML; it follows lines, indentation, block scalars, quotes and flow
+// brackets with the few rules that decide where a node can start.
 func simpleYAML(src []byte) bool {
-	type frame struct{ indent, depth int }
-	// stack holds, for the lines enclosing the current one, an upper bound
-	// on the depth of their nodes; the document itself is depth 1.
-	stack := []frame{{indent: -1, depth: 1}}
-	flow := 0 // open [ and { not closed yet, an over-estimate of flow nesting
+	if otherLineBreak(src) {
+		return false // lines this scan would not see
+	}
+	s := yamlScan{stack: []frame{{indent: -1, depth: 1}}} // the document is depth 1
 	for len(src) > 0 {
 		line := src
 		if i := bytes.IndexByte(src, '\n'); i >= 0 {
@@ -85,116 +82,224 @@ func simpleYAML(src []byte) bool {
 		} else {
 			src = nil
 		}
-		indent := 0
-		for indent < len(line) && line[indent] == ' ' {
-			indent++
-		}
-		rest := bytes.TrimRight(line[indent:], " \t\r")
-		if len(rest) == 0 || rest[0] == '#' {
-			continue // blank or comment: no node starts here
-		}
-		for len(stack) > 1 && stack[len(stack)-1].indent >= indent {
-			stack = stack[:len(stack)-1]
-		}
-		sc := lineScan{flow: flow, deepest: flow}
-		if !sc.scan(rest) {
+		if !s.line(line) {
 			return false
 		}
-		flow = sc.flow
-		// A line's nodes sit at most two levels below the enclosing line's
-		// (a mapping, or an indentless sequence, and its entries), plus one
-		// per indicator on the line and the flow collections open on it.
-		depth := stack[len(stack)-1].depth + 2 + sc.indicators + sc.deepest
-		if depth > MaxYAMLDepth {
-			return false
-		}
-		stack = append(stack, frame{indent, depth})
 	}
 	return true
 }
 
-// lineScan reads one line for simpleYAML.
-type lineScan struct {
-	flow       int // open flow collections
-	deepest    int // the most flow collections open at once on the line
-	indicators int // "- ", "? " and ":" indicators that may start a nested node
-}
-
-// scan reads line (without indentation) and reports false when it may hold
-// an alias or a quoted scalar that does not end on this line (the scan does
-// not follow scalars across lines, so it cannot vouch for what follows).
-func (s *lineScan) scan(line []byte) bool {
-	// prev is the last byte that is not blank, 0 at the start of the line. A
-	// node (and so an alias or a quoted scalar) can start only after the
-	// start of a line, an indicator or a node property.
-	var prev byte
-	nodeStart := func() bool {
-		switch prev {
-		case 0, '-', '?', ':', '[', '{', ',':
+// otherLineBreak reports whether src breaks lines with anything but \n and
+// \r\n: the YAML decoder also takes a lone CR, NEL, LS and PS.
+func otherLineBreak(src []byte) bool {
+	if bytes.Contains(src, []byte("\u0085")) || bytes.Contains(src, []byte("\u2028")) || bytes.Contains(src, []byte("\u2029")) {
+		return true
+	}
+	for rest := src; ; {
+		i := bytes.IndexByte(rest, '\r')
+		if i < 0 {
+			return false
+		}
+		if i+1 == len(rest) || rest[i+1] != '\n' {
 			return true
 		}
+		rest = rest[i+2:]
+	}
+}
+
+// frame is an upper bound on the depth of the nodes of a line, kept while
+// more indented lines follow.
+type frame struct{ indent, depth int }
+
+// yamlScan is the state simpleYAML carries from line to line.
+type yamlScan struct {
+	stack []frame
+	flow  int // open [ and {, never fewer than the decoder has open
+	// A block scalar (| or >) takes the lines indented at least
+	// blockIndent; it must be more indented than blockParent. blockIndent
+	// is 0 until its first line of text sets it.
+	block                    bool
+	blockParent, blockIndent int
+	blankIndent              int // the most spaces of its leading blank lines
+}
+
+// line reads one line and reports false when it may hold an alias, nests
+// too deep, or holds something the scan cannot follow.
+func (s *yamlScan) line(line []byte) bool {
+	indent := 0
+	for indent < len(line) && line[indent] == ' ' {
+		indent++
+	}
+	rest := line[indent:]
+	for len(rest) > 0 && (rest[len(rest)-1] == ' ' || rest[len(rest)-1] == '\t' || rest[len(rest)-1] == '\r') {
+		rest = rest[:len(rest)-1]
+	}
+	if s.block {
+		if len(rest) == 0 {
+			s.blankIndent = max(s.blankIndent, indent)
+			return true
+		}
+		if s.blockIndent == 0 {
+			s.blockIndent = max(indent, s.blankIndent, s.blockParent+1)
+		}
+		if indent >= s.blockIndent {
+			return true // text of the scalar
+		}
+		s.block = false
+	}
+	if len(rest) == 0 || rest[0] == '#' {
+		return true // blank or comment: no node starts here
+	}
+	for len(s.stack) > 1 && s.stack[len(s.stack)-1].indent >= indent {
+		s.stack = s.stack[:len(s.stack)-1]
+	}
+	ls := lineScan{indent: indent, flow: s.flow, deepest: s.flow, parent: indent - 1}
+	if !ls.scan(rest) {
 		return false
 	}
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch c {
-		case ' ', '\t':
-			continue
-		case '\r', 0xC2, 0xE2:
-			// A line break other than \n (a lone CR, NEL, LS or PS) would
-			// start a line this scan does not see.
-			if c == '\r' || bytes.HasPrefix(line[i:], []byte("\u0085")) ||
-				bytes.HasPrefix(line[i:], []byte("\u2028")) || bytes.HasPrefix(line[i:], []byte("\u2029")) {
-				return false
-			}
-		case 0xEF:
-			if bytes.HasPrefix(line[i:], []byte("\uFEFF")) {
-				i += 2 // a byte order mark reads as a blank
-				continue
-			}
-		case '#':
-			if i == 0 || line[i-1] == ' ' || line[i-1] == '\t' {
-				return true // a comment runs to the end of the line
-			}
-		case '*':
-			if nodeStart() && i+1 < len(line) && anchorByte(line[i+1]) {
-				return false // an alias
-			}
-		case '&', '!':
-			if nodeStart() {
-				// An anchor or a tag: the node itself follows.
-				for i+1 < len(line) && anchorByte(line[i+1]) {
-					i++
-				}
-				continue
-			}
-		case '\'', '"':
-			if nodeStart() {
-				end := quoteEnd(line, i)
-				if end < 0 {
-					return false // a quoted scalar over several lines
-				}
-				i = end
-			}
-		case '[', '{':
-			s.flow++
-			s.deepest = max(s.deepest, s.flow)
-		case ']', '}':
-			s.flow = max(s.flow-1, 0)
-		case '-', '?':
-			if prev == 0 || prev == '-' || prev == '?' {
-				if i+1 == len(line) || line[i+1] == ' ' || line[i+1] == '\t' {
-					s.indicators++
-				}
-			}
-		case ':':
-			if i+1 == len(line) || strings.IndexByte(" \t,[]{}", line[i+1]) >= 0 {
-				s.indicators++
-			}
+	s.flow = ls.flow
+	// The nodes of a line sit at most two levels below those of the
+	// enclosing line (a mapping, or an indentless sequence, and an entry),
+	// plus one per indicator and open flow collection on the line.
+	depth := s.stack[len(s.stack)-1].depth + 2 + ls.indicators + ls.deepest
+	if depth > MaxYAMLDepth {
+		return false
+	}
+	s.stack = append(s.stack, frame{indent, depth})
+	if ls.header != 0 {
+		s.block, s.blockParent, s.blockIndent, s.blankIndent = true, ls.parent, 0, 0
+		if ls.header > 0 { // an explicit indentation indicator
+			s.blockIndent = ls.parent + ls.header
 		}
-		prev = c
 	}
 	return true
+}
+
+// lineScan reads the text of one line (after its indentation).
+type lineScan struct {
+	indent     int
+	flow       int // open flow collections
+	deepest    int // the most flow collections open at once on the line
+	indicators int // "- ", "? " and ":" indicators, each may open a nested node
+	// header is set when the line ends with a block scalar header: -1, or
+	// its indentation indicator. parent is then the indentation of the
+	// collection the scalar belongs to, or more (which only ends the scalar
+	// early, so that more lines are scanned).
+	header, parent int
+}
+
+// scan reports false when the line may hold an alias or a quoted scalar
+// that goes on to the next line, which the scan does not follow.
+func (s *lineScan) scan(line []byte) bool {
+	start := true   // a node may start here
+	quoted := false // the last token was a quoted scalar or a closing bracket
+	for i := 0; i < len(line); i++ {
+		if !start && s.flow == 0 {
+			// Inside a scalar in block context, only ": " (a key ends)
+			// and " #" (a comment starts) can matter: jump to them.
+			j := indexColonOrHash(line[i:])
+			if j < 0 {
+				return true
+			}
+			i += j
+		}
+		c := line[i]
+		blankAfter := i+1 == len(line) || line[i+1] == ' ' || line[i+1] == '\t'
+		switch {
+		case c == ' ' || c == '\t':
+			continue
+		case c == 0xEF && bytes.HasPrefix(line[i:], []byte("\uFEFF")):
+			i += 2 // a byte order mark reads as a blank
+			continue
+		case c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+			return true // a comment runs to the end of the line
+		case c == '*' && start:
+			if i+1 < len(line) && anchorByte(line[i+1]) {
+				return false // an alias
+			}
+		case i == 0 && s.indent == 0 && (bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("..."))) &&
+			(len(line) == 3 || line[3] == ' ' || line[3] == '\t'):
+			i += 2 // a document marker; a node may follow
+			continue
+		case (c == '&' || c == '!') && start:
+			// An anchor or a tag: the node itself follows.
+			s.parent = s.indent + i
+			for i+1 < len(line) && anchorByte(line[i+1]) {
+				i++
+			}
+			continue
+		case (c == '\'' || c == '"') && start:
+			s.parent = s.indent + i
+			end := quoteEnd(line, i)
+			if end < 0 {
+				return false // a quoted scalar over several lines
+			}
+			i, start, quoted = end, false, true
+			continue
+		case (c == '|' || c == '>') && start && s.flow == 0:
+			if h, ok := blockHeader(line[i+1:]); ok {
+				s.header = h
+				return true
+			}
+		case c == '[' || c == '{':
+			s.flow++
+			s.deepest = max(s.deepest, s.flow)
+			start, quoted = true, false
+			continue
+		case c == ']' || c == '}':
+			s.flow = max(s.flow-1, 0)
+			start, quoted = false, true
+			continue
+		case c == ',' && s.flow > 0:
+			start, quoted = true, false
+			continue
+		case (c == '-' || c == '?') && start && blankAfter:
+			s.indicators++
+			s.parent = s.indent + i // a block sequence or explicit key at this column
+			continue
+		case c == ':' && (blankAfter || strings.IndexByte(",[]{}", line[i+1]) >= 0 || (s.flow > 0 && quoted)):
+			s.indicators++
+			start, quoted = true, false
+			continue
+		}
+		if start {
+			// The first byte of a plain scalar. The node that starts last
+			// before a block scalar header is the key (or the entry) whose
+			// collection the scalar belongs to.
+			s.parent = s.indent + i
+		}
+		start, quoted = false, false
+	}
+	return true
+}
+
+// indexColonOrHash returns the index of the first ':' or '#' in b, or -1.
+func indexColonOrHash(b []byte) int {
+	i, j := bytes.IndexByte(b, ':'), bytes.IndexByte(b, '#')
+	if i < 0 || (j >= 0 && j < i) {
+		return j
+	}
+	return i
+}
+
+// blockHeader reads what follows | or >: indentation and chomping
+// indicators, then nothing but a comment. It returns the indentation
+// indicator, -1 without one.
+func blockHeader(rest []byte) (indicator int, ok bool) {
+	indicator = -1
+	for i, c := range rest {
+		switch {
+		case c == '+' || c == '-':
+		case c >= '1' && c <= '9' && indicator < 0:
+			indicator = int(c - '0')
+		case c == ' ' || c == '\t':
+			rest = bytes.TrimLeft(rest[i:], " \t")
+			return indicator, len(rest) == 0 || rest[0] == '#'
+		default:
+			return 0, false
+		}
+	}
+	return indicator, true
 }
 
 // anchorByte reports whether c can be part of an anchor or alias name.

@@ -24,6 +24,11 @@ func Parse(path string, src []byte) (*Facts, error) {
 	if err := checkBytes(src); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return parse(path, src, sha256.Sum256(src))
+}
+
+// parse is Parse for bytes that passed checkBytes and whose SHA-256 is sum.
+func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 	// Most workflows have no YAML alias and shallow nesting, which a byte
 	// scan can tell: actionlint alone decodes those. Any other file is
 	// decoded and measured first, so that actionlint never walks an alias
@@ -64,7 +69,6 @@ func Parse(path string, src []byte) (*Facts, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 
-	sum := sha256.Sum256(src)
 	n := normalizer{
 		src:   newSource(src),
 		lines: lines,
@@ -149,7 +153,7 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		Name:   id,
 		Line:   j.Pos.Line,
 		RunsOn: runsOn(j.RunsOn),
-		Steps:  []Step{},
+		Steps:  make([]Step, 0, len(j.Steps)),
 	}
 	if j.Name != nil && j.Name.Value != "" {
 		job.Name = j.Name.Value
@@ -171,13 +175,13 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		job.SecretsInherit = call.InheritSecrets
 	}
 
-	var execs []*actionlint.Step // aligned with job.Steps
+	execs := make([]*actionlint.Step, 0, len(j.Steps)) // aligned with job.Steps
 	for i, s := range j.Steps {
 		if s == nil || s.Pos == nil {
 			continue
 		}
 		index := i
-		step := Step{Index: i, Line: s.Pos.Line, With: map[string]string{}}
+		step := Step{Index: i, Line: s.Pos.Line}
 		if s.ID != nil {
 			step.ID = s.ID.Value
 		}
@@ -192,6 +196,7 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 				n.facts.Uses = append(n.facts.Uses, u)
 				step.Uses = &u
 			}
+			step.With = make(map[string]string, len(e.Inputs))
 			for _, in := range e.Inputs {
 				if in != nil && in.Name != nil && in.Value != nil {
 					step.With[in.Name.Value] = in.Value.Value
@@ -199,6 +204,9 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 			}
 		case *actionlint.ExecRun:
 			step.Run = true
+		}
+		if step.With == nil {
+			step.With = map[string]string{}
 		}
 		job.Steps = append(job.Steps, step)
 		execs = append(execs, s)

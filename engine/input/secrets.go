@@ -38,7 +38,7 @@ type where struct {
 
 // scan records the secrets read by every ${{ }} expression in s.
 func (sc *secretScanner) scan(s *actionlint.String, w where) {
-	if s == nil || s.Pos == nil || !strings.Contains(s.Value, "${{") {
+	if s == nil || s.Pos == nil || !strings.Contains(s.Value, "${{") || !mentionsSecrets(s.Value) {
 		return
 	}
 	cursor := sc.src.offset(s.Pos)
@@ -69,7 +69,7 @@ func (sc *secretScanner) scan(s *actionlint.String, w where) {
 // scanCondition records the secrets read by an if: condition, which GitHub
 // evaluates as an expression even without ${{ }}.
 func (sc *secretScanner) scanCondition(s *actionlint.String, w where) {
-	if s == nil || s.Pos == nil {
+	if s == nil || s.Pos == nil || !mentionsSecrets(s.Value) {
 		return
 	}
 	if strings.Contains(s.Value, "${{") {
@@ -77,6 +77,19 @@ func (sc *secretScanner) scanCondition(s *actionlint.String, w where) {
 		return
 	}
 	sc.expr(s.Value+"}}", s.Pos.Line, sc.src.offset(s.Pos), w)
+}
+
+// mentionsSecrets reports whether s holds "secrets" in any case. Text that
+// does not cannot read the secrets context, so its expressions need not be
+// parsed, which is most of them.
+func mentionsSecrets(s string) bool {
+	const name = "secrets"
+	for i := 0; i+len(name) <= len(s); i++ {
+		if (s[i] == 's' || s[i] == 'S') && strings.EqualFold(s[i:i+len(name)], name) {
+			return true
+		}
+	}
+	return false
 }
 
 // expr parses the expression at the start of text (just after "${{") and

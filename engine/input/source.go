@@ -1,8 +1,8 @@
 package input
 
 import (
+	"bytes"
 	"sort"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/rhysd/actionlint"
@@ -12,12 +12,12 @@ import (
 // offsets in the file and back, so that an expression inside a multi-line
 // run: script is reported on its own line rather than on the line of run:.
 type source struct {
-	text       string
-	lineStarts []int // byte offset of the first byte of each line
+	text       []byte // the caller's bytes, read only while Parse runs
+	lineStarts []int  // byte offset of the first byte of each line
 }
 
 func newSource(src []byte) *source {
-	s := &source{text: string(src), lineStarts: []int{0}}
+	s := &source{text: src, lineStarts: make([]int, 1, bytes.Count(src, []byte("\n"))+1)}
 	for i, b := range src {
 		if b == '\n' {
 			s.lineStarts = append(s.lineStarts, i+1)
@@ -36,7 +36,7 @@ func (s *source) offset(pos *actionlint.Pos) int {
 	}
 	off := s.lineStarts[pos.Line-1]
 	for col := 1; col < pos.Col && off < len(s.text) && s.text[off] != '\n'; col++ {
-		_, size := utf8.DecodeRuneInString(s.text[off:])
+		_, size := utf8.DecodeRune(s.text[off:])
 		off += size
 	}
 	return off
@@ -47,7 +47,7 @@ func (s *source) index(from int, sub string) int {
 	if from < 0 || from > len(s.text) {
 		return -1
 	}
-	i := strings.Index(s.text[from:], sub)
+	i := bytes.Index(s.text[from:], []byte(sub))
 	if i < 0 {
 		return -1
 	}

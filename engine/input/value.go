@@ -3,6 +3,7 @@ package input
 import (
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -124,8 +125,23 @@ type lazyValue struct {
 
 func (f *Facts) terms() *lazyValue {
 	f.lazy.once.Do(func() {
-		f.lazy.jobs = jobsTerm(f.Jobs)
-		f.lazy.uses = usesTerm(f.Uses)
+		uses := make([]*ast.Term, len(f.Uses))
+		direct := make(map[stepKey]*ast.Term, len(f.Uses))
+		for i := range f.Uses {
+			u := &f.Uses[i]
+			uses[i] = useTerm(u)
+			if len(u.Via) == 0 {
+				at := stepKey{job: u.Job, step: -1}
+				if u.Step != nil {
+					at.step = *u.Step
+				}
+				direct[at] = uses[i]
+			}
+		}
+		// Parse puts each step's and job's uses in the list too: their
+		// values are shared rather than built twice.
+		f.lazy.jobs = jobsTermShared(f.Jobs, direct)
+		f.lazy.uses = arr(uses)
 		f.lazy.runnerLabels = stringsTerm(f.RunnerLabels)
 		f.lazy.secrets = secretsTerm(f.Secrets)
 		f.lazy.triggers = stringsTerm(f.Triggers)
@@ -134,7 +150,17 @@ func (f *Facts) terms() *lazyValue {
 	return f.lazy
 }
 
-func jobsTerm(jobs map[string]*Job) *ast.Term {
+func jobsTerm(jobs map[string]*Job) *ast.Term { return jobsTermShared(jobs, nil) }
+
+// stepKey names a step of a job, -1 for the job itself.
+type stepKey struct {
+	job  string
+	step int
+}
+
+// jobsTermShared builds the jobs, taking the value of a step's or a job's
+// uses from shared, keyed by job id and step index (-1 for the job).
+func jobsTermShared(jobs map[string]*Job, shared map[stepKey]*ast.Term) *ast.Term {
 	ids := make([]string, 0, len(jobs))
 	for id := range jobs {
 		ids = append(ids, id)
@@ -142,14 +168,20 @@ func jobsTerm(jobs map[string]*Job) *ast.Term {
 	sort.Strings(ids) // stable term order; the object itself is unordered
 	items := make([][2]*ast.Term, 0, len(ids))
 	for _, id := range ids {
-		items = append(items, item(id, jobTerm(jobs[id])))
+		items = append(items, [2]*ast.Term{ast.StringTerm(id), jobTerm(id, jobs[id], shared)})
 	}
 	return obj(items...)
 }
 
-func jobTerm(j *Job) *ast.Term {
+func jobTerm(id string, j *Job, shared map[stepKey]*ast.Term) *ast.Term {
 	if j == nil {
 		return ast.InternedNullTerm
+	}
+	use := func(u *Use, step int) *ast.Term {
+		if t, ok := shared[stepKey{job: id, step: step}]; ok && u != nil {
+			return t
+		}
+		return optUse(u)
 	}
 	ro, h := j.RunsOn, j.HardenRunner
 	steps := make([]*ast.Term, len(j.Steps))
@@ -159,7 +191,7 @@ func jobTerm(j *Job) *ast.Term {
 			item("id", str(s.ID)),
 			item("name", str(s.Name)),
 			item("line", intTerm(s.Line)),
-			item("uses", optUse(s.Uses)),
+			item("uses", use(s.Uses, s.Index)),
 			item("run", boolean(s.Run)),
 			item("with", stringMap(s.With)),
 		)
@@ -174,7 +206,7 @@ func jobTerm(j *Job) *ast.Term {
 			item("expression", optStr(ro.Expression)),
 		)),
 		item("container", optStr(j.Container)),
-		item("uses", optUse(j.Uses)),
+		item("uses", use(j.Uses, -1)),
 		item("secrets_inherit", boolean(j.SecretsInherit)),
 		item("secrets", stringsTerm(j.Secrets)),
 		item("harden_runner", obj(
@@ -207,13 +239,13 @@ func useTerm(u *Use) *ast.Term {
 	items := make([][2]*ast.Term, 0, 15)
 	items = append(items,
 		item("raw", str(u.Raw)),
-		item("kind", str(u.Kind)),
+		item("kind", enum(u.Kind)),
 		item("name", str(u.Name)),
 		item("owner", str(u.Owner)),
 		item("repo", str(u.Repo)),
 		item("path", str(u.Path)),
 		item("ref", str(u.Ref)),
-		item("ref_type", str(u.RefType)),
+		item("ref_type", enum(u.RefType)),
 		item("pinned", boolean(u.Pinned)),
 		item("resolved_sha", optStr(u.ResolvedSHA)),
 		item("job", str(u.Job)),
@@ -235,7 +267,7 @@ func secretsTerm(s Secrets) *ast.Term {
 			item("bulk", boolean(r.Bulk)),
 			item("job", str(r.Job)),
 			item("step", optInt(r.Step)),
-			item("context", str(r.Context)),
+			item("context", enum(r.Context)),
 			item("line", intTerm(r.Line)),
 		)
 	}
@@ -288,7 +320,7 @@ func resolutionTerm(r *Resolution) *ast.Term {
 // Document, where every slice is non-nil.
 
 func item(key string, value *ast.Term) [2]*ast.Term {
-	return [2]*ast.Term{ast.InternedTerm(key), value}
+	return [2]*ast.Term{enum(key), value}
 }
 
 func obj(items ...[2]*ast.Term) *ast.Term { return ast.NewTerm(ast.NewObject(items...)) }
@@ -300,10 +332,57 @@ func arr(terms []*ast.Term) *ast.Term {
 	return ast.NewTerm(ast.NewArray(terms...))
 }
 
-func str(s string) *ast.Term { return ast.InternedTerm(s) }
+// documentStrings are the terms of the document's keys and enumerated
+// values, built once and never modified.
+var documentStrings = func() map[string]*ast.Term {
+	m := map[string]*ast.Term{}
+	for _, s := range append(jsonKeys(reflect.TypeFor[Document](), nil),
+		"", KindAction, KindReusableWorkflow, KindDocker, KindLocal, RefSHA, RefTagOrBranch, RefNone,
+		CtxEnv, CtxWith, CtxRun, CtxIf, CtxSecrets, CtxCredentials, CtxOther) {
+		m[s] = ast.StringTerm(s)
+	}
+	return m
+}()
+
+// jsonKeys appends the JSON keys of the struct types reachable from t.
+func jsonKeys(t reflect.Type, keys []string) []string {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map:
+		return jsonKeys(t.Elem(), keys)
+	case reflect.Struct:
+		for f := range t.Fields() {
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				keys = append(keys, name)
+				keys = jsonKeys(f.Type, keys)
+			}
+		}
+	}
+	return keys
+}
+
+// enum returns the term of a key or an enumerated value of the document,
+// shared: each saves two allocations, and most strings of a document are
+// keys.
+func enum(s string) *ast.Term {
+	if t, ok := documentStrings[s]; ok {
+		return t
+	}
+	return ast.StringTerm(s)
+}
+
+// str returns the term of a string value.
+func str(s string) *ast.Term {
+	if s == "" {
+		return ast.InternedEmptyString
+	}
+	return ast.StringTerm(s)
+}
 
 // stringMap converts a string map; nil becomes {} as in the JSON encoding.
 func stringMap(m map[string]string) *ast.Term {
+	if len(m) == 0 {
+		return ast.InternedEmptyObject
+	}
 	items := make([][2]*ast.Term, 0, len(m))
 	for k, v := range m {
 		items = append(items, item(k, str(v)))

@@ -1,0 +1,297 @@
+// Command bench measures runpolicy beside what a user would weigh it
+// against, side by side in one run on one machine: OPA's own evaluation
+// (the engine's limit), the OPA server as a sidecar, the OPA command line
+// per decision, and actionlint's parser (the parser's limit).
+//
+// From the repository root:
+//
+//	go run ./test/bench            # measure, print the table, rewrite BENCHMARKS.md
+//	go run ./test/bench -short     # one decision per contender; check that they agree
+//
+// It builds the stock opa command from the version go.mod pins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/engine/input"
+)
+
+type config struct {
+	short bool
+	write string        // BENCHMARKS.md to rewrite; "" to leave it
+	opa   string        // an opa binary to use instead of building one
+	loop  time.Duration // time budget of each measurement loop
+	gogc  int           // the garbage collector's GOGC, for this process and the opa ones
+	root  string        // the repository root
+	args  []string      // the command line, for the report
+}
+
+func main() {
+	cfg := config{args: os.Args[1:]}
+	flag.BoolVar(&cfg.short, "short", false, "run each contender once on one input and check that they agree")
+	flag.StringVar(&cfg.write, "write", "BENCHMARKS.md", "file to write the results to (empty: do not write)")
+	flag.StringVar(&cfg.opa, "opa", "", "opa binary to use instead of building it from go.mod")
+	flag.DurationVar(&cfg.loop, "time", time.Second, "time budget of each measurement loop")
+	flag.IntVar(&cfg.gogc, "gogc", 100, "GOGC for every contender, in process and opa (100 is Go's default)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	root, err := repoRoot()
+	if err == nil {
+		cfg.root = root
+		err = run(ctx, cfg, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run measures every contender and reports. In short mode it makes one
+// decision per contender on the typical workflow with default settings.
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	started := time.Now()
+	if cfg.gogc == 0 {
+		cfg.gogc = 100
+	}
+	if cfg.gogc != 100 {
+		// The same collector setting for the opa processes, which read
+		// GOGC from their environment.
+		debug.SetGCPercent(cfg.gogc)
+		os.Setenv("GOGC", strconv.Itoa(cfg.gogc))
+	}
+	workloads, err := loadWorkloads(cfg.root)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "runpolicy-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	opa := cfg.opa
+	if opa == "" {
+		fmt.Fprintln(out, "building opa from go.mod …")
+		if opa, err = buildOPA(ctx, cfg.root, tmp); err != nil {
+			return err
+		}
+	}
+
+	vs := variants()
+	if cfg.short {
+		vs, workloads = vs[:1], workloads[:1]
+	}
+	rep := &report{cfg: cfg, opaVersion: opaVersion(ctx, opa), workloads: workloads}
+	for _, v := range vs {
+		if err := runVariant(ctx, cfg, rep, out, opa, tmp, v, workloads); err != nil {
+			return fmt.Errorf("%s settings: %w", v.name, err)
+		}
+	}
+	rep.elapsed = time.Since(started)
+	rep.print(out)
+	if cfg.short || cfg.write == "" {
+		return nil
+	}
+	path := cfg.write
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(cfg.root, path)
+	}
+	if err := os.WriteFile(path, []byte(rep.markdown()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "wrote", path)
+	return nil
+}
+
+// runVariant measures every workload with one variant of settings.
+func runVariant(ctx context.Context, cfg config, rep *report, out io.Writer, opa, tmp string, v variant, workloads []workload) error {
+	ps, err := loadPolicySet(ctx, v)
+	if err != nil {
+		return err
+	}
+	bundle := filepath.Join(tmp, "bundle-"+v.name)
+	if err := ps.writeBundle(bundle); err != nil {
+		return err
+	}
+	limit, err := ps.prepare(ctx)
+	if err != nil {
+		return err
+	}
+	eng, err := engine.New(ctx, nil, engine.WithData(v.data...))
+	if err != nil {
+		return err
+	}
+	cores := runtime.GOMAXPROCS(0)
+
+	for _, w := range workloads {
+		fmt.Fprintf(out, "%s settings, %s workload …\n", v.name, w.name)
+		s, err := newScenario(eng, limit, opa, bundle, tmp, v, w)
+		if err != nil {
+			return err
+		}
+		srv, err := startServer(ctx, opa, bundle, cores)
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			defer srv.Stop()
+			if err := s.agree(ctx, srv); err != nil {
+				return err
+			}
+			return measureScenario(ctx, cfg, rep, s, srv, cores)
+		}()
+		if err != nil {
+			return fmt.Errorf("%s workload: %w", w.name, err)
+		}
+	}
+	return nil
+}
+
+// measureScenario measures every contender on one workload with one
+// variant of settings.
+func measureScenario(ctx context.Context, cfg config, rep *report, s *scenario, srv *opaServer, cores int) error {
+	loop := limits{n: 5000, budget: cfg.loop}
+	spin := limits{n: 1 << 30, budget: cfg.loop}
+	procs := limits{n: 3, budget: time.Minute}
+	if cfg.short {
+		loop, procs = limits{n: 1}, limits{n: 1}
+	}
+	v, w := s.variant.name, s.workload.name
+
+	// The in-process contenders: latency interleaved, then each one's
+	// throughput on every core while its heap is sampled. Each gets its
+	// own cache, dropped when it is done.
+	var seq atomic.Int64
+	warmCache := func() *input.Cache {
+		c := input.NewCache(1024)
+		for _, in := range s.inputs {
+			if _, err := c.Get(in.wf.name, in.wf.src); err != nil {
+				panic(err) // agree parsed every input already
+			}
+		}
+		return c
+	}
+	inProcess := []struct {
+		name string
+		task func() task
+	}{
+		{rpCold, func() task { return s.coldTask(ctx, input.NewCache(1024), &seq) }},
+		{rpWarm, func() task { return s.warmTask(ctx, warmCache()) }},
+		{opaLimit, func() task { return s.limitTask(ctx) }},
+		{parserOnly, func() task { return s.parseTask(&seq) }},
+	}
+	tasks := make([]task, len(inProcess))
+	for i, c := range inProcess {
+		tasks[i] = c.task()
+	}
+	durations, err := interleaved(ctx, tasks, limits{n: loop.n, budget: time.Duration(len(tasks)) * loop.budget})
+	if err != nil {
+		return err
+	}
+	tasks = nil // let the caches go before measuring memory
+	for i, c := range inProcess {
+		r := result{stats: summarize(durations[i])}
+		if !cfg.short {
+			t := c.task()
+			heap := sampleHeap()
+			r.perSec, err = throughput(ctx, t, cores, spin)
+			r.peak, r.peakKind = heap.Stop(), "heap"
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+		}
+		rep.add(v, w, c.name, r)
+	}
+
+	r, err := measure(ctx, s.sidecarTask(ctx, srv), loop, spin, cores, cfg.short)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opaSidecar, err)
+	}
+	if r.peak, err = srv.peakRSS(); err == nil {
+		r.peakKind = "RSS"
+	}
+	rep.add(v, w, opaSidecar, r)
+
+	var rss peakRSS
+	r, err = measure(ctx, s.evalTask(ctx, &rss), procs, limits{n: 2 * cores, budget: time.Minute}, cores, cfg.short)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opaEval, err)
+	}
+	r.peak, r.peakKind = rss.get(), "RSS"
+	rep.add(v, w, opaEval, r)
+
+	// How runpolicy scales from one goroutine to two, on the typical
+	// workflow with default settings.
+	if !cfg.short && v == "default" && w == "typical" {
+		for _, c := range inProcess[:2] {
+			one, two, err := scaling(ctx, c.task(), spin)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			rep.scaling = append(rep.scaling, scale{c.name, 1, one}, scale{c.name, 2, two})
+		}
+		one, two, err := scaling(ctx, computeOnly, limits{n: 1 << 30, budget: spin.budget / 2})
+		if err != nil {
+			return err
+		}
+		rep.spinScaling = two / one
+	}
+	return nil
+}
+
+// result is what one contender measured on one workload.
+type result struct {
+	stats
+	perSec   float64 // decisions per second on all cores; 0 when not measured
+	peak     uint64  // bytes
+	peakKind string  // "heap" (Go heap in use, in process) or "RSS" (peak resident set of an opa process)
+}
+
+// measure runs a contender's latency loop, then its throughput loop on
+// every core.
+func measure(ctx context.Context, t task, loop, spin limits, cores int, short bool) (result, error) {
+	d, err := latencies(ctx, t, loop)
+	if err != nil {
+		return result{}, err
+	}
+	r := result{stats: summarize(d)}
+	if !short {
+		if r.perSec, err = throughput(ctx, t, cores, spin); err != nil {
+			return result{}, err
+		}
+	}
+	return r, nil
+}
+
+// repoRoot finds the module root from the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(data), "module github.com/runpolicy/runpolicy\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the runpolicy repository")
+		}
+		dir = parent
+	}
+}
