@@ -9,7 +9,12 @@ import (
 	"github.com/runpolicy/runpolicy/engine/input"
 )
 
+// typicalWorkflow is the corpus's largest workflow, which the older
+// benchmarks use; BenchmarkEvaluate also measures a median-sized one.
 const typicalWorkflow = "../test/testdata/corpus/workflows/ossf__scorecard__main.yml"
+
+// medianWorkflow is a workflow of the corpus's median size (3.4 KB).
+const medianWorkflow = "../test/testdata/corpus/workflows/google__osv-scanner-action__osv-scanner-reusable.yml"
 
 func benchEngine(b *testing.B, opts ...Option) *Engine {
 	b.Helper()
@@ -37,6 +42,38 @@ func BenchmarkNormalizeEvaluate(b *testing.B) {
 		}
 		if _, err := e.Eval(ctx, input.Build(f, input.LocalContext(typicalWorkflow))); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEvaluate is one decision on a normalized document: the median
+// and the largest corpus workflow, with the default settings and with
+// 10,000-entry lists.
+func BenchmarkEvaluate(b *testing.B) {
+	for _, wf := range []struct{ name, path string }{{"typical", medianWorkflow}, {"largest", typicalWorkflow}} {
+		src, err := os.ReadFile(wf.path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := input.Parse(wf.path, src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in := input.Build(f, input.LocalContext(wf.path)).Value()
+		for _, settings := range []struct {
+			name string
+			opts []Option
+		}{{"default", nil}, {"entries=10000", []Option{WithData(largeSettings(10000))}}} {
+			b.Run(wf.name+"/"+settings.name, func(b *testing.B) {
+				e := benchEngine(b, settings.opts...)
+				ctx := context.Background()
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := e.EvalValue(ctx, in); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }

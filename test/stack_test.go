@@ -10,8 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/runpolicy/runpolicy/test/harness"
 )
@@ -83,11 +86,19 @@ jobs:
 
 // stack is a fake GitHub and a runpolicy server talking to it.
 type stack struct {
-	t   *testing.T
-	gh  *harness.GitHub
-	srv *harness.Server
-	dir string
-	cfg map[string]any
+	t       *testing.T
+	gh      *harness.GitHub
+	srv     *harness.Server
+	dir     string
+	cfg     map[string]any
+	baseURL atomic.Value // string: the server's URL, for callbacks from the fake
+}
+
+// url is the running server's URL, waiting briefly for a start in progress.
+func (s *stack) url() string {
+	var u string
+	harness.WaitFor(10*time.Second, func() bool { u, _ = s.baseURL.Load().(string); return u != "" })
+	return u
 }
 
 func randomHex(n int) string {
@@ -98,6 +109,13 @@ func randomHex(n int) string {
 
 // newStack starts a server with quick retries; overrides replace config keys.
 func newStack(t *testing.T, overrides map[string]any) *stack {
+	t.Helper()
+	return newStackWith(t, overrides, nil)
+}
+
+// newStackWith is newStack with a hook that sets up the fake before the
+// server starts.
+func newStackWith(t *testing.T, overrides map[string]any, before func(*stack)) *stack {
 	t.Helper()
 	gh, err := harness.NewGitHub(appID, "whsec-"+randomHex(12))
 	if err != nil {
@@ -132,12 +150,15 @@ func newStack(t *testing.T, overrides map[string]any) *stack {
 		cfg[k] = v
 	}
 	s.cfg = cfg
+	if before != nil {
+		before(s)
+	}
 	s.start()
 	t.Cleanup(func() {
 		if s.srv != nil && !s.srv.Exited() {
 			s.srv.Kill()
 		}
-		if t.Failed() && s.srv != nil {
+		if (t.Failed() || os.Getenv("E2E_LOGS") != "") && s.srv != nil {
 			t.Logf("server logs:\n%s", s.srv.Logs)
 		}
 	})
@@ -152,6 +173,7 @@ func (s *stack) start() {
 		s.t.Fatal(err)
 	}
 	s.srv = srv
+	s.baseURL.Store(srv.URL)
 	if err := srv.WaitReady(60 * time.Second); err != nil {
 		s.t.Fatalf("%v\n%s", err, srv.Logs)
 	}
@@ -297,4 +319,35 @@ func (s *stack) metric(name, labels string) string {
 func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// postgresSchema creates a schema of its own in the test database and
+// returns a DSN that uses it, or false when Postgres is not reachable.
+func postgresSchema(t *testing.T) (string, bool) {
+	t.Helper()
+	base := os.Getenv("RUNPOLICY_TEST_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Logf("postgres: %v", err)
+		return "", false
+	}
+	defer conn.Close(ctx)
+	schema := "rp_e2e_" + randomHex(6)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, base); err == nil {
+			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(ctx)
+		}
+	})
+	return base + "?search_path=" + schema, true
 }

@@ -12,17 +12,13 @@ import (
 	"github.com/runpolicy/runpolicy/webhook/github"
 )
 
-// deliveryArgs is the job that processes one persisted delivery. It is
-// unique by delivery id, so queuing it again is harmless.
+// deliveryArgs is the job that processes one persisted delivery.
+// Processing is idempotent, so a delivery queued twice is harmless.
 type deliveryArgs struct {
 	DeliveryID string `json:"delivery_id"`
 }
 
 func (deliveryArgs) Kind() string { return "runpolicy_delivery" }
-
-func (deliveryArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
 
 type deliveryWorker struct {
 	river.WorkerDefaults[deliveryArgs]

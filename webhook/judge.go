@@ -147,11 +147,17 @@ func (s *Server) judge(ctx context.Context, job *rivertype.JobRow, t *target, ev
 		}
 	}
 	timers["timer_server_handler_ns"] = time.Since(start).Nanoseconds()
+	if job.AttemptedAt != nil && !t.receivedAt.IsZero() {
+		// From the delivery's arrival to a worker taking it (first attempt)
+		// and to this decision.
+		timers["timer_queue_ns"] = job.AttemptedAt.Sub(t.receivedAt).Nanoseconds()
+		timers["timer_received_to_decision_ns"] = time.Since(t.receivedAt).Nanoseconds()
+	}
 	s.metrics.judge.Observe(time.Since(start).Seconds())
 
 	l := &decisionLog{
 		DecisionID: uuid.NewString(),
-		Labels:     map[string]string{"app": "runpolicy", "id": s.opts.Store.ID},
+		Labels:     map[string]string{"app": "runpolicy", "id": s.instance},
 		Path:       strings.ReplaceAll(strings.TrimPrefix(engine.DecisionQuery, "data."), ".", "/"),
 		Bundles:    map[string]map[string]string{},
 		Timestamp:  time.Now().UTC(),
@@ -268,45 +274,32 @@ func (s *Server) evaluate(ctx context.Context, t *target, load loader, timers ma
 	if rc.WorkflowPath == "" {
 		rc.WorkflowPath = t.Path
 	}
-	client := s.app.Installation(t.Installation)
-	owner, name := t.owner()
-	headOwner, headName := split(t.HeadRepository)
 	// A fork's branch may be named like the default branch: only the
 	// repository's own default branch is its own copy.
 	onDefault := rc.Run.IsDefaultBranch && strings.EqualFold(t.HeadRepository, t.Repository)
-
-	var head, base []byte
-	baseFound := false
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		var err error
-		head, err = client.Content(gctx, headOwner, headName, t.Path, t.HeadSHA)
-		return err
-	})
-	if !onDefault && t.DefaultBranch != "" {
-		g.Go(func() error {
-			var err error
-			base, err = client.Content(gctx, owner, name, t.Path, t.DefaultBranch)
-			if errors.Is(err, github.ErrNotFound) {
-				return nil // a new workflow: no default-branch copy
-			}
-			baseFound = err == nil
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	compare := !onDefault && t.DefaultBranch != ""
+	head, base, err := s.fetchWorkflow(ctx, t, compare)
+	if err != nil {
 		return nil, nil, err
 	}
 	timers["timer_fetch_ns"] = time.Since(begin).Nanoseconds()
 
-	begin = time.Now()
-	facts, err := s.parse(t.Path, head)
+	// Normalizing and evaluating is the CPU-heavy part of judging; bound
+	// how many runs do it at once so that acknowledging deliveries never
+	// waits for a core.
+	release, err := s.cpu.acquire(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !onDefault && t.DefaultBranch != "" {
+	begin = time.Now()
+	facts, err := s.parse(t.Path, head)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	if compare {
 		rc.DefaultBranchKnown = true
-		if baseFound {
+		if base != nil {
 			sum := digest(base)
 			rc.DefaultBranchSHA256 = &sum
 		}
@@ -314,23 +307,89 @@ func (s *Server) evaluate(ctx context.Context, t *target, load loader, timers ma
 	doc := input.Build(facts, rc)
 	timers["timer_parse_ns"] = time.Since(begin).Nanoseconds()
 
-	if r := s.resolver(t.Installation); r != nil {
-		begin = time.Now()
-		resolved, err := r.Resolve(ctx, doc)
-		if err != nil {
-			return doc, nil, fmt.Errorf("resolve references of %s: %w", t.Path, err)
-		}
-		doc = resolved
-		timers["timer_resolve_ns"] = time.Since(begin).Nanoseconds()
+	r := s.resolver(t.Installation)
+	if r == nil {
+		defer release()
+		result, err := s.eval(ctx, doc, timers)
+		return doc, result, err
 	}
+	// Resolving transitive references takes round trips to GitHub. Judge
+	// the direct references meanwhile: when they already deny the run,
+	// the cancel does not wait for the rest.
+	resolveCtx, cancelResolve := context.WithCancel(ctx)
+	defer cancelResolve()
+	type resolution struct {
+		doc *input.Document
+		err error
+		d   time.Duration
+	}
+	resolved := make(chan resolution, 1)
+	go func() {
+		begin := time.Now()
+		d, err := r.Resolve(resolveCtx, doc)
+		resolved <- resolution{d, err, time.Since(begin)}
+	}()
+	direct, err := s.eval(ctx, doc, timers)
+	release()
+	if err != nil {
+		return doc, nil, err
+	}
+	if !direct.Allow {
+		timers["counter_resolve_skipped"] = 1 // the direct references denied the run
+		return doc, direct, nil
+	}
+	res := <-resolved
+	if res.err != nil {
+		return doc, nil, fmt.Errorf("resolve references of %s: %w", t.Path, res.err)
+	}
+	timers["timer_resolve_ns"] = res.d.Nanoseconds()
+	if release, err = s.cpu.acquire(ctx); err != nil {
+		return res.doc, nil, err
+	}
+	defer release()
+	result, err := s.eval(ctx, res.doc, timers)
+	return res.doc, result, err
+}
 
-	begin = time.Now()
+// fetchWorkflow reads the workflow file at the head commit (from the fork
+// for a fork's pull request) and, when compare is set, the same path on the
+// default branch, in parallel. base is nil when the default branch has no
+// such file: the workflow is new.
+func (s *Server) fetchWorkflow(ctx context.Context, t *target, compare bool) (head, base []byte, err error) {
+	client := s.app.Installation(t.Installation)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		owner, name := split(t.HeadRepository)
+		var err error
+		head, err = client.Content(gctx, owner, name, t.Path, t.HeadSHA)
+		return err
+	})
+	if compare {
+		g.Go(func() error {
+			owner, name := t.owner()
+			var err error
+			base, err = client.Content(gctx, owner, name, t.Path, t.DefaultBranch)
+			if errors.Is(err, github.ErrNotFound) {
+				base, err = nil, nil
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return head, base, nil
+}
+
+// eval evaluates a document, timing it.
+func (s *Server) eval(ctx context.Context, doc *input.Document, timers map[string]int64) (*engine.Decision, error) {
+	begin := time.Now()
 	result, err := s.engine.Eval(ctx, doc)
 	if err != nil {
-		return doc, nil, &evalError{"evaluation_error", err}
+		return nil, &evalError{"evaluation_error", err}
 	}
-	timers["timer_rego_query_eval_ns"] = time.Since(begin).Nanoseconds()
-	return doc, result, nil
+	timers["timer_rego_query_eval_ns"] += time.Since(begin).Nanoseconds()
+	return result, nil
 }
 
 // parse normalizes a workflow file once per content.

@@ -39,8 +39,8 @@ func (s *Server) process(ctx context.Context, job *rivertype.JobRow, id string) 
 		return nil
 	}
 	log := s.log.With("delivery_id", d.ID, "event", d.Event, "action", d.Action)
-	if d.Repository != "" {
-		log = log.With("repository", d.Repository)
+	if d.Repository != "" && d.Event != "workflow_run" && d.Event != "workflow_job" {
+		log = log.With("repository", d.Repository) // the run handlers add it with the run
 	}
 	var note string
 	switch d.Event {

@@ -15,11 +15,15 @@ const lastSweepKey = "redeliver.last_sweep"
 const maxSweepPages = 50
 
 // redeliver lists the App's recent deliveries and asks GitHub to send
-// again the ones that failed and never reached the store. GitHub does not
+// again the ones that failed and never reached the store. It also queues
+// stored deliveries whose job a crashed replica never queued. GitHub does not
 // retry failed deliveries itself, so without this a restart or an outage
 // lets runs slip through unjudged.
 func (s *Server) redeliver(ctx context.Context) error {
 	start := time.Now()
+	if err := s.requeue(ctx, start.Add(-time.Minute)); err != nil {
+		return err
+	}
 	cutoff := start.Add(-s.opts.RedeliverLookback)
 	if last, err := s.store.Setting(ctx, lastSweepKey); err != nil {
 		return err

@@ -19,6 +19,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
 	"text/template"
 	"time"
 
@@ -98,6 +100,11 @@ type Options struct {
 	RetryBase, RetryMax time.Duration
 	// ShutdownTimeout bounds a graceful stop (default 25s).
 	ShutdownTimeout time.Duration
+	// EvalConcurrency bounds how many runs are normalized and evaluated at
+	// once (default: one less than the cores, at least one), so that the
+	// workers waiting on GitHub may be many without starving the handler
+	// that acknowledges deliveries.
+	EvalConcurrency int
 
 	// Store configures the database and queue; New fills in the workers.
 	Store store.Options
@@ -128,6 +135,9 @@ type Server struct {
 	policyRepos map[string]bool
 
 	resolvers *lru.Cache[int64, Resolver]
+	cpu       slots
+	// instance names this process in decision logs.
+	instance string
 }
 
 // New checks the options, opens the store (running its migrations) and
@@ -140,10 +150,13 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		opts: o, app: o.App, engine: o.Engine, policy: o.Policies, log: o.Logger,
 		comment: o.CommentTemplate, policyRepos: map[string]bool{},
 	}
+	host, _ := os.Hostname()
+	s.instance = fmt.Sprintf("%s-%d", host, os.Getpid())
 	for _, r := range o.PolicyRepositories {
 		s.policyRepos[lower(r)] = true
 	}
 	s.facts, _ = lru.New[string, *input.Facts](o.FactsCacheEntries)
+	s.cpu = newSlots(o.EvalConcurrency)
 	s.resolvers, _ = lru.New[int64, Resolver](1024)
 
 	workers := river.NewWorkers()
@@ -208,6 +221,9 @@ func withDefaults(o *Options) error {
 	if o.RetryMax < o.RetryBase {
 		o.RetryMax = max(5*time.Minute, o.RetryBase)
 	}
+	if o.EvalConcurrency <= 0 {
+		o.EvalConcurrency = max(1, runtime.GOMAXPROCS(0)-1)
+	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 25 * time.Second
 	}
@@ -256,7 +272,14 @@ func (s *Server) routes() *echo.Echo {
 // handed back to the queue.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.store.Close()
-	if err := s.requeueUnfinished(ctx); err != nil {
+	// Nothing is being acknowledged yet, so on the embedded store every
+	// delivery without a job lost it in a crash; replicas leave each other
+	// a minute.
+	cutoff := time.Now()
+	if s.store.Backend() != "sqlite" {
+		cutoff = cutoff.Add(-time.Minute)
+	}
+	if err := s.requeue(ctx, cutoff); err != nil {
 		return err
 	}
 	srv := &http.Server{
@@ -314,11 +337,10 @@ loop:
 	return err
 }
 
-// requeueUnfinished queues again the deliveries whose processing was never
-// queued (the process died between saving and queuing). Queuing is unique
-// per delivery, so the ones still queued are not doubled.
-func (s *Server) requeueUnfinished(ctx context.Context) error {
-	ids, err := s.store.UnfinishedDeliveries(ctx, time.Now(), 10000)
+// requeue queues the deliveries received before cutoff whose job is
+// missing: a process died between saving one and queuing it.
+func (s *Server) requeue(ctx context.Context, cutoff time.Time) error {
+	ids, err := s.store.DeliveriesWithoutJob(ctx, deliveryArgs{}.Kind(), cutoff, 10000)
 	if err != nil {
 		return err
 	}
@@ -328,7 +350,22 @@ func (s *Server) requeueUnfinished(ctx context.Context) error {
 		}
 	}
 	if len(ids) > 0 {
-		s.log.Info("deliveries waiting from before the restart", "deliveries", len(ids))
+		s.log.Warn("queued deliveries whose job was lost", "deliveries", len(ids))
 	}
 	return nil
+}
+
+// slots is a counting semaphore.
+type slots chan struct{}
+
+func newSlots(n int) slots { return make(slots, n) }
+
+// acquire takes a slot and returns its release.
+func (s slots) acquire(ctx context.Context) (func(), error) {
+	select {
+	case s <- struct{}{}:
+		return func() { <-s }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

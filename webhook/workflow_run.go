@@ -74,16 +74,13 @@ func (s *Server) onWorkflowRun(ctx context.Context, job *rivertype.JobRow, d *st
 	if dynamicWorkflow(t.Path) {
 		return skip(log, "GitHub-managed workflow "+t.Path), nil
 	}
-	if _, err := s.store.DecisionForDelivery(ctx, d.ID); err != nil {
-		// Not judged for this delivery yet: has another delivery of the
-		// same run attempt been judged (a replay with a new delivery id)?
-		judged, err := s.store.RunJudged(ctx, t.Repository, t.ID, t.Attempt, "workflow_run")
-		if err != nil {
-			return "", err
-		}
-		if judged {
-			return skip(log, "run attempt already judged"), nil
-		}
+	// A replay under a new delivery id: the run attempt is judged once.
+	judged, err := s.store.RunJudged(ctx, t.Repository, t.ID, t.Attempt, "workflow_run", d.ID)
+	if err != nil {
+		return "", err
+	}
+	if judged {
+		return skip(log, "run attempt already judged"), nil
 	}
 	installation, err := s.installationOf(ctx, d, p.Installation, t.Repository)
 	if err != nil {

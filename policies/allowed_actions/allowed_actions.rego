@@ -44,7 +44,7 @@ deny contains object.union(lib.finding(use), {"message": sprintf(
 	[lib.chain(use)],
 )}) if {
 	some i, use in judged
-	blocked[i]
+	verdicts[i] == "blocked"
 }
 
 deny contains object.union(lib.finding(use), {"message": sprintf(
@@ -52,8 +52,7 @@ deny contains object.union(lib.finding(use), {"message": sprintf(
 	[lib.chain(use)],
 )}) if {
 	some i, use in judged
-	not allowed[i]
-	not blocked[i]
+	verdicts[i] == "unlisted"
 }
 
 deny contains object.union(lib.finding(use), {"message": sprintf(
@@ -73,8 +72,7 @@ deny contains object.union(lib.finding(use), {"message": sprintf(
 	settings.require_sha_pinning
 	some i, use in judged
 	not use.pinned
-	allowed[i]
-	not blocked[i]
+	verdicts[i] == "allowed"
 	not actions.listed(exempt, use)
 }
 
@@ -86,17 +84,17 @@ judged[i] := use if {
 	direct_or_transitive(use)
 }
 
-# allowed and blocked are the indexes of the judged references an allow or
-# a block entry matches; each reference is looked up once.
-allowed contains i if {
-	some i, use in judged
-	actions.listed(allows, use)
-}
+# verdicts maps the index of each judged reference to "blocked" (a block
+# entry matches), "allowed" (an allow entry matches) or "unlisted"; each
+# reference is looked up once.
+verdicts[i] := verdict(use) if some i, use in judged
 
-blocked contains i if {
-	some i, use in judged
+verdict(use) := "blocked" if {
+	blocking
 	actions.listed(blocks, use)
-}
+} else := "allowed" if {
+	actions.listed(allows, use)
+} else := "unlisted"
 
 direct_or_transitive(use) if count(use.via) == 0
 
@@ -113,3 +111,13 @@ allows := allow_list.allow
 blocks := allow_list.block
 
 exempt := lib.patterns("allowed_actions", "pinning_exempt").allow
+
+# blocking is true when the list has "!" entries at all: most lists have
+# none, and then no reference is looked up in the block half.
+blocking if count(blocks.names) > 0
+
+blocking if count(blocks.refs) > 0
+
+blocking if count(blocks.owners) > 0
+
+blocking if count(blocks.globs) > 0

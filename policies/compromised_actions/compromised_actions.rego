@@ -27,6 +27,7 @@
 package runpolicy.policies.compromised_actions
 
 import data.runpolicy.lib
+import data.runpolicy.lib.actions
 import data.runpolicy.lib.versions
 
 settings := lib.settings("compromised_actions")
@@ -39,7 +40,17 @@ deny contains object.union(lib.finding(use), {
 	"advisories": entry.advisories,
 }) if {
 	some use in input.uses
+	listed(use)
 	[entry, reason] := verdict(use)
+}
+
+# listed reports whether the list names the reference or one of its
+# commits: only those need a verdict.
+listed(use) if count(entries(use)) > 0
+
+listed(use) if {
+	some sha in shas(use)
+	data.runpolicy.compromised.commits[sha]
 }
 
 # verdict is [list entry, reason] for the first way the reference matches
@@ -71,7 +82,7 @@ verdict(use) := [entry, "every version of it is affected"] if {
 # (owner/repo/path) and by its repository, looked up by key, never scanned.
 entries(use) := [entry |
 	use.kind in {"action", "reusable_workflow"}
-	some key in {lower(use.name), lower(concat("/", [use.owner, use.repo]))}
+	some key in actions.names(use)
 	entry := data.runpolicy.compromised.actions[key]
 ]
 

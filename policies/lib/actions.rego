@@ -69,13 +69,18 @@ listed(index, use) if {
 }
 
 listed(index, use) if {
+	count(index.refs) > 0
 	some name in names(use)
 	index.refs[concat("@", [name, lower(use.ref)])]
 }
 
-listed(index, use) if index.owners[lower(use.owner)]
+listed(index, use) if {
+	count(index.owners) > 0
+	index.owners[lower(use.owner)]
+}
 
 listed(index, use) if {
+	count(index.globs) > 0
 	some [name_glob, ref_glob] in index.globs
 	glob.match(name_glob, null, lower(use.name))
 	ref_matches(ref_glob, use.ref)
@@ -83,6 +88,7 @@ listed(index, use) if {
 
 listed(index, use) if {
 	use.kind == "docker"
+	count(index.globs) > 0
 	some [name_glob, _] in index.globs
 	glob.match(name_glob, null, lower(use.raw))
 }

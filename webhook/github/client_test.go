@@ -27,7 +27,7 @@ func setup(t *testing.T) (*fakegithub.Server, *App, *prometheus.Registry) {
 	t.Cleanup(fake.Close)
 	fake.AddInstallation("acme", 7)
 	reg := prometheus.NewRegistry()
-	app, err := NewApp(Config{AppID: appID, PrivateKey: pemKey, APIURL: fake.URL(), Timeout: 2 * time.Second, Registerer: reg})
+	app, err := NewApp(Config{AppID: appID, PrivateKey: pemKey, APIURL: fake.URL(), Timeout: 500 * time.Millisecond, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestTemporaryFaults(t *testing.T) {
 		{"rate limit", fakegithub.RateLimited("GET", path, 1, time.Now().Add(30*time.Second)), true, 25 * time.Second},
 		{"secondary rate limit", fakegithub.SecondaryRateLimited("GET", path, 1, 3*time.Second), true, 3 * time.Second},
 		{"connection reset", fakegithub.Fault{Path: path, Times: 3, Reset: true}, true, 0},
-		{"timeout", fakegithub.Fault{Path: path, Times: 1, Delay: 3 * time.Second}, true, 0},
+		{"timeout", fakegithub.Fault{Path: path, Times: 1, Delay: time.Second}, true, 0},
 		{"token endpoint down", fakegithub.Fault{Path: "/app/installations/7/access_tokens", Times: 1, Status: 503}, true, 0},
 		{"403 without rate limit", fakegithub.Fault{Path: path, Times: 1, Status: 403}, false, 0},
 		{"422", fakegithub.Fault{Path: path, Times: 1, Status: 422}, false, 0},

@@ -81,11 +81,12 @@ func (s *Store) DecisionForDelivery(ctx context.Context, deliveryID string) (*De
 }
 
 // RunJudged reports whether a run attempt already has a decision made on
-// an event of the given name.
-func (s *Store) RunJudged(ctx context.Context, repo string, runID int64, attempt int, event string) (bool, error) {
+// an event of the given name for another delivery than exceptDelivery.
+func (s *Store) RunJudged(ctx context.Context, repo string, runID int64, attempt int, event, exceptDelivery string) (bool, error) {
 	var n int
 	err := s.queryRow(ctx, `SELECT count(*) FROM runpolicy_decision
-		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND event = ?`, repo, runID, attempt, event).Scan(&n)
+		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND event = ? AND delivery_id <> ?`,
+		repo, runID, attempt, event, exceptDelivery).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: decisions of %s run %d: %w", repo, runID, err)
 	}

@@ -3,12 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // States of a delivery.
@@ -32,16 +35,24 @@ type Delivery struct {
 	Note           string
 }
 
-// AcceptDelivery persists d, deduplicated on its ID, and queues job to
-// process it. It returns false when the delivery was seen before; a
-// delivery seen before whose processing never got queued (the process died
-// between the two writes) is queued now, which is why job must be unique
-// by its arguments.
+// AcceptDelivery persists d, deduplicated on its ID, and hands job, which
+// processes it, to the queue. It returns false when the delivery was seen
+// before.
+//
+// The job is queued in the background, right after (see feeder): a process
+// that dies in between leaves a delivery without its job, which
+// DeliveriesWithoutJob finds.
 func (s *Store) AcceptDelivery(ctx context.Context, d Delivery, job river.JobArgs) (bool, error) {
-	res, err := s.exec(ctx, `INSERT INTO runpolicy_delivery
+	insert := s.dialect.rebind(`INSERT INTO runpolicy_delivery
 		(id, event, action, installation_id, repository, payload, received_at, state)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		d.ID, d.Event, d.Action, d.InstallationID, d.Repository, d.Payload, nanos(d.ReceivedAt), DeliveryReceived)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+	var res sql.Result
+	err := retryBusy(ctx, func() error {
+		var err error
+		res, err = s.ack.ExecContext(ctx, insert,
+			d.ID, d.Event, d.Action, d.InstallationID, d.Repository, d.Payload, nanos(d.ReceivedAt), DeliveryReceived)
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("store: save delivery %s: %w", d.ID, err)
 	}
@@ -50,18 +61,10 @@ func (s *Store) AcceptDelivery(ctx context.Context, d Delivery, job river.JobArg
 		return false, fmt.Errorf("store: save delivery %s: %w", d.ID, err)
 	}
 	if n == 0 {
-		var state string
-		if err := s.queryRow(ctx, "SELECT state FROM runpolicy_delivery WHERE id = ?", d.ID).Scan(&state); err != nil {
-			return false, fmt.Errorf("store: delivery %s: %w", d.ID, err)
-		}
-		if state != DeliveryReceived {
-			return false, nil
-		}
+		return false, nil
 	}
-	if err := s.Enqueue(ctx, job, nil); err != nil {
-		return false, err
-	}
-	return n == 1, nil
+	s.feeder.add(job)
+	return true, nil
 }
 
 // Delivery returns one delivery with its payload.
@@ -123,22 +126,81 @@ func (s *Store) KnownDeliveries(ctx context.Context, ids []string) (map[string]b
 	return known, nil
 }
 
-// UnfinishedDeliveries lists the deliveries received before cutoff that are
-// still waiting to be processed, oldest first, at most limit.
-func (s *Store) UnfinishedDeliveries(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+// DeliveriesWithoutJob lists the deliveries received before cutoff that
+// wait to be processed but have no job of the given kind in the queue,
+// oldest first, at most limit. The job's arguments must carry the delivery
+// id as "delivery_id".
+func (s *Store) DeliveriesWithoutJob(ctx context.Context, kind string, cutoff time.Time, limit int) ([]string, error) {
 	rows, err := s.query(ctx, `SELECT id FROM runpolicy_delivery WHERE state = ? AND received_at < ?
 		ORDER BY received_at LIMIT ?`, DeliveryReceived, nanos(cutoff), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: unfinished deliveries: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
+	var waiting []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("store: unfinished deliveries: %w", err)
 		}
-		ids = append(ids, id)
+		waiting = append(waiting, id)
 	}
-	return ids, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil || len(waiting) == 0 {
+		return nil, err
+	}
+	queued, err := s.queuedDeliveries(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, id := range waiting {
+		if !queued[id] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// queuedDeliveries returns the delivery ids of the live jobs of a kind.
+func (s *Store) queuedDeliveries(ctx context.Context, kind string) (map[string]bool, error) {
+	rows, err := s.query(ctx, `SELECT `+s.dialect.jobArgs+` FROM river_job WHERE kind = ?
+		AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled')`, kind)
+	if err != nil {
+		return nil, fmt.Errorf("store: queued deliveries: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("store: queued deliveries: %w", err)
+		}
+		var args struct {
+			DeliveryID string `json:"delivery_id"`
+		}
+		if json.Unmarshal(raw, &args) == nil && args.DeliveryID != "" {
+			out[args.DeliveryID] = true
+		}
+	}
+	return out, rows.Err()
+}
+
+// retryBusy runs fn again while SQLite reports its write lock taken, every
+// 100µs for up to 10s: the lock is held for a statement or a short
+// transaction of the queue.
+func retryBusy(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := fn()
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Microsecond):
+		}
+	}
 }

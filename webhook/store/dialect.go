@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -23,11 +24,14 @@ type dialect struct {
 	blob string
 	// dollar placeholders ($1, $2, …) instead of ?.
 	dollar bool
+	// jobArgs selects River's job arguments as JSON text (SQLite keeps
+	// them in its binary JSON format).
+	jobArgs string
 }
 
 var (
-	sqliteDialect   = dialect{name: "sqlite", blob: "BLOB"}
-	postgresDialect = dialect{name: "postgres", blob: "BYTEA", dollar: true}
+	sqliteDialect   = dialect{name: "sqlite", blob: "BLOB", jobArgs: "json(args)"}
+	postgresDialect = dialect{name: "postgres", blob: "BYTEA", dollar: true, jobArgs: "args"}
 )
 
 // rebind rewrites ? placeholders for Postgres. runpolicy's statements have
@@ -50,9 +54,10 @@ func (d dialect) rebind(q string) string {
 	return b.String()
 }
 
-// openSQLite opens the embedded database. SQLite allows one writer at a
-// time, so the pool has one connection (as River recommends) and the file
-// runs in WAL mode, where a commit does not wait for fsync.
+// openSQLite opens the embedded database in WAL mode, where a commit does
+// not wait for fsync. SQLite allows one writer at a time: the queue and the
+// workers share one connection (as River recommends); delivery inserts and
+// checkpoints each have another.
 func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	if path := sqlitePath(o.DSN); path != "" {
 		lock, err := lockFile(path + ".lock")
@@ -61,8 +66,8 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 		}
 		s.lock = lock
 	}
-	dsn := sqliteDSN(o.DSN)
-	db, err := sql.Open("sqlite", dsn)
+	dsn := sqliteDSN(o.DSN, 10000)
+	db, err := openSQLiteDB(dsn)
 	if err != nil {
 		return fmt.Errorf("store: open sqlite %s: %w", o.DSN, err)
 	}
@@ -70,11 +75,19 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
 	s.db, s.dialect = db, sqliteDialect
+	// Delivery inserts get a connection of their own. SQLite serializes
+	// their writes with the queue's, which are short; its busy handler
+	// would wait 1, 2, 5, 10 ms… for the lock, so this connection does not
+	// wait (busy_timeout 0) and AcceptDelivery retries at a finer grain.
+	if s.ack, err = openSQLiteDB(sqliteDSN(o.DSN, 0)); err != nil {
+		return fmt.Errorf("store: open sqlite %s: %w", o.DSN, err)
+	}
+	s.ack.SetMaxOpenConns(1)
 	if err := s.Ping(ctx); err != nil {
 		return fmt.Errorf("store: open sqlite %s: %w", o.DSN, err)
 	}
-	driver := riversqlite.New(db)
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: o.Logger})
+	driver := localDriver{riversqlite.New(db)}
+	migrator, err := rivermigrate.New[*sql.Tx](driver, &rivermigrate.Config{Logger: o.Logger})
 	if err != nil {
 		return fmt.Errorf("store: queue migrations: %w", err)
 	}
@@ -87,13 +100,26 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	if err := s.recoverOrphans(ctx); err != nil {
 		return err
 	}
-	client, err := river.NewClient(driver, riverConfig(o))
+	if err := s.startCheckpointer(dsn); err != nil {
+		return err
+	}
+	client, err := river.NewClient[*sql.Tx](driver, riverConfig(o))
 	if err != nil {
 		return fmt.Errorf("store: queue client: %w", err)
 	}
 	s.queue = client
 	return nil
 }
+
+// localDriver is River's SQLite driver without its notification outbox.
+// That outbox is how several processes on one file would tell each other
+// about new jobs, polled every 50 ms; but one process owns the file
+// (lockFile), and without a listener River wakes its workers directly when
+// this process inserts a job, which saves the outbox row and the wait.
+type localDriver struct{ *riversqlite.Driver }
+
+func (localDriver) SupportsListener() bool     { return false }
+func (localDriver) SupportsListenNotify() bool { return false }
 
 // recoverOrphans hands back the jobs a killed process left running and
 // its leadership. Only one process uses an SQLite file (lockFile sees to
@@ -113,6 +139,42 @@ func (s *Store) recoverOrphans(ctx context.Context) error {
 	return nil
 }
 
+// startCheckpointer copies the WAL into the database file every second on
+// a connection of its own. A PASSIVE checkpoint runs beside the writer
+// instead of holding it up, which keeps the fsync off the path that
+// acknowledges deliveries.
+func (s *Store) startCheckpointer(dsn string) error {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("store: checkpointer: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.stopCheckpointer = func() {
+		cancel()
+		<-done
+		db.Close()
+	}
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				_, _ = db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+				return
+			case <-tick.C:
+				if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil {
+					s.logger.Warn("sqlite checkpoint failed", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
 // sqlitePath is the file of an SQLite DSN, "" for an in-memory database.
 func sqlitePath(dsn string) string {
 	if dsn == "" {
@@ -128,9 +190,20 @@ func sqlitePath(dsn string) string {
 	return p
 }
 
+// openSQLiteDB opens a pool whose connections cache prepared statements.
+func openSQLiteDB(dsn string) (*sql.DB, error) {
+	probe, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	drv := probe.Driver()
+	probe.Close()
+	return sql.OpenDB(cachingConnector{dsn: dsn, drv: drv}), nil
+}
+
 // sqliteDSN turns a path into a modernc.org/sqlite URI with the pragmas the
-// queue needs, keeping any the user gave.
-func sqliteDSN(dsn string) string {
+// queue needs and a busy timeout in milliseconds, keeping any the user gave.
+func sqliteDSN(dsn string, busyMS int) string {
 	if dsn == "" {
 		dsn = "runpolicy.db"
 	}
@@ -141,7 +214,11 @@ func sqliteDSN(dsn string) string {
 	if strings.Contains(dsn, "?") {
 		sep = "&"
 	}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+	// wal_autocheckpoint(0): the commit that crosses the threshold would
+	// copy the WAL into the database and fsync while every writer waits;
+	// a background connection checkpoints instead (startCheckpointer).
+	busy := fmt.Sprintf("busy_timeout(%d)", busyMS)
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", busy, "foreign_keys(ON)", "wal_autocheckpoint(0)"} {
 		name := p[:strings.IndexByte(p, '(')]
 		if strings.Contains(dsn, "_pragma="+name) {
 			continue
@@ -170,6 +247,7 @@ func (s *Store) openPostgres(ctx context.Context, o Options) error {
 	}
 	s.pool = pool
 	s.db = stdlib.OpenDBFromPool(pool)
+	s.ack = s.db
 	s.dialect = postgresDialect
 	if err := s.Ping(ctx); err != nil {
 		return err

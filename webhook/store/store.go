@@ -60,18 +60,25 @@ type Options struct {
 // Store is the database and the queue on top of it. It is safe for
 // concurrent use.
 type Store struct {
-	db      *sql.DB
+	db *sql.DB
+	// ack takes the delivery inserts: on SQLite a connection of its own,
+	// so that acknowledging does not queue behind the workers.
+	ack     *sql.DB
+	feeder  *feeder
 	dialect dialect
 	pool    *pgxpool.Pool // Postgres only
 	lock    *os.File      // SQLite only: held while the file is open
-	queue   queue
-	logger  *slog.Logger
+	// stopCheckpointer ends the SQLite background checkpoints.
+	stopCheckpointer func()
+	queue            queue
+	logger           *slog.Logger
 }
 
 // queue is the part of a River client the store uses; both the SQLite and
 // the Postgres client types satisfy it.
 type queue interface {
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
@@ -91,6 +98,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		s.Close()
 		return nil, err
+	}
+	s.feeder = newFeeder(s.queue, s.logger)
+	if o.Workers == nil {
+		s.feeder.start() // an insert-only store is never started
 	}
 	return s, nil
 }
@@ -131,7 +142,7 @@ func isPostgres(dsn string) bool {
 func riverConfig(o Options) *river.Config {
 	cfg := &river.Config{
 		ID:                   o.ID,
-		Logger:               o.Logger.With("component", "queue"),
+		Logger:               slog.New(quiet{o.Logger.Handler()}).With("component", "queue"),
 		MaxAttempts:          o.MaxAttempts,
 		RetryPolicy:          o.RetryPolicy,
 		JobTimeout:           o.JobTimeout,
@@ -155,6 +166,7 @@ func (s *Store) Start(ctx context.Context) error {
 	if err := s.queue.Start(ctx); err != nil {
 		return fmt.Errorf("start queue: %w", err)
 	}
+	s.feeder.start()
 	return nil
 }
 
@@ -173,15 +185,28 @@ func (s *Store) Stop(ctx context.Context) error {
 
 // Close releases the database. Call Stop first when the queue was started.
 func (s *Store) Close() error {
-	var err error
-	if s.db != nil {
-		err = s.db.Close()
+	if s.feeder != nil {
+		s.feeder.close()
 	}
+	if s.stopCheckpointer != nil {
+		s.stopCheckpointer()
+		s.stopCheckpointer = nil
+	}
+	var err error
+	if s.ack != nil && s.ack != s.db {
+		err = s.ack.Close()
+	}
+	if s.db != nil {
+		err = errors.Join(err, s.db.Close())
+	}
+	s.ack, s.db = nil, nil
 	if s.pool != nil {
 		s.pool.Close()
+		s.pool = nil
 	}
 	if s.lock != nil {
 		s.lock.Close() // releases the flock
+		s.lock = nil
 	}
 	return err
 }
@@ -251,3 +276,14 @@ func fromNanos(n int64) time.Time {
 	}
 	return time.Unix(0, n).UTC()
 }
+
+// quiet passes on the queue's warnings and errors only: its routine
+// progress reports would drown the server's own lines.
+type quiet struct{ slog.Handler }
+
+func (q quiet) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && q.Handler.Enabled(ctx, l)
+}
+
+func (q quiet) WithAttrs(attrs []slog.Attr) slog.Handler { return quiet{q.Handler.WithAttrs(attrs)} }
+func (q quiet) WithGroup(name string) slog.Handler       { return quiet{q.Handler.WithGroup(name)} }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -69,9 +70,6 @@ type echoArgs struct {
 }
 
 func (echoArgs) Kind() string { return "test_echo" }
-func (echoArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
 
 type echoWorker struct {
 	river.WorkerDefaults[echoArgs]
@@ -156,38 +154,37 @@ func TestDeliveriesAreDeduplicatedAndWorkedOnce(t *testing.T) {
 	}
 }
 
-func TestUnqueuedDeliveryIsQueuedOnRedelivery(t *testing.T) {
+func TestDeliveriesWithoutJob(t *testing.T) {
 	for name, dsn := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			s := open(t, dsn, nil)
 			// The process died after saving the delivery, before queuing it.
 			if _, err := s.exec(ctx, `INSERT INTO runpolicy_delivery (id, event, action, installation_id, repository, payload, received_at, state)
-				VALUES ('d-9', 'workflow_run', 'requested', 1, 'a/b', ?, 1, 'received')`, []byte("{}")); err != nil {
+				VALUES ('lost', 'workflow_run', 'requested', 1, 'a/b', ?, 1, 'received')`, []byte("{}")); err != nil {
 				t.Fatal(err)
 			}
-			ids, err := s.UnfinishedDeliveries(ctx, time.Now(), 10)
-			if err != nil || len(ids) != 1 || ids[0] != "d-9" {
-				t.Fatalf("UnfinishedDeliveries = %v, %v", ids, err)
-			}
-			first, err := s.AcceptDelivery(ctx, Delivery{ID: "d-9", Payload: []byte("{}")}, echoArgs{ID: "d-9"})
-			if err != nil || first {
-				t.Fatalf("AcceptDelivery = %v, %v; want false (seen), nil", first, err)
-			}
-			depth, err := s.QueueDepth(ctx)
-			if err != nil || depth["available"] != 1 {
-				t.Fatalf("QueueDepth = %v, %v; want one available job", depth, err)
-			}
-			// Queuing is unique by arguments: asking again adds nothing.
-			if _, err := s.AcceptDelivery(ctx, Delivery{ID: "d-9", Payload: []byte("{}")}, echoArgs{ID: "d-9"}); err != nil {
+			if _, err := s.AcceptDelivery(ctx, Delivery{ID: "queued", Payload: []byte("{}"), ReceivedAt: time.Now().Add(-time.Hour)},
+				deliveryArgs{DeliveryID: "queued"}); err != nil {
 				t.Fatal(err)
 			}
-			if depth, _ := s.QueueDepth(ctx); depth["available"] != 1 {
-				t.Fatalf("QueueDepth = %v after a second accept; want one job", depth)
+			waitQueued(t, s, 1)
+			ids, err := s.DeliveriesWithoutJob(ctx, deliveryArgs{}.Kind(), time.Now(), 10)
+			if err != nil || fmt.Sprint(ids) != "[lost]" {
+				t.Fatalf("DeliveriesWithoutJob = %v, %v; want [lost]", ids, err)
+			}
+			if ids, _ := s.DeliveriesWithoutJob(ctx, deliveryArgs{}.Kind(), time.Unix(0, 0), 10); len(ids) != 0 {
+				t.Errorf("cutoff ignored: %v", ids)
 			}
 		})
 	}
 }
+
+type deliveryArgs struct {
+	DeliveryID string `json:"delivery_id"`
+}
+
+func (deliveryArgs) Kind() string { return "test_delivery" }
 
 func TestDecisionsOncePerDelivery(t *testing.T) {
 	for name, dsn := range backends(t) {
@@ -206,11 +203,14 @@ func TestDecisionsOncePerDelivery(t *testing.T) {
 			if err != nil || got.ID != "dec-1" || !got.Cancel || got.Outcome != OutcomeDeny {
 				t.Fatalf("second SaveDecision = %+v, %v; want the first decision", got, err)
 			}
-			judged, err := s.RunJudged(ctx, "acme/api", 42, 1, "workflow_run")
+			judged, err := s.RunJudged(ctx, "acme/api", 42, 1, "workflow_run", "d-other")
 			if err != nil || !judged {
 				t.Errorf("RunJudged = %v, %v", judged, err)
 			}
-			if judged, _ := s.RunJudged(ctx, "acme/api", 42, 2, "workflow_run"); judged {
+			if judged, _ := s.RunJudged(ctx, "acme/api", 42, 1, "workflow_run", "d-1"); judged {
+				t.Error("a delivery's own decision counts as another's")
+			}
+			if judged, _ := s.RunJudged(ctx, "acme/api", 42, 2, "workflow_run", "d-other"); judged {
 				t.Error("attempt 2 judged")
 			}
 			list, err := s.Decisions(ctx, DecisionFilter{RunID: 42})
@@ -365,9 +365,58 @@ func TestRebind(t *testing.T) {
 }
 
 func TestSQLiteDSN(t *testing.T) {
-	got := sqliteDSN("/tmp/x.db?_pragma=busy_timeout(1)")
-	want := "file:/tmp/x.db?_pragma=busy_timeout(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+	got := sqliteDSN("/tmp/x.db?_pragma=busy_timeout(1)", 10000)
+	want := "file:/tmp/x.db?_pragma=busy_timeout(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=wal_autocheckpoint(0)"
 	if got != want {
 		t.Errorf("sqliteDSN = %q, want %q", got, want)
 	}
+}
+
+func TestSQLiteFileServesOneProcess(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "one.db")
+	s := open(t, dsn, nil)
+	if _, err := Open(context.Background(), Options{DSN: dsn}); err == nil {
+		t.Fatal("a second store opened the same SQLite file")
+	}
+	s.Close()
+	again, err := Open(context.Background(), Options{DSN: dsn})
+	if err != nil {
+		t.Fatalf("reopen after close: %v", err)
+	}
+	again.Close()
+}
+
+// A process killed mid-job leaves it running; the next start hands it back.
+func TestOrphanedJobsAreHandedBack(t *testing.T) {
+	ctx := context.Background()
+	dsn := filepath.Join(t.TempDir(), "orphans.db")
+	s, err := Open(ctx, Options{DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enqueue(ctx, echoArgs{ID: "x"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.exec(ctx, "UPDATE river_job SET state = 'running', attempt = 1, attempted_at = CURRENT_TIMESTAMP"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, dsn, nil)
+	depth, err := s.QueueDepth(ctx)
+	if err != nil || depth["available"] != 1 || depth["running"] != 0 {
+		t.Fatalf("QueueDepth after restart = %v, %v; want the job available again", depth, err)
+	}
+}
+
+// waitQueued waits until the feeder queued n jobs.
+func waitQueued(t *testing.T, s *Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if depth, err := s.QueueDepth(context.Background()); err == nil && depth["available"] >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%d jobs not queued in time", n)
 }

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// validConfig is the smallest config that loads.
+const validConfig = `webhook_secret: s3cret
+app_id: 42
+private_key_file: /dev/null
+`
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "runpolicy.yml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadConfig(t *testing.T) {
+	cfg, err := loadConfig(writeConfig(t, validConfig+`
+addr: 127.0.0.1:9000
+database: postgres://runpolicy@db/runpolicy
+on_error: cancel
+cancel_escalation_delay: 0s
+retry_base: 250ms
+workers: 4
+bundles:
+  - name: org
+    url: https://github.com/acme/policies.git
+    interval: 30s
+    token_from_app: true
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9000" || cfg.OnError != "cancel" || *cfg.CancelEscalationDelay != 0 || cfg.RetryBase != 250*time.Millisecond ||
+		cfg.Workers != 4 || cfg.GitHubAPIURL != "https://api.github.com" || cfg.LogLevel != "info" {
+		t.Errorf("config = %+v", cfg)
+	}
+	if len(cfg.Bundles) != 1 || cfg.Bundles[0].Interval != 30*time.Second || !cfg.Bundles[0].TokenFromApp {
+		t.Errorf("bundles = %+v", cfg.Bundles)
+	}
+	if *cfg.RedeliverInterval != 5*time.Minute || cfg.Database != "postgres://runpolicy@db/runpolicy" {
+		t.Errorf("defaults: redeliver %s, database %s", *cfg.RedeliverInterval, cfg.Database)
+	}
+}
+
+func TestLoadConfigEnvironment(t *testing.T) {
+	pem := "-----BEGIN RSA PRIVATE KEY-----\nMIIB: not really\n-----END RSA PRIVATE KEY-----\n"
+	cfg, err := loadConfig(writeConfig(t, "app_id: 1\nwebhook_secret: from-file\n"), []string{
+		"RUNPOLICY_WEBHOOK_SECRET=from-env",
+		"RUNPOLICY_PRIVATE_KEY=" + pem,
+		"RUNPOLICY_APP_ID=77",
+		"RUNPOLICY_JOB_TIMEOUT=2m",
+		"RUNPOLICY_BUNDLES=[{name: org, url: /srv/policies}]",
+		"RUNPOLICY_UNRELATED=ignored",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := cfg.privateKey()
+	if cfg.WebhookSecret != "from-env" || string(key) != pem || cfg.AppID != 77 || cfg.JobTimeout != 2*time.Minute ||
+		len(cfg.Bundles) != 1 || cfg.Bundles[0].URL != "/srv/policies" {
+		t.Errorf("config = %+v", cfg)
+	}
+	// The environment alone is enough.
+	if _, err := loadConfig("", []string{"RUNPOLICY_WEBHOOK_SECRET=x", "RUNPOLICY_APP_ID=1", "RUNPOLICY_PRIVATE_KEY=" + pem}); err != nil {
+		t.Errorf("config from the environment only: %v", err)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		env        []string
+		want       string // in the one-line error
+	}{
+		{"unknown key", validConfig + "adr: :80\n", nil, `line 4: unknown key "adr"`},
+		{"key twice", validConfig + "app_id: 43\n", nil, `line 4: key "app_id" given twice`},
+		{"bad duration", validConfig + "retry_base: soon\n", nil, "retry_base"},
+		{"integer duration", validConfig + "retry_max: 30\n", nil, "retry_max"},
+		{"bad number", validConfig + "workers: many\n", nil, "workers"},
+		{"too many workers", validConfig + "workers: 5000\n", nil, "workers 5000"},
+		{"negative duration", validConfig + "job_timeout: -1s\n", nil, "job_timeout -1s: must not be negative"},
+		{"bad on_error", validConfig + "on_error: ignore\n", nil, `on_error "ignore": want allow or cancel`},
+		{"bad addr", validConfig + "addr: localhost\n", nil, `addr "localhost"`},
+		{"bad url", validConfig + "github_api_url: ftp://x\n", nil, "github_api_url"},
+		{"bad log level", validConfig + "log_level: loud\n", nil, "log_level"},
+		{"list for a string", validConfig + "addr: [a]\n", nil, "addr: want a single value"},
+		{"bundles not a list", validConfig + "bundles: x\n", nil, "bundles: want a list"},
+		{"unknown bundle key", validConfig + "bundles:\n  - {name: a, url: /x, branch: main}\n", nil, `bundles: [0]: bundle source: json: unknown field "branch"`},
+		{"no secret", "app_id: 1\nprivate_key_file: /dev/null\n", nil, "webhook_secret is required"},
+		{"no app id", "webhook_secret: x\nprivate_key_file: /dev/null\n", nil, "app_id is required"},
+		{"no key", "webhook_secret: x\napp_id: 1\n", nil, "private_key_file is required"},
+		{"two keys", validConfig, []string{"RUNPOLICY_PRIVATE_KEY=x"}, "exclude each other"},
+		{"bad env value", validConfig, []string{"RUNPOLICY_WORKERS=lots"}, "RUNPOLICY_WORKERS"},
+		{"not yaml", "a: [", nil, "config"},
+		{"not a mapping", "- a\n", nil, "want a mapping"},
+		{"rescue before timeout", validConfig + "job_timeout: 1m\nrescue_after: 30s\n", nil, "rescue_after"},
+	} {
+		_, err := loadConfig(writeConfig(t, tc.body), tc.env)
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+			t.Errorf("%s: error %q, want one line containing %q", tc.name, msg, tc.want)
+		}
+	}
+}
+
+func TestServeRefusesBadConfig(t *testing.T) {
+	path := writeConfig(t, validConfig+"on_eror: cancel\n")
+	code, _, stderr := runBinary(t, "serve", "--config", path)
+	if code != exitError || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, `unknown key "on_eror"`) {
+		t.Errorf("serve with a bad config: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runBinary(t, "serve", "--config", filepath.Join(t.TempDir(), "missing.yml"))
+	if code != exitError || !strings.Contains(stderr, "missing.yml") {
+		t.Errorf("serve with a missing config: exit %d, stderr %q", code, stderr)
+	}
+}

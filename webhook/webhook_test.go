@@ -1,0 +1,268 @@
+package webhook
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/webhook/github"
+	"github.com/runpolicy/runpolicy/webhook/store"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestParseSignature(t *testing.T) {
+	secret, body := []byte("s3cret"), []byte(`{"action":"requested"}`)
+	good := Sign(secret, body)
+	for _, tc := range []struct {
+		name, header string
+		reason       string
+		valid        bool
+	}{
+		{"good", good, "", true},
+		{"missing", "", sigMissing, false},
+		{"sha1", "sha1=" + strings.Repeat("0", 40), sigMalformed, false},
+		{"short", "sha256=abcd", sigMalformed, false},
+		{"not hex", "sha256=" + strings.Repeat("z", 64), sigMalformed, false},
+		{"upper-case prefix", "SHA256=" + good[7:], sigMalformed, false},
+		{"wrong", "sha256=" + strings.Repeat("0", 64), "", false},
+	} {
+		sum, reason := parseSignature(tc.header)
+		if reason != tc.reason {
+			t.Errorf("%s: reason %q, want %q", tc.name, reason, tc.reason)
+			continue
+		}
+		if reason == "" && validSignature(secret, body, sum) != tc.valid {
+			t.Errorf("%s: valid = %v, want %v", tc.name, !tc.valid, tc.valid)
+		}
+	}
+	sum, _ := parseSignature(good)
+	if validSignature([]byte("other"), body, sum) || validSignature(secret, append(body, ' '), sum) {
+		t.Error("signature valid for another secret or body")
+	}
+}
+
+func TestWanted(t *testing.T) {
+	s := &Server{policyRepos: map[string]bool{"acme/policies": true}}
+	repo := func(name, branch string) *struct {
+		FullName      string `json:"full_name"`
+		DefaultBranch string `json:"default_branch"`
+	} {
+		return &struct {
+			FullName      string `json:"full_name"`
+			DefaultBranch string `json:"default_branch"`
+		}{name, branch}
+	}
+	for _, tc := range []struct {
+		event string
+		env   envelope
+		want  bool
+	}{
+		{"workflow_run", envelope{Action: "requested"}, true},
+		{"workflow_run", envelope{Action: "completed"}, false},
+		{"workflow_run", envelope{Action: "in_progress"}, false},
+		{"workflow_job", envelope{Action: "queued"}, true},
+		{"workflow_job", envelope{Action: "waiting"}, true},
+		{"workflow_job", envelope{Action: "completed"}, false},
+		{"ping", envelope{}, true},
+		{"installation", envelope{Action: "deleted"}, true},
+		{"installation_repositories", envelope{Action: "added"}, true},
+		{"push", envelope{Ref: "refs/heads/main", Repository: repo("acme/policies", "main")}, true},
+		{"push", envelope{Ref: "refs/heads/main", Repository: repo("ACME/Policies", "main")}, true},
+		{"push", envelope{Ref: "refs/heads/dev", Repository: repo("acme/policies", "main")}, false},
+		{"push", envelope{Ref: "refs/heads/main", Repository: repo("acme/api", "main")}, false},
+		{"push", envelope{Ref: "refs/heads/main"}, false},
+		{"issues", envelope{Action: "opened"}, false},
+	} {
+		if got := s.wanted(tc.event, tc.env); got != tc.want {
+			t.Errorf("wanted(%s %+v) = %v, want %v", tc.event, tc.env, got, tc.want)
+		}
+	}
+}
+
+func TestJSONPayload(t *testing.T) {
+	for _, tc := range []struct {
+		contentType, body, want string
+		fails                   bool
+	}{
+		{"application/json", `{"a":1}`, `{"a":1}`, false},
+		{"", `{"a":1}`, `{"a":1}`, false},
+		{"application/x-www-form-urlencoded", "payload=%7B%22a%22%3A1%7D", `{"a":1}`, false},
+		{"application/x-www-form-urlencoded; charset=utf-8", "payload=%7B%7D", `{}`, false},
+		{"application/x-www-form-urlencoded", "other=1", "", true},
+	} {
+		got, err := jsonPayload(tc.contentType, []byte(tc.body))
+		if (err != nil) != tc.fails || string(got) != tc.want {
+			t.Errorf("jsonPayload(%q, %q) = %q, %v", tc.contentType, tc.body, got, err)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	b := backoff{base: 100 * time.Millisecond, max: time.Second}
+	for attempt, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 4: 800 * time.Millisecond, 5: time.Second, 30: time.Second} {
+		for range 20 {
+			d := time.Until(b.NextRetry(&rivertype.JobRow{Attempt: attempt}))
+			if d < want/2-10*time.Millisecond || d > want+10*time.Millisecond {
+				t.Errorf("attempt %d: retry in %s, want between %s and %s", attempt, d, want/2, want)
+			}
+		}
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	s := &Server{}
+	job := &rivertype.JobRow{Attempt: 1, MaxAttempts: 3}
+	last := &rivertype.JobRow{Attempt: 3, MaxAttempts: 3}
+	rateLimited := fmt.Errorf("cancel: %w", &github.StatusError{Status: http.StatusForbidden, RetryAfter: 2 * time.Second})
+	forbidden := fmt.Errorf("cancel: %w", &github.StatusError{Status: http.StatusForbidden})
+	unavailable := fmt.Errorf("get: %w", &github.StatusError{Status: http.StatusBadGateway})
+	var snooze *rivertype.JobSnoozeError
+	var cancel *rivertype.JobCancelError
+	for _, tc := range []struct {
+		name  string
+		err   error
+		job   *rivertype.JobRow
+		check func(error) bool
+		final bool
+	}{
+		{"nil", nil, job, func(err error) bool { return err == nil }, false},
+		{"not ready", errNotReady, job, func(err error) bool { return errors.As(err, &snooze) }, false},
+		{"rate limit waits as asked", rateLimited, job, func(err error) bool { return errors.As(err, &snooze) && snooze.Duration >= 2*time.Second }, false},
+		{"403 without a rate limit gives up", forbidden, job, func(err error) bool { return errors.As(err, &cancel) }, true},
+		{"404 gives up", fmt.Errorf("x: %w", github.ErrNotFound), job, func(err error) bool { return errors.As(err, &cancel) }, true},
+		{"502 is retried", unavailable, job, func(err error) bool { return errors.Is(err, unavailable) }, false},
+		{"502 on the last attempt is final", unavailable, last, func(err error) bool { return errors.Is(err, unavailable) }, true},
+		{"store error is retried", errors.New("database is locked"), job, func(err error) bool { return err != nil && !errors.As(err, &cancel) }, false},
+	} {
+		next, final := s.retryable(tc.err, tc.job)
+		if !tc.check(next) || final != tc.final {
+			t.Errorf("%s: retryable = %v, final %v", tc.name, next, final)
+		}
+	}
+}
+
+func TestRedeliveryChoice(t *testing.T) {
+	for code, want := range map[int]bool{0: true, 500: true, 502: true, 503: true, 408: true, 429: true, 200: false, 202: false, 401: false, 400: false, 413: false} {
+		if got := worthRedelivering(code); got != want {
+			t.Errorf("worthRedelivering(%d) = %v, want %v", code, got, want)
+		}
+	}
+	s := &Server{policyRepos: map[string]bool{}}
+	for _, tc := range []struct {
+		event, action string
+		want          bool
+	}{
+		{"workflow_run", "requested", true}, {"workflow_run", "completed", false},
+		{"workflow_job", "queued", true}, {"workflow_job", "in_progress", false},
+		{"installation", "created", true}, {"push", "", false}, {"issues", "opened", false},
+	} {
+		if got := s.handles(tc.event, tc.action); got != tc.want {
+			t.Errorf("handles(%s, %s) = %v, want %v", tc.event, tc.action, got, tc.want)
+		}
+	}
+}
+
+// sampleVerdict is a cancelled run with an enforced and a dry-run finding.
+func sampleVerdict(cancel bool) *verdict {
+	step := 2
+	l := &decisionLog{
+		DecisionID: "0b5e2d1c-0000-4000-8000-000000000001",
+		Bundles:    map[string]map[string]string{"builtin": {"revision": "builtin-abc"}, "org": {"revision": "v7"}},
+		Run: &target{Repository: "acme/api", ID: 42, Attempt: 2, HeadSHA: strings.Repeat("a", 40),
+			Path: ".github/workflows/ci.yml", URL: "https://github.com/acme/api/actions/runs/42", PullRequests: []int{7}},
+		Result: &engine.Decision{Violations: []engine.Violation{
+			{Policy: "allowed_actions", Mode: "dry_run", Message: "evil/action@v1 is not | allowed", Job: "build", Step: &step, Uses: "evil/action@v1", Line: 17},
+			{Policy: "compromised_actions", Mode: "enforce", Message: "tj-actions/changed-files@v45 is compromised", Job: "build", Step: &step, Uses: "tj-actions/changed-files@v45", Line: 12},
+		}},
+		Cancel: cancel,
+	}
+	if !cancel { // a run goes on only when nothing is enforced
+		l.Result.Violations = l.Result.Violations[:1]
+	}
+	return &verdict{Decision: store.Decision{ID: l.DecisionID, Cancel: cancel}, log: l}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run with -update to accept):\n%s", name, got)
+	}
+}
+
+func TestCommentGolden(t *testing.T) {
+	s := &Server{comment: template.Must(NewCommentTemplate(DefaultCommentTemplate))}
+	for _, cancel := range []bool{true, false} {
+		body, err := s.commentBody(sampleVerdict(cancel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(body, "<!-- runpolicy: run 42 attempt 2 -->") {
+			t.Errorf("comment lacks the marker: %q", body)
+		}
+		golden(t, fmt.Sprintf("comment-cancel-%v.md", cancel), body)
+	}
+	custom, err := NewCommentTemplate("{{range .Violations}}{{.Policy}} {{end}}on {{.Repository}}#{{.RunID}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.comment = custom
+	body, _ := s.commentBody(sampleVerdict(true))
+	if !strings.HasPrefix(body, "compromised_actions allowed_actions on acme/api#42") { // enforced first
+		t.Errorf("custom template: %q", body)
+	}
+	if _, err := NewCommentTemplate("{{.Nope"); err == nil {
+		t.Error("a broken template parsed")
+	}
+}
+
+func TestCheckRun(t *testing.T) {
+	s := &Server{}
+	for _, tc := range []struct {
+		cancel     bool
+		conclusion string
+		title      string
+		levels     string // annotation level@line, in order
+	}{
+		{true, "failure", "Run cancelled: 1 policy violation", "[failure@12 warning@17]"},
+		{false, "neutral", "1 policy finding (dry run, not cancelled)", "[warning@17]"},
+	} {
+		v := sampleVerdict(tc.cancel)
+		cr := s.checkRun(v, tc.conclusion)
+		if cr.Name != CheckRunName || cr.HeadSHA != v.log.Run.HeadSHA || cr.Conclusion != tc.conclusion || cr.Title != tc.title ||
+			cr.ExternalID != "run-42-attempt-2" {
+			t.Errorf("check run = %+v", cr)
+		}
+		var levels []string
+		for _, a := range cr.Annotations {
+			if a.GetPath() != ".github/workflows/ci.yml" || a.GetTitle() == "" || a.GetStartLine() != a.GetEndLine() {
+				t.Errorf("annotation = %+v", a)
+			}
+			levels = append(levels, fmt.Sprintf("%s@%d", a.GetAnnotationLevel(), a.GetStartLine()))
+		}
+		if fmt.Sprint(levels) != tc.levels {
+			t.Errorf("annotations = %v, want %s (enforced first)", levels, tc.levels)
+		}
+		golden(t, fmt.Sprintf("check-run-cancel-%v.md", tc.cancel), cr.Summary)
+	}
+}
