@@ -8,6 +8,7 @@ import (
 
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/engine/input"
+	"github.com/runpolicy/runpolicy/webhook/resolve"
 )
 
 // result is the decision on one workflow file, as eval prints it.
@@ -28,6 +29,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	basePath := fs.String("base", "", "the default branch's copy of the workflow `FILE`; decides workflow.modified")
 	format := fs.String("format", "text", "output format: text, json or sarif")
 	noBuiltin := fs.Bool("no-builtin", false, "do not load the built-in policies")
+	var rf resolveFlags
+	rf.register(fs)
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError
@@ -45,13 +48,17 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "base %s: %v", *basePath, err)
 		}
 	}
+	res, err := rf.resolver()
+	if err != nil {
+		return fail(stderr, "%v", err)
+	}
 	eng, err := newEngine(ctx, policyPaths, dataPaths, *noBuiltin)
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
 	results := make([]result, 0, len(files))
 	for _, f := range files {
-		r, err := evalFile(ctx, eng, f, *eventPath, base, *basePath != "")
+		r, err := evalFile(ctx, eng, res, f, *eventPath, base, *basePath != "")
 		if err != nil {
 			return fail(stderr, "%v", err)
 		}
@@ -69,8 +76,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // evalFile normalizes and judges one workflow file.
-func evalFile(ctx context.Context, eng *engine.Engine, path, eventPath string, base []byte, hasBase bool) (result, error) {
-	doc, err := document(path, eventPath, base, hasBase)
+func evalFile(ctx context.Context, eng *engine.Engine, res *resolve.Resolver, path, eventPath string, base []byte, hasBase bool) (result, error) {
+	doc, err := document(ctx, res, path, eventPath, base, hasBase)
 	if err != nil {
 		return result{}, err
 	}
@@ -87,8 +94,9 @@ func evalFile(ctx context.Context, eng *engine.Engine, path, eventPath string, b
 	}, nil
 }
 
-// document reads and normalizes one workflow file with its run context.
-func document(path, eventPath string, base []byte, hasBase bool) (*input.Document, error) {
+// document reads and normalizes one workflow file with its run context,
+// and follows its references when res is not nil.
+func document(ctx context.Context, res *resolve.Resolver, path, eventPath string, base []byte, hasBase bool) (*input.Document, error) {
 	src, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
@@ -101,16 +109,26 @@ func document(path, eventPath string, base []byte, hasBase bool) (*input.Documen
 	if err != nil {
 		return nil, err
 	}
-	return input.Build(facts, c), nil
+	doc := input.Build(facts, c)
+	if res == nil {
+		return doc, nil
+	}
+	return resolveDocument(ctx, res, doc, path)
 }
 
 func runInput(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("input", stderr)
 	eventPath := fs.String("event", "", "workflow_run or workflow_job webhook `PAYLOAD.json` giving the run context")
 	basePath := fs.String("base", "", "the default branch's copy of the workflow `FILE`; decides workflow.modified")
+	var rf resolveFlags
+	rf.register(fs)
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError
+	}
+	res, err := rf.resolver()
+	if err != nil {
+		return fail(stderr, "%v", err)
 	}
 	if len(files) != 1 {
 		return fail(stderr, "input: want exactly one workflow file, got %d", len(files))
@@ -121,7 +139,7 @@ func runInput(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return fail(stderr, "base %s: %v", *basePath, err)
 		}
 	}
-	doc, err := document(files[0], *eventPath, base, *basePath != "")
+	doc, err := document(ctx, res, files[0], *eventPath, base, *basePath != "")
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}

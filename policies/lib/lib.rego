@@ -22,7 +22,9 @@ all_settings := data.runpolicy.settings
 # settings returns a policy's effective settings: the organization-wide
 # settings with every settings.repositories entry whose pattern matches this
 # repository deep-merged over them, the most specific pattern last (so it wins).
-settings(policy) := object.union_n(array.concat(
+settings(policy) := object.get(all_settings, policy, {}) if {
+	count(repository_patterns) == 0 # the common case: nothing to merge
+} else := object.union_n(array.concat(
 	[object.get(all_settings, policy, {})],
 	[object.get(all_settings.repositories[pattern], policy, {}) | some pattern in repository_patterns],
 ))
@@ -95,7 +97,9 @@ list_settings contains [pattern, policy, key, list] if {
 
 # scope is where the value of policy.key in effect comes from: the most
 # specific matching repository pattern that sets it, or "".
-scope(policy, key) := scopes[count(scopes) - 1] if {
+scope(policy, key) := "" if {
+	count(repository_patterns) == 0
+} else := scopes[count(scopes) - 1] if {
 	scopes := [pattern |
 		some pattern in repository_patterns
 		object.get(all_settings.repositories[pattern], [policy, key], null) != null

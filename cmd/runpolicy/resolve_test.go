@@ -1,0 +1,99 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/runpolicy/runpolicy/test/fakegithub"
+)
+
+// TestEvalResolve follows a remote composite action and a local one through
+// a fake GitHub API, as `eval --resolve --github-token` does against
+// github.com: neither workflow names a compromised action itself, and both
+// are denied once the resolver has looked inside.
+func TestEvalResolve(t *testing.T) {
+	gh := fakegithub.New(fakegithub.Options{})
+	defer gh.Close()
+	gh.AddPersonalToken("ghp_test")
+	const lintSHA = "1111111111111111111111111111111111111111"
+	gh.SetRef("acme/lint", "v2", lintSHA)
+	gh.SetFile("acme/lint", lintSHA, "action.yml", []byte(`name: lint
+runs:
+  using: composite
+  steps:
+    - uses: reviewdog/action-setup@v1
+    - run: reviewdog -h
+      shell: bash
+`))
+
+	repo := t.TempDir()
+	mustWrite(t, filepath.Join(repo, ".github/workflows/remote.yml"), `on: push
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: acme/lint@v2
+`)
+	mustWrite(t, filepath.Join(repo, ".github/workflows/local.yml"), `on: push
+jobs:
+  changed:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: ./.github/actions/changed
+`)
+	mustWrite(t, filepath.Join(repo, ".github/actions/changed/action.yml"), `name: changed
+runs:
+  using: composite
+  steps:
+    - uses: tj-actions/changed-files@v45
+`)
+	flags := []string{"--github-api-url", gh.URL(), "--github-token", "ghp_test"}
+	tests := []struct {
+		name, file string
+		want       []string
+	}{
+		{"remote composite", "remote.yml", []string{"remote.yml:6: DENY compromised_actions", "acme/lint@v2 → reviewdog/action-setup@v1"}},
+		{"local composite", "local.yml", []string{"local.yml:7: DENY compromised_actions", "tj-actions/changed-files@v45"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wf := filepath.Join(repo, ".github/workflows", tt.file)
+			if code, out, errOut := runBinary(t, "eval", wf); code != exitOK {
+				t.Fatalf("without --resolve: exit %d, want %d (nothing compromised is named directly)\n%s%s", code, exitOK, out, errOut)
+			}
+			code, out, errOut := runBinary(t, append(append([]string{"eval", "--resolve"}, flags...), wf)...)
+			if code != exitDenied {
+				t.Fatalf("with --resolve: exit %d, want %d\n%s%s", code, exitDenied, out, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestEvalResolveBadToken(t *testing.T) {
+	gh := fakegithub.New(fakegithub.Options{})
+	defer gh.Close()
+	wf := filepath.Join(t.TempDir(), "ci.yml")
+	mustWrite(t, wf, "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: acme/lint@v2\n")
+	code, _, errOut := runBinary(t, "eval", "--resolve", "--github-api-url", gh.URL(), "--github-token", "wrong", wf)
+	if code != exitError || !strings.Contains(errOut, "ci.yml") || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+		t.Fatalf("bad token: exit %d, want %d with one line naming the file: %q", code, exitError, errOut)
+	}
+}
+
+func mustWrite(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
