@@ -47,7 +47,7 @@ func main() {
 	flag.StringVar(&cfg.write, "write", "BENCHMARKS.md", "file to write the results to (empty: do not write)")
 	flag.StringVar(&cfg.opa, "opa", "", "opa binary to use instead of building it from go.mod")
 	flag.DurationVar(&cfg.loop, "time", time.Second, "time budget of each measurement loop")
-	flag.IntVar(&cfg.gogc, "gogc", 100, "GOGC for every contender, in process and opa (100 is Go's default)")
+	flag.IntVar(&cfg.gogc, "gogc", 400, "GOGC for every contender, in process and opa (400 is what runpolicy serve sets; 100 is Go's default)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
