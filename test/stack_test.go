@@ -349,5 +349,14 @@ func postgresSchema(t *testing.T) (string, bool) {
 			c.Close(ctx)
 		}
 	})
-	return base + "?search_path=" + schema, true
+	return withSearchPath(base, schema), true
+}
+
+// withSearchPath adds search_path to a DSN that may already carry a query.
+func withSearchPath(dsn, schema string) string {
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
 }

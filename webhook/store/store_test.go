@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,7 +63,7 @@ func postgresSchema(t *testing.T) (string, bool) {
 			c.Close(ctx)
 		}
 	})
-	return postgresURL() + "?search_path=" + schema, true
+	return withSearchPath(postgresURL(), schema), true
 }
 
 type echoArgs struct {
@@ -419,4 +420,13 @@ func waitQueued(t *testing.T, s *Store, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("%d jobs not queued in time", n)
+}
+
+// withSearchPath adds search_path to a DSN that may already carry a query.
+func withSearchPath(dsn, schema string) string {
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
 }
