@@ -43,16 +43,16 @@ deny contains object.union(lib.finding(use), {"message": sprintf(
 	"%s is blocked by allowed_actions.allow: replace it",
 	[lib.chain(use)],
 )}) if {
-	some i, use in judged
-	verdicts[i] == "blocked"
+	some i in blocked
+	use := input.uses[i]
 }
 
 deny contains object.union(lib.finding(use), {"message": sprintf(
 	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
 	[lib.chain(use)],
 )}) if {
-	some i, use in judged
-	verdicts[i] == "unlisted"
+	some i in unlisted
+	use := input.uses[i]
 }
 
 deny contains object.union(lib.finding(use), {"message": sprintf(
@@ -70,35 +70,41 @@ deny contains object.union(lib.finding(use), {"message": sprintf(
 	[lib.chain(use), use_name(use), use.ref],
 )}) if {
 	settings.require_sha_pinning
-	some i, use in judged
-	not use.pinned
-	verdicts[i] == "allowed"
-	not actions.listed(exempt, use)
+	some i in unpinned
+	use := input.uses[i]
 }
 
 # judged are the remote references this policy looks at, by their index in
 # input.uses: direct ones, and transitive ones with include_transitive.
-judged[i] := use if {
+judged := {i: use |
 	some i, use in input.uses
 	use.kind != "local"
-	direct_or_transitive(use)
+} if {
+	settings.include_transitive
+} else := {i: use |
+	some i, use in input.uses
+	use.kind != "local"
+	count(use.via) == 0
 }
 
-# verdicts maps the index of each judged reference to "blocked" (a block
-# entry matches), "allowed" (an allow entry matches) or "unlisted"; each
-# reference is looked up once.
-verdicts[i] := verdict(use) if some i, use in judged
+# Each judged reference is looked up once in each half of the list, all
+# references together (see actions.listed_refs): blocked ones match a "!"
+# entry, which wins; unlisted ones match no entry at all.
+blocked := actions.listed_refs(allow_list.block, judged)
 
-verdict(use) := "blocked" if {
-	blocking
-	actions.listed(blocks, use)
-} else := "allowed" if {
-	actions.listed(allows, use)
-} else := "unlisted"
+allowed := actions.listed_refs(allow_list.allow, judged) - blocked
 
-direct_or_transitive(use) if count(use.via) == 0
+unlisted := (object.keys(judged) - allowed) - blocked
 
-direct_or_transitive(_) if settings.include_transitive
+# unpinned are the allowed references not pinned to a commit SHA and not
+# exempt from pinning.
+unpinned := object.keys(unpinned_refs) - actions.listed_refs(exempt, unpinned_refs)
+
+unpinned_refs[i] := use if {
+	some i in allowed
+	use := input.uses[i]
+	not use.pinned
+}
 
 use_name(use) := trim_suffix(use.raw, concat("", ["@", use.ref]))
 
@@ -106,18 +112,4 @@ use_name(use) := trim_suffix(use.raw, concat("", ["@", use.ref]))
 # a few lookups whatever the length of the list.
 allow_list := lib.patterns("allowed_actions", "allow")
 
-allows := allow_list.allow
-
-blocks := allow_list.block
-
 exempt := lib.patterns("allowed_actions", "pinning_exempt").allow
-
-# blocking is true when the list has "!" entries at all: most lists have
-# none, and then no reference is looked up in the block half.
-blocking if count(blocks.names) > 0
-
-blocking if count(blocks.refs) > 0
-
-blocking if count(blocks.owners) > 0
-
-blocking if count(blocks.globs) > 0

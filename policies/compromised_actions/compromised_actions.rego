@@ -27,7 +27,6 @@
 package runpolicy.policies.compromised_actions
 
 import data.runpolicy.lib
-import data.runpolicy.lib.actions
 import data.runpolicy.lib.versions
 
 settings := lib.settings("compromised_actions")
@@ -39,18 +38,39 @@ deny contains object.union(lib.finding(use), {
 	),
 	"advisories": entry.advisories,
 }) if {
-	some use in input.uses
-	listed(use)
+	some i in listed
+	use := input.uses[i]
 	[entry, reason] := verdict(use)
 }
 
-# listed reports whether the list names the reference or one of its
-# commits: only those need a verdict.
-listed(use) if count(entries(use)) > 0
+# listed are the indexes in input.uses of the references the list names,
+# by name or repository, or whose commit it lists: only those need a
+# verdict. Each rule looks every reference up by key at once, which in OPA
+# costs far less than a function call per reference.
+listed contains i if {
+	some i, use in input.uses
+	use.kind in {"action", "reusable_workflow"}
+	data.runpolicy.compromised.actions[lower(use.name)]
+}
 
-listed(use) if {
-	some sha in shas(use)
-	data.runpolicy.compromised.commits[sha]
+listed contains i if {
+	some i, use in input.uses
+	use.kind in {"action", "reusable_workflow"}
+	repository := concat("/", [use.owner, use.repo])
+	repository != use.name # an action in a sub-path of a listed repository
+	data.runpolicy.compromised.actions[lower(repository)]
+}
+
+listed contains i if {
+	some i, use in input.uses
+	use.ref_type == "sha"
+	data.runpolicy.compromised.commits[lower(use.ref)]
+}
+
+listed contains i if {
+	some i, use in input.uses
+	is_string(use.resolved_sha)
+	data.runpolicy.compromised.commits[lower(use.resolved_sha)]
 }
 
 # verdict is [list entry, reason] for the first way the reference matches
@@ -82,7 +102,7 @@ verdict(use) := [entry, "every version of it is affected"] if {
 # (owner/repo/path) and by its repository, looked up by key, never scanned.
 entries(use) := [entry |
 	use.kind in {"action", "reusable_workflow"}
-	some key in actions.names(use)
+	some key in {lower(use.name), lower(concat("/", [use.owner, use.repo]))}
 	entry := data.runpolicy.compromised.actions[key]
 ]
 

@@ -45,17 +45,16 @@ deny contains {"job": id, "line": job.line, "message": sprintf(
 	"job %s has no step-security/harden-runner step: add \"uses: step-security/harden-runner@<SHA>\" as its first step",
 	[id],
 )} if {
-	some id, job in targeted
-	count(hardening_steps(job)) == 0
+	some id in unhardened
+	job := input.jobs[id]
 }
 
-deny contains {"job": id, "step": first, "line": job.steps[first].line, "message": sprintf(
+deny contains {"job": id, "step": first, "line": input.jobs[id].steps[first].line, "message": sprintf(
 	"job %s runs harden-runner as step %d, not first: move it to the top so it monitors every step",
 	[id, first],
 )} if {
 	settings.require_first_step
-	some id, job in targeted
-	first := min(hardening_steps(job))
+	some id, first in first_hardening_step
 	first != 0
 }
 
@@ -81,27 +80,45 @@ deny contains {"job": id, "line": job.line, "message": sprintf(
 # targeted are the jobs with steps (a job that only calls a reusable
 # workflow has none) whose runner matches target_labels, or all of them
 # when target_labels is empty.
-targeted[id] := job if {
+targeted := {id: job |
+	some id, job in input.jobs
+	count(job.steps) > 0
+} if {
+	count(settings.target_labels) == 0
+} else := {id: job |
 	some id, job in input.jobs
 	count(job.steps) > 0
 	on_target(job)
 }
-
-on_target(_) if count(settings.target_labels) == 0
 
 on_target(job) if {
 	some label in job.runs_on.labels
 	lib.in_patterns(targets, label)
 }
 
-# hardening_steps are the indexes of the job's harden-runner (or
-# equivalent) steps.
-hardening_steps(job) := {s.index |
-	some s in job.steps
-	s.uses != null
-	hardening(s.uses.name)
+# hardening_steps are [job, step index] pairs of the targeted jobs'
+# harden-runner (or equivalent) steps. Like every rule here, each looks at
+# all jobs and steps at once: in OPA that costs far less than a function
+# call per job or step.
+hardening_steps contains [id, step.index] if {
+	some id, job in targeted
+	some step in job.steps
+	step.uses != null
+	lower(step.uses.name) == "step-security/harden-runner"
 }
 
-hardening(name) if lower(name) == "step-security/harden-runner"
+hardening_steps contains [id, step.index] if {
+	count(settings.equivalent_actions) > 0
+	some id, job in targeted
+	some step in job.steps
+	step.uses != null
+	lib.in_patterns(equivalents, step.uses.name)
+}
 
-hardening(name) if lib.in_patterns(equivalents, name)
+# unhardened are the targeted jobs without a hardening step.
+unhardened := object.keys(targeted) - {id | some [id, _] in hardening_steps}
+
+# first_hardening_step maps each hardened job to its first hardening step.
+first_hardening_step[id] := min({step | some [job, step] in hardening_steps; job == id}) if {
+	some [id, _] in hardening_steps
+}

@@ -60,36 +60,69 @@ class(name, ref) := "glob" if {
 	ref != ""
 }
 
-# listed reports whether an index (the allow or block half) matches a
-# reference, by its full name or, for an action in a sub-path of a
-# repository, by the repository.
-listed(index, use) if {
-	some name in names(use)
-	index.names[name]
+# listed reports whether an index (the allow or block half) lists one
+# reference.
+listed(index, use) if count(listed_refs(index, [use])) > 0
+
+# listed_refs returns the keys of the references in uses (an array, or an
+# object such as a policy's judged references) that an index lists: by
+# owner (owner/*), by full name or by repository (an action in a sub-path
+# of a listed repository), by name@ref, or by an entry with "*". It judges
+# all references in one call because in OPA a function call costs more
+# than the lookups it makes; each part of the index that is empty (most
+# lists have no "!" entries, refs or globs) is skipped with one count.
+listed_refs(index, uses) := ((((by_owner | by_name) | by_repository) | by_image) | by_ref) | by_glob if {
+	by_owner := {i |
+		count(index.owners) > 0
+		some i, use in uses
+		index.owners[lower(use.owner)]
+	}
+	by_name := {i |
+		count(index.names) > 0
+		some i, use in uses
+		use.kind != "docker"
+		index.names[lower(use.name)]
+	}
+	by_repository := {i |
+		count(index.names) > 0
+		some i, use in uses
+		use.kind != "docker"
+		repository := concat("/", [use.owner, use.repo])
+		repository != use.name
+		index.names[lower(repository)]
+	}
+	by_image := {i |
+		count(index.names) > 0
+		some i, use in uses
+		use.kind == "docker"
+		some name in names(use)
+		index.names[name]
+	}
+	by_ref := {i |
+		count(index.refs) > 0
+		some i, use in uses
+		use.kind != "docker" # docker entries keep their tag in the name
+		some name in names(use)
+		index.refs[concat("@", [name, lower(use.ref)])]
+	}
+	by_glob := {i |
+		count(index.globs) > 0
+		some i, use in uses
+		globbed(index.globs, use)
+	}
 }
 
-listed(index, use) if {
-	count(index.refs) > 0
-	some name in names(use)
-	index.refs[concat("@", [name, lower(use.ref)])]
-}
-
-listed(index, use) if {
-	count(index.owners) > 0
-	index.owners[lower(use.owner)]
-}
-
-listed(index, use) if {
-	count(index.globs) > 0
-	some [name_glob, ref_glob] in index.globs
+# globbed reports whether an entry with "*" matches a reference: its name
+# and ref, or for a docker image the whole reference.
+globbed(globs, use) if {
+	some [name_glob, ref_glob] in globs
 	glob.match(name_glob, null, lower(use.name))
 	ref_matches(ref_glob, use.ref)
 }
 
-listed(index, use) if {
+globbed(globs, use) if {
 	use.kind == "docker"
-	count(index.globs) > 0
-	some [name_glob, _] in index.globs
+	some [name_glob, _] in globs
 	glob.match(name_glob, null, lower(use.raw))
 }
 

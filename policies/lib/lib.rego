@@ -26,15 +26,22 @@ settings(policy) := object.get(all_settings, policy, {}) if {
 	count(repository_patterns) == 0 # the common case: nothing to merge
 } else := object.union_n(array.concat(
 	[object.get(all_settings, policy, {})],
-	[object.get(all_settings.repositories[pattern], policy, {}) | some pattern in repository_patterns],
+	[object.get(overrides[pattern], policy, {}) | some pattern in repository_patterns],
 ))
+
+# overrides are the settings.repositories entries, or {} without any.
+default overrides := {}
+
+overrides := all_settings.repositories
 
 # repository_patterns are the settings.repositories patterns that match
 # input.repository.full_name, least specific first: more wildcards is less
 # specific, then a shorter pattern is less specific.
-repository_patterns := [pattern |
+repository_patterns := [] if {
+	count(overrides) == 0 # most configurations have none: skip the sort
+} else := [pattern |
 	some [_, _, pattern] in sort([[0 - wildcards(p), count(p), p] |
-		some p, _ in object.get(all_settings, "repositories", {})
+		some p, _ in overrides
 		is_string(p)
 		matches(p, input.repository.full_name)
 	])
@@ -89,7 +96,7 @@ list_settings contains ["", policy, key, list] if {
 }
 
 list_settings contains [pattern, policy, key, list] if {
-	some pattern, override in object.get(all_settings, "repositories", {})
+	some pattern, override in overrides
 	some policy, policy_settings in override
 	some key, list in policy_settings
 	is_array(list)
@@ -102,7 +109,7 @@ scope(policy, key) := "" if {
 } else := scopes[count(scopes) - 1] if {
 	scopes := [pattern |
 		some pattern in repository_patterns
-		object.get(all_settings.repositories[pattern], [policy, key], null) != null
+		object.get(overrides[pattern], [policy, key], null) != null
 	]
 	count(scopes) > 0
 } else := ""

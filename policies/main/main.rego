@@ -23,19 +23,34 @@ decision := {
 
 enforced := {v | some v in violations; v.mode == "enforce"}
 
-violations contains object.union(as_object(finding), {"policy": name, "mode": mode}) if {
+violations contains object.union(finding, {"policy": name, "mode": mode}) if {
 	some name, mode in active
 	some finding in data.runpolicy.policies[name].deny
+	is_object(finding)
 }
 
-warnings contains object.union(as_object(finding), {"policy": name}) if {
+# Conftest-style string findings (deny contains msg if …) become messages.
+violations contains {"message": sprintf("%v", [finding]), "policy": name, "mode": mode} if {
+	some name, mode in active
+	some finding in data.runpolicy.policies[name].deny
+	not is_object(finding)
+}
+
+warnings contains object.union(finding, {"policy": name}) if {
 	some name, _ in active
 	some finding in data.runpolicy.policies[name].warn
+	is_object(finding)
+}
+
+warnings contains {"message": sprintf("%v", [finding]), "policy": name} if {
+	some name, _ in active
+	some finding in data.runpolicy.policies[name].warn
+	not is_object(finding)
 }
 
 # active maps each policy that is not off to its effective mode. The mode is
 # read before the policy's rules are referenced, so an off policy does no work.
-active[name] := mode if {
+active := {name: mode |
 	some name in policy_names
 	mode := object.get(lib.settings(name), "mode", "enforce")
 	mode != "off"
@@ -48,11 +63,6 @@ active[name] := mode if {
 policy_names := {name | some name in data.runpolicy.packages} if {
 	data.runpolicy.packages
 } else := {name | some name; data.runpolicy.policies[name].deny} | {name | some name; data.runpolicy.policies[name].warn}
-
-# as_object accepts conftest-style string findings: deny contains msg if ….
-as_object(finding) := finding if {
-	is_object(finding)
-} else := {"message": sprintf("%v", [finding])}
 
 # sorted orders findings by policy, job, line and message.
 sorted(findings) := [f |

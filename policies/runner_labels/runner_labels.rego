@@ -35,6 +35,7 @@ deny contains object.union(where, {"message": sprintf(
 	"job %s runs on %q, which runner_labels.disallowed forbids: choose another runner",
 	[where.job, label],
 )}) if {
+	count(settings.disallowed) > 0 # no list: no label needs looking up
 	some [where, label] in labels
 	lib.in_patterns(disallowed, label)
 }

@@ -103,11 +103,16 @@ triggering_actor := input.run.triggering_actor if {
 # line is the first place the workflow reads a secret that counts.
 default line := 0
 
-line := min({ref.line |
+line := min(counted_lines)
+
+counted_lines contains ref.line if {
 	some ref in input.secrets.refs
-	counts(ref)
-})
+	ref.bulk
+}
 
-counts(ref) if ref.bulk
+counted_lines contains ref.line if {
+	some ref in input.secrets.refs
+	upper(ref.name) in named_set
+}
 
-counts(ref) if upper(ref.name) in {n | some n in named_secrets}
+named_set := {name | some name in named_secrets}
