@@ -60,8 +60,6 @@ type App struct {
 
 	mu            sync.Mutex
 	installations *lru.Cache[int64, *Client]
-	// gate holds the App's own calls while GitHub asks it to wait.
-	gate gate
 }
 
 // NewApp checks the configuration and the key.
@@ -102,7 +100,7 @@ func NewApp(cfg Config) (*App, error) {
 		appID: cfg.AppID, apiURL: u, timeout: cfg.Timeout, atr: atr, base: base,
 		content: content, installations: installations,
 	}
-	a.client = a.newClient(a.gate.wrap(atr))
+	a.client = a.newClient(atr)
 	return a, nil
 }
 
@@ -125,8 +123,7 @@ func (a *App) Installation(id int64) *Client {
 	itr := ghinstallation.NewFromAppsTransport(a.atr, id)
 	itr.BaseURL = a.atr.BaseURL
 	itr.Client = &http.Client{Transport: a.base, Timeout: a.timeout}
-	c := &Client{installation: id, itr: itr, app: a}
-	c.gh = a.newClient(c.gate.wrap(itr))
+	c := &Client{installation: id, gh: a.newClient(itr), itr: itr, app: a}
 	a.installations.Add(id, c)
 	return c
 }
@@ -156,8 +153,6 @@ type Client struct {
 	gh           *gh.Client
 	itr          *ghinstallation.Transport
 	app          *App
-	// gate holds the installation's calls while GitHub asks it to wait.
-	gate gate
 }
 
 // InstallationID is the installation the client acts as.

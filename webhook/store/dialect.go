@@ -270,7 +270,7 @@ func (s *Store) openPostgres(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("store: queue client: %w", err)
 	}
-	s.queue, s.pg = client, client
+	s.queue = client
 	return nil
 }
 
