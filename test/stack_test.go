@@ -333,6 +333,9 @@ func postgresSchema(t *testing.T) (string, bool) {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
+		if os.Getenv("RUNPOLICY_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("postgres not reachable and RUNPOLICY_REQUIRE_POSTGRES is set: %v", err)
+		}
 		t.Logf("postgres: %v", err)
 		return "", false
 	}

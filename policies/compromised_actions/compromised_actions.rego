@@ -50,7 +50,7 @@ deny contains object.union(lib.finding(use), {
 listed contains i if {
 	some i, use in input.uses
 	use.kind in {"action", "reusable_workflow"}
-	data.runpolicy.compromised.actions[lower(use.name)]
+	object.get(data.runpolicy.compromised.actions, lower(use.name), false)
 }
 
 listed contains i if {

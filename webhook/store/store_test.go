@@ -45,6 +45,9 @@ func postgresSchema(t *testing.T) (string, bool) {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, postgresURL())
 	if err != nil {
+		if os.Getenv("RUNPOLICY_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("postgres not reachable and RUNPOLICY_REQUIRE_POSTGRES is set: %v", err)
+		}
 		t.Logf("postgres not reachable, testing sqlite only: %v", err)
 		return "", false
 	}
