@@ -590,7 +590,7 @@ func TestPolicyRepositoryPush(t *testing.T) {
 		var st struct {
 			Revisions map[string]string `json:"revisions"`
 		}
-		s.srv.Get(context.Background(), "/admin/bundles", adminToken, &st)
+		s.srv.Get(context.Background(), "/status/bundles", adminToken, &st)
 		return st.Revisions["org"]
 	}
 	before := revision()

@@ -262,6 +262,8 @@ func (s *Server) routes() *echo.Echo {
 		admin.GET("/decisions", s.adminDecisions)
 		admin.GET("/deliveries/:id", s.adminDelivery)
 		admin.GET("/bundles", s.adminBundles)
+		// The path the bundles documentation names, for status dashboards.
+		e.GET("/status/bundles", s.adminBundles, s.requireAdmin)
 	}
 	return e
 }
