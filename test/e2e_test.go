@@ -14,6 +14,7 @@ import (
 
 	"github.com/runpolicy/runpolicy/test/fakegithub"
 	"github.com/runpolicy/runpolicy/test/harness"
+	"github.com/runpolicy/runpolicy/test/pgtest"
 	"github.com/runpolicy/runpolicy/webhook"
 )
 
@@ -635,10 +636,7 @@ func TestPolicyRepositoryPush(t *testing.T) {
 // delivery, whichever replica took it, is judged once and its run
 // cancelled once.
 func TestPostgresReplicas(t *testing.T) {
-	dsn, ok := postgresSchema(t)
-	if !ok {
-		t.Skip("postgres not reachable on 127.0.0.1:5432")
-	}
+	_, dsn := pgtest.Database(t)
 	a := newStack(t, map[string]any{"database": dsn, "redeliver_interval": "1s"})
 	b := &stack{t: t, gh: a.gh, dir: t.TempDir(), cfg: map[string]any{}}
 	for k, v := range a.cfg {

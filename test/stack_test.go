@@ -14,13 +14,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/runpolicy/runpolicy/test/harness"
 )
 
 // binary is runpolicy, built once for every test.
 var binary string
+
+// audit records every server log line and every response of the suite;
+// TestMain fails the run when any of them holds a secret.
+var audit *harness.Audit
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "runpolicy-e2e")
@@ -33,9 +35,46 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(2)
 	}
+	if audit, err = harness.NewAudit(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(2)
+	}
+	harness.Client.Transport = audit.Transport(harness.Client.Transport)
 	code := m.Run()
+	if leaks, lines, err := audit.Leaks(); err != nil {
+		fmt.Fprintln(os.Stderr, "secret audit:", err)
+		code = 1
+	} else if len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: secrets in server logs or responses (%d):\n%s\n", len(leaks), strings.Join(leaks, "\n"))
+		code = 1
+	} else if code == 0 {
+		fmt.Printf("secret audit: no secret in %d recorded log lines and responses\n", lines)
+	}
+	audit.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// guard registers a test's secrets with the audit: the webhook secret, the
+// App's key, the admin token now, and the installation tokens the fake
+// issued when the test ends.
+func guard(t *testing.T, gh *harness.GitHub, adminTokens ...string) {
+	t.Helper()
+	if err := audit.Secret("webhook secret", gh.Secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.SecretPEM("private key", gh.KeyPEM); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.Secret("admin token", adminTokens...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := audit.Secret("installation token", gh.Fake.IssuedTokens()...); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 const (
@@ -91,6 +130,7 @@ type stack struct {
 	srv     *harness.Server
 	dir     string
 	cfg     map[string]any
+	env     []string     // added to the server's environment
 	baseURL atomic.Value // string: the server's URL, for callbacks from the fake
 }
 
@@ -122,6 +162,7 @@ func newStackWith(t *testing.T, overrides map[string]any, before func(*stack)) *
 		t.Fatal(err)
 	}
 	t.Cleanup(gh.Fake.Close)
+	guard(t, gh, adminToken)
 	for _, owner := range []string{"acme", "forker", "other"} {
 		gh.Fake.AddInstallation(owner, installation)
 	}
@@ -168,7 +209,7 @@ func newStackWith(t *testing.T, overrides map[string]any, before func(*stack)) *
 // start (re)starts the server on the stack's config and waits until ready.
 func (s *stack) start() {
 	s.t.Helper()
-	srv, err := harness.Start(harness.Options{Binary: binary, Dir: s.dir, Config: s.cfg})
+	srv, err := harness.Start(harness.Options{Binary: binary, Dir: s.dir, Config: s.cfg, Env: s.env, Echo: audit.Writer(s.t.Name())})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -319,47 +360,4 @@ func (s *stack) metric(name, labels string) string {
 func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-// postgresSchema creates a schema of its own in the test database and
-// returns a DSN that uses it, or false when Postgres is not reachable.
-func postgresSchema(t *testing.T) (string, bool) {
-	t.Helper()
-	base := os.Getenv("RUNPOLICY_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if os.Getenv("RUNPOLICY_REQUIRE_POSTGRES") != "" {
-			t.Fatalf("postgres not reachable and RUNPOLICY_REQUIRE_POSTGRES is set: %v", err)
-		}
-		t.Logf("postgres: %v", err)
-		return "", false
-	}
-	defer conn.Close(ctx)
-	schema := "rp_e2e_" + randomHex(6)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, base); err == nil {
-			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(ctx)
-		}
-	})
-	return withSearchPath(base, schema), true
-}
-
-// withSearchPath adds search_path to a DSN that may already carry a query.
-func withSearchPath(dsn, schema string) string {
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
 }

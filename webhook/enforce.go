@@ -15,6 +15,7 @@ import (
 
 // Actions done at most once per run attempt (store.Claim).
 const (
+	actionJudge    = "judge:workflow_run" // owner: the delivery that judges it
 	actionCancel   = "cancel"
 	actionCheckRun = "check_run"
 	actionComment  = "comment:" // + pull request number
@@ -50,7 +51,7 @@ func (s *Server) cancel(ctx context.Context, job *rivertype.JobRow, v *verdict, 
 	}
 	owner, name := t.owner()
 	client := s.app.Installation(t.Installation)
-	if job.Attempt > 1 {
+	if t.resumed {
 		if run, err := client.Run(ctx, owner, name, t.ID); err == nil && run.GetStatus() == "completed" {
 			log.Info("run already over", "conclusion", run.GetConclusion())
 			return s.store.Complete(ctx, t.key(), actionCancel, v.ID, string(github.CancelFinished))

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/runpolicy/runpolicy/webhook/github"
+	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
 // deliveryArgs is the job that processes one persisted delivery.
@@ -66,10 +67,6 @@ type redeliverArgs struct{}
 
 func (redeliverArgs) Kind() string { return "runpolicy_redeliver" }
 
-func (redeliverArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: time.Minute}}
-}
-
 type redeliverWorker struct {
 	river.WorkerDefaults[redeliverArgs]
 	s *Server
@@ -92,6 +89,10 @@ func (s *Server) retryable(err error, job *rivertype.JobRow) (next error, final 
 	}
 	if errors.Is(err, errNotReady) {
 		return river.JobSnooze(time.Second), false
+	}
+	if errors.Is(err, store.ErrLeased) {
+		// Another worker has the delivery: look again once it is done.
+		return river.JobSnooze(time.Second + jitter(time.Second)), false
 	}
 	temporary, wait := github.Temporary(err)
 	switch {

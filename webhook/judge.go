@@ -37,6 +37,9 @@ type target struct {
 
 	deliveryID string
 	receivedAt time.Time
+	// resumed says an earlier attempt worked on the delivery: what it did
+	// on GitHub is looked for before it is done again.
+	resumed bool
 }
 
 func (t *target) key() store.RunKey {
@@ -124,7 +127,7 @@ func (s *Server) judge(ctx context.Context, job *rivertype.JobRow, t *target, ev
 	if err == nil {
 		v, err := verdictOf(*prev)
 		if err == nil {
-			v.log.Run.deliveryID, v.log.Run.receivedAt = t.deliveryID, t.receivedAt
+			v.log.Run.deliveryID, v.log.Run.receivedAt, v.log.Run.resumed = t.deliveryID, t.receivedAt, t.resumed
 		}
 		return v, err
 	}
@@ -195,7 +198,11 @@ func (s *Server) judge(ctx context.Context, job *rivertype.JobRow, t *target, ev
 		return nil, err
 	}
 	if saved.ID != l.DecisionID { // another worker of the same delivery got there first
-		return verdictOf(saved)
+		v, err := verdictOf(saved)
+		if err == nil {
+			v.log.Run.deliveryID, v.log.Run.receivedAt, v.log.Run.resumed = t.deliveryID, t.receivedAt, true
+		}
+		return v, err
 	}
 	s.count(l)
 	attrs := []any{"decision_id", l.DecisionID, "outcome", l.Outcome, "cancel", l.Cancel}
@@ -355,20 +362,23 @@ func (s *Server) evaluate(ctx context.Context, t *target, load loader, timers ma
 // for a fork's pull request) and, when compare is set, the same path on the
 // default branch, in parallel. base is nil when the default branch has no
 // such file: the workflow is new.
+//
+// One failing does not cancel the other: its answer may be a rate limit,
+// which the client must see to hold the installation's calls back.
 func (s *Server) fetchWorkflow(ctx context.Context, t *target, compare bool) (head, base []byte, err error) {
 	client := s.app.Installation(t.Installation)
-	g, gctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	g.Go(func() error {
 		owner, name := split(t.HeadRepository)
 		var err error
-		head, err = client.Content(gctx, owner, name, t.Path, t.HeadSHA)
+		head, err = client.Content(ctx, owner, name, t.Path, t.HeadSHA)
 		return err
 	})
 	if compare {
 		g.Go(func() error {
 			owner, name := t.owner()
 			var err error
-			base, err = client.Content(gctx, owner, name, t.Path, t.DefaultBranch)
+			base, err = client.Content(ctx, owner, name, t.Path, t.DefaultBranch)
 			if errors.Is(err, github.ErrNotFound) {
 				base, err = nil, nil
 			}

@@ -33,7 +33,7 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
 		registry: reg,
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "runpolicy_webhook_deliveries_total",
-			Help: "Webhook deliveries received, by event and outcome (queued, duplicate, ignored, unauthorized, too_large, bad_request, error).",
+			Help: "Webhook deliveries received, by event and outcome (queued, duplicate, ignored, unauthorized, too_large, busy, bad_request, error).",
 		}, []string{"event", "outcome"}),
 		signatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "runpolicy_webhook_signature_failures_total",

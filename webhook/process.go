@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -38,6 +39,19 @@ func (s *Server) process(ctx context.Context, job *rivertype.JobRow, id string) 
 	if d.State != store.DeliveryReceived {
 		return nil
 	}
+	// One worker at a time acts on a delivery, even when the queue hands
+	// its job out twice; a worker that takes over from an earlier one
+	// looks for what it did on GitHub before doing it again.
+	worker := fmt.Sprintf("%s/job-%d/attempt-%d", s.instance, job.ID, job.Attempt)
+	resumed, err := s.store.LeaseDelivery(ctx, d.ID, worker)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := s.store.ReleaseDelivery(context.WithoutCancel(ctx), d.ID, worker); err != nil {
+			s.log.Warn("cannot release delivery; its lease expires", "delivery_id", d.ID, "err", err)
+		}
+	}()
 	log := s.log.With("delivery_id", d.ID, "event", d.Event, "action", d.Action)
 	if d.Repository != "" && d.Event != "workflow_run" && d.Event != "workflow_job" {
 		log = log.With("repository", d.Repository) // the run handlers add it with the run
@@ -45,9 +59,9 @@ func (s *Server) process(ctx context.Context, job *rivertype.JobRow, id string) 
 	var note string
 	switch d.Event {
 	case "workflow_run":
-		note, err = s.onWorkflowRun(ctx, job, d, log)
+		note, err = s.onWorkflowRun(ctx, job, d, resumed, log)
 	case "workflow_job":
-		note, err = s.onWorkflowJob(ctx, job, d, log)
+		note, err = s.onWorkflowJob(ctx, job, d, resumed, log)
 	case "installation":
 		note, err = s.onInstallation(ctx, d, log)
 	case "installation_repositories":

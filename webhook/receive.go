@@ -1,9 +1,9 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -19,6 +19,9 @@ import (
 // deliveryID is what an X-GitHub-Delivery may be: a GUID on github.com, a
 // number or GUID elsewhere; bounded so that it cannot bloat the store.
 var deliveryID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,100}$`)
+
+// persistTimeout bounds saving a delivery before it is acknowledged.
+const persistTimeout = 5 * time.Second
 
 // envelope is the part of a payload routing needs.
 type envelope struct {
@@ -45,15 +48,16 @@ func (s *Server) receive(c echo.Context) error {
 	if r.ContentLength > s.opts.MaxBodyBytes {
 		return s.answer(c, "", "too_large", http.StatusRequestEntityTooLarge, "payload too large")
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxBodyBytes+1))
-	if err != nil {
-		return s.answer(c, "", "bad_request", http.StatusBadRequest, "cannot read body")
-	}
-	if int64(len(body)) > s.opts.MaxBodyBytes {
-		return s.answer(c, "", "too_large", http.StatusRequestEntityTooLarge, "payload too large")
-	}
-	if !validSignature(s.opts.Secret, body, sum) {
+	body, err := s.readBody(r, sum)
+	switch {
+	case errors.Is(err, errBadSignature):
 		return s.refuse(c, sigMismatch)
+	case errors.Is(err, errTooLarge):
+		return s.answer(c, "", "too_large", http.StatusRequestEntityTooLarge, "payload too large")
+	case errors.Is(err, errBusy):
+		return s.answer(c, "", "busy", http.StatusServiceUnavailable, "too many large deliveries at once, try again")
+	case err != nil:
+		return s.answer(c, "", "bad_request", http.StatusBadRequest, "cannot read body")
 	}
 
 	// Authenticated: GitHub sent this.
@@ -84,7 +88,12 @@ func (s *Server) receive(c echo.Context) error {
 		d.Repository = env.Repository.FullName
 		log = log.With("repository", d.Repository)
 	}
-	fresh, err := s.store.AcceptDelivery(r.Context(), d, deliveryArgs{DeliveryID: id})
+	// Bounded: with the database unreachable GitHub must get its 503 well
+	// within its own 10-second timeout, so that the delivery is recorded
+	// as failed and the redelivery sweep asks for it again.
+	persistCtx, cancel := context.WithTimeout(r.Context(), persistTimeout)
+	fresh, err := s.store.AcceptDelivery(persistCtx, d, deliveryArgs{DeliveryID: id})
+	cancel()
 	if err != nil {
 		// GitHub records the failure; the redelivery sweep asks again.
 		log.Error("cannot persist delivery", "err", err)

@@ -82,7 +82,7 @@ func (s *Server) redeliver(ctx context.Context) error {
 			continue // persisted; the queue has it even if GitHub saw an error
 		}
 		c := failed[guid]
-		first, err := s.store.ClaimRedelivery(ctx, guid, c.id)
+		first, err := s.store.ClaimRedelivery(ctx, guid, c.id, start.Add(-claimTimeout(s.opts.RedeliverInterval)))
 		if err != nil {
 			return err
 		}
@@ -91,7 +91,9 @@ func (s *Server) redeliver(ctx context.Context) error {
 		}
 		if err := s.app.Redeliver(ctx, c.id); err != nil {
 			s.log.Warn("cannot ask for a redelivery", "delivery_id", guid, "err", err)
-			if err := s.store.ReleaseRedelivery(ctx, guid); err != nil {
+			// Released whatever the job's context says (it may have hit
+			// its timeout); a claim left behind expires anyway.
+			if err := s.store.ReleaseRedelivery(context.WithoutCancel(ctx), guid); err != nil {
 				return err
 			}
 			if temporary, _ := github.Temporary(err); temporary {
@@ -108,6 +110,13 @@ func (s *Server) redeliver(ctx context.Context) error {
 	}
 	s.log.Debug("redelivery sweep done", "failed", len(guids), "asked", asked, "since", cutoff)
 	return nil
+}
+
+// claimTimeout is how long a claimed redelivery may bring no new attempt
+// in GitHub's log before another sweep asks again: the replica that
+// claimed it may have died, or lost the database, before asking.
+func claimTimeout(interval time.Duration) time.Duration {
+	return max(2*interval, 10*time.Second)
 }
 
 // worthRedelivering says whether a failed attempt may succeed again: no

@@ -99,7 +99,7 @@ func (s *Server) once(ctx context.Context, job *rivertype.JobRow, v *verdict, ac
 		return nil
 	case a.Owner == v.ID:
 		id, _ := strconv.ParseInt(a.Ref, 10, 64)
-		if id == 0 && job.Attempt > 1 {
+		if id == 0 && v.log.Run.resumed {
 			if id, err = w.find(); err != nil {
 				return err
 			}

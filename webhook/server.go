@@ -24,6 +24,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/google/uuid"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -93,6 +94,10 @@ type Options struct {
 	RedeliverLookback time.Duration
 	// MaxBodyBytes caps a delivery (default 25 MB, GitHub's limit).
 	MaxBodyBytes int64
+	// LargeBodies bounds how many deliveries over 256 KB are read at once
+	// (default 2), which bounds the memory bodies take: GitHub's are
+	// nearly all smaller.
+	LargeBodies int
 	// FactsCacheEntries bounds the parsed-workflow cache (default 1024).
 	FactsCacheEntries int
 	// RetryBase and RetryMax shape the queue's exponential backoff with
@@ -136,6 +141,10 @@ type Server struct {
 
 	resolvers *lru.Cache[int64, Resolver]
 	cpu       slots
+	// large holds the slots of bodies over smallBody being read; chunks
+	// are their read buffers (body.go).
+	large  slots
+	chunks chunks
 	// instance names this process in decision logs.
 	instance string
 }
@@ -150,13 +159,17 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		opts: o, app: o.App, engine: o.Engine, policy: o.Policies, log: o.Logger,
 		comment: o.CommentTemplate, policyRepos: map[string]bool{},
 	}
+	// The instance names this process in decision logs and, as the queue
+	// client's id, in leader election and job attempts. The random part
+	// keeps it unique where host and pid are not (pid 1 in containers).
 	host, _ := os.Hostname()
-	s.instance = fmt.Sprintf("%s-%d", host, os.Getpid())
+	s.instance = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
 	for _, r := range o.PolicyRepositories {
 		s.policyRepos[lower(r)] = true
 	}
 	s.facts, _ = lru.New[string, *input.Facts](o.FactsCacheEntries)
 	s.cpu = newSlots(o.EvalConcurrency)
+	s.large = newSlots(o.LargeBodies)
 	s.resolvers, _ = lru.New[int64, Resolver](1024)
 
 	workers := river.NewWorkers()
@@ -165,11 +178,20 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	river.AddWorker(workers, &redeliverWorker{s: s})
 	so := o.Store
 	so.Workers = workers
+	if so.ID == "" {
+		so.ID = s.instance
+	}
 	so.RetryPolicy = backoff{base: o.RetryBase, max: o.RetryMax}
 	so.Logger = o.Logger
 	if o.RedeliverInterval > 0 {
-		so.PeriodicJobs = append(so.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(o.RedeliverInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return redeliverArgs{}, nil },
+		// Only the leader enqueues periodic jobs; uniqueness over the
+		// interval also keeps a new leader from sweeping again at once
+		// after the old one did.
+		every := o.RedeliverInterval
+		so.PeriodicJobs = append(so.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(every),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return redeliverArgs{}, &river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: every}}
+			},
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "redeliver"}))
 	}
 	st, err := store.Open(ctx, so)
@@ -211,6 +233,9 @@ func withDefaults(o *Options) error {
 	o.RedeliverLookback = min(o.RedeliverLookback, 72*time.Hour)
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 25 << 20
+	}
+	if o.LargeBodies <= 0 {
+		o.LargeBodies = 2
 	}
 	if o.FactsCacheEntries <= 0 {
 		o.FactsCacheEntries = 1024
@@ -294,7 +319,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
-	s.log.Info("listening", "addr", ln.Addr().String(), "store", s.store.Backend())
+	s.log.Info("listening", "addr", ln.Addr().String(), "store", s.store.Backend(), "instance", s.instance)
 
 	// The queue's own context outlives ctx: shutdown stops it explicitly.
 	queueCtx := context.WithoutCancel(ctx)

@@ -29,7 +29,7 @@ type jobObject struct {
 // onWorkflowJob judges a queued or waiting job with the runner labels
 // GitHub resolved. It also catches a run whose workflow_run delivery never
 // arrived: the whole workflow is judged again with the job's context.
-func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, log *slog.Logger) (string, error) {
+func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, resumed bool, log *slog.Logger) (string, error) {
 	var p struct {
 		WorkflowJob  *jobObject          `json:"workflow_job"`
 		Repository   json.RawMessage     `json:"repository"`
@@ -42,7 +42,8 @@ func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *st
 	}
 	wj := p.WorkflowJob
 	t := &target{Repository: repo.FullName, DefaultBranch: repo.DefaultBranch, ID: wj.RunID, Attempt: max(wj.RunAttempt, 1),
-		HeadSHA: wj.HeadSHA, HeadRepository: repo.FullName, deliveryID: d.ID, receivedAt: d.ReceivedAt}
+		HeadSHA: wj.HeadSHA, HeadRepository: repo.FullName, deliveryID: d.ID, receivedAt: d.ReceivedAt,
+		resumed: resumed || job.Attempt > 1}
 	log = log.With("repository", t.Repository, "run_id", t.ID, "run_attempt", t.Attempt, "job", wj.Name)
 	if a, err := s.store.Action(ctx, t.key(), actionCancel); err == nil && a.Done() {
 		return skip(log, "run attempt already cancelled"), nil

@@ -58,7 +58,7 @@ func (t *target) fill(run runObject) {
 func dynamicWorkflow(path string) bool { return strings.HasPrefix(path, "dynamic/") }
 
 // onWorkflowRun judges a requested workflow run as a whole.
-func (s *Server) onWorkflowRun(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, log *slog.Logger) (string, error) {
+func (s *Server) onWorkflowRun(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, resumed bool, log *slog.Logger) (string, error) {
 	var p struct {
 		WorkflowRun  *runObject          `json:"workflow_run"`
 		Repository   *repoObject         `json:"repository"`
@@ -68,19 +68,22 @@ func (s *Server) onWorkflowRun(ctx context.Context, job *rivertype.JobRow, d *st
 		return skip(log, "workflow_run payload without a run or repository"), nil
 	}
 	t := &target{Repository: p.Repository.FullName, DefaultBranch: p.Repository.DefaultBranch, Attempt: 1,
-		deliveryID: d.ID, receivedAt: d.ReceivedAt}
+		deliveryID: d.ID, receivedAt: d.ReceivedAt, resumed: resumed || job.Attempt > 1}
 	t.fill(*p.WorkflowRun)
 	log = log.With("repository", t.Repository, "run_id", t.ID, "run_attempt", t.Attempt)
 	if dynamicWorkflow(t.Path) {
 		return skip(log, "GitHub-managed workflow "+t.Path), nil
 	}
-	// A replay under a new delivery id: the run attempt is judged once.
-	judged, err := s.store.RunJudged(ctx, t.Repository, t.ID, t.Attempt, "workflow_run", d.ID)
+	// A replay under a new delivery id: the run attempt is judged once, by
+	// the delivery that claims it first, even when replicas work two
+	// deliveries of it at the same moment. The claim survives a crash: the
+	// owner's job is retried and judges it.
+	claim, err := s.store.Claim(ctx, t.key(), actionJudge, d.ID, 0)
 	if err != nil {
 		return "", err
 	}
-	if judged {
-		return skip(log, "run attempt already judged"), nil
+	if claim.Owner != d.ID {
+		return skip(log, "run attempt already judged (delivery "+claim.Owner+")"), nil
 	}
 	installation, err := s.installationOf(ctx, d, p.Installation, t.Repository)
 	if err != nil {

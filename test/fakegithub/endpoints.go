@@ -234,13 +234,13 @@ func (s *Server) contents(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(content)
 		return
 	}
-	encoding, encoded := "base64", wrap(base64.StdEncoding.EncodeToString(content))
-	if len(content) > largeFile {
-		encoding, encoded = "none", ""
+	encoding, encoded := "none", ""
+	if len(content) <= largeFile {
+		encoding, encoded = "base64", wrap(base64.StdEncoding.EncodeToString(content))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"type": "file", "encoding": encoding, "size": len(content), "name": path.Base(p), "path": p,
-		"content": encoded, "sha": blobSHA(content),
+		"content": encoded, "sha": s.blobSHA(content),
 		"url":          fmt.Sprintf("%s/repos/%s/contents/%s", s.URL(), repo, p),
 		"download_url": fmt.Sprintf("%s/raw/%s/%s", s.URL(), repo, p),
 	})
@@ -257,6 +257,33 @@ func wrap(s string) string {
 	b.WriteString(s)
 	b.WriteByte('\n')
 	return b.String()
+}
+
+// blobKey names stored content by its memory: the same slice served for
+// many runs is hashed once.
+type blobKey struct {
+	data *byte
+	n    int
+}
+
+// blobSHA is blobSHA, cached per stored content (a 50 MB file served to
+// many runs would otherwise cost a hash each time).
+func (s *Server) blobSHA(b []byte) string {
+	if len(b) == 0 {
+		return blobSHA(b)
+	}
+	key := blobKey{&b[0], len(b)}
+	s.mu.Lock()
+	sum, ok := s.blobs[key]
+	s.mu.Unlock()
+	if ok {
+		return sum
+	}
+	sum = blobSHA(b)
+	s.mu.Lock()
+	s.blobs[key] = sum
+	s.mu.Unlock()
+	return sum
 }
 
 func blobSHA(b []byte) string {

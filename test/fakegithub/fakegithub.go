@@ -50,6 +50,8 @@ type Server struct {
 	deliveries    []*HookDelivery
 	nextID        int64
 	onRedeliver   func(HookDelivery) int
+	chaos         *chaos
+	blobs         map[blobKey]string
 }
 
 // Options configures New.
@@ -86,6 +88,7 @@ func New(o Options) *Server {
 		files:         map[fileKey][]byte{},
 		refs:          map[fileKey]string{},
 		runs:          map[runKey]*Run{},
+		blobs:         map[blobKey]string{},
 		nextID:        1000,
 	}
 	if s.tokenTTL == 0 {
@@ -185,6 +188,18 @@ type Call struct {
 	Body   []byte
 	Status int
 	At     time.Time
+	// Installation is the installation whose token authenticated the
+	// call, 0 for none or an App JWT; Token is that token. Each process
+	// of the server fetches tokens of its own, so the token tells which
+	// process made the call.
+	Installation int64
+	Token        string
+	// Injected names the failure chaos or a fault put in instead of the
+	// real answer (see the Injected constants), "" for none.
+	Injected string
+	// RetryNotBefore is, for a rate-limit answer, the earliest time a
+	// client that honours it may call again.
+	RetryNotBefore time.Time
 }
 
 // Calls returns every call so far, in order.
@@ -332,12 +347,47 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		s.mu.Lock()
 		latency := s.latency
 		fault := s.takeFault(r)
+		injected := ""
+		if fault != nil {
+			injected = InjectedFault
+		} else {
+			injected = s.draw()
+		}
+		var hold, wait time.Duration
+		if s.chaos != nil {
+			hold, wait = s.chaos.Hold, s.chaos.Wait
+		}
 		s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-			Accept: r.Header.Get("Accept"), Auth: authKind(r), Body: body, At: time.Now()})
-		rec := &recorder{ResponseWriter: w, s: s, index: len(s.calls) - 1}
+			Accept: r.Header.Get("Accept"), Auth: authKind(r), Body: body, At: time.Now(),
+			Installation: s.installationOf(r), Token: s.tokenOf(r), Injected: injected})
+		index := len(s.calls) - 1
+		rec := &recorder{ResponseWriter: w, s: s, index: index}
 		s.mu.Unlock()
 		if latency > 0 {
 			time.Sleep(latency)
+		}
+		switch injected {
+		case Injected500, Injected502, InjectedRateLimit, InjectedRetryAfter:
+			notBefore := s.injectError(w, rec, injected, wait)
+			s.mu.Lock()
+			s.calls[index].RetryNotBefore = notBefore
+			s.mu.Unlock()
+			return
+		case InjectedLostAnswer:
+			rateHeaders(w.Header())
+			late := &lateWriter{header: w.Header().Clone()}
+			next.ServeHTTP(late, r)
+			s.mu.Lock()
+			s.calls[index].Status = late.status
+			s.mu.Unlock()
+			time.Sleep(hold)
+			late.release(w)
+			return
+		case InjectedDropped:
+			time.Sleep(hold)
+			if r.Context().Err() != nil {
+				return // the client gave up: never processed, status 0
+			}
 		}
 		if fault != nil && fault.Delay > 0 {
 			time.Sleep(fault.Delay)
@@ -463,6 +513,25 @@ func decodeSegment(seg string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// installationOf is the installation whose token r carries, 0 for none.
+// The caller holds s.mu.
+func (s *Server) installationOf(r *http.Request) int64 {
+	return s.tokens[s.tokenOf(r)].installation
+}
+
+// tokenOf is the installation token r carries, "" for none.
+func (s *Server) tokenOf(r *http.Request) string {
+	a := r.Header.Get("Authorization")
+	raw, ok := strings.CutPrefix(a, "token ")
+	if !ok {
+		raw, _ = strings.CutPrefix(a, "Bearer ")
+	}
+	if _, issued := s.tokens[raw]; !issued {
+		return ""
+	}
+	return raw
 }
 
 // requireToken checks an installation token this fake issued.

@@ -217,6 +217,9 @@ func (s *Server) Kill() {
 	<-s.done
 }
 
+// PID is the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Exited reports whether the process has ended.
 func (s *Server) Exited() bool {
 	select {

@@ -6,6 +6,13 @@
 //	go run ./test/load -mode cancel -rate 100 -duration 10s
 //	go run ./test/load -mode cancel -rate 20 -duration 10s -latency 100ms
 //
+// Throughput of one replica and of three on Postgres (-rate 0: as fast as
+// they answer, -conc deliveries in flight, spread over the replicas; a
+// fresh database is made on the server -database names, and dropped):
+//
+//	go run ./test/load -rate 0 -duration 10s -database postgres://postgres@127.0.0.1:5432/test -replicas 1
+//	go run ./test/load -rate 0 -duration 10s -database postgres://postgres@127.0.0.1:5432/test -replicas 3
+//
 // ack: time from sending a signed delivery to its 202 (persisted and
 // queued), on the embedded store, while the server works the deliveries
 // (with -idle it only acknowledges them: no policy set ever becomes
@@ -26,9 +33,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/runpolicy/runpolicy/test/harness"
+	"github.com/runpolicy/runpolicy/test/pgtest"
 )
 
 func main() {
@@ -42,6 +53,8 @@ func main() {
 	binary := flag.String("binary", "", "runpolicy binary (default: go build)")
 	verbose := flag.Bool("v", false, "print the server's logs")
 	flag.IntVar(&workers, "workers", 50, "the server's workers")
+	flag.IntVar(&replicas, "replicas", 1, "servers sharing the database (postgres:// only above 1)")
+	flag.IntVar(&conc, "conc", 64, "deliveries in flight with -rate 0")
 	flag.BoolVar(&idle, "idle", false, "keep the server unready (a policy source that never loads): acknowledge only, process nothing")
 	flag.Parse()
 	if err := run(*mode, *rate, *duration, *warmup, *latency, *database, *resolveRefs, *binary, *verbose); err != nil {
@@ -51,8 +64,10 @@ func main() {
 }
 
 var (
-	workers int
-	idle    bool
+	workers  int
+	idle     bool
+	replicas int
+	conc     int
 )
 
 const workflow = `name: changes
@@ -93,6 +108,16 @@ func run(mode string, rate int, duration, warmup, latency time.Duration, databas
 	if database == "" {
 		database = filepath.Join(dir, "runpolicy.db")
 	}
+	if storeKind(database) == "postgres" {
+		fresh, drop, err := freshDatabase(database)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		database = fresh
+	} else if replicas > 1 {
+		return fmt.Errorf("-replicas %d needs a postgres:// -database", replicas)
+	}
 	cfg["database"] = database
 	cfg["log_level"] = "info"
 	cfg["workers"] = workers
@@ -107,21 +132,33 @@ func run(mode string, rate int, duration, warmup, latency time.Duration, databas
 	if verbose {
 		echo = os.Stderr
 	}
-	opts := harness.Options{Binary: binary, Dir: dir, Config: cfg}
-	if echo != nil {
-		opts.Echo = echo
-	}
-	srv, err := harness.Start(opts)
-	if err != nil {
-		return err
-	}
-	defer srv.Stop(30 * time.Second)
-	if !idle {
-		if err := srv.WaitReady(time.Minute); err != nil {
+	var servers []*harness.Server
+	for i := range replicas {
+		rdir := filepath.Join(dir, fmt.Sprintf("replica-%d", i))
+		if err := os.MkdirAll(rdir, 0o755); err != nil {
 			return err
 		}
+		opts := harness.Options{Binary: binary, Dir: rdir, Config: cfg}
+		if echo != nil {
+			opts.Echo = echo
+		}
+		srv, err := harness.Start(opts)
+		if err != nil {
+			return err
+		}
+		defer srv.Stop(30 * time.Second)
+		if !idle {
+			if err := srv.WaitReady(time.Minute); err != nil {
+				return err
+			}
+		}
+		servers = append(servers, srv)
 	}
+	srv := servers[0]
 
+	if rate <= 0 {
+		return closedLoop(gh, servers, duration, warmup)
+	}
 	total := int((warmup + duration).Seconds() * float64(rate))
 	skip := int(warmup.Seconds() * float64(rate))
 	type result struct {
@@ -160,7 +197,7 @@ func run(mode string, rate int, duration, warmup, latency time.Duration, databas
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
-			code, err := gh.Send(ctx, srv.URL, harness.Delivery{Event: "workflow_run", ID: fmt.Sprintf("load-%d", i), Body: bodies[i]})
+			code, err := gh.Send(ctx, servers[i%len(servers)].URL, harness.Delivery{Event: "workflow_run", ID: fmt.Sprintf("load-%d", i), Body: bodies[i]})
 			results[i] = result{sent: t0, ack: time.Since(t0), code: code, err: err, repo: results[i].repo, id: results[i].id}
 		}()
 	}
@@ -176,7 +213,7 @@ func run(mode string, rate int, duration, warmup, latency time.Duration, databas
 		}
 		acks = append(acks, r.ack)
 	}
-	fmt.Printf("mode=%s rate=%d/s duration=%s latency=%s store=%s resolve=%v\n", mode, rate, duration, latency, storeKind(database), resolveRefs)
+	fmt.Printf("mode=%s rate=%d/s duration=%s latency=%s store=%s replicas=%d resolve=%v\n", mode, rate, duration, latency, storeKind(database), replicas, resolveRefs)
 	fmt.Printf("sent %d deliveries in %s (%.0f/s), %d measured, %d failed\n", total, sendTime.Round(time.Millisecond), float64(total)/sendTime.Seconds(), len(acks), failures)
 	report("ack (send → 202)", acks)
 	printHistogram(srv.URL, "runpolicy_webhook_ack_seconds")
@@ -285,4 +322,84 @@ func timers(srv *harness.Server, skip int) {
 	for _, k := range names {
 		report("decision "+k, byName[k])
 	}
+}
+
+// closedLoop sends deliveries as fast as the servers acknowledge them,
+// conc in flight, round-robin over the servers, and prints how many were
+// acknowledged per second after the warm-up. Each delivery is a distinct
+// run, so every one is stored, queued and (unless -idle) judged.
+func closedLoop(gh *harness.GitHub, servers []*harness.Server, duration, warmup time.Duration) error {
+	r := harness.Run{Repo: "acme/load", ID: 1, HeadSHA: fmt.Sprintf("%040x", 1), Path: ".github/workflows/changes.yml", Installation: 1}
+	gh.Publish(r, []byte(fmt.Sprintf(workflow, 0)), nil)
+	body, err := harness.WorkflowRunRequested(r)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	var mu sync.Mutex
+	var acks []time.Duration
+	failed := 0
+	var next atomic.Int64
+	start := time.Now()
+	measureFrom, end := start.Add(warmup), start.Add(warmup+duration)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				i := next.Add(1)
+				t0 := time.Now()
+				// One run for all: the figure is acknowledging, and a
+				// replayed run is stored and queued like a new one.
+				code, err := gh.Send(ctx, servers[int(i)%len(servers)].URL, harness.Delivery{Event: "workflow_run", ID: fmt.Sprintf("load-%d", i), Body: body})
+				if t0.Before(measureFrom) {
+					continue
+				}
+				mu.Lock()
+				if err != nil || code != 202 {
+					if failed++; failed <= 3 {
+						fmt.Fprintf(os.Stderr, "delivery load-%d: %d, %v\n", i, code, err)
+					}
+				} else if time.Now().Before(end) {
+					acks = append(acks, time.Since(t0))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Printf("closed loop: %d replicas, %d in flight, %s measured after %s warm-up\n", len(servers), conc, duration, warmup)
+	fmt.Printf("acknowledged %d deliveries: %.0f/s, %d failed\n", len(acks), float64(len(acks))/duration.Seconds(), failed)
+	report("ack (send → 202)", acks)
+	for _, srv := range servers {
+		printHistogram(srv.URL, "runpolicy_webhook_ack_seconds")
+	}
+	return nil
+}
+
+// freshDatabase makes an empty database on the Postgres server of dsn and
+// returns a DSN for it and a function that drops it.
+func freshDatabase(dsn string) (string, func(), error) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("rp_load_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	fresh, err := pgtest.WithDatabase(dsn, name)
+	if err != nil {
+		return "", nil, err
+	}
+	drop := func() {
+		if c, err := pgx.Connect(ctx, dsn); err == nil {
+			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(ctx)
+		}
+	}
+	return fresh, drop, nil
 }

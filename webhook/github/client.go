@@ -60,6 +60,8 @@ type App struct {
 
 	mu            sync.Mutex
 	installations *lru.Cache[int64, *Client]
+	// gate holds the App's own calls while GitHub asks it to wait.
+	gate gate
 }
 
 // NewApp checks the configuration and the key.
@@ -100,7 +102,7 @@ func NewApp(cfg Config) (*App, error) {
 		appID: cfg.AppID, apiURL: u, timeout: cfg.Timeout, atr: atr, base: base,
 		content: content, installations: installations,
 	}
-	a.client = a.newClient(atr)
+	a.client = a.newClient(a.gate.wrap(atr))
 	return a, nil
 }
 
@@ -123,7 +125,8 @@ func (a *App) Installation(id int64) *Client {
 	itr := ghinstallation.NewFromAppsTransport(a.atr, id)
 	itr.BaseURL = a.atr.BaseURL
 	itr.Client = &http.Client{Transport: a.base, Timeout: a.timeout}
-	c := &Client{installation: id, gh: a.newClient(itr), itr: itr, app: a}
+	c := &Client{installation: id, itr: itr, app: a}
+	c.gh = a.newClient(c.gate.wrap(itr))
 	a.installations.Add(id, c)
 	return c
 }
@@ -153,6 +156,8 @@ type Client struct {
 	gh           *gh.Client
 	itr          *ghinstallation.Transport
 	app          *App
+	// gate holds the installation's calls while GitHub asks it to wait.
+	gate gate
 }
 
 // InstallationID is the installation the client acts as.

@@ -80,19 +80,6 @@ func (s *Store) DecisionForDelivery(ctx context.Context, deliveryID string) (*De
 	return &d, nil
 }
 
-// RunJudged reports whether a run attempt already has a decision made on
-// an event of the given name for another delivery than exceptDelivery.
-func (s *Store) RunJudged(ctx context.Context, repo string, runID int64, attempt int, event, exceptDelivery string) (bool, error) {
-	var n int
-	err := s.queryRow(ctx, `SELECT count(*) FROM runpolicy_decision
-		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND event = ? AND delivery_id <> ?`,
-		repo, runID, attempt, event, exceptDelivery).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("store: decisions of %s run %d: %w", repo, runID, err)
-	}
-	return n > 0, nil
-}
-
 // DecisionFilter selects decisions; zero fields match everything.
 type DecisionFilter struct {
 	Repository string

@@ -35,17 +35,24 @@ type Delivery struct {
 	Note           string
 }
 
+const insertDelivery = `INSERT INTO runpolicy_delivery
+	(id, event, action, installation_id, repository, payload, received_at, state)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+
 // AcceptDelivery persists d, deduplicated on its ID, and hands job, which
 // processes it, to the queue. It returns false when the delivery was seen
 // before.
 //
-// The job is queued in the background, right after (see feeder): a process
+// On Postgres the delivery and its job are saved in one transaction: once
+// this returns true, the job exists, whichever replica dies next. On SQLite
+// the job is queued in the background, right after (see feeder): a process
 // that dies in between leaves a delivery without its job, which
-// DeliveriesWithoutJob finds.
+// DeliveriesWithoutJob finds on the next start.
 func (s *Store) AcceptDelivery(ctx context.Context, d Delivery, job river.JobArgs) (bool, error) {
-	insert := s.dialect.rebind(`INSERT INTO runpolicy_delivery
-		(id, event, action, installation_id, repository, payload, received_at, state)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+	if s.pg != nil {
+		return s.acceptPostgres(ctx, d, job)
+	}
+	insert := s.dialect.rebind(insertDelivery)
 	var res sql.Result
 	err := retryBusy(ctx, func() error {
 		var err error
@@ -67,6 +74,32 @@ func (s *Store) AcceptDelivery(ctx context.Context, d Delivery, job river.JobArg
 	return true, nil
 }
 
+// acceptPostgres saves a delivery and queues its job atomically. Replicas
+// that receive the same delivery at once serialize on its primary key: one
+// inserts it, the others find it there and queue nothing.
+func (s *Store) acceptPostgres(ctx context.Context, d Delivery, job river.JobArgs) (bool, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: save delivery %s: %w", d.ID, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // a no-op after Commit
+	tag, err := tx.Exec(ctx, s.dialect.rebind(insertDelivery),
+		d.ID, d.Event, d.Action, d.InstallationID, d.Repository, d.Payload, nanos(d.ReceivedAt), DeliveryReceived)
+	if err != nil {
+		return false, fmt.Errorf("store: save delivery %s: %w", d.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	if _, err := s.pg.InsertTx(ctx, tx, job, nil); err != nil {
+		return false, fmt.Errorf("store: queue delivery %s: %w", d.ID, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("store: save delivery %s: %w", d.ID, err)
+	}
+	return true, nil
+}
+
 // Delivery returns one delivery with its payload.
 func (s *Store) Delivery(ctx context.Context, id string) (*Delivery, error) {
 	d := &Delivery{}
@@ -82,6 +115,58 @@ func (s *Store) Delivery(ctx context.Context, id string) (*Delivery, error) {
 	}
 	d.ReceivedAt, d.FinishedAt = fromNanos(received), fromNanos(finished)
 	return d, nil
+}
+
+// ErrLeased is returned by LeaseDelivery while another worker holds the
+// delivery.
+var ErrLeased = errors.New("another worker is processing it")
+
+// LeaseDelivery makes worker the one processing a delivery for the next
+// job timeout, unless another worker holds an unexpired lease on it
+// (ErrLeased). The queue may run a job twice at once: a worker that lost
+// the database cannot record that its attempt ended, the job is rescued
+// and taken by another, and the first one's late report hands it out
+// again. The lease keeps such twins from acting on GitHub together.
+//
+// resumed reports that an earlier worker began processing the delivery:
+// it may have acted on GitHub before it stopped, so the caller looks for
+// what it did before doing it again. Leases compare the replicas' clocks,
+// which must agree to well within the job timeout.
+func (s *Store) LeaseDelivery(ctx context.Context, id, worker string) (resumed bool, err error) {
+	var owner string
+	var until int64
+	err = s.queryRow(ctx, "SELECT lease_owner, lease_until FROM runpolicy_delivery WHERE id = ?", id).Scan(&owner, &until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("store: lease delivery %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: lease delivery %s: %w", id, err)
+	}
+	now := time.Now()
+	if owner != "" && owner != worker && until > now.UnixNano() {
+		return false, fmt.Errorf("store: lease delivery %s: %w (%s, for %s more)", id, ErrLeased, owner,
+			time.Duration(until-now.UnixNano()).Round(time.Millisecond))
+	}
+	// Taken only if nobody took it since it was read.
+	res, err := s.exec(ctx, `UPDATE runpolicy_delivery SET lease_owner = ?, lease_until = ?
+		WHERE id = ? AND lease_owner = ? AND lease_until = ?`, worker, now.Add(s.leaseFor).UnixNano(), id, owner, until)
+	if err != nil {
+		return false, fmt.Errorf("store: lease delivery %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, fmt.Errorf("store: lease delivery %s: %w", id, ErrLeased)
+	}
+	return owner != "", nil
+}
+
+// ReleaseDelivery ends worker's lease on a delivery, so that a retry need
+// not wait for it to expire. The delivery keeps the worker's name: a retry
+// knows it resumes.
+func (s *Store) ReleaseDelivery(ctx context.Context, id, worker string) error {
+	if _, err := s.exec(ctx, "UPDATE runpolicy_delivery SET lease_until = 0 WHERE id = ? AND lease_owner = ?", id, worker); err != nil {
+		return fmt.Errorf("store: release delivery %s: %w", id, err)
+	}
+	return nil
 }
 
 // FinishDelivery records that processing of a delivery ended in state

@@ -121,8 +121,8 @@ type localDriver struct{ *riversqlite.Driver }
 func (localDriver) SupportsListener() bool     { return false }
 func (localDriver) SupportsListenNotify() bool { return false }
 
-// recoverOrphans hands back the jobs a killed process left running and
-// its leadership. Only one process uses an SQLite file (lockFile sees to
+// recoverOrphans hands back the jobs a killed process left running, its
+// leadership and its delivery leases. Only one process uses an SQLite file (lockFile sees to
 // it), so whatever is running now has no worker; waiting for the queue's
 // rescuer would delay them by its interval.
 func (s *Store) recoverOrphans(ctx context.Context) error {
@@ -135,6 +135,10 @@ func (s *Store) recoverOrphans(ctx context.Context) error {
 	}
 	if _, err := s.db.ExecContext(ctx, "DELETE FROM river_leader"); err != nil {
 		return fmt.Errorf("store: recover leadership: %w", err)
+	}
+	// The workers that held deliveries are gone with the process.
+	if _, err := s.db.ExecContext(ctx, "UPDATE runpolicy_delivery SET lease_until = 0 WHERE lease_until <> 0"); err != nil {
+		return fmt.Errorf("store: recover delivery leases: %w", err)
 	}
 	return nil
 }
@@ -270,7 +274,7 @@ func (s *Store) openPostgres(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("store: queue client: %w", err)
 	}
-	s.queue = client
+	s.queue, s.pg = client, client
 	return nil
 }
 

@@ -9,11 +9,19 @@ import (
 )
 
 // ClaimRedelivery records that a failed delivery (by GUID) is being asked
-// for again, and reports whether this call is the first to do so: a
-// delivery is asked for once.
-func (s *Store) ClaimRedelivery(ctx context.Context, guid string, hookDeliveryID int64) (bool, error) {
+// for again after its failed attempt hookDeliveryID, and reports whether
+// this call is the first to do so: each failed attempt is asked for once,
+// by one replica. A redelivery that fails as well (the database was still
+// down) is a new attempt, claimed on a later sweep, until one succeeds or
+// the delivery leaves the sweep's lookback. A claim made before
+// retryBefore that brought no new attempt (the replica died or lost the
+// database before asking GitHub) may be claimed again.
+func (s *Store) ClaimRedelivery(ctx context.Context, guid string, hookDeliveryID int64, retryBefore time.Time) (bool, error) {
 	res, err := s.exec(ctx, `INSERT INTO runpolicy_redelivery (guid, hook_delivery_id, requested_at)
-		VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, guid, hookDeliveryID, time.Now().UnixNano())
+		VALUES (?, ?, ?) ON CONFLICT (guid) DO UPDATE
+		SET hook_delivery_id = excluded.hook_delivery_id, requested_at = excluded.requested_at
+		WHERE runpolicy_redelivery.hook_delivery_id <> excluded.hook_delivery_id
+			OR runpolicy_redelivery.requested_at < ?`, guid, hookDeliveryID, time.Now().UnixNano(), nanos(retryBefore))
 	if err != nil {
 		return false, fmt.Errorf("store: redelivery of %s: %w", guid, err)
 	}

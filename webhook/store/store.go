@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -45,6 +46,10 @@ type Options struct {
 	JobTimeout time.Duration
 	// RescueAfter is how long a job may stay running before another
 	// worker takes it over, as after a crash (default JobTimeout + 30s).
+	// On Postgres every replica looks for such jobs every RescueAfter/10
+	// (at most every 5s), so that a job a dead replica held is picked up
+	// about RescueAfter after it started, not on the queue's own
+	// 30-second rescue round.
 	RescueAfter time.Duration
 	// PollInterval is how often workers look for jobs they were not told
 	// about (default 200ms); FetchCooldown is the least time between two
@@ -67,7 +72,16 @@ type Store struct {
 	feeder  *feeder
 	dialect dialect
 	pool    *pgxpool.Pool // Postgres only
-	lock    *os.File      // SQLite only: held while the file is open
+	// pg is the queue client on Postgres, where a delivery and its job are
+	// saved in one transaction.
+	pg *river.Client[pgx.Tx]
+	// rescueAfter and stopRescuer run the Postgres rescuer (rescue.go).
+	rescueAfter time.Duration
+	// leaseFor is how long a delivery lease lasts: as long as a job may
+	// run, and a little more.
+	leaseFor    time.Duration
+	stopRescuer func()
+	lock        *os.File // SQLite only: held while the file is open
 	// stopCheckpointer ends the SQLite background checkpoints.
 	stopCheckpointer func()
 	queue            queue
@@ -103,6 +117,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Workers == nil {
 		s.feeder.start() // an insert-only store is never started
 	}
+	s.rescueAfter = o.RescueAfter
+	s.leaseFor = o.JobTimeout
 	return s, nil
 }
 
@@ -167,12 +183,16 @@ func (s *Store) Start(ctx context.Context) error {
 		return fmt.Errorf("start queue: %w", err)
 	}
 	s.feeder.start()
+	if s.pg != nil {
+		s.startRescuer(s.rescueAfter)
+	}
 	return nil
 }
 
 // Stop lets running jobs finish; when ctx ends first, it cancels them so
 // that they are handed back to the queue and retried later.
 func (s *Store) Stop(ctx context.Context) error {
+	s.endRescuer()
 	err := s.queue.Stop(ctx)
 	if err == nil {
 		return nil
@@ -185,6 +205,7 @@ func (s *Store) Stop(ctx context.Context) error {
 
 // Close releases the database. Call Stop first when the queue was started.
 func (s *Store) Close() error {
+	s.endRescuer()
 	if s.feeder != nil {
 		s.feeder.close()
 	}

@@ -2,13 +2,9 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,57 +12,37 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+
+	"github.com/runpolicy/runpolicy/test/pgtest"
 )
 
-// postgresURL is the database the Postgres variants of the tests use; each
-// test gets its own schema in it. They are skipped when it is unreachable.
-func postgresURL() string {
-	if u := os.Getenv("RUNPOLICY_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test"
-}
-
-// backends returns a DSN per database kind for one test.
+// backends returns a DSN per database kind for one test: an SQLite file,
+// and a Postgres database of the test's own (see pgtest).
 func backends(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{"sqlite": filepath.Join(t.TempDir(), "runpolicy.db")}
-	if dsn, ok := postgresSchema(t); ok {
+	if dsn, ok := postgresDatabase(t); ok {
 		out["postgres"] = dsn
 	}
 	return out
 }
 
-// postgresSchema creates a fresh schema and returns a DSN whose
-// search_path points at it.
-func postgresSchema(t *testing.T) (string, bool) {
+// postgresDatabase is pgtest.Database for tests that also run without
+// Postgres: false when it is unreachable and not required.
+func postgresDatabase(t *testing.T) (string, bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, postgresURL())
-	if err != nil {
-		if os.Getenv("RUNPOLICY_REQUIRE_POSTGRES") != "" {
-			t.Fatalf("postgres not reachable and RUNPOLICY_REQUIRE_POSTGRES is set: %v", err)
-		}
-		t.Logf("postgres not reachable, testing sqlite only: %v", err)
-		return "", false
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "rp_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if !pgtest.Required() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		if c, err := pgx.Connect(ctx, postgresURL()); err == nil {
-			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(ctx)
+		conn, err := pgx.Connect(ctx, pgtest.URL())
+		if err != nil {
+			t.Logf("postgres not reachable, testing sqlite only: %v", err)
+			return "", false
 		}
-	})
-	return withSearchPath(postgresURL(), schema), true
+		conn.Close(ctx)
+	}
+	_, dsn := pgtest.Database(t)
+	return dsn, true
 }
 
 type echoArgs struct {
@@ -207,16 +183,6 @@ func TestDecisionsOncePerDelivery(t *testing.T) {
 			if err != nil || got.ID != "dec-1" || !got.Cancel || got.Outcome != OutcomeDeny {
 				t.Fatalf("second SaveDecision = %+v, %v; want the first decision", got, err)
 			}
-			judged, err := s.RunJudged(ctx, "acme/api", 42, 1, "workflow_run", "d-other")
-			if err != nil || !judged {
-				t.Errorf("RunJudged = %v, %v", judged, err)
-			}
-			if judged, _ := s.RunJudged(ctx, "acme/api", 42, 1, "workflow_run", "d-1"); judged {
-				t.Error("a delivery's own decision counts as another's")
-			}
-			if judged, _ := s.RunJudged(ctx, "acme/api", 42, 2, "workflow_run", "d-other"); judged {
-				t.Error("attempt 2 judged")
-			}
 			list, err := s.Decisions(ctx, DecisionFilter{RunID: 42})
 			if err != nil || len(list) != 1 || string(list[0].Log) != `{"decision_id":"dec-1"}` {
 				t.Errorf("Decisions = %+v, %v", list, err)
@@ -300,12 +266,23 @@ func TestInstallationsAndSettings(t *testing.T) {
 			if err := s.InstallationRepositories(ctx, 5, []string{"acme/a", "acme/b"}, []string{"acme/a"}); err != nil {
 				t.Fatal(err)
 			}
-			first, err := s.ClaimRedelivery(ctx, "guid-1", 99)
+			first, err := s.ClaimRedelivery(ctx, "guid-1", 99, time.Now().Add(-time.Minute))
 			if err != nil || !first {
 				t.Fatalf("ClaimRedelivery = %v, %v", first, err)
 			}
-			if again, _ := s.ClaimRedelivery(ctx, "guid-1", 99); again {
+			if again, _ := s.ClaimRedelivery(ctx, "guid-1", 99, time.Now().Add(-time.Minute)); again {
 				t.Fatal("redelivery claimed twice")
+			}
+			// A claim that brought no new attempt in time is claimed again.
+			if stale, err := s.ClaimRedelivery(ctx, "guid-1", 99, time.Now().Add(time.Second)); err != nil || !stale {
+				t.Fatalf("ClaimRedelivery of a stale claim = %v, %v; want true", stale, err)
+			}
+			// The redelivery failed too: its attempt is asked for again, once.
+			if next, err := s.ClaimRedelivery(ctx, "guid-1", 100, time.Now().Add(-time.Minute)); err != nil || !next {
+				t.Fatalf("ClaimRedelivery of a failed redelivery = %v, %v; want true", next, err)
+			}
+			if again, _ := s.ClaimRedelivery(ctx, "guid-1", 100, time.Now().Add(-time.Minute)); again {
+				t.Fatal("a failed redelivery claimed twice")
 			}
 			if err := s.SetSetting(ctx, "k", "v1"); err != nil {
 				t.Fatal(err)
@@ -317,39 +294,6 @@ func TestInstallationsAndSettings(t *testing.T) {
 				t.Fatalf("Setting = %q, %v", v, err)
 			}
 		})
-	}
-}
-
-// Replicas that start at once must not trip over each other's migrations.
-func TestConcurrentOpenMigratesOnce(t *testing.T) {
-	dsn, ok := postgresSchema(t)
-	if !ok {
-		t.Skip("postgres not reachable")
-	}
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	for range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := Open(ctx, Options{DSN: dsn})
-			if err != nil {
-				errs <- err
-				return
-			}
-			s.Close()
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("Open: %v", err)
-	}
-	s := open(t, dsn, nil)
-	var n int
-	if err := s.queryRow(ctx, "SELECT count(*) FROM runpolicy_schema").Scan(&n); err != nil || n != len(migrations) {
-		t.Fatalf("schema rows = %d, %v; want %d", n, err, len(migrations))
 	}
 }
 
@@ -425,11 +369,44 @@ func waitQueued(t *testing.T, s *Store, n int) {
 	t.Fatalf("%d jobs not queued in time", n)
 }
 
-// withSearchPath adds search_path to a DSN that may already carry a query.
-func withSearchPath(dsn, schema string) string {
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
+func TestDeliveryLease(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := Open(ctx, Options{DSN: dsn, JobTimeout: 200 * time.Millisecond, RescueAfter: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.AcceptDelivery(ctx, Delivery{ID: "d-1", Payload: []byte("{}"), ReceivedAt: time.Now()}, echoArgs{ID: "d-1"}); err != nil {
+				t.Fatal(err)
+			}
+			resumed, err := s.LeaseDelivery(ctx, "d-1", "a")
+			if err != nil || resumed {
+				t.Fatalf("first lease = %v, %v; want a fresh lease", resumed, err)
+			}
+			if _, err := s.LeaseDelivery(ctx, "d-1", "b"); !errors.Is(err, ErrLeased) {
+				t.Fatalf("second worker's lease: %v, want ErrLeased", err)
+			}
+			if err := s.ReleaseDelivery(ctx, "d-1", "b"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.LeaseDelivery(ctx, "d-1", "b"); !errors.Is(err, ErrLeased) {
+				t.Fatal("a worker released a lease it does not hold")
+			}
+			if err := s.ReleaseDelivery(ctx, "d-1", "a"); err != nil {
+				t.Fatal(err)
+			}
+			if resumed, err := s.LeaseDelivery(ctx, "d-1", "b"); err != nil || !resumed {
+				t.Fatalf("lease after a release = %v, %v; want it, resuming a's work", resumed, err)
+			}
+			time.Sleep(300 * time.Millisecond) // past the job timeout: b died
+			if resumed, err := s.LeaseDelivery(ctx, "d-1", "c"); err != nil || !resumed {
+				t.Fatalf("lease after expiry = %v, %v; want it, resuming", resumed, err)
+			}
+			if _, err := s.LeaseDelivery(ctx, "nope", "c"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("lease of a missing delivery: %v, want ErrNotFound", err)
+			}
+		})
 	}
-	return dsn + sep + "search_path=" + schema
 }
