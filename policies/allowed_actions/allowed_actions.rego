@@ -100,7 +100,7 @@ unlisted := (object.keys(judged) - allowed) - blocked
 # exempt from pinning.
 unpinned := object.keys(unpinned_refs) - actions.listed_refs(exempt, unpinned_refs)
 
-unpinned_refs[i] := use if {
+unpinned_refs := {i: use |
 	some i in allowed
 	use := input.uses[i]
 	not use.pinned

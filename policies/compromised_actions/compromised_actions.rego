@@ -45,32 +45,37 @@ deny contains object.union(lib.finding(use), {
 
 # listed are the indexes in input.uses of the references the list names,
 # by name or repository, or whose commit it lists: only those need a
-# verdict. Each rule looks every reference up by key at once, which in OPA
-# costs far less than a function call per reference.
+# verdict. Each rule looks at every reference at once and binds the list
+# first: in OPA a function call per reference, or a data reference
+# resolved again for each one, costs more than the lookup itself.
 listed contains i if {
+	actions := data.runpolicy.compromised.actions
 	some i, use in input.uses
+	actions[lower(use.name)]
 	use.kind in {"action", "reusable_workflow"}
-	object.get(data.runpolicy.compromised.actions, lower(use.name), false)
 }
 
 listed contains i if {
+	actions := data.runpolicy.compromised.actions
 	some i, use in input.uses
-	use.kind in {"action", "reusable_workflow"}
 	repository := concat("/", [use.owner, use.repo])
 	repository != use.name # an action in a sub-path of a listed repository
-	data.runpolicy.compromised.actions[lower(repository)]
+	actions[lower(repository)]
+	use.kind in {"action", "reusable_workflow"}
 }
 
 listed contains i if {
+	commits := data.runpolicy.compromised.commits
 	some i, use in input.uses
 	use.ref_type == "sha"
-	data.runpolicy.compromised.commits[lower(use.ref)]
+	commits[lower(use.ref)]
 }
 
 listed contains i if {
+	commits := data.runpolicy.compromised.commits
 	some i, use in input.uses
 	is_string(use.resolved_sha)
-	data.runpolicy.compromised.commits[lower(use.resolved_sha)]
+	commits[lower(use.resolved_sha)]
 }
 
 # verdict is [list entry, reason] for the first way the reference matches
@@ -128,13 +133,13 @@ advisory_text(entry) := concat(", ", entry.advisories) if {
 warn contains unresolved(use) if {
 	not settings.block_unresolved
 	some use in input.uses
-	object.get(use, "unresolved", "") != ""
+	use.unresolved != "" # set only when the resolver could not look inside
 }
 
 deny contains unresolved(use) if {
 	settings.block_unresolved
 	some use in input.uses
-	object.get(use, "unresolved", "") != ""
+	use.unresolved != "" # set only when the resolver could not look inside
 }
 
 unresolved(use) := object.union(lib.finding(use), {"message": sprintf(

@@ -68,46 +68,50 @@ listed(index, use) if count(listed_refs(index, [use])) > 0
 # object such as a policy's judged references) that an index lists: by
 # owner (owner/*), by full name or by repository (an action in a sub-path
 # of a listed repository), by name@ref, or by an entry with "*". It judges
-# all references in one call because in OPA a function call costs more
-# than the lookups it makes; each part of the index that is empty (most
-# lists have no "!" entries, refs or globs) is skipped with one count.
-listed_refs(index, uses) := ((((by_owner | by_name) | by_repository) | by_image) | by_ref) | by_glob if {
+# all references in one call, and each part binds its lookup table once:
+# in OPA a function call per reference, or a reference resolved again for
+# each one, costs more than the lookup itself. A part of the index that is
+# empty (most lists have no "!" entries, refs or globs) costs one count.
+listed_refs(index, uses) := set() if {
+	((count(index.owners) + count(index.names)) + count(index.refs)) + count(index.globs) == 0
+} else := (by_key | by_ref) | by_glob if {
+	owners := index.owners
+	exact := index.names
+	refs := index.refs
 	by_owner := {i |
-		count(index.owners) > 0
+		count(owners) > 0
 		some i, use in uses
-		index.owners[lower(use.owner)]
+		owners[lower(use.owner)]
 	}
 	by_name := {i |
-		count(index.names) > 0
+		count(exact) > 0
 		some i, use in uses
+		not by_owner[i] # most references are listed by owner: skip the rest
 		use.kind != "docker"
-		index.names[lower(use.name)]
-	}
-	by_repository := {i |
-		count(index.names) > 0
-		some i, use in uses
-		use.kind != "docker"
-		repository := concat("/", [use.owner, use.repo])
-		repository != use.name
-		index.names[lower(repository)]
+		some name in [lower(use.name), lower(concat("/", [use.owner, use.repo]))]
+		exact[name]
 	}
 	by_image := {i |
-		count(index.names) > 0
+		count(exact) > 0
 		some i, use in uses
-		use.kind == "docker"
-		some name in names(use)
-		index.names[name]
+		use.kind == "docker" # by its reference, with and without tag
+		some name in [lower(use.raw), docker_image(lower(use.raw))]
+		exact[name]
 	}
+	by_key := (by_owner | by_name) | by_image
 	by_ref := {i |
-		count(index.refs) > 0
+		count(refs) > 0
 		some i, use in uses
+		not by_key[i]
 		use.kind != "docker" # docker entries keep their tag in the name
-		some name in names(use)
-		index.refs[concat("@", [name, lower(use.ref)])]
+		some name in [lower(use.name), lower(concat("/", [use.owner, use.repo]))]
+		refs[concat("@", [name, lower(use.ref)])]
 	}
 	by_glob := {i |
 		count(index.globs) > 0
 		some i, use in uses
+		not by_key[i]
+		not by_ref[i]
 		globbed(index.globs, use)
 	}
 }
@@ -129,11 +133,6 @@ globbed(globs, use) if {
 ref_matches("", _)
 
 ref_matches(ref_glob, ref) if glob.match(ref_glob, null, lower(ref))
-
-# names are the keys a reference is looked up by.
-names(use) := {lower(use.raw), docker_image(lower(use.raw))} if {
-	use.kind == "docker"
-} else := {lower(use.name), lower(concat("/", [use.owner, use.repo]))}
 
 # docker_image drops the tag and digest: docker://alpine:3.19 → docker://alpine.
 docker_image(raw) := regex.replace(split(raw, "@")[0], `:[^/:]*$`, "")

@@ -22,7 +22,7 @@ all_settings := data.runpolicy.settings
 # settings returns a policy's effective settings: the organization-wide
 # settings with every settings.repositories entry whose pattern matches this
 # repository deep-merged over them, the most specific pattern last (so it wins).
-settings(policy) := object.get(all_settings, policy, {}) if {
+settings(policy) := object.get(data.runpolicy.settings, policy, {}) if {
 	count(repository_patterns) == 0 # the common case: nothing to merge
 } else := object.union_n(array.concat(
 	[object.get(all_settings, policy, {})],
@@ -32,7 +32,7 @@ settings(policy) := object.get(all_settings, policy, {}) if {
 # overrides are the settings.repositories entries, or {} without any.
 default overrides := {}
 
-overrides := all_settings.repositories
+overrides := data.runpolicy.settings.repositories
 
 # repository_patterns are the settings.repositories patterns that match
 # input.repository.full_name, least specific first: more wildcards is less
@@ -63,14 +63,17 @@ glob_pattern(pattern) := concat("*", [glob.quote_meta(part) | some part in split
 # that a lookup costs the same with 10 entries or 10,000: exact entries
 # become object keys and only entries with a "*" are scanned. The indexes
 # read no input, so the engine evaluates `prepared` once per load and stores
-# it at data.runpolicy.prepared; without it (stock opa) each query builds
+# it at data.runpolicy.prepared.lists; without it (stock opa) each query builds
 # the index it needs.
 
 # patterns returns the index of the list setting policy.key that applies to
 # this repository. Test a value against it with in_patterns, or for
 # allowed_actions lists with actions.listed.
 patterns(policy, key) := index if {
-	index := data.runpolicy.prepared[policy][key][scope(policy, key)]
+	count(repository_patterns) == 0
+	index := data.runpolicy.prepared.lists[policy][key][""]
+} else := index if {
+	index := data.runpolicy.prepared.lists[policy][key][scope(policy, key)]
 } else := build_index(policy, key, object.get(settings(policy), key, []))
 
 # in_patterns reports whether value matches an index built by patterns.
@@ -128,11 +131,12 @@ pattern_index(list) := {
 
 # chain is the text of a reference with the references that led to it:
 # "acme/lint@v2 → reviewdog/action-setup@v1".
-chain(use) := concat(" → ", array.concat(use.via, [use.raw]))
+chain(use) := use.raw if {
+	count(use.via) == 0
+} else := concat(" → ", array.concat(use.via, [use.raw]))
 
 # finding is the part of a violation that locates a reference: job, step
 # (when it is one), line, the reference as written and its chain.
-finding(use) := object.union(
-	{"job": use.job, "line": use.line, "uses": use.raw, "via": use.via},
-	{"step": step | step := use.step; step != null},
-)
+finding(use) := {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via} if {
+	use.step != null
+} else := {"job": use.job, "line": use.line, "uses": use.raw, "via": use.via}

@@ -89,7 +89,7 @@ test_patterns_follow_the_override_scope if {
 
 test_patterns_read_the_prepared_index if {
 	index := lib.patterns("runner_labels", "allowed") with input as repo("acme/api")
-		with data.runpolicy.prepared as {"runner_labels": {"allowed": {"": {"exact": {"from-engine": true}, "globs": []}}}}
+		with data.runpolicy.prepared.lists as {"runner_labels": {"allowed": {"": {"exact": {"from-engine": true}, "globs": []}}}}
 	index.exact == {"from-engine": true}
 }
 
@@ -126,4 +126,14 @@ test_chain_and_finding if {
 test_finding_without_step if {
 	use := object.union(fx.action("acme/wf/.github/workflows/x.yml@v1"), {"step": null})
 	not lib.finding(use).step
+}
+
+test_patterns_read_the_prepared_index_of_the_override_scope if {
+	index := lib.patterns("runner_labels", "allowed") with input as repo("acme/api")
+		with data.runpolicy.settings.repositories as {"acme/*": {"runner_labels": {"allowed": ["acme-label"]}}}
+		with data.runpolicy.prepared.lists as {"runner_labels": {"allowed": {
+			"": {"exact": {"org-label": true}, "globs": []},
+			"acme/*": {"exact": {"from-engine": true}, "globs": []},
+		}}}
+	index.exact == {"from-engine": true}
 }

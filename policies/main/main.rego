@@ -23,34 +23,32 @@ decision := {
 
 enforced := {v | some v in violations; v.mode == "enforce"}
 
-violations contains object.union(finding, {"policy": name, "mode": mode}) if {
+# violations and warnings are comprehensions rather than partial rules:
+# each policy's deny and warn sets are then read once per decision.
+violations := {object.union(as_object(finding), {"policy": name, "mode": mode}) |
 	some name, mode in active
 	some finding in data.runpolicy.policies[name].deny
-	is_object(finding)
 }
 
-# Conftest-style string findings (deny contains msg if …) become messages.
-violations contains {"message": sprintf("%v", [finding]), "policy": name, "mode": mode} if {
-	some name, mode in active
-	some finding in data.runpolicy.policies[name].deny
-	not is_object(finding)
-}
-
-warnings contains object.union(finding, {"policy": name}) if {
+warnings := {object.union(as_object(finding), {"policy": name}) |
 	some name, _ in active
 	some finding in data.runpolicy.policies[name].warn
-	is_object(finding)
 }
 
-warnings contains {"message": sprintf("%v", [finding]), "policy": name} if {
-	some name, _ in active
-	some finding in data.runpolicy.policies[name].warn
-	not is_object(finding)
-}
+# as_object accepts conftest-style string findings: deny contains msg if ….
+as_object(finding) := finding if {
+	is_object(finding)
+} else := {"message": sprintf("%v", [finding])}
 
 # active maps each policy that is not off to its effective mode. The mode is
 # read before the policy's rules are referenced, so an off policy does no work.
-active := {name: mode |
+# When no repository override applies, the modes are the organization-wide
+# ones, which the engine prepared once per load (see prepared below).
+active := data.runpolicy.prepared.active if {
+	count(lib.repository_patterns) == 0
+} else := modes
+
+modes := {name: mode |
 	some name in policy_names
 	mode := object.get(lib.settings(name), "mode", "enforce")
 	mode != "off"
@@ -73,7 +71,8 @@ sorted(findings) := [f |
 # refuses to load a configuration that has any.
 config_errors := data.runpolicy.config.errors
 
-# prepared indexes every list setting (see runpolicy.lib.patterns). It reads
-# no input: the engine evaluates it once per load and stores the result at
-# data.runpolicy.prepared, so that no decision rebuilds an index.
-prepared := lib.prepared
+# prepared is what decisions need that reads no input: the index of every
+# list setting (see runpolicy.lib.patterns) and the organization-wide mode
+# of every active policy. The engine evaluates it once per load and stores
+# the result at data.runpolicy.prepared, so that no decision rebuilds it.
+prepared := {"lists": lib.prepared, "active": modes}

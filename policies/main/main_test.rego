@@ -69,6 +69,12 @@ test_user_package_settings_and_string_findings if {
 	d.allow == true
 }
 
+test_string_warnings_become_messages if {
+	d := main.decision with input as fx.doc
+		with data.runpolicy.policies.team_rules.warn as {"heads up"}
+	{"policy": "team_rules", "message": "heads up"} in d.warnings
+}
+
 test_engine_package_list_selects_the_policies if {
 	names := main.policy_names with data.runpolicy.packages as ["compromised_actions", "team_rules"]
 	names == {"compromised_actions", "team_rules"}
@@ -112,6 +118,20 @@ test_config_errors_come_from_the_config_package if {
 	main.config_errors == {"settings.runner_labels.mode: must be enforce, dry_run or off, got block"} with data.runpolicy.settings.runner_labels.mode as "block"
 }
 
-test_prepared_is_the_index_of_every_list if {
-	main.prepared.runner_labels.allowed[""] == {"exact": {}, "globs": []}
+test_prepared_is_the_index_of_every_list_and_the_modes if {
+	main.prepared.lists.runner_labels.allowed[""] == {"exact": {}, "globs": []}
+	main.prepared.active == {
+		"allowed_actions": "dry_run", "compromised_actions": "enforce", "harden_runner": "dry_run",
+		"runner_labels": "enforce", "secret_exfiltration": "enforce",
+	} with data.runpolicy.packages as ["allowed_actions", "compromised_actions", "harden_runner", "runner_labels", "secret_exfiltration"]
+}
+
+test_active_reads_the_prepared_modes_unless_an_override_applies if {
+	main.active == {"compromised_actions": "dry_run"} with input as fx.doc
+		with data.runpolicy.prepared.active as {"compromised_actions": "dry_run"}
+	a := main.active with input as fx.doc
+		with data.runpolicy.prepared.active as {"compromised_actions": "dry_run"}
+		with data.runpolicy.settings.repositories as {"acme/*": {"harden_runner": {"mode": "off"}}}
+	a.compromised_actions == "enforce"
+	not a.harden_runner
 }
