@@ -121,11 +121,26 @@ func Modules(bundles []Bundle, data ...map[string]any) (map[string]*ast.Module, 
 	return c.modules, c.data, nil
 }
 
-func prepare(ctx context.Context, bundles []Bundle, data []map[string]any) (*revision, error) {
+// Compile composes and compiles bundles and returns the compiler with the
+// data the decision query runs on: every bundle's data with the extra
+// documents merged over it, plus what the engine derives once per load
+// (data.runpolicy.packages and the settings indexes at
+// data.runpolicy.prepared). Settings are validated on the way. The
+// benchmark harness hands the same data to a stock OPA.
+func Compile(ctx context.Context, bundles []Bundle, data ...map[string]any) (*ast.Compiler, map[string]any, error) {
 	c, err := compose(bundles, data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	compiler, err := compileComposition(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return compiler, c.data, nil
+}
+
+// compileComposition compiles c and derives its load-time data in place.
+func compileComposition(ctx context.Context, c *composition) (*ast.Compiler, error) {
 	schemas, err := policies.Schemas()
 	if err != nil {
 		return nil, err
@@ -150,8 +165,20 @@ func prepare(ctx context.Context, bundles []Bundle, data []map[string]any) (*rev
 	}
 	if prepared != nil {
 		setPath(c.data, prepared, "runpolicy", "prepared")
-		store = newStore(c.data)
 	}
+	return compiler, nil
+}
+
+func prepare(ctx context.Context, bundles []Bundle, data []map[string]any) (*revision, error) {
+	c, err := compose(bundles, data)
+	if err != nil {
+		return nil, err
+	}
+	compiler, err := compileComposition(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	store := newStore(c.data)
 	pq, err := rego.New(
 		rego.Query(DecisionQuery),
 		rego.Compiler(compiler),

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
@@ -208,35 +207,13 @@ func (a *allowFuzz) init(ctx context.Context) error {
 			a.err = err
 			return
 		}
-		modules, data, err := engine.Modules([]engine.Bundle{{Name: engine.BuiltinName, Bundle: b}})
+		// The engine's compiler and load-time data (the policy packages the
+		// aggregator reads); eval rebuilds the settings indexes per input.
+		compiler, data, err := engine.Compile(ctx, []engine.Bundle{{Name: engine.BuiltinName, Bundle: b}})
 		if err != nil {
 			a.err = err
 			return
 		}
-		compiler := ast.NewCompiler()
-		if compiler.Compile(modules); compiler.Failed() {
-			a.err = compiler.Errors
-			return
-		}
-		// The aggregator reads the policy packages from data, as the
-		// engine lists them.
-		var names []any
-		prefix := ast.MustParseRef("data.runpolicy.policies")
-		seen := map[string]bool{}
-		for _, m := range compiler.Modules {
-			if p := m.Package.Path; len(p) > len(prefix) && p.HasPrefix(prefix) {
-				if name, ok := p[len(prefix)].Value.(ast.String); ok && !seen[string(name)] {
-					seen[string(name)] = true
-					names = append(names, string(name))
-				}
-			}
-		}
-		runpolicy, _ := data["runpolicy"].(map[string]any)
-		if runpolicy == nil {
-			a.err = errors.New("built-in bundle without data.runpolicy")
-			return
-		}
-		runpolicy["packages"] = names
 		a.store = inmem.NewFromObject(data)
 		for q, dst := range map[string]*rego.PreparedEvalQuery{
 			engine.DecisionQuery:           &a.decision,

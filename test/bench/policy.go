@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -35,65 +34,13 @@ func loadPolicySet(ctx context.Context, v variant) (*policySet, error) {
 	if err != nil {
 		return nil, err
 	}
-	mods, data, err := engine.Modules([]engine.Bundle{{Name: engine.BuiltinName, Bundle: b}}, v.data...)
+	// The same compiled modules and data the engine holds, including what it
+	// derives at load time; a sidecar's bundle ships both in its data.
+	compiler, data, err := engine.Compile(ctx, []engine.Bundle{{Name: engine.BuiltinName, Bundle: b}}, v.data...)
 	if err != nil {
 		return nil, err
 	}
-	schemas, err := policies.Schemas()
-	if err != nil {
-		return nil, err
-	}
-	compiler := ast.NewCompiler().WithSchemas(schemas).WithUseTypeCheckAnnotations(true)
-	if compiler.Compile(mods); compiler.Failed() {
-		return nil, fmt.Errorf("compile the built-in bundle: %w", compiler.Errors)
-	}
-	p := &policySet{modules: b.Modules, compiler: compiler, data: data}
-
-	// The engine lists the policy packages and indexes the list settings
-	// once per load; a sidecar's bundle would ship both in its data.
-	rp, _ := data["runpolicy"].(map[string]any)
-	if rp == nil {
-		return nil, fmt.Errorf("the built-in bundle has no data.runpolicy")
-	}
-	rp["packages"] = packageNames(compiler)
-	prepared, err := p.evalData(ctx, "data.runpolicy.main.prepared")
-	if err != nil {
-		return nil, err
-	}
-	rp["prepared"] = prepared
-	return p, nil
-}
-
-// packageNames lists the packages directly under data.runpolicy.policies.
-func packageNames(c *ast.Compiler) []any {
-	seen := map[string]bool{}
-	for _, m := range c.Modules {
-		parts := strings.Split(strings.TrimPrefix(m.Package.Path.String(), "data."), ".")
-		if len(parts) >= 3 && parts[0] == "runpolicy" && parts[1] == "policies" {
-			seen[parts[2]] = true
-		}
-	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]any, len(names))
-	for i, n := range names {
-		out[i] = n
-	}
-	return out
-}
-
-func (p *policySet) evalData(ctx context.Context, query string) (any, error) {
-	rs, err := rego.New(rego.Query(query), rego.Compiler(p.compiler), rego.Store(inmem.NewFromObject(p.data))).Eval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate %s: %w", query, err)
-	}
-	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
-		return nil, fmt.Errorf("evaluate %s: undefined", query)
-	}
-	return rs[0].Expressions[0].Value, nil
+	return &policySet{modules: b.Modules, compiler: compiler, data: data}, nil
 }
 
 // prepare prepares the decision query once, as an embedder of OPA's rego
