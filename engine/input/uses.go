@@ -15,10 +15,8 @@ func ParseUses(raw string, jobLevel bool) Use {
 		parseDocker(&u, strings.TrimPrefix(raw, "docker://"))
 	case strings.HasPrefix(raw, "./") || raw == ".":
 		// A path in the repository at the run's own commit: no ref, no owner.
+		// A job-level one is a local reusable workflow; Step is nil then.
 		u.Kind = KindLocal
-		if jobLevel {
-			u.Kind = KindReusableWorkflow
-		}
 		u.Name = raw
 		u.Path = strings.TrimPrefix(strings.TrimPrefix(raw, "."), "/")
 	default:

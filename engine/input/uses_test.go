@@ -23,7 +23,7 @@ func TestParseUses(t *testing.T) {
 		{"weird", false, Use{Kind: KindAction, Name: "weird", Owner: "weird", RefType: RefNone}},
 		{"", false, Use{Kind: KindAction, RefType: RefNone}},
 		{"acme/wf/.github/workflows/ci.yml@main", true, Use{Kind: KindReusableWorkflow, Name: "acme/wf/.github/workflows/ci.yml", Owner: "acme", Repo: "wf", Path: ".github/workflows/ci.yml", Ref: "main", RefType: RefTagOrBranch}},
-		{"./.github/workflows/ci.yml", true, Use{Kind: KindReusableWorkflow, Name: "./.github/workflows/ci.yml", Path: ".github/workflows/ci.yml", RefType: RefNone}},
+		{"./.github/workflows/ci.yml", true, Use{Kind: KindLocal, Name: "./.github/workflows/ci.yml", Path: ".github/workflows/ci.yml", RefType: RefNone}},
 		{"./.github/actions/setup", false, Use{Kind: KindLocal, Name: "./.github/actions/setup", Path: ".github/actions/setup", RefType: RefNone}},
 		{"./", false, Use{Kind: KindLocal, Name: "./", RefType: RefNone}},
 		{"docker://alpine", false, Use{Kind: KindDocker, Name: "alpine", RefType: RefNone}},

@@ -65,6 +65,17 @@ test_local_actions if {
 	}} with data.runpolicy.settings.allowed_actions.allow_local as false
 }
 
+# A job-level `uses: ./.github/workflows/x.yml` is a local reusable workflow:
+# the normalizer gives it kind local and no step, and allow_local covers it.
+test_local_reusable_workflow if {
+	call := object.union(fx.local("./.github/workflows/test.yml"), {"step": null})
+	count(deny_for([call])) == 0
+	deny_for([call]) == {{
+		"message": "./.github/workflows/test.yml is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
+		"job": "build", "line": 10, "uses": "./.github/workflows/test.yml", "via": [],
+	}} with data.runpolicy.settings.allowed_actions.allow_local as false
+}
+
 test_local_path_inside_another_action_belongs_to_it if {
 	count(deny_for([fx.via(fx.local("./sub"), ["actions/thing@v1"])])) == 0 with data.runpolicy.settings.allowed_actions.allow_local as false
 }

@@ -413,7 +413,7 @@ func TestCycles(t *testing.T) {
 		gh.file("acme/api", ".github/workflows/ci.yml", headSHA, src)
 		out := resolve(t, New(gh), workflowDoc(t, ".github/workflows/ci.yml", src))
 		checkRows(t, out.Uses, []row{
-			{Raw: "./.github/workflows/ci.yml", Kind: "reusable_workflow", Job: "again", Step: -1, Line: 4, Unresolved: "cycle"},
+			{Raw: "./.github/workflows/ci.yml", Kind: "local", Job: "again", Step: -1, Line: 4, Unresolved: "cycle"},
 		})
 		checkResolution(t, out.Resolution, false, LimitCycle)
 		if gh.calls() != 0 {
@@ -617,7 +617,7 @@ jobs:
 	outer := "acme/shared/.github/workflows/outer.yml@v2"
 	checkRows(t, out.Uses, []row{
 		{Raw: outer, Kind: "reusable_workflow", Job: "call", Step: -1, Line: 4, ResolvedSHA: shared},
-		{Raw: "./.github/workflows/inner.yml", Kind: "reusable_workflow", Job: "call", Step: -1, Line: 4, Via: outer},
+		{Raw: "./.github/workflows/inner.yml", Kind: "local", Job: "call", Step: -1, Line: 4, Via: outer},
 		{Raw: "./.github/actions/lint", Kind: "local", Job: "call", Step: -1, Line: 4, Via: outer},
 		{Raw: "acme/deep@v1", Kind: "action", Job: "call", Step: -1, Line: 4, Via: outer + " > ./.github/workflows/inner.yml", ResolvedSHA: fakeSHA("acme/deep@v1")},
 		{Raw: "acme/linter@v3", Kind: "action", Job: "call", Step: -1, Line: 4, Via: outer + " > ./.github/actions/lint", ResolvedSHA: fakeSHA("acme/linter@v3")},
