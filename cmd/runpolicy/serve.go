@@ -50,6 +50,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		// in test/bench); an explicit GOGC still wins.
 		debug.SetGCPercent(400)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if limit := softMemoryLimit(cgroupMemoryFiles); limit > 0 {
+			debug.SetMemoryLimit(limit)
+		}
+	}
 	if err := serve(ctx, cfg, stderr); err != nil {
 		return fail(stderr, "serve: %v", err)
 	}

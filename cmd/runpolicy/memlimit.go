@@ -1,0 +1,32 @@
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+)
+
+// cgroupMemoryFiles hold the container's memory limit: cgroup v2, then v1.
+var cgroupMemoryFiles = []string{
+	"/sys/fs/cgroup/memory.max",
+	"/sys/fs/cgroup/memory/memory.limit_in_bytes",
+}
+
+// softMemoryLimit is the GOMEMLIMIT serve sets when none is given: 80% of
+// the container's memory, so that with GOGC=400 garbage cannot push the heap
+// past what the container allows. It returns 0 when no limit is found
+// (cgroup v1 writes a huge number for "no limit").
+func softMemoryLimit(files []string) int64 {
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil || n <= 0 || n >= 1<<60 {
+			return 0 // "max", or v1's unlimited
+		}
+		return n / 5 * 4
+	}
+	return 0
+}
