@@ -155,14 +155,21 @@ const (
 
 // Use is one reference to an action, a reusable workflow or a docker image.
 type Use struct {
-	Raw     string `json:"raw"`
-	Kind    string `json:"kind"`
-	Name    string `json:"name"`
-	Owner   string `json:"owner"`
-	Repo    string `json:"repo"`
-	Path    string `json:"path"`
-	Ref     string `json:"ref"`
-	RefType string `json:"ref_type"`
+	Raw   string `json:"raw"`
+	Kind  string `json:"kind"`
+	Name  string `json:"name"`
+	Owner string `json:"owner"`
+	Repo  string `json:"repo"`
+	Path  string `json:"path"`
+	// Names are the names allow and block lists can know this reference
+	// by, in lower case as GitHub compares them, most specific first: its
+	// full name, its repository and owner/* for an action or reusable
+	// workflow; the image with and without its tag or digest for docker
+	// ("docker://alpine:3", "docker://alpine"); none for a local path.
+	// Policies look them up instead of lower-casing and joining per rule.
+	Names   []string `json:"names"`
+	Ref     string   `json:"ref"`
+	RefType string   `json:"ref_type"`
 	// Pinned is true when Ref is a full 40-hex commit SHA (or a docker digest).
 	Pinned      bool    `json:"pinned"`
 	ResolvedSHA *string `json:"resolved_sha"`

@@ -42,7 +42,49 @@ func ParseUses(raw string, jobLevel bool) Use {
 			u.RefType = RefTagOrBranch
 		}
 	}
+	u.Names = names(&u)
 	return u
+}
+
+// names lists the lower-case names of a reference (see Use.Names).
+func names(u *Use) []string {
+	var out []string
+	add := func(n string) {
+		if n != "" && (len(out) == 0 || out[len(out)-1] != n) {
+			out = append(out, n)
+		}
+	}
+	switch u.Kind {
+	case KindLocal:
+		return []string{}
+	case KindDocker:
+		raw := strings.ToLower(u.Raw)
+		add(raw)
+		add(dockerImage(raw))
+	default:
+		add(strings.ToLower(u.Name))
+		if u.Repo != "" {
+			add(strings.ToLower(u.Owner + "/" + u.Repo))
+		}
+		if u.Owner != "" {
+			add(strings.ToLower(u.Owner) + "/*")
+		}
+	}
+	if out == nil {
+		return []string{}
+	}
+	return out
+}
+
+// dockerImage drops the digest, then the tag, of a docker:// reference:
+// docker://alpine:3.19@sha256:… → docker://alpine. A colon before the last
+// slash is a registry port and stays.
+func dockerImage(raw string) string {
+	image, _, _ := strings.Cut(raw, "@")
+	if i := strings.LastIndexByte(image, ':'); i > strings.LastIndexByte(image, '/') {
+		image = image[:i]
+	}
+	return image
 }
 
 // parseDocker reads image[:tag][@sha256:digest]. Name is the image without

@@ -37,9 +37,35 @@ func TestParseUses(t *testing.T) {
 		t.Run(tt.raw, func(t *testing.T) {
 			tt.want.Raw = tt.raw
 			tt.want.Via = []string{}
-			if got := ParseUses(tt.raw, tt.jobLevel); !reflect.DeepEqual(got, tt.want) {
+			got := ParseUses(tt.raw, tt.jobLevel)
+			got.Names = nil // TestUseNames covers them
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ParseUses(%q)\n got: %+v\nwant: %+v", tt.raw, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestUseNames(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want []string
+	}{
+		{"Actions/Checkout@v4", []string{"actions/checkout", "actions/*"}},
+		{"github/codeql-action/init@v3", []string{"github/codeql-action/init", "github/codeql-action", "github/*"}},
+		{"acme/wf/.github/workflows/CI.yml@main", []string{"acme/wf/.github/workflows/ci.yml", "acme/wf", "acme/*"}},
+		{"weird", []string{"weird", "weird/*"}},
+		{"", []string{}},
+		{"./.github/actions/setup", []string{}},
+		{"docker://alpine", []string{"docker://alpine"}},
+		{"docker://Alpine:3.20", []string{"docker://alpine:3.20", "docker://alpine"}},
+		{"docker://localhost:5000/a/b", []string{"docker://localhost:5000/a/b"}},
+		{"docker://localhost:5000/a/b:1", []string{"docker://localhost:5000/a/b:1", "docker://localhost:5000/a/b"}},
+		{"docker://ghcr.io/a/b:1@sha256:abc", []string{"docker://ghcr.io/a/b:1@sha256:abc", "docker://ghcr.io/a/b"}},
+	}
+	for _, tt := range tests {
+		if got := ParseUses(tt.raw, false).Names; !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseUses(%q).Names = %q, want %q", tt.raw, got, tt.want)
+		}
 	}
 }

@@ -236,7 +236,7 @@ func optUse(u *Use) *ast.Term {
 }
 
 func useTerm(u *Use) *ast.Term {
-	items := make([][2]*ast.Term, 0, 15)
+	items := make([][2]*ast.Term, 0, 16)
 	items = append(items,
 		item("raw", str(u.Raw)),
 		item("kind", enum(u.Kind)),
@@ -244,6 +244,7 @@ func useTerm(u *Use) *ast.Term {
 		item("owner", str(u.Owner)),
 		item("repo", str(u.Repo)),
 		item("path", str(u.Path)),
+		item("names", stringsTerm(u.Names)),
 		item("ref", str(u.Ref)),
 		item("ref_type", enum(u.RefType)),
 		item("pinned", boolean(u.Pinned)),

@@ -87,7 +87,7 @@ func TestValueAfterChange(t *testing.T) {
 	sha := "ea584f4502babc6f60d9bc799dbbb13c1caa9ee6"
 	uses := append([]Use{}, d.Uses...)
 	uses[0].ResolvedSHA = &sha
-	uses = append(uses, Use{Raw: "actions/checkout@v4", Kind: KindAction, Via: []string{"x/y@v1"}, Unresolved: "private repository"})
+	uses = append(uses, Use{Raw: "actions/checkout@v4", Kind: KindAction, Names: []string{}, Via: []string{"x/y@v1"}, Unresolved: "private repository"})
 	d.Uses = uses
 	jobs := map[string]*Job{}
 	for id, j := range d.Jobs {

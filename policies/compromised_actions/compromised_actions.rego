@@ -47,35 +47,28 @@ deny contains object.union(lib.finding(use), {
 # by name or repository, or whose commit it lists: only those need a
 # verdict. Each rule looks at every reference at once and binds the list
 # first: in OPA a function call per reference, or a data reference
-# resolved again for each one, costs more than the lookup itself.
+# resolved again for each one, costs more than the lookup itself. A
+# reference's names are in lower case (docker images are docker://…, which
+# the list never names; local paths have none), as are commit SHAs: a ref
+# that is not a full lower-case SHA is never a key of commits, and GitHub
+# returns resolved SHAs in lower case.
 listed contains i if {
 	actions := data.runpolicy.compromised.actions
 	some i, use in input.uses
-	actions[lower(use.name)]
-	use.kind in {"action", "reusable_workflow"}
-}
-
-listed contains i if {
-	actions := data.runpolicy.compromised.actions
-	some i, use in input.uses
-	repository := concat("/", [use.owner, use.repo])
-	repository != use.name # an action in a sub-path of a listed repository
-	actions[lower(repository)]
-	use.kind in {"action", "reusable_workflow"}
+	some name in use.names
+	actions[name]
 }
 
 listed contains i if {
 	commits := data.runpolicy.compromised.commits
 	some i, use in input.uses
-	use.ref_type == "sha"
-	commits[lower(use.ref)]
+	commits[use.ref]
 }
 
 listed contains i if {
 	commits := data.runpolicy.compromised.commits
 	some i, use in input.uses
-	is_string(use.resolved_sha)
-	commits[lower(use.resolved_sha)]
+	commits[use.resolved_sha] # null until the resolver looked the tag up
 }
 
 # verdict is [list entry, reason] for the first way the reference matches
@@ -106,9 +99,8 @@ verdict(use) := [entry, "every version of it is affected"] if {
 # entries are the list entries for the reference: by its full name
 # (owner/repo/path) and by its repository, looked up by key, never scanned.
 entries(use) := [entry |
-	use.kind in {"action", "reusable_workflow"}
-	some key in {lower(use.name), lower(concat("/", [use.owner, use.repo]))}
-	entry := data.runpolicy.compromised.actions[key]
+	some name in use.names
+	entry := data.runpolicy.compromised.actions[name]
 ]
 
 # shas are the commits the reference runs: its ref when pinned to a commit,

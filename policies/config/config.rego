@@ -168,6 +168,17 @@ errors contains sprintf("compromised.actions[%q].%s: must be %s", [name, key, ki
 	not has_type(object.get(entry, key, null), kind)
 }
 
+# compromised.commits maps a malicious commit to the action it belongs to;
+# decisions look commits up as GitHub writes them, full and in lower case.
+default compromised_commits := {}
+
+compromised_commits := data.runpolicy.compromised.commits
+
+errors contains sprintf("compromised.commits[%q]: must be a full lower-case commit SHA", [sha]) if {
+	some sha, _ in compromised_commits
+	not regex.match(`^[0-9a-f]{40}$`, sha)
+}
+
 entry_keys := {
 	"advisories": "a list of strings",
 	"summary": "a string",

@@ -99,6 +99,13 @@ test_compromised_list_shape if {
 	}
 }
 
+test_compromised_commits_are_full_lower_case_shas if {
+	good := "0e58ed8671d6b60d0890c21b07f8835ace038e67"
+	config.errors == set() with data.runpolicy.compromised.commits as {good: "acme/x"}
+	config.errors == {`compromised.commits["0E58ED8671D6B60D0890C21B07F8835ACE038E67"]: must be a full lower-case commit SHA`} with data.runpolicy.compromised.commits as {upper(good): "acme/x"}
+	config.errors == {`compromised.commits["0e58ed8"]: must be a full lower-case commit SHA`} with data.runpolicy.compromised.commits as {"0e58ed8": "acme/x"}
+}
+
 test_shipped_compromised_list_is_valid if {
 	count(data.runpolicy.compromised.actions) >= 10
 	config.errors == set()

@@ -104,7 +104,7 @@ hardening_steps contains [id, step.index] if {
 	some id, job in targeted
 	some step in job.steps
 	step.uses != null
-	lower(step.uses.name) == "step-security/harden-runner"
+	step.uses.names[0] == "step-security/harden-runner" # lower case, full name first
 }
 
 hardening_steps contains [id, step.index] if {

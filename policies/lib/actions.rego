@@ -21,12 +21,12 @@ index(list) := {"allow": entry_index(entries, false), "block": entry_index(entri
 	entries := [entry(text) | some text in list; is_string(text)]
 }
 
-# entry_index files each entry under its class: exact names, name@ref and
-# owner/* entries are object keys; only other wildcards are kept as globs.
+# entry_index files each entry under its class: exact names and owner/*
+# entries are keys of names, the forms a reference lists in its names;
+# name@ref entries are keys of refs; only other wildcards are kept as globs.
 entry_index(entries, block) := {
 	"names": {e.name: true | some e in entries; e.block == block; e.class == "name"},
 	"refs": {concat("@", [e.name, e.ref]): true | some e in entries; e.block == block; e.class == "ref"},
-	"owners": {trim_suffix(e.name, "/*"): true | some e in entries; e.block == block; e.class == "owner"},
 	"globs": [[lib.glob_pattern(e.name), lib.glob_pattern(e.ref)] | some e in entries; e.block == block; e.class == "glob"],
 }
 
@@ -47,8 +47,8 @@ name_ref(body) := [body, ""] if {
 	[name, "*"] = split(body, "@")
 } else := split(body, "@")
 
-class(name, "") := "owner" if {
-	regex.match(`^[^*/]+/\*$`, name)
+class(name, "") := "name" if {
+	regex.match(`^[^*/]+/\*$`, name) # owner/*: every reference lists it in its names
 } else := "glob" if {
 	contains(name, "*")
 } else := "name"
@@ -66,51 +66,34 @@ listed(index, use) if count(listed_refs(index, [use])) > 0
 
 # listed_refs returns the keys of the references in uses (an array, or an
 # object such as a policy's judged references) that an index lists: by
-# owner (owner/*), by full name or by repository (an action in a sub-path
-# of a listed repository), by name@ref, or by an entry with "*". It judges
-# all references in one call, and each part binds its lookup table once:
-# in OPA a function call per reference, or a reference resolved again for
-# each one, costs more than the lookup itself. A part of the index that is
-# empty (most lists have no "!" entries, refs or globs) costs one count.
+# one of their names (full name, repository, owner/*, or for docker the
+# image with and without tag), by name@ref, or by an entry with "*". It
+# judges all references in one call, and each part binds its lookup table
+# once: in OPA a function call per reference, or a reference resolved again
+# for each one, costs more than the lookup itself. A part of the index that
+# is empty (most lists have no "!" entries, refs or globs) costs one count.
 listed_refs(index, uses) := set() if {
-	((count(index.owners) + count(index.names)) + count(index.refs)) + count(index.globs) == 0
-} else := (by_key | by_ref) | by_glob if {
-	owners := index.owners
-	exact := index.names
+	(count(index.names) + count(index.refs)) + count(index.globs) == 0
+} else := (by_name | by_ref) | by_glob if {
+	names := index.names
 	refs := index.refs
-	by_owner := {i |
-		count(owners) > 0
-		some i, use in uses
-		owners[lower(use.owner)]
-	}
 	by_name := {i |
-		count(exact) > 0
 		some i, use in uses
-		not by_owner[i] # most references are listed by owner: skip the rest
-		use.kind != "docker"
-		some name in [lower(use.name), lower(concat("/", [use.owner, use.repo]))]
-		exact[name]
+		some name in use.names
+		names[name]
 	}
-	by_image := {i |
-		count(exact) > 0
-		some i, use in uses
-		use.kind == "docker" # by its reference, with and without tag
-		some name in [lower(use.raw), docker_image(lower(use.raw))]
-		exact[name]
-	}
-	by_key := (by_owner | by_name) | by_image
 	by_ref := {i |
 		count(refs) > 0
 		some i, use in uses
-		not by_key[i]
+		not by_name[i]
 		use.kind != "docker" # docker entries keep their tag in the name
-		some name in [lower(use.name), lower(concat("/", [use.owner, use.repo]))]
+		some name in use.names
 		refs[concat("@", [name, lower(use.ref)])]
 	}
 	by_glob := {i |
 		count(index.globs) > 0
 		some i, use in uses
-		not by_key[i]
+		not by_name[i]
 		not by_ref[i]
 		globbed(index.globs, use)
 	}
@@ -133,6 +116,3 @@ globbed(globs, use) if {
 ref_matches("", _)
 
 ref_matches(ref_glob, ref) if glob.match(ref_glob, null, lower(ref))
-
-# docker_image drops the tag and digest: docker://alpine:3.19 → docker://alpine.
-docker_image(raw) := regex.replace(split(raw, "@")[0], `:[^/:]*$`, "")

@@ -44,12 +44,18 @@ patched(patch) := object.union(object.remove(doc, object.keys(patch)), patch)
 action(raw) := {
 	"raw": raw, "kind": kind(name), "name": name,
 	"owner": parts[0], "repo": parts[1], "path": concat("/", array.slice(parts, 2, count(parts))),
-	"ref": ref, "ref_type": ref_type(ref), "pinned": ref_type(ref) == "sha", "resolved_sha": null,
+	"names": names(parts), "ref": ref, "ref_type": ref_type(ref), "pinned": ref_type(ref) == "sha", "resolved_sha": null,
 	"job": "build", "step": 1, "line": 10, "via": [],
 } if {
 	[name, ref] := split(raw, "@")
 	parts := split(name, "/")
 }
+
+# names are the lower-case names the normalizer lists for an action:
+# full name, repository when the action is in a sub-path, owner/*.
+names(parts) := [lower(concat("/", parts)), lower(concat("/", [parts[0], parts[1]])), lower(concat("", [parts[0], "/*"]))] if {
+	count(parts) > 2
+} else := [lower(concat("/", parts)), lower(concat("", [parts[0], "/*"]))]
 
 kind(name) := "reusable_workflow" if contains(name, "/.github/workflows/")
 
@@ -61,7 +67,7 @@ else := "tag_or_branch"
 
 # local builds a local reference such as ./.github/actions/build.
 local(path) := {
-	"raw": path, "kind": "local", "name": path, "owner": "", "repo": "", "path": path,
+	"raw": path, "kind": "local", "name": path, "owner": "", "repo": "", "path": path, "names": [],
 	"ref": "", "ref_type": "none", "pinned": false, "resolved_sha": null,
 	"job": "build", "step": 1, "line": 10, "via": [],
 }
@@ -69,9 +75,12 @@ local(path) := {
 # docker builds a docker://image reference.
 docker(raw) := {
 	"raw": raw, "kind": "docker", "name": trim_prefix(raw, "docker://"), "owner": "", "repo": "", "path": "",
+	"names": array.concat([lower(raw)], [image | image := docker_image(lower(raw)); image != lower(raw)]),
 	"ref": "", "ref_type": "none", "pinned": contains(raw, "@sha256:"), "resolved_sha": null,
 	"job": "build", "step": 1, "line": 10, "via": [],
 }
+
+docker_image(raw) := regex.replace(split(raw, "@")[0], `:[^/:]*$`, "")
 
 # via makes a reference transitive: reached through the references in chain.
 via(use, chain) := object.union(use, {"via": chain})

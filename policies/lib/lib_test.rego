@@ -101,7 +101,7 @@ test_prepared_holds_every_list_in_every_scope if {
 	}
 	p.runner_labels.allowed[""] == {"exact": {"a": true}, "globs": []}
 	p.runner_labels.allowed["acme/*"] == {"exact": {}, "globs": ["b-*"]}
-	p.allowed_actions.allow[""].allow.owners == {"x": true}
+	p.allowed_actions.allow[""].allow.names == {"x/*": true}
 	p.allowed_actions.allow[""].block.names == {"x/bad": true}
 	not p.runner_labels.mode
 }

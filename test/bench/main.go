@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -39,6 +40,9 @@ type config struct {
 	gogc  int           // the garbage collector's GOGC, for this process and the opa ones
 	root  string        // the repository root
 	args  []string      // the command line, for the report
+	// only keeps the workloads and settings variants named here
+	// (comma-separated, e.g. "typical,default"); empty keeps all.
+	only string
 }
 
 func main() {
@@ -48,6 +52,7 @@ func main() {
 	flag.StringVar(&cfg.opa, "opa", "", "opa binary to use instead of building it from go.mod")
 	flag.DurationVar(&cfg.loop, "time", time.Second, "time budget of each measurement loop")
 	flag.IntVar(&cfg.gogc, "gogc", 400, "GOGC for every contender, in process and opa (400 is what runpolicy serve sets; 100 is Go's default)")
+	flag.StringVar(&cfg.only, "only", "", "measure only these workloads and settings (comma-separated: typical, largest, all, default, large)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -95,6 +100,14 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	vs := variants()
 	if cfg.short {
 		vs, workloads = vs[:1], workloads[:1]
+	}
+	if cfg.only != "" {
+		keep := strings.Split(cfg.only, ",")
+		vs = slices.DeleteFunc(vs, func(v variant) bool { return !slices.Contains(keep, v.name) })
+		workloads = slices.DeleteFunc(workloads, func(w workload) bool { return !slices.Contains(keep, w.name) })
+		if len(vs) == 0 || len(workloads) == 0 {
+			return fmt.Errorf("-only %q keeps no settings variant or no workload", cfg.only)
+		}
 	}
 	rep := &report{cfg: cfg, opaVersion: opaVersion(ctx, opa), workloads: workloads}
 	for _, v := range vs {
@@ -173,9 +186,13 @@ func measureScenario(ctx context.Context, cfg config, rep *report, s *scenario, 
 	}
 	v, w := s.variant.name, s.workload.name
 
-	// The in-process contenders: latency interleaved, then each one's
-	// throughput on every core while its heap is sampled. Each gets its
-	// own cache, dropped when it is done.
+	// Latency: every contender but the process per decision runs in the
+	// same interleaved rounds, one decision of each per round, so that the
+	// ratios compare decisions made under the same conditions (the same
+	// load from elsewhere, the same CPU caches and garbage collections).
+	// Then each one's throughput on every core; the in-process ones have
+	// their heap sampled meanwhile. Each gets its own cache, dropped when
+	// it is done.
 	var seq atomic.Int64
 	warmCache := func() *input.Cache {
 		c := input.NewCache(1024)
@@ -186,17 +203,19 @@ func measureScenario(ctx context.Context, cfg config, rep *report, s *scenario, 
 		}
 		return c
 	}
-	inProcess := []struct {
-		name string
-		task func() task
+	contenders := []struct {
+		name      string
+		task      func() task
+		inProcess bool
 	}{
-		{rpCold, func() task { return s.coldTask(ctx, input.NewCache(1024), &seq) }},
-		{rpWarm, func() task { return s.warmTask(ctx, warmCache()) }},
-		{opaLimit, func() task { return s.limitTask(ctx) }},
-		{parserOnly, func() task { return s.parseTask(&seq) }},
+		{rpCold, func() task { return s.coldTask(ctx, input.NewCache(1024), &seq) }, true},
+		{rpWarm, func() task { return s.warmTask(ctx, warmCache()) }, true},
+		{opaLimit, func() task { return s.limitTask(ctx) }, true},
+		{parserOnly, func() task { return s.parseTask(&seq) }, true},
+		{opaSidecar, func() task { return s.sidecarTask(ctx, srv) }, false},
 	}
-	tasks := make([]task, len(inProcess))
-	for i, c := range inProcess {
+	tasks := make([]task, len(contenders))
+	for i, c := range contenders {
 		tasks[i] = c.task()
 	}
 	durations, err := interleaved(ctx, tasks, limits{n: loop.n, budget: time.Duration(len(tasks)) * loop.budget})
@@ -204,31 +223,32 @@ func measureScenario(ctx context.Context, cfg config, rep *report, s *scenario, 
 		return err
 	}
 	tasks = nil // let the caches go before measuring memory
-	for i, c := range inProcess {
+	for i, c := range contenders {
 		r := result{stats: summarize(durations[i])}
 		if !cfg.short {
 			t := c.task()
-			heap := sampleHeap()
+			var heap *heapSampler
+			if c.inProcess {
+				heap = sampleHeap()
+			}
 			r.perSec, err = throughput(ctx, t, cores, spin)
-			r.peak, r.peakKind = heap.Stop(), "heap"
+			if heap != nil {
+				r.peak, r.peakKind = heap.Stop(), "heap"
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
+			}
+		}
+		if !c.inProcess {
+			if r.peak, err = srv.peakRSS(); err == nil {
+				r.peakKind = "RSS"
 			}
 		}
 		rep.add(v, w, c.name, r)
 	}
 
-	r, err := measure(ctx, s.sidecarTask(ctx, srv), loop, spin, cores, cfg.short)
-	if err != nil {
-		return fmt.Errorf("%s: %w", opaSidecar, err)
-	}
-	if r.peak, err = srv.peakRSS(); err == nil {
-		r.peakKind = "RSS"
-	}
-	rep.add(v, w, opaSidecar, r)
-
 	var rss peakRSS
-	r, err = measure(ctx, s.evalTask(ctx, &rss), procs, limits{n: 2 * cores, budget: time.Minute}, cores, cfg.short)
+	r, err := measure(ctx, s.evalTask(ctx, &rss), procs, limits{n: 2 * cores, budget: time.Minute}, cores, cfg.short)
 	if err != nil {
 		return fmt.Errorf("%s: %w", opaEval, err)
 	}
@@ -238,7 +258,7 @@ func measureScenario(ctx context.Context, cfg config, rep *report, s *scenario, 
 	// How runpolicy scales from one goroutine to two, on the typical
 	// workflow with default settings.
 	if !cfg.short && v == "default" && w == "typical" {
-		for _, c := range inProcess[:2] {
+		for _, c := range contenders[:2] {
 			one, two, err := scaling(ctx, c.task(), spin)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
