@@ -78,4 +78,3 @@ test_listed_docker if {
 	not listed(["docker://ghcr.io/acme/*"], fx.docker("docker://ghcr.io/evil/tool:1"))
 	not listed(["actions/*"], fx.docker("docker://actions/runner"))
 }
-
