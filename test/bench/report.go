@@ -248,8 +248,12 @@ const methodology = `
 
 Before measuring, every workload's decisions are made once by runpolicy, the rego package and the
 sidecar (and the first file's by opa eval) and compared; the harness stops if any differ.
-Loops stop after 5000 decisions (rounds) or their time budget (` + "`-time`" + `, 1 s by default, per
-contender).
+Latency is measured in rounds: each round makes one decision with each contender but opa eval,
+in a shuffled order, so that the in-process contenders and the sidecar decide under the same
+conditions (load from elsewhere, CPU caches, garbage collections); opa eval runs on its own.
+Loops stop after 5000 rounds or their time budget (` + "`-time`" + `, 1 s by default, per contender).
+Decisions per second are then measured for each contender alone, with one goroutine (or
+concurrent request) per core.
 `
 
 // machine describes the CPU, cores, memory and kernel, where /proc tells.
