@@ -45,15 +45,15 @@ deny contains {"job": id, "line": job.line, "message": sprintf(
 	"job %s has no step-security/harden-runner step: add \"uses: step-security/harden-runner@<SHA>\" as its first step",
 	[id],
 )} if {
-	some id in unhardened
-	job := input.jobs[id]
+	some id, job in targeted
+	not hardened[id]
 }
 
 deny contains {"job": id, "step": first, "line": input.jobs[id].steps[first].line, "message": sprintf(
 	"job %s runs harden-runner as step %d, not first: move it to the top so it monitors every step",
 	[id, first],
 )} if {
-	settings.require_first_step
+	settings.require_first_step != false # what a bare ref tests, with fewer allocations in OPA
 	some id, first in first_hardening_step
 	first != 0
 }
@@ -62,7 +62,7 @@ deny contains {"job": id, "line": job.line, "message": sprintf(
 	"job %s runs harden-runner without the policy store: configure its with: inputs to fetch the egress policy from the StepSecurity policy store",
 	[id],
 )} if {
-	settings.require_policy_store
+	settings.require_policy_store != false
 	some id, job in targeted
 	job.harden_runner.present
 	not job.harden_runner.use_policy_store
@@ -72,7 +72,7 @@ deny contains {"job": id, "line": job.line, "message": sprintf(
 	"job %s runs in container %q, where harden-runner cannot monitor its steps: run the steps on the runner, or start the container from a step",
 	[id, job.container],
 )} if {
-	settings.block_job_container
+	settings.block_job_container != false
 	some id, job in targeted
 	job.container != null
 }
@@ -115,8 +115,8 @@ hardening_steps contains [id, step.index] if {
 	lib.in_patterns(equivalents, step.uses.name)
 }
 
-# unhardened are the targeted jobs without a hardening step.
-unhardened := object.keys(targeted) - {id | some [id, _] in hardening_steps}
+# hardened are the targeted jobs with a hardening step.
+hardened := {id | some [id, _] in hardening_steps}
 
 # first_hardening_step maps each hardened job to its first hardening step.
 first_hardening_step[id] := min({step | some [job, step] in hardening_steps; job == id}) if {

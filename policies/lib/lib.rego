@@ -77,7 +77,7 @@ patterns(policy, key) := index if {
 } else := build_index(policy, key, object.get(settings(policy), key, []))
 
 # in_patterns reports whether value matches an index built by patterns.
-in_patterns(index, value) if index.exact[lower(value)]
+in_patterns(index, value) if index.exact[lower(value)] != false # cheaper than a bare ref (see actions.listed_refs)
 
 in_patterns(index, value) if {
 	some g in index.globs

@@ -53,10 +53,10 @@ warn contains {"job": id, "line": job.line, "message": sprintf(
 	"job %s chooses its runner at run time (%s): runner_labels cannot judge it from the file, only when the job is queued",
 	[id, expression(job)],
 )} if {
-	configured
 	input.workflow_job == null
 	some id, job in input.jobs
-	job.runs_on.dynamic
+	job.runs_on.dynamic != false # most jobs name their labels: no settings read
+	configured
 }
 
 # configured: there is a label list to judge against, so a label the file

@@ -47,9 +47,13 @@ deny contains {
 	"line": line,
 	"secrets": named_secrets,
 } if {
-	judged_branch
-	count(secrets_read) > 0
-	input.workflow.modified
+	# The cheap checks of the input come first, and the message parts are
+	# only computed once there is a finding. Most workflows read no secret
+	# at all: the input says so without a rule evaluated.
+	input.workflow.modified != false # x != false is what a bare x tests, with fewer allocations in OPA
+	true in [input.secrets.inherit, input.secrets.bulk, count(input.secrets.names) > 0]
+	judged_branch != false
+	count(secrets_read) > 0 # the secrets read by name may all be ignored
 	not exempt_actor
 	not lib.in_patterns(approved, input.workflow.sha256)
 }
