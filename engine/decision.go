@@ -41,8 +41,9 @@ func (d *Decision) Enforced() []Violation {
 	return out
 }
 
-// decode turns the aggregator's result into a Decision.
-func decode(v any) (*Decision, error) {
+// Decode turns the aggregator's result, as the rego package returns it or
+// as JSON decodes it (numbers as float64 or json.Number), into a Decision.
+func Decode(v any) (*Decision, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("decision: want an object, got %T", v)

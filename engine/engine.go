@@ -306,7 +306,7 @@ func (e *Engine) EvalValue(ctx context.Context, in ast.Value) (*Decision, error)
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return nil, fmt.Errorf("evaluate %s: undefined (is the runpolicy.main aggregator loaded?)", DecisionQuery)
 	}
-	d, err := decode(rs[0].Expressions[0].Value)
+	d, err := Decode(rs[0].Expressions[0].Value)
 	if err != nil {
 		return nil, err
 	}
