@@ -86,18 +86,7 @@ const (
 // Workflow files the built-in policies judge by default.
 var (
 	// compromised_actions (enforce) denies tj-actions/changed-files@v45.
-	badWorkflow = []byte(`name: changes
-on: pull_request
-jobs:
-  changes:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: step-security/harden-runner@0634a2670c59f64b4a01f0f96f84700a4088b9f0
-        with:
-          egress-policy: audit
-      - uses: actions/checkout@v4
-      - uses: tj-actions/changed-files@v45
-`)
+	badWorkflow = harness.CompromisedWorkflow
 	// Nothing to say: hardened, only actions/* steps, no secrets.
 	goodWorkflow = []byte(`name: build
 on: pull_request

@@ -70,20 +70,6 @@ var (
 	conc     int
 )
 
-const workflow = `name: changes
-on: pull_request
-jobs:
-  changes:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: step-security/harden-runner@0634a2670c59f64b4a01f0f96f84700a4088b9f0
-        with:
-          egress-policy: audit
-      - uses: actions/checkout@v4
-      - uses: tj-actions/changed-files@v45
-# run %d
-`
-
 func run(mode string, rate int, duration, warmup, latency time.Duration, database string, resolveRefs bool, binary string, verbose bool) error {
 	dir, err := os.MkdirTemp("", "runpolicy-load")
 	if err != nil {
@@ -174,7 +160,7 @@ func run(mode string, rate int, duration, warmup, latency time.Duration, databas
 	for i := range total {
 		r := harness.Run{Repo: "acme/load", ID: int64(100000 + i), HeadSHA: fmt.Sprintf("%040x", 100000+i),
 			Path: ".github/workflows/changes.yml", Installation: 1}
-		gh.Publish(r, []byte(fmt.Sprintf(workflow, i)), nil)
+		gh.Publish(r, harness.Numbered(harness.CompromisedWorkflow, i), nil)
 		if bodies[i], err = harness.WorkflowRunRequested(r); err != nil {
 			return err
 		}
@@ -330,7 +316,7 @@ func timers(srv *harness.Server, skip int) {
 // run, so every one is stored, queued and (unless -idle) judged.
 func closedLoop(gh *harness.GitHub, servers []*harness.Server, duration, warmup time.Duration) error {
 	r := harness.Run{Repo: "acme/load", ID: 1, HeadSHA: fmt.Sprintf("%040x", 1), Path: ".github/workflows/changes.yml", Installation: 1}
-	gh.Publish(r, []byte(fmt.Sprintf(workflow, 0)), nil)
+	gh.Publish(r, harness.Numbered(harness.CompromisedWorkflow, 0), nil)
 	body, err := harness.WorkflowRunRequested(r)
 	if err != nil {
 		return err
