@@ -39,52 +39,43 @@ import data.runpolicy.lib.actions
 
 settings := lib.settings("allowed_actions")
 
-# Each finding is written out rather than built with lib.finding and
-# lib.chain: a function call per finding costs more than the object. The
-# object is the same: the chain (concat of via and raw, which is raw when
-# via is empty) and no "step" for a reference outside a step.
+# Every finding locates its reference as lib.finding does. The object is
+# written out once here rather than built with lib.finding per finding: in
+# OPA the call costs more than the object.
 deny contains object.remove(
-	{"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-		"%s is blocked by allowed_actions.allow: replace it",
-		[concat(" → ", array.concat(use.via, [use.raw]))],
-	)},
+	{"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": message},
 	[key | key := "step"; use.step == null],
 ) if {
+	some [i, message] in problems
+	use := input.uses[i]
+}
+
+# problems are [index in input.uses, message] pairs.
+problems contains [i, sprintf("%s is blocked by allowed_actions.allow: replace it", [lib.chain(input.uses[i])])] if {
 	some i in blocked
-	use := input.uses[i]
 }
 
-deny contains object.remove(
-	{"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-		"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
-		[concat(" → ", array.concat(use.via, [use.raw]))],
-	)},
-	[key | key := "step"; use.step == null],
-) if {
+problems contains [i, sprintf(
+	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
+	[lib.chain(input.uses[i])],
+)] if {
 	some i in unlisted
-	use := input.uses[i]
 }
 
-deny contains object.remove(
-	{"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-		"%s is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
-		[use.raw],
-	)},
-	[key | key := "step"; use.step == null],
-) if {
+problems contains [i, sprintf(
+	"%s is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
+	[use.raw],
+)] if {
 	not settings.allow_local
-	some use in input.uses
+	some i, use in input.uses
 	use.kind == "local"
 	count(use.via) == 0 # a local path inside another action belongs to that action
 }
 
-deny contains object.remove(
-	{"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-		"%s is not pinned to a full commit SHA: pin it (%s@<40-hex SHA> # %s) or add it to allowed_actions.pinning_exempt",
-		[concat(" → ", array.concat(use.via, [use.raw])), use_name(use), use.ref],
-	)},
-	[key | key := "step"; use.step == null],
-) if {
+problems contains [i, sprintf(
+	"%s is not pinned to a full commit SHA: pin it (%s@<40-hex SHA> # %s) or add it to allowed_actions.pinning_exempt",
+	[lib.chain(use), use_name(use), use.ref],
+)] if {
 	settings.require_sha_pinning != false # what a bare ref tests, with fewer allocations in OPA
 	some i in unpinned
 	use := input.uses[i]
@@ -126,10 +117,6 @@ use_name(use) := trim_suffix(use.raw, concat("", ["@", use.ref]))
 
 # The allow list is indexed (see runpolicy.lib.patterns): a reference costs
 # a few lookups whatever the length of the list.
-# Its common case (prepared index, no repository overrides) is lib.patterns
-# written out: the function call costs more than the lookup.
-allow_list := data.runpolicy.prepared.lists.allowed_actions.allow[""] if {
-	count(lib.repository_patterns) == 0
-} else := lib.patterns("allowed_actions", "allow")
+allow_list := lib.patterns("allowed_actions", "allow")
 
 exempt := lib.patterns("allowed_actions", "pinning_exempt").allow

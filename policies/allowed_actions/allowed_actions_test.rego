@@ -1,6 +1,7 @@
 package runpolicy.policies.allowed_actions_test
 
 import data.runpolicy.fixtures as fx
+import data.runpolicy.lib
 import data.runpolicy.policies.allowed_actions
 
 # deny_for is what the policy denies when the workflow's references are uses.
@@ -25,6 +26,24 @@ test_reference_not_on_the_list if {
 		"message": "evil/action@v1 is not on the allowed list: add it to allowed_actions.allow or replace it",
 		"job": "build", "step": 1, "line": 10, "uses": "evil/action@v1", "via": [],
 	}}
+}
+
+# deny writes its findings' location out instead of calling lib.finding:
+# it must be lib.finding's object, with and without via and step.
+test_findings_locate_references_as_lib_finding_does if {
+	uses := [
+		fx.action("evil/action@v1"),
+		fx.via(fx.action("evil/setup@v1"), ["acme/lint@v2"]),
+		object.union(fx.action("evil/wf/.github/workflows/x.yml@v1"), {"step": null}),
+	]
+	found := deny_for(uses)
+	count(found) == 3
+	every use in uses {
+		some f in found
+		f.uses == use.raw
+		object.remove(f, ["message"]) == lib.finding(use)
+		f.message == not_allowed(lib.chain(use))
+	}
 }
 
 test_one_violation_per_reference if {

@@ -31,21 +31,13 @@ import data.runpolicy.lib.versions
 
 settings := lib.settings("compromised_actions")
 
-# Findings are written out rather than built with lib.finding and
-# lib.chain, whose objects they equal: a function call per finding costs
-# more than the object. The chain is the concat of via and raw (raw when
-# via is empty), and "step" is left out for a reference outside a step.
-deny contains object.remove(
-	{
-		"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
-		"message": sprintf(
-			"%s is compromised (%s): %s. Remove it or move to a safe version, and rotate every secret this workflow could read",
-			[concat(" → ", array.concat(use.via, [use.raw])), advisory_text(entry), reason],
-		),
-		"advisories": entry.advisories,
-	},
-	[key | key := "step"; use.step == null],
-) if {
+deny contains object.union(lib.finding(use), {
+	"message": sprintf(
+		"%s is compromised (%s): %s. Remove it or move to a safe version, and rotate every secret this workflow could read",
+		[lib.chain(use), advisory_text(entry), reason],
+	),
+	"advisories": entry.advisories,
+}) if {
 	some i in listed
 	use := input.uses[i]
 	[entry, reason] := verdict(use)
@@ -138,13 +130,10 @@ deny contains unresolved(use) if {
 	settings.block_unresolved != false # what a bare ref tests, with fewer allocations in OPA
 }
 
-unresolved(use) := object.remove(
-	{"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-		"could not look inside %s (%s): the actions it calls were not checked against the compromised list",
-		[concat(" → ", array.concat(use.via, [use.raw])), use.unresolved],
-	)},
-	[key | key := "step"; use.step == null],
-)
+unresolved(use) := object.union(lib.finding(use), {"message": sprintf(
+	"could not look inside %s (%s): the actions it calls were not checked against the compromised list",
+	[lib.chain(use), use.unresolved],
+)})
 
 warn contains limited(limit) if {
 	some limit in input.resolution.limits
