@@ -6,17 +6,18 @@ import (
 	"strings"
 )
 
-// cgroupMemoryFiles hold the container's memory limit: cgroup v2, then v1.
-var cgroupMemoryFiles = []string{
-	"/sys/fs/cgroup/memory.max",
-	"/sys/fs/cgroup/memory/memory.limit_in_bytes",
-}
+// The files that hold the container's memory limit, in cgroup v2 and v1.
+const (
+	cgroupV2MemoryMax   = "/sys/fs/cgroup/memory.max"
+	cgroupV1MemoryLimit = "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+)
 
 // softMemoryLimit is the GOMEMLIMIT serve sets when none is given: 80% of
 // the container's memory, so that with GOGC=400 garbage cannot push the heap
 // past what the container allows. It returns 0 when no limit is found
-// (cgroup v1 writes a huge number for "no limit").
-func softMemoryLimit(files []string) int64 {
+// (cgroup v1 writes a huge number for "no limit"). The first of files that
+// exists decides.
+func softMemoryLimit(files ...string) int64 {
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

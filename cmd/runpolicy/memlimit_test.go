@@ -30,7 +30,7 @@ func TestSoftMemoryLimit(t *testing.T) {
 		{"v1 without a limit", []string{v1Unlimited}, 0},
 		{"no cgroup", []string{missing}, 0},
 	} {
-		if got := softMemoryLimit(tc.files); got != tc.want {
+		if got := softMemoryLimit(tc.files...); got != tc.want {
 			t.Errorf("%s: softMemoryLimit = %d, want %d", tc.name, got, tc.want)
 		}
 	}

@@ -51,7 +51,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		if limit := softMemoryLimit(cgroupMemoryFiles); limit > 0 {
+		if limit := softMemoryLimit(cgroupV2MemoryMax, cgroupV1MemoryLimit); limit > 0 {
 			debug.SetMemoryLimit(limit)
 		}
 	}
