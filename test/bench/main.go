@@ -52,8 +52,11 @@ func main() {
 	flag.StringVar(&cfg.opa, "opa", "", "opa binary to use instead of building it from go.mod")
 	flag.DurationVar(&cfg.loop, "time", time.Second, "time budget of each measurement loop")
 	flag.IntVar(&cfg.gogc, "gogc", 400, "GOGC for every contender, in process and opa (400 is what runpolicy serve sets; 100 is Go's default)")
-	flag.StringVar(&cfg.only, "only", "", "measure only these workloads and settings (comma-separated: typical, largest, all, default, large)")
+	flag.StringVar(&cfg.only, "only", "", "measure only these workloads and settings (comma-separated: typical, largest, all, default, large); BENCHMARKS.md is then left alone unless -write is given")
 	flag.Parse()
+	if cfg.only != "" && !flagSet("write") {
+		cfg.write = "" // a partial run does not replace the full report
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	root, err := repoRoot()
@@ -65,6 +68,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// flagSet reports whether the named flag was given on the command line.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // run measures every contender and reports. In short mode it makes one
