@@ -96,21 +96,13 @@ test_warnings_carry_the_policy_and_never_block if {
 	d2.warnings == []
 }
 
-test_violations_are_sorted if {
-	sorted := main.sorted({
-		{"policy": "b", "message": "x"},
-		{"policy": "a", "job": "z", "line": 1, "message": "m"},
-		{"policy": "a", "job": "y", "line": 9, "message": "m"},
-		{"policy": "a", "job": "y", "line": 2, "message": "n"},
-		{"policy": "a", "job": "y", "line": 2, "message": "m"},
-	})
-	[[v.policy, object.get(v, "job", ""), object.get(v, "line", 0), v.message] | some v in sorted] == [
-		["a", "y", 2, "m"],
-		["a", "y", 2, "n"],
-		["a", "y", 9, "m"],
-		["a", "z", 1, "m"],
-		["b", "", 0, "x"],
-	]
+test_decision_lists_every_finding_once if {
+	d := main.decision with main.violations as {{"policy": "b", "message": "x", "mode": "dry_run"}, {"policy": "a", "message": "m", "mode": "dry_run"}}
+		with main.warnings as {{"policy": "c", "message": "w"}}
+	d.allow == true
+	{v.policy | some v in d.violations} == {"a", "b"}
+	count(d.violations) == 2
+	d.warnings == [{"policy": "c", "message": "w"}]
 }
 
 test_config_errors_come_from_the_config_package if {
