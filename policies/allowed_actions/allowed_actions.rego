@@ -39,77 +39,129 @@ import data.runpolicy.lib.actions
 
 settings := lib.settings("allowed_actions")
 
-# Every finding locates its reference as lib.finding does. The object is
-# written out once here rather than built with lib.finding per finding: in
-# OPA the call costs more than the object.
-deny contains object.remove(
-	{"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": message},
-	[key | key := "step"; use.step == null],
-) if {
-	some [i, message] in problems
-	use := input.uses[i]
+# Every finding locates its reference as lib.finding does: step only when
+# the reference is a step. The findings below always carry step (null for a
+# job-level workflow call) and deny drops a null one: in OPA this second
+# pass costs less than an object.remove or a lib.finding call per finding.
+deny contains finding if {
+	some finding in findings
+	finding.step != null
 }
 
-# problems are [index in input.uses, message] pairs.
-problems contains [i, sprintf("%s is blocked by allowed_actions.allow: replace it", [lib.chain(input.uses[i])])] if {
-	some i in blocked
+deny contains object.remove(finding, ["step"]) if {
+	some finding in findings
+	finding.step == null
 }
 
-problems contains [i, sprintf(
+# Each body writes its finding out: [reference, message] pairs that deny
+# would then turn into findings cost more per finding.
+
+# With a list of names only (see list_kind), a reference is unlisted when
+# none of its names is listed: one pass over the references, most of which
+# end at the lookup of their names. listed_by_name is a call per
+# reference, which OPA caches for a reference repeated across jobs: on
+# large workflows this costs less than a comprehension per reference, or
+# one over all references and their names.
+findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
-	[lib.chain(input.uses[i])],
-)] if {
-	some i in unlisted
+	[lib.chain(use)],
+)} if {
+	list_kind == "names"
+	names := allow_list.allow.names
+	some use in judged
+	not listed_by_name(names, use.names)
+	use.kind != "local" # tested second: most references are listed, and local ones have no names
 }
 
-problems contains [i, sprintf(
+# With any other list, each half of it is looked up once for all references
+# (see actions.listed_refs, and unlisted below); a "!" entry wins over
+# every allow.
+findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
+	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
+	[lib.chain(use)],
+)} if {
+	list_kind == "general"
+	some i in unlisted
+	use := judged[i]
+}
+
+findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
+	"%s is blocked by allowed_actions.allow: replace it",
+	[lib.chain(use)],
+)} if {
+	list_kind == "general"
+	some i in blocked
+	use := judged[i]
+	use.kind != "local"
+}
+
+findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
 	[use.raw],
-)] if {
-	not settings.allow_local
-	some i, use in input.uses
+)} if {
+	object.get(settings, "allow_local", false) == false # allow_local false or unset: a comparison costs less than a `not`
+	some use in input.uses
 	use.kind == "local"
 	count(use.via) == 0 # a local path inside another action belongs to that action
 }
 
-problems contains [i, sprintf(
+findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is not pinned to a full commit SHA: pin it (%s@<40-hex SHA> # %s) or add it to allowed_actions.pinning_exempt",
 	[lib.chain(use), use_name(use), use.ref],
-)] if {
+)} if {
 	settings.require_sha_pinning != false # what a bare ref tests, with fewer allocations in OPA
 	some i in unpinned
-	use := input.uses[i]
+	use := judged[i]
 }
 
-# judged are the remote references this policy looks at, by their index in
-# input.uses: direct ones, and transitive ones with include_transitive.
-judged := {i: use |
-	some i, use in input.uses
-	use.kind != "local"
-} if {
+# judged are the references this policy looks at: all of them, or with
+# include_transitive false the workflow's own. Local ones are among them
+# and are skipped where the list judges a reference: allow_local judges
+# them. In the common case judged is input.uses itself, which costs
+# nothing per reference, where a filtered copy would.
+judged := input.uses if {
 	settings.include_transitive != false
-} else := {i: use |
-	some i, use in input.uses
-	use.kind != "local"
-	count(use.via) == 0
+} else := [use | some use in input.uses; count(use.via) == 0]
+
+# list_kind is "names" when the list only allows, and only by name (exact
+# names, owner/*), as the default list and most lists do: a reference's
+# names then decide. Any "!", name@ref or other "*" entry makes it
+# "general". A string rather than a boolean rule so that neither path
+# needs a `not`, which costs more in OPA than a comparison.
+list_kind := "names" if {
+	count(allow_list.allow.refs) == 0
+	count(allow_list.allow.globs) == 0
+	count(allow_list.block.names) == 0
+	count(allow_list.block.refs) == 0
+	count(allow_list.block.globs) == 0
+} else := "general"
+
+# listed_by_name reports whether names, the names table of an index, lists
+# one of a reference's names. `names[name] != false` is what a bare ref
+# tests, with fewer allocations (see actions.listed_refs).
+listed_by_name(names, use_names) if {
+	some name in use_names
+	names[name] != false
 }
 
-# Each judged reference is looked up once in each half of the list, all
-# references together (see actions.listed_refs): blocked ones match a "!"
-# entry, which wins; unlisted ones match no entry at all.
+# unlisted are the remote references that no entry lists, by index in
+# judged: set differences cost less than a `not` per reference.
+unlisted := ({i | some i, use in judged; use.kind != "local"} - allowed) - blocked
+
+# allowed and blocked are the indexes in judged of the references that each
+# half of the list lists.
+allowed := actions.listed_refs(allow_list.allow, judged)
+
 blocked := actions.listed_refs(allow_list.block, judged)
-
-allowed := actions.listed_refs(allow_list.allow, judged) - blocked
-
-unlisted := (object.keys(judged) - allowed) - blocked
 
 # unpinned are the allowed references not pinned to a commit SHA and not
 # exempt from pinning.
 unpinned := object.keys(unpinned_refs) - actions.listed_refs(exempt, unpinned_refs)
 
 unpinned_refs := {i: use |
-	some i in allowed
-	use := input.uses[i]
+	some i in (allowed - blocked)
+	use := judged[i]
+	use.kind != "local"
 	not use.pinned
 }
 

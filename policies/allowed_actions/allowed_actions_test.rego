@@ -84,6 +84,11 @@ test_local_actions if {
 	}} with data.runpolicy.settings.allowed_actions.allow_local as false
 }
 
+# allow_local is tested as a bare ref would be: unset denies like false.
+test_allow_local_unset_denies_local_references if {
+	messages([fx.local("./x")]) == {"./x is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository"} with data.runpolicy.settings as {"allowed_actions": {"allow": ["actions/*"]}}
+}
+
 # A job-level `uses: ./.github/workflows/x.yml` is a local reusable workflow:
 # the normalizer gives it kind local and no step, and allow_local covers it.
 test_local_reusable_workflow if {
@@ -157,4 +162,52 @@ test_prepared_index_is_used if {
 		"block": {"names": {}, "refs": {}, "globs": []},
 	}}}}}
 	messages([fx.action("engine/listed@v1"), fx.action("actions/checkout@v4")]) == {not_allowed("actions/checkout@v4")} with data.runpolicy.prepared as prepared
+}
+
+# A list of names only is judged by the references' names alone; any other
+# entry takes the general path.
+test_list_kind if {
+	allowed_actions.list_kind == "names" with input as fx.doc
+	every list in [["acme/*", "tools/lint", "acme/repo@*", "docker://alpine"], []] {
+		allowed_actions.list_kind == "names" with input as fx.doc with data.runpolicy.settings.allowed_actions.allow as list
+	}
+	every list in [["acme/*", "tools/fmt@v2"], ["acme/*", "space-org*/*"], ["acme/*", "!acme/evil"]] {
+		allowed_actions.list_kind == "general" with input as fx.doc with data.runpolicy.settings.allowed_actions.allow as list
+	}
+}
+
+# Both paths reach the same findings.
+test_names_only_and_general_lists_agree if {
+	uses := [
+		fx.action("acme/tool@v1"),
+		fx.action("Acme/Other/sub@v2"),
+		fx.action("evil/action@v1"),
+		fx.via(fx.action("evil/deep@v1"), ["acme/tool@v1"]),
+		object.union(fx.action("evil/wf/.github/workflows/x.yml@v1"), {"step": null}),
+		fx.docker("docker://alpine:3.19"),
+		fx.docker("docker://evil/img:1"),
+		fx.local("./.github/actions/build"),
+	]
+	names := ["acme/*", "docker://alpine"]
+	expected := deny_for(uses) with data.runpolicy.settings.allowed_actions.allow as names
+	{f.uses | some f in expected} == {"evil/action@v1", "evil/deep@v1", "evil/wf/.github/workflows/x.yml@v1", "docker://evil/img:1"}
+
+	# an entry that lists none of the references makes the list general
+	deny_for(uses) == expected with data.runpolicy.settings.allowed_actions.allow as array.concat(names, ["none/x@v0"])
+	deny_for(uses) == expected with data.runpolicy.settings.allowed_actions.allow as array.concat(names, ["!none/*"])
+}
+
+# Local references are judged by allow_local only, never by the list's
+# patterns: "*" matches a local path too.
+test_list_does_not_judge_local_references if {
+	uses := [fx.local("./.github/actions/build"), fx.action("acme/x@v1")]
+	messages(uses) == {"acme/x@v1 is blocked by allowed_actions.allow: replace it"} with data.runpolicy.settings.allowed_actions.allow as ["!*"]
+	messages(uses) == {pinning_message("acme/x@v1", "acme/x", "v1")} with data.runpolicy.settings.allowed_actions.allow as ["*"]
+		with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
+}
+
+test_include_transitive_false_with_a_general_list if {
+	uses := [fx.via(fx.action("evil/action@v1"), ["acme/lint@v2"]), fx.action("evil/direct@v1"), fx.action("acme/bad@v1")]
+	messages(uses) == {not_allowed("evil/direct@v1"), "acme/bad@v1 is blocked by allowed_actions.allow: replace it"} with data.runpolicy.settings.allowed_actions.include_transitive as false
+		with data.runpolicy.settings.allowed_actions.allow as ["acme/*", "!acme/bad"]
 }

@@ -31,6 +31,15 @@ import data.runpolicy.lib.versions
 
 settings := lib.settings("compromised_actions")
 
+# A reference the list names, by name or repository, or whose commit it
+# lists. listed collects the indexes in input.uses of those references:
+# only they need a verdict. The list is read once and the sets are local to
+# the body: in OPA a rule, a function call per reference, or a data
+# reference resolved again for each one costs more than the lookups. A
+# reference's names are in lower case (docker images are docker://…, which
+# the list never names; local paths have none), as are commit SHAs: a ref
+# that is not a full lower-case SHA is never a key of commits, and GitHub
+# returns resolved SHAs in lower case.
 deny contains object.union(lib.finding(use), {
 	"message": sprintf(
 		"%s is compromised (%s): %s. Remove it or move to a safe version, and rotate every secret this workflow could read",
@@ -38,32 +47,21 @@ deny contains object.union(lib.finding(use), {
 	),
 	"advisories": entry.advisories,
 }) if {
+	list := data.runpolicy.compromised # each part is bound in its own set: a list without commits still names actions
+	listed := {i |
+		actions := list.actions
+		some i, use in input.uses
+		some name in use.names
+		actions[name] != false # what a bare actions[name] tests, cheaper (see lib.actions.listed_refs)
+	} | {i |
+		commits := list.commits
+		some i, use in input.uses
+		some sha in [use.ref, use.resolved_sha] # resolved_sha is null until the resolver looked the tag up
+		commits[sha] != false
+	}
 	some i in listed
 	use := input.uses[i]
 	[entry, reason] := verdict(use)
-}
-
-# listed are the indexes in input.uses of the references the list names,
-# by name or repository, or whose commit it lists: only those need a
-# verdict. Each rule looks at every reference at once and binds the list
-# first: in OPA a function call per reference, or a data reference
-# resolved again for each one, costs more than the lookup itself. A
-# reference's names are in lower case (docker images are docker://…, which
-# the list never names; local paths have none), as are commit SHAs: a ref
-# that is not a full lower-case SHA is never a key of commits, and GitHub
-# returns resolved SHAs in lower case.
-listed contains i if {
-	actions := data.runpolicy.compromised.actions
-	some i, use in input.uses
-	some name in use.names
-	actions[name] != false # what a bare actions[name] tests, cheaper (see lib.actions.listed_refs)
-}
-
-listed contains i if {
-	commits := data.runpolicy.compromised.commits
-	some i, use in input.uses
-	some sha in [use.ref, use.resolved_sha] # resolved_sha is null until the resolver looked the tag up
-	commits[sha] != false
 }
 
 # verdict is [list entry, reason] for the first way the reference matches

@@ -116,6 +116,14 @@ test_one_violation_per_reference if {
 	count(compromised_actions.deny) == 2 with input as fx.patched({"uses": uses})
 }
 
+# A list without commits, only actions, still names them.
+test_list_without_commits if {
+	count(deny_for(fx.action("acme/tool@v3"))) == 1 with data.runpolicy.compromised as {"actions": {"acme/tool": {
+		"advisories": ["GHSA-test"], "summary": "", "all_versions": true,
+		"commits": {}, "versions": {}, "ranges": [],
+	}}}
+}
+
 test_clean_workflow if {
 	count(compromised_actions.deny) == 0 with input as fx.doc
 	count(compromised_actions.warn) == 0 with input as fx.doc

@@ -41,11 +41,37 @@ equivalents := lib.patterns("harden_runner", "equivalent_actions")
 
 targets := lib.patterns("harden_runner", "target_labels")
 
-deny contains {"job": id, "line": job.line, "message": sprintf(
+deny contains {"job": id, "line": input.jobs[id].line, "message": sprintf(
 	"job %s has no step-security/harden-runner step: add \"uses: step-security/harden-runner@<SHA>\" as its first step",
 	[id],
 )} if {
-	some id, job in targeted
+	some id in unhardened
+}
+
+# unhardened are the targeted jobs without a hardening step. Under the
+# default settings every job with steps is targeted and harden-runner is
+# the only hardening step: the first body judges that case alone, with a
+# local set instead of the targeted and hardened rules, which in OPA cost
+# more than the loops they wrap, the more so the more jobs. The second body
+# judges any other settings. (Without an equivalent_actions setting there
+# are none, as in hardening_steps: hence object.get.)
+unhardened contains id if {
+	count(settings.target_labels) == 0
+	count(object.get(settings, "equivalent_actions", [])) == 0
+	with_harden_runner := {id |
+		some id, job in input.jobs
+		some step in job.steps
+		step.uses.names[0] == "step-security/harden-runner" # undefined for a run: step, so no `!= null` test per step
+	}
+	some id, job in input.jobs
+	hardened_job := id in with_harden_runner # a membership test and a comparison cost less than a `not` per job
+	hardened_job == false
+	count(job.steps) > 0
+}
+
+unhardened contains id if {
+	count(settings.target_labels) + count(object.get(settings, "equivalent_actions", [])) > 0
+	some id, _ in targeted
 	not hardened[id]
 }
 
@@ -103,7 +129,6 @@ on_target(job) if {
 hardening_steps contains [id, step.index] if {
 	some id, job in targeted
 	some step in job.steps
-	step.uses != null
 	step.uses.names[0] == "step-security/harden-runner" # lower case, full name first
 }
 
@@ -111,8 +136,7 @@ hardening_steps contains [id, step.index] if {
 	count(settings.equivalent_actions) > 0
 	some id, job in targeted
 	some step in job.steps
-	step.uses != null
-	lib.in_patterns(equivalents, step.uses.name)
+	lib.in_patterns(equivalents, step.uses.name) # undefined for a run: step
 }
 
 # hardened are the targeted jobs with a hardening step.

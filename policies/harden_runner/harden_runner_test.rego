@@ -90,3 +90,33 @@ test_block_job_container if {
 	count(harden_runner.deny) == 0 with input as jobs({"build": hardened})
 		with data.runpolicy.settings.harden_runner.block_job_container as true
 }
+
+# The default settings are judged by a body of their own; setting
+# equivalent_actions to harden-runner itself takes the general body, which
+# must find the same jobs: a job without steps or with harden-runner at any
+# step passes, one with only run: steps or other actions is denied.
+test_default_and_general_bodies_agree if {
+	caller := object.union(fx.job([], []), {"uses": fx.action("acme/wf/.github/workflows/x.yml@v1")})
+	doc := jobs({
+		"plain": plain, "hardened": hardened, "late": late, "call": caller,
+		"scripts": fx.job(["ubuntu-latest"], [fx.step(0, null)]),
+	})
+	expected := {missing("plain"), missing("scripts")}
+	{v.message | some v in harden_runner.deny} == expected with input as doc
+	{v.message | some v in harden_runner.deny} == expected with input as doc
+		with data.runpolicy.settings.harden_runner.equivalent_actions as ["step-security/harden-runner"]
+}
+
+test_docker_image_of_the_same_name_does_not_count if {
+	docker := fx.job(["ubuntu-latest"], [fx.step(0, fx.docker("docker://step-security/harden-runner"))])
+	harden_runner.deny == {{"job": "build", "line": 5, "message": missing("build")}} with input as jobs({"build": docker})
+}
+
+# A missing equivalent_actions setting means none, as its default says.
+# The effective settings are replaced: a `with` on
+# data.runpolicy.settings.harden_runner is merged into the defaults that
+# lib.settings reads.
+test_missing_equivalent_actions_is_none if {
+	harden_runner.deny == {{"job": "build", "line": 5, "message": missing("build")}} with input as jobs({"build": plain})
+		with harden_runner.settings as {"target_labels": []}
+}

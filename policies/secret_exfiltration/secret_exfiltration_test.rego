@@ -106,3 +106,21 @@ test_approved_workflow_hash if {
 test_line_defaults_to_zero_without_refs if {
 	{v.line | some v in secret_exfiltration.deny} == {0} with input as patch("secrets", {"refs": []})
 }
+
+# secrets: inherit counts as bulk access even when the input's bulk flag is
+# not set.
+test_secrets_inherit_without_bulk if {
+	doc := patch("secrets", {"names": [], "bulk": false, "inherit": true})
+	{v.message | some v in secret_exfiltration.deny} == {sprintf(".github/workflows/ci.yml on branch feature/x reads every secret (secrets: inherit) and differs from main: an unreviewed workflow could send them anywhere. %s", [approve])} with input as doc
+}
+
+# line is the first read that counts, bulk or by name; ignored secrets
+# (GITHUB_TOKEN at line 30) do not count.
+test_line_is_the_first_counted_read if {
+	bulk_ref := {"name": "", "bulk": true, "job": "build", "step": 3, "context": "env", "line": 50}
+	{v.line | some v in secret_exfiltration.deny} == {40} with input as patch("secrets", {"bulk": true, "refs": array.concat(branch_run.secrets.refs, [bulk_ref])})
+	early := object.union(bulk_ref, {"line": 35})
+	{v.line | some v in secret_exfiltration.deny} == {35} with input as patch("secrets", {"bulk": true, "refs": array.concat(branch_run.secrets.refs, [early])})
+	lower_case := {"name": "npm_token", "bulk": false, "job": "build", "step": 4, "context": "env", "line": 20}
+	{v.line | some v in secret_exfiltration.deny} == {20} with input as patch("secrets", {"refs": array.concat(branch_run.secrets.refs, [lower_case])})
+}
