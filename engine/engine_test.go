@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
@@ -243,5 +244,35 @@ func TestConfigErrorsStayOneBoundedLine(t *testing.T) {
 	}
 	if msg := err.Error(); strings.Contains(msg, "\n") || len(msg) > 1000 || !strings.Contains(msg, "more") {
 		t.Errorf("error is not one bounded line (%d bytes): %.200s", len(msg), msg)
+	}
+}
+
+// TestEvalStopsWhenTheContextEnds checks that a cancelled or expired context
+// stops an evaluation: the engine hands OPA its own Cancel rather than
+// letting OPA watch the context.
+func TestEvalStopsWhenTheContextEnds(t *testing.T) {
+	// A policy that would take minutes: 10^7 × 10^7 pairs.
+	slow := `package runpolicy.policies.slow
+
+deny contains {"message": "slow"} if {
+	some x in numbers.range(1, 10000000)
+	some y in numbers.range(1, 10000000)
+	x + y == 0
+}
+`
+	e := mustEngine(t, []Bundle{testBundle("main", "r1", nil, map[string]string{"main.rego": aggregator, "slow.rego": slow})})
+	in := ast.NewObject()
+
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, stop := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer stop()
+	for name, ctx := range map[string]context.Context{"cancelled before": cancelled, "deadline during": expired} {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.EvalValue(ctx, in)
+			if err == nil || !strings.Contains(err.Error(), "cancel") {
+				t.Fatalf("err = %v, want the evaluation cancelled", err)
+			}
+		})
 	}
 }
