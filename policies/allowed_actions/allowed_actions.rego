@@ -130,10 +130,10 @@ judged := input.uses if {
 # needs a `not`, which costs more in OPA than a comparison.
 list_kind := "names" if {
 	count(allow_list.allow.refs) == 0
-	count(allow_list.allow.globs) == 0
+	count(allow_list.allow.any_ref) + count(allow_list.allow.globs) == 0
 	count(allow_list.block.names) == 0
 	count(allow_list.block.refs) == 0
-	count(allow_list.block.globs) == 0
+	count(allow_list.block.any_ref) + count(allow_list.block.globs) == 0
 } else := "general"
 
 # listed_by_name reports whether names, the names table of an index, lists

@@ -158,8 +158,8 @@ test_repository_override if {
 
 test_prepared_index_is_used if {
 	prepared := {"lists": {"allowed_actions": {"allow": {"": {
-		"allow": {"names": {"engine/listed": true}, "refs": {}, "globs": []},
-		"block": {"names": {}, "refs": {}, "globs": []},
+		"allow": {"names": {"engine/listed": true}, "refs": {}, "any_ref": "", "globs": []},
+		"block": {"names": {}, "refs": {}, "any_ref": "", "globs": []},
 	}}}}}
 	messages([fx.action("engine/listed@v1"), fx.action("actions/checkout@v4")]) == {not_allowed("actions/checkout@v4")} with data.runpolicy.prepared as prepared
 }

@@ -24,11 +24,22 @@ index(list) := {"allow": entry_index(entries, false), "block": entry_index(entri
 # entry_index files each entry under its class: exact names and owner/*
 # entries are keys of names, the forms a reference lists in its names;
 # name@ref entries are keys of refs; only other wildcards are kept as globs.
+# Globs for any ref are joined into one pattern, any_ref, of alternatives
+# ("{a*/*,b*/*}"): one glob.match per reference, however many there are.
+# Only globs with a ref pattern are kept one by one, as [name, ref] pairs.
 entry_index(entries, block) := {
 	"names": {e.name: true | some e in entries; e.block == block; e.class == "name"},
 	"refs": {concat("@", [e.name, e.ref]): true | some e in entries; e.block == block; e.class == "ref"},
-	"globs": [[lib.glob_pattern(e.name), lib.glob_pattern(e.ref)] | some e in entries; e.block == block; e.class == "glob"],
+	"any_ref": alternatives([lib.glob_pattern(e.name) | some e in entries; e.block == block; e.class == "glob"; e.ref == ""]),
+	"globs": [[lib.glob_pattern(e.name), lib.glob_pattern(e.ref)] | some e in entries; e.block == block; e.class == "glob"; e.ref != ""],
 }
+
+# alternatives joins globs into one that matches what any of them matches,
+# or "" for none. glob.quote_meta leaves "," as it is, which inside "{…}"
+# would split an alternative: it is escaped here.
+alternatives([]) := ""
+
+alternatives(globs) := concat("", ["{", concat(",", [replace(g, ",", `\,`) | some g in globs]), "}"]) if count(globs) > 0
 
 # entry parses one entry, in lowercase: "!Owner/Repo@v1" →
 # {"block": true, "name": "owner/repo", "ref": "v1", "class": "ref"}.
@@ -76,7 +87,7 @@ listed(index, use) if count(listed_refs(index, [use])) > 0
 # `table[key]` tests: OPA evaluates the comparison with a few allocations
 # less, and the lookups run once per name of every reference.
 listed_refs(index, uses) := set() if {
-	(count(index.names) + count(index.refs)) + count(index.globs) == 0
+	((count(index.names) + count(index.refs)) + count(index.any_ref)) + count(index.globs) == 0
 } else := (by_name | by_ref) | by_glob if {
 	names := index.names
 	refs := index.refs
@@ -94,28 +105,36 @@ listed_refs(index, uses) := set() if {
 		refs[concat("@", [name, lower(use.ref)])] != false
 	}
 	by_glob := {i |
-		count(index.globs) > 0
+		count(index.any_ref) + count(index.globs) > 0
 		some i, use in uses
 		not by_name[i]
 		not by_ref[i]
-		globbed(index.globs, use)
+		globbed(index, use)
 	}
 }
 
 # globbed reports whether an entry with "*" matches a reference: its name
-# and ref, or for a docker image the whole reference.
-globbed(globs, use) if {
-	some [name_glob, ref_glob] in globs
-	glob.match(name_glob, null, lower(use.name))
-	ref_matches(ref_glob, use.ref)
+# (and ref, for an entry with a ref pattern), or for a docker image the
+# whole reference.
+globbed(index, use) if {
+	index.any_ref != ""
+	glob.match(index.any_ref, null, lower(use.name))
 }
 
-globbed(globs, use) if {
+globbed(index, use) if {
+	index.any_ref != ""
 	use.kind == "docker"
-	some [name_glob, _] in globs
+	glob.match(index.any_ref, null, lower(use.raw))
+}
+
+globbed(index, use) if {
+	some [name_glob, ref_glob] in index.globs
+	glob.match(name_glob, null, lower(use.name))
+	glob.match(ref_glob, null, lower(use.ref))
+}
+
+globbed(index, use) if {
+	use.kind == "docker"
+	some [name_glob, _] in index.globs
 	glob.match(name_glob, null, lower(use.raw))
 }
-
-ref_matches("", _)
-
-ref_matches(ref_glob, ref) if glob.match(ref_glob, null, lower(ref))

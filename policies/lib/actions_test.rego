@@ -20,18 +20,26 @@ test_entry_with_two_refs_is_skipped if {
 }
 
 test_index if {
-	actions.index(["actions/*", "acme/repo", "acme/tool@v1", "space-org*/*", "!actions/evil", "!bad/*"]) == {
+	actions.index(["actions/*", "acme/repo", "acme/tool@v1", "space-org*/*", "*-bots/*@*", "acme/repo@v1.*", "!actions/evil", "!bad/*"]) == {
 		"allow": {
 			"names": {"acme/repo": true, "actions/*": true},
 			"refs": {"acme/tool@v1": true},
-			"globs": [["space-org*/*", ""]],
+			"any_ref": "{space-org*/*,*-bots/*}",
+			"globs": [["acme/repo", "v1.*"]],
 		},
 		"block": {
 			"names": {"actions/evil": true, "bad/*": true},
 			"refs": {},
+			"any_ref": "",
 			"globs": [],
 		},
 	}
+}
+
+test_alternatives_keep_every_glob_literal_but_the_star if {
+	actions.alternatives([]) == ""
+	actions.alternatives(["a*"]) == "{a*}"
+	actions.alternatives(["a,b*", `c\{d\}*`]) == `{a\,b*,c\{d\}*}`
 }
 
 listed(list, use) if actions.listed(actions.index(list).allow, use)
@@ -62,6 +70,12 @@ test_listed_by_name_and_ref if {
 
 test_listed_by_glob if {
 	listed(["space-org*/*"], fx.action("space-org-blue/rocket@v1"))
+	listed(["team-a-*/*", "space-org*/*", "team-b-*/*"], fx.action("space-org-blue/rocket@v1")) # one of several
+	not listed(["team-a-*/*", "team-b-*/*"], fx.action("space-org-blue/rocket@v1"))
+	listed(["odd,name*/*"], fx.action("odd,name-x/tool@v1")) # a comma stays part of its glob
+	not listed(["odd,name*/*"], fx.action("name-x/tool@v1"))
+	not listed(["odd,name*/*"], fx.action("odd/tool@v1"))
+	listed(["acme/repo@v1.*", "space-org*/*"], fx.action("acme/repo@v1.2.3")) # a ref glob beside the joined ones
 	not listed(["space-org*/*"], fx.action("space/rocket@v1"))
 	listed(["*/octocat**@*"], fx.action("any/octocat-tools@v3"))
 	listed(["acme/repo@v1.*"], fx.action("acme/repo@v1.2.3"))
