@@ -140,6 +140,23 @@ func computeOnly(int) func() (any, error) {
 	}
 }
 
+// allocOnly is a task that allocates and reads back what it built, as most
+// Go code does (a map of 300 slices), with no shared state: how far memory
+// traffic on this machine lets such work scale.
+func allocOnly(int) func() (any, error) {
+	return func() (any, error) {
+		m := make(map[int][]int)
+		for i := range 300 {
+			m[i] = append(m[i], i, i+1)
+		}
+		n := 0
+		for i := range 300 {
+			n += len(m[i])
+		}
+		return n, nil
+	}
+}
+
 // stats are the figures of one latency sample.
 type stats struct {
 	n           int
