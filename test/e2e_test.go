@@ -632,6 +632,58 @@ func TestPolicyRepositoryPush(t *testing.T) {
 	}
 }
 
+// TestPolicyRepositoryPushReachesEveryReplica: a push reaches one replica;
+// the other refreshes its bundles too, long before its poll interval (1h).
+func TestPolicyRepositoryPushReachesEveryReplica(t *testing.T) {
+	_, dsn := pgtest.Database(t)
+	policyDir := t.TempDir()
+	write := func(mode string) {
+		data := "runpolicy:\n  settings:\n    allowed_actions:\n      mode: " + mode + "\n"
+		if err := os.WriteFile(filepath.Join(policyDir, "data.yaml"), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("dry_run")
+	a := newStack(t, map[string]any{"database": dsn, "bundles": []map[string]any{
+		{"name": "org", "type": "dir", "url": policyDir, "repository": "acme/policies", "interval": "1h"},
+	}})
+	b := &stack{t: t, gh: a.gh, dir: t.TempDir(), cfg: map[string]any{}}
+	for k, v := range a.cfg {
+		b.cfg[k] = v
+	}
+	b.start()
+	t.Cleanup(func() {
+		if !b.srv.Exited() {
+			b.srv.Kill()
+		}
+	})
+	revision := func(s *stack) string {
+		var st struct {
+			Revisions map[string]string `json:"revisions"`
+		}
+		s.srv.Get(context.Background(), "/status/bundles", adminToken, &st)
+		return st.Revisions["org"]
+	}
+	before := revision(b)
+	if before == "" || revision(a) != before {
+		t.Fatalf("replicas start on revisions %q and %q, want the same", revision(a), before)
+	}
+
+	write("enforce")
+	body := fmt.Sprintf(`{"ref":"refs/heads/main","before":"%s","after":"%s","repository":{"full_name":"acme/policies","name":"policies","default_branch":"main","owner":{"login":"acme"}},"installation":{"id":%d}}`,
+		sha(1), sha(2), installation)
+	if code := a.send("push", "push-replicas", []byte(body)); code != 202 {
+		t.Fatalf("push: %d", code)
+	}
+	a.processed("push-replicas")
+	if !harness.WaitFor(20*time.Second, func() bool { return revision(b) != before }) {
+		t.Fatal("the replica that did not receive the push kept its old bundle revision")
+	}
+	if revision(a) != revision(b) {
+		t.Errorf("replicas on revisions %q and %q after the push, want the same", revision(a), revision(b))
+	}
+}
+
 // TestPostgresReplicas: two servers share a Postgres database; every
 // delivery, whichever replica took it, is judged once and its run
 // cancelled once.

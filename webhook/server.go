@@ -317,6 +317,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	if len(s.opts.PolicyRepositories) > 0 {
+		// Before the store closes (deferred above): stop waits for the
+		// listener.
+		stop := s.store.Subscribe(pushChannel, func(repo string) { s.onPushBroadcast(ctx, repo) })
+		defer stop()
+	}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- srv.Serve(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "store", s.store.Backend(), "instance", s.instance)
