@@ -26,6 +26,9 @@ const (
 	opaSidecar = "opa run --server (sidecar), HTTP"
 	opaEval    = "opa eval, a process per decision"
 	parserOnly = "actionlint.Parse (parser's limit)"
+	// rpNormalize is the cold contender without the evaluation: where its
+	// cost beyond the engine's limit goes.
+	rpNormalize = "runpolicy normalize only, cold (no evaluation)"
 )
 
 // scenario is everything one variant of settings needs to run one
@@ -167,6 +170,23 @@ func (s *scenario) parseTask(seq *atomic.Int64) task {
 				return nil, fmt.Errorf("%s: actionlint: %v", in.wf.name, errs)
 			}
 			return wf, nil
+		}
+	}
+}
+
+// normalizeTask is the cold contender up to the evaluation: hash the bytes,
+// miss the cache, parse and normalize, and build the input document as
+// OPA's value.
+func (s *scenario) normalizeTask(cache *input.Cache, seq *atomic.Int64) task {
+	return func(i int) func() (any, error) {
+		in := s.input(i)
+		src := edited(in.wf.src, int(seq.Add(1)))
+		return func() (any, error) {
+			facts, err := cache.Get(in.wf.name, src)
+			if err != nil {
+				return nil, err
+			}
+			return input.Build(facts, in.run).Value(), nil
 		}
 	}
 }

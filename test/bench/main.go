@@ -222,6 +222,7 @@ func measureScenario(ctx context.Context, cfg config, rep *report, s *scenario, 
 		{rpWarm, func() task { return s.warmTask(ctx, warmCache()) }, true},
 		{opaLimit, func() task { return s.limitTask(ctx) }, true},
 		{parserOnly, func() task { return s.parseTask(&seq) }, true},
+		{rpNormalize, func() task { return s.normalizeTask(input.NewCache(1024), &seq) }, true},
 		{opaSidecar, func() task { return s.sidecarTask(ctx, srv) }, false},
 	}
 	tasks := make([]task, len(contenders))
