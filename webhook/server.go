@@ -134,7 +134,7 @@ type Server struct {
 	policy      Policies
 	log         *slog.Logger
 	metrics     *metrics
-	facts       *lru.Cache[string, *input.Facts]
+	facts       *input.Cache
 	comment     *template.Template
 	echo        *echo.Echo
 	policyRepos map[string]bool
@@ -167,7 +167,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	for _, r := range o.PolicyRepositories {
 		s.policyRepos[lower(r)] = true
 	}
-	s.facts, _ = lru.New[string, *input.Facts](o.FactsCacheEntries)
+	s.facts = input.NewCache(o.FactsCacheEntries)
 	s.cpu = newSlots(o.EvalConcurrency)
 	s.large = newSlots(o.LargeBodies)
 	s.resolvers, _ = lru.New[int64, Resolver](1024)
