@@ -49,6 +49,11 @@ type Resolver struct {
 	workflows *lru.Cache[string, *input.Facts]
 	// tags maps owner/repo@ref to the commit it pointed to when looked up.
 	tags *lru.Cache[string, tagEntry]
+	// missing holds, for the tag TTL, the not-found errors of files read at
+	// a commit SHA: the content cannot appear there, but access can (a
+	// private repository made public, or shared with the App), so they are
+	// asked again after the TTL rather than never.
+	missing *lru.Cache[string, missingEntry]
 	// inflight bounds the Fetcher calls of all runs together, so that many
 	// runs at once stay below GitHub's limit on concurrent requests.
 	inflight chan struct{}
@@ -65,6 +70,12 @@ type tagEntry struct {
 	expires  time.Time
 }
 
+// missingEntry is a cached not-found error.
+type missingEntry struct {
+	err     error
+	expires time.Time
+}
+
 // New returns a Resolver that reads through f.
 func New(f Fetcher, opts ...Option) *Resolver {
 	cfg := defaults()
@@ -74,12 +85,14 @@ func New(f Fetcher, opts ...Option) *Resolver {
 	actions, _ := lru.New[string, *actionMeta](cfg.cacheSize)
 	workflows, _ := lru.New[string, *input.Facts](cfg.cacheSize)
 	tags, _ := lru.New[string, tagEntry](cfg.tagCacheSize)
+	missing, _ := lru.New[string, missingEntry](cfg.tagCacheSize)
 	return &Resolver{
 		fetch:     f,
 		cfg:       cfg,
 		actions:   actions,
 		workflows: workflows,
 		tags:      tags,
+		missing:   missing,
 		inflight:  make(chan struct{}, cfg.maxInFlight),
 		now:       time.Now,
 		parse:     input.Parse,
@@ -124,4 +137,18 @@ func (r *Resolver) tag(key string) (tagEntry, bool) {
 
 func (r *Resolver) putTag(key, sha string, notFound bool) {
 	r.tags.Add(key, tagEntry{sha: sha, notFound: notFound, expires: r.now().Add(r.cfg.tagTTL)})
+}
+
+// missingFile returns the cached not-found error of key while it is
+// fresh, else nil.
+func (r *Resolver) missingFile(key string) error {
+	e, ok := r.missing.Get(key)
+	if !ok || !r.now().Before(e.expires) {
+		return nil
+	}
+	return e.err
+}
+
+func (r *Resolver) putMissing(key string, err error) {
+	r.missing.Add(key, missingEntry{err: err, expires: r.now().Add(r.cfg.tagTTL)})
 }

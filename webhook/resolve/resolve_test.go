@@ -550,6 +550,62 @@ jobs:
 	}
 }
 
+// A file missing at a commit is asked about once per tag TTL, not once per
+// run: a private action or a deleted workflow used by every run would
+// otherwise cost GitHub calls on each. After the TTL it is asked again, as
+// access can change.
+func TestMissingFilesAreCachedForTheTTL(t *testing.T) {
+	gh := newFake()
+	empty := fakeSHA("empty")
+	gh.file("acme/empty", "README.md", empty, []byte("no action here"))
+	wfSHA := fakeSHA("wf")
+	gh.file("acme/wf", "README.md", wfSHA, []byte("no workflow here"))
+	src := []byte(`on: push
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps: [{uses: acme/empty@` + empty + `}]
+  b:
+    uses: acme/wf/.github/workflows/gone.yml@` + wfSHA + `
+`)
+	doc := workflowDoc(t, ".github/workflows/ci.yml", src)
+	clock := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
+	r := New(gh, WithTagTTL(time.Minute))
+	r.now = func() time.Time { return clock }
+
+	unresolved := func(out *input.Document) []string {
+		var got []string
+		for _, u := range out.Uses {
+			got = append(got, u.Unresolved)
+		}
+		return got
+	}
+	first := resolve(t, r, doc)
+	want := unresolved(first)
+	if len(want) != 2 || !strings.Contains(want[0], "no action.yml or action.yaml") || !strings.Contains(want[1], "workflow not found") {
+		t.Fatalf("unresolved = %q, want the missing action metadata and workflow", want)
+	}
+	calls := gh.contentCalls
+	if calls != 3 { // action.yml, action.yaml, the workflow
+		t.Fatalf("first run read %d files, want 3", calls)
+	}
+
+	clock = clock.Add(30 * time.Second)
+	again := resolve(t, r, doc)
+	if gh.contentCalls != calls || again.Resolution.Fetches != 0 {
+		t.Errorf("within the TTL: %d more files read, %d fetches; want none", gh.contentCalls-calls, again.Resolution.Fetches)
+	}
+	if got := unresolved(again); !reflect.DeepEqual(got, want) {
+		t.Errorf("within the TTL: unresolved = %q, want %q as before", got, want)
+	}
+
+	clock = clock.Add(time.Minute)
+	resolve(t, r, doc)
+	if gh.contentCalls != 2*calls {
+		t.Errorf("after the TTL: %d more files read, want %d: access may have changed", gh.contentCalls-calls, calls)
+	}
+}
+
 // Resolve returns a new document and leaves the input, and the Facts it
 // shares with other runs, untouched.
 func TestInputUnchanged(t *testing.T) {

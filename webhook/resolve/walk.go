@@ -279,6 +279,9 @@ func (w *walk) action(ctx context.Context, owner, repo, dir, commit string) (*ac
 		if m, ok := w.r.actions.Get(key); ok {
 			return m, nil
 		}
+		if err := w.r.missingFile("action " + key); err != nil {
+			return nil, err
+		}
 	}
 	v, err := w.calls.do("action "+key, func() (any, error) {
 		for _, name := range []string{"action.yml", "action.yaml"} {
@@ -298,7 +301,11 @@ func (w *walk) action(ctx context.Context, owner, repo, dir, commit string) (*ac
 			}
 			return m, nil
 		}
-		return nil, fmt.Errorf("%s@%s: no action.yml or action.yaml: %w (deleted, private or never existed)", path.Join(owner, repo, dir), commit, ErrNotFound)
+		err := fmt.Errorf("%s@%s: no action.yml or action.yaml: %w (deleted, private or never existed)", path.Join(owner, repo, dir), commit, ErrNotFound)
+		if cacheable {
+			w.r.putMissing("action "+key, err)
+		}
+		return nil, err
 	})
 	if err != nil {
 		return nil, err
@@ -314,11 +321,18 @@ func (w *walk) workflow(ctx context.Context, owner, repo, p, commit string) (*in
 		if f, ok := w.r.workflows.Get(key); ok {
 			return f, nil
 		}
+		if err := w.r.missingFile("workflow " + key); err != nil {
+			return nil, err
+		}
 	}
 	v, err := w.calls.do("workflow "+key, func() (any, error) {
 		src, err := w.content(ctx, owner, repo, p, commit)
 		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%s/%s/%s@%s: workflow %w (deleted, private or never existed)", owner, repo, p, commit, ErrNotFound)
+			err := fmt.Errorf("%s/%s/%s@%s: workflow %w (deleted, private or never existed)", owner, repo, p, commit, ErrNotFound)
+			if cacheable {
+				w.r.putMissing("workflow "+key, err)
+			}
+			return nil, err
 		}
 		if err != nil {
 			return nil, err
