@@ -31,9 +31,11 @@ type Context struct {
 	DefaultBranchSHA256 *string
 	DefaultBranchKnown  bool
 	WorkflowJob         *WorkflowJob
-	// ReferencedWorkflows lists "owner/repo/path@ref" entries of the
-	// workflow_run payload's referenced_workflows, for the resolver.
-	ReferencedWorkflows []string
+	// ReferencedWorkflows maps each reusable workflow the run called, as
+	// ReferencedWorkflowKey names it, to the commit GitHub ran it at (the
+	// workflow_run payload's referenced_workflows). The resolver reads
+	// those commits rather than where the tags point now.
+	ReferencedWorkflows map[string]string
 }
 
 // Build joins a workflow's facts with a run's context. It shares the facts'
@@ -58,6 +60,7 @@ func Build(f *Facts, c Context) *Document {
 		Secrets:      f.Secrets,
 		WorkflowJob:  c.WorkflowJob,
 		facts:        f,
+		referenced:   c.ReferencedWorkflows,
 	}
 	if d.Run.PullRequests == nil {
 		d.Run.PullRequests = []int{}

@@ -32,6 +32,16 @@ type Document struct {
 	// facts are the Facts the document was built from; Value reuses their
 	// precomputed OPA values for every part the caller left shared.
 	facts *Facts
+	// referenced is Context.ReferencedWorkflows, for the resolver; it is
+	// not part of the input document.
+	referenced map[string]string
+}
+
+// ReferencedWorkflowSHA returns the commit GitHub ran the reusable workflow
+// at path in owner/repo at, when the run called it at ref.
+func (d *Document) ReferencedWorkflowSHA(owner, repo, path, ref string) (string, bool) {
+	sha, ok := d.referenced[ReferencedWorkflowKey(owner, repo, path, ref)]
+	return sha, ok
 }
 
 // Event names the webhook that caused the evaluation; Name is "local" on the command line.

@@ -1,7 +1,6 @@
 package input
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,7 +109,7 @@ func ParseEvent(payload []byte) (Context, error) {
 	c := Context{
 		Repository:          repo,
 		Run:                 Run{PullRequests: []int{}},
-		ReferencedWorkflows: []string{},
+		ReferencedWorkflows: map[string]string{},
 	}
 	if r := p.WorkflowRun; r != nil {
 		c.Event = Event{Name: EventWorkflowRun, Action: p.Action}
@@ -138,11 +137,9 @@ func ParseEvent(payload []byte) (Context, error) {
 			c.Run.PullRequests = append(c.Run.PullRequests, pr.Number)
 		}
 		for _, w := range r.ReferencedWorkflows {
-			ref := w.Path
-			if !strings.Contains(ref, "@") {
-				ref += "@" + cmp.Or(w.SHA, w.Ref)
+			if key, ok := referencedKey(w.Path, w.Ref); ok && isFullSHA(strings.ToLower(w.SHA)) {
+				c.ReferencedWorkflows[key] = strings.ToLower(w.SHA)
 			}
-			c.ReferencedWorkflows = append(c.ReferencedWorkflows, ref)
 		}
 		return c, nil
 	}
@@ -238,4 +235,27 @@ func checkJSONDepth(data []byte, max int) error {
 		}
 	}
 	return nil
+}
+
+// referencedKey is the key of a referenced_workflows entry:
+// "owner/repo/path@ref" with owner and repo in lower case, as GitHub
+// matches them. The ref comes from the path ("…/ci.yml@v1"), else from the
+// entry's ref ("refs/tags/v1"); without either there is nothing to match.
+func referencedKey(path, ref string) (string, bool) {
+	name, at, found := strings.Cut(path, "@")
+	if !found {
+		at = strings.TrimPrefix(strings.TrimPrefix(ref, "refs/heads/"), "refs/tags/")
+	}
+	owner, rest, ok1 := strings.Cut(name, "/")
+	repo, file, ok2 := strings.Cut(rest, "/")
+	if !ok1 || !ok2 || owner == "" || repo == "" || file == "" || at == "" {
+		return "", false
+	}
+	return ReferencedWorkflowKey(owner, repo, file, at), true
+}
+
+// ReferencedWorkflowKey is how Context.ReferencedWorkflows keys the
+// reusable workflow at path in owner/repo, called at ref.
+func ReferencedWorkflowKey(owner, repo, path, ref string) string {
+	return strings.ToLower(owner) + "/" + strings.ToLower(repo) + "/" + path + "@" + ref
 }

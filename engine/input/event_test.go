@@ -26,7 +26,7 @@ func TestParseEventCorpus(t *testing.T) {
 				HeadRepository: "octo-org/octo-repo", PullRequests: prs,
 			},
 			WorkflowPath:        ".github/workflows/test.yml",
-			ReferencedWorkflows: []string{},
+			ReferencedWorkflows: map[string]string{},
 		}
 	}
 	jobContext := func(action string, repo Repository, run Run, job WorkflowJob) Context {
@@ -36,7 +36,7 @@ func TestParseEventCorpus(t *testing.T) {
 			Repository:          repo,
 			Run:                 run,
 			WorkflowJob:         &job,
-			ReferencedWorkflows: []string{},
+			ReferencedWorkflows: map[string]string{},
 		}
 	}
 	octoRun := Run{ID: 2202229078, Attempt: 1, Branch: "main", HeadSHA: "3484a3fb816e0859fd6e1cea078d76385ff50625", Actor: "Codertocat", TriggeringActor: "Codertocat"}
@@ -123,8 +123,11 @@ func TestParseEventRun(t *testing.T) {
 	    "head_repository": {"full_name": "mallory/api"},
 	    "pull_requests": [],
 	    "referenced_workflows": [
-	      {"path": "acme/shared/.github/workflows/build.yml@v1", "sha": "0123", "ref": "refs/tags/v1"},
-	      {"path": "acme/shared/.github/workflows/test.yml", "sha": "4567"}
+	      {"path": "Acme/Shared/.github/workflows/build.yml@v1", "sha": "0123456789abcdef0123456789abcdef01234567", "ref": "refs/tags/v1"},
+	      {"path": "acme/shared/.github/workflows/test.yml", "sha": "89ABCDEF0123456789abcdef0123456789abcdef", "ref": "refs/heads/main"},
+	      {"path": "acme/shared/.github/workflows/noref.yml", "sha": "0123456789abcdef0123456789abcdef01234567"},
+	      {"path": "acme/shared/.github/workflows/short.yml@v2", "sha": "0123"},
+	      {"path": "not-a-path@v1", "sha": "0123456789abcdef0123456789abcdef01234567"}
 	    ]
 	  }
 	}`
@@ -144,7 +147,12 @@ func TestParseEventRun(t *testing.T) {
 	if c.Repository.Visibility != "private" {
 		t.Errorf("Visibility = %q, want private (from private: true)", c.Repository.Visibility)
 	}
-	wantRefs := []string{"acme/shared/.github/workflows/build.yml@v1", "acme/shared/.github/workflows/test.yml@4567"}
+	// Keyed as the resolver asks; entries without a ref or a full SHA, or
+	// that name no file, cannot be matched and are left out.
+	wantRefs := map[string]string{
+		"acme/shared/.github/workflows/build.yml@v1":  "0123456789abcdef0123456789abcdef01234567",
+		"acme/shared/.github/workflows/test.yml@main": "89abcdef0123456789abcdef0123456789abcdef",
+	}
 	if !reflect.DeepEqual(c.ReferencedWorkflows, wantRefs) {
 		t.Errorf("ReferencedWorkflows = %q, want %q", c.ReferencedWorkflows, wantRefs)
 	}

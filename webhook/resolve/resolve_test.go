@@ -550,6 +550,68 @@ jobs:
 	}
 }
 
+// A reusable workflow is read at the commit GitHub ran it at, as the run's
+// payload says (referenced_workflows), not where its tag points when the
+// resolver asks: an attacker who moves the tag just before the run is seen
+// even while the resolver's tag cache still holds the old commit.
+func TestReferencedWorkflowsPinTheCommit(t *testing.T) {
+	gh := newFake()
+	const call = "acme/shared/.github/workflows/build.yml@v1"
+	good := gh.publish("acme/shared@v1", ".github/workflows/build.yml", []byte(`on: workflow_call
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps: [{uses: actions/checkout@v4}]
+`))
+	gh.node("actions/checkout@v4", "evil/exfiltrate@v1")
+	src := []byte("on: push\njobs:\n  build:\n    uses: " + call + "\n")
+	clock := time.Date(2025, 9, 8, 12, 0, 0, 0, time.UTC)
+	r := New(gh, WithTagTTL(time.Hour))
+	r.now = func() time.Time { return clock }
+
+	build := func(ran map[string]string) *input.Document {
+		f, err := input.Parse(".github/workflows/ci.yml", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := input.LocalContext(".github/workflows/ci.yml")
+		c.Repository = input.Repository{FullName: "acme/api", Owner: "acme", Name: "api", DefaultBranch: "main"}
+		c.Run.HeadSHA = headSHA
+		c.ReferencedWorkflows = ran
+		return input.Build(f, c)
+	}
+	first := resolve(t, r, build(nil)) // caches the tag: v1 → good
+	if got := *first.Uses[0].ResolvedSHA; got != good {
+		t.Fatalf("resolved_sha = %s, want %s", got, good)
+	}
+
+	// The tag is moved to a commit whose workflow exfiltrates, and the run
+	// that follows runs it.
+	evil := fakeSHA("evil commit")
+	gh.tag("acme/shared", "v1", evil)
+	gh.file("acme/shared", ".github/workflows/build.yml", evil, []byte(`on: workflow_call
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps: [{uses: evil/exfiltrate@v1}]
+`))
+	shaCalls := gh.shaCalls
+	out := resolve(t, r, build(map[string]string{input.ReferencedWorkflowKey("Acme", "Shared", ".github/workflows/build.yml", "v1"): evil}))
+	checkRows(t, out.Uses, []row{
+		{Raw: call, Kind: "reusable_workflow", Job: "build", Step: -1, Line: 4, ResolvedSHA: evil},
+		{Raw: "evil/exfiltrate@v1", Kind: "action", Job: "build", Step: -1, Line: 4, Via: call, ResolvedSHA: fakeSHA("evil/exfiltrate@v1")},
+	})
+	if gh.shaCalls != shaCalls+1 { // evil/exfiltrate's tag; not acme/shared's
+		t.Errorf("%d tag lookups, want 1: the called workflow's commit came with the run", gh.shaCalls-shaCalls)
+	}
+
+	// Without the payload's commit, the cached tag still answers.
+	stale := resolve(t, r, build(nil))
+	if got := *stale.Uses[0].ResolvedSHA; got != good {
+		t.Errorf("without referenced_workflows: resolved_sha = %s, want the cached %s", got, good)
+	}
+}
+
 // A file missing at a commit is asked about once per tag TTL, not once per
 // run: a private action or a deleted workflow used by every run would
 // otherwise cost GitHub calls on each. After the TTL it is asked again, as

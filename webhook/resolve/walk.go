@@ -197,7 +197,9 @@ func (w *walk) expand(ctx context.Context, it item) (e expansion, err error) {
 	}
 	commit := t.ref
 	if !t.local && !isFullSHA(t.ref) {
-		if commit, err = w.commitSHA(ctx, t.owner, t.repo, t.ref); err != nil {
+		if sha, ok := w.ranAt(t); ok {
+			commit = sha
+		} else if commit, err = w.commitSHA(ctx, t.owner, t.repo, t.ref); err != nil {
 			return e, err
 		}
 		e.resolvedSHA = &commit
@@ -234,6 +236,16 @@ func (w *walk) expand(ctx context.Context, it item) (e expansion, err error) {
 		e.actions, e.workflows = it.actions, it.workflows
 	}
 	return e, nil
+}
+
+// ranAt returns the commit GitHub ran a reusable workflow at, when the run's
+// payload says (referenced_workflows): what ran, even if the tag has moved
+// since, and one tag lookup fewer.
+func (w *walk) ranAt(t target) (string, bool) {
+	if t.kind != targetWorkflow {
+		return "", false
+	}
+	return w.doc.ReferencedWorkflowSHA(t.owner, t.repo, t.path, t.ref)
 }
 
 // commitSHA returns the commit owner/repo@ref points to, from the tag cache
