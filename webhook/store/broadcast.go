@@ -15,6 +15,9 @@ import (
 // every replica's Subscribe. On SQLite there is one process and no one else
 // to tell, so both do nothing.
 
+// firstAttempt bounds how long Subscribe waits for its first listen.
+const firstAttempt = 5 * time.Second
+
 // Resync is the payload a subscriber receives after its listening
 // connection was lost and made again: broadcasts sent meanwhile were
 // missed, and whatever they would have asked for should be done anyway.
@@ -36,8 +39,9 @@ func (s *Store) Broadcast(ctx context.Context, channel, payload string) error {
 // any replica, until stop is called; stop waits for the listener to end.
 // fn runs on the listener's goroutine, one call at a time. Subscribe
 // returns once the first attempt to listen is done, so that broadcasts sent
-// after it returns are heard; when that attempt fails it keeps trying in
-// the background and calls fn(Resync) once it listens.
+// after it returns are heard, or after firstAttempt when the database does
+// not answer; it keeps trying in the background then, and calls
+// fn(Resync) once it listens.
 func (s *Store) Subscribe(channel string, fn func(payload string)) (stop func()) {
 	if s.pool == nil {
 		return func() {}
@@ -50,7 +54,10 @@ func (s *Store) Subscribe(channel string, fn func(payload string)) (stop func())
 		defer close(done)
 		s.listen(ctx, channel, fn, tried)
 	}()
-	<-first
+	select {
+	case <-first:
+	case <-time.After(firstAttempt): // the server must not wait on a dead database to start
+	}
 	return func() {
 		cancel()
 		<-done
