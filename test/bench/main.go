@@ -151,11 +151,15 @@ func runVariant(ctx context.Context, cfg config, rep *report, out io.Writer, opa
 	if err := ps.writeBundle(bundle); err != nil {
 		return err
 	}
-	limit, err := ps.prepare(ctx)
+	eng, err := engine.New(ctx, nil, engine.WithData(v.data...))
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(ctx, nil, engine.WithData(v.data...))
+	// The limit is prepared after the engine: prepared before it, it
+	// measured 10–15% slower than the warm contender, which makes the same
+	// evaluation and more. That is where things lie in memory, not the
+	// contenders; this order puts the limit at its best.
+	limit, err := ps.prepare(ctx)
 	if err != nil {
 		return err
 	}
