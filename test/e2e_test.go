@@ -647,16 +647,7 @@ func TestPolicyRepositoryPushReachesEveryReplica(t *testing.T) {
 	a := newStack(t, map[string]any{"database": dsn, "bundles": []map[string]any{
 		{"name": "org", "type": "dir", "url": policyDir, "repository": "acme/policies", "interval": "1h"},
 	}})
-	b := &stack{t: t, gh: a.gh, dir: t.TempDir(), cfg: map[string]any{}}
-	for k, v := range a.cfg {
-		b.cfg[k] = v
-	}
-	b.start()
-	t.Cleanup(func() {
-		if !b.srv.Exited() {
-			b.srv.Kill()
-		}
-	})
+	b := a.replica()
 	revision := func(s *stack) string {
 		var st struct {
 			Revisions map[string]string `json:"revisions"`
@@ -690,16 +681,7 @@ func TestPolicyRepositoryPushReachesEveryReplica(t *testing.T) {
 func TestPostgresReplicas(t *testing.T) {
 	_, dsn := pgtest.Database(t)
 	a := newStack(t, map[string]any{"database": dsn, "redeliver_interval": "1s"})
-	b := &stack{t: t, gh: a.gh, dir: t.TempDir(), cfg: map[string]any{}}
-	for k, v := range a.cfg {
-		b.cfg[k] = v
-	}
-	b.start()
-	t.Cleanup(func() {
-		if !b.srv.Exited() {
-			b.srv.Kill()
-		}
-	})
+	b := a.replica()
 	const n = 10
 	for i := range n {
 		r := harness.Run{Repo: "acme/pg", ID: int64(9100 + i), HeadSHA: sha(9100 + i), Path: ".github/workflows/changes.yml", Installation: installation}

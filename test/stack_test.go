@@ -209,6 +209,24 @@ func (s *stack) start() {
 	}
 }
 
+// replica starts a second server beside s, on the same fake GitHub and the
+// same configuration (and so the same database), as another replica would
+// run; it is killed when the test ends.
+func (s *stack) replica() *stack {
+	s.t.Helper()
+	r := &stack{t: s.t, gh: s.gh, dir: s.t.TempDir(), cfg: map[string]any{}}
+	for k, v := range s.cfg {
+		r.cfg[k] = v
+	}
+	r.start()
+	s.t.Cleanup(func() {
+		if !r.srv.Exited() {
+			r.srv.Kill()
+		}
+	})
+	return r
+}
+
 // send delivers a signed event and returns the status.
 func (s *stack) send(event, id string, body []byte) int {
 	s.t.Helper()

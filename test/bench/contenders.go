@@ -85,15 +85,32 @@ func (s *scenario) input(i int) prepared { return s.inputs[i%len(s.inputs)] }
 // seen: hash the bytes, miss the cache, parse and normalize, add the run
 // context, evaluate. Each decision's bytes differ by a comment line.
 func (s *scenario) coldTask(ctx context.Context, cache *input.Cache, seq *atomic.Int64) task {
+	docs := s.coldDocuments(cache, seq)
 	return func(i int) func() (any, error) {
+		doc := docs(i)
+		return func() (any, error) {
+			d, err := doc()
+			if err != nil {
+				return nil, err
+			}
+			return s.eng.Eval(ctx, d)
+		}
+	}
+}
+
+// coldDocuments returns, for decision i, the work that makes its input
+// document from bytes never seen: hash them, miss the cache, parse and
+// normalize, add the run context.
+func (s *scenario) coldDocuments(cache *input.Cache, seq *atomic.Int64) func(i int) func() (*input.Document, error) {
+	return func(i int) func() (*input.Document, error) {
 		in := s.input(i)
 		src := edited(in.wf.src, int(seq.Add(1)))
-		return func() (any, error) {
+		return func() (*input.Document, error) {
 			facts, err := cache.Get(in.wf.name, src)
 			if err != nil {
 				return nil, err
 			}
-			return s.eng.Eval(ctx, input.Build(facts, in.run))
+			return input.Build(facts, in.run), nil
 		}
 	}
 }
@@ -178,15 +195,15 @@ func (s *scenario) parseTask(seq *atomic.Int64) task {
 // miss the cache, parse and normalize, and build the input document as
 // OPA's value.
 func (s *scenario) normalizeTask(cache *input.Cache, seq *atomic.Int64) task {
+	docs := s.coldDocuments(cache, seq)
 	return func(i int) func() (any, error) {
-		in := s.input(i)
-		src := edited(in.wf.src, int(seq.Add(1)))
+		doc := docs(i)
 		return func() (any, error) {
-			facts, err := cache.Get(in.wf.name, src)
+			d, err := doc()
 			if err != nil {
 				return nil, err
 			}
-			return input.Build(facts, in.run).Value(), nil
+			return d.Value(), nil
 		}
 	}
 }
