@@ -55,32 +55,10 @@ deny contains object.remove(finding, ["step"]) if {
 
 # Each body writes its finding out: [reference, message] pairs that deny
 # would then turn into findings cost more per finding.
-
-# With a list of names only (see list_kind), a reference is unlisted when
-# none of its names is listed: one pass over the references, most of which
-# end at the lookup of their names. listed_by_name is a call per
-# reference, which OPA caches for a reference repeated across jobs: on
-# large workflows this costs less than a comprehension per reference, or
-# one over all references and their names.
 findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
 	[lib.chain(use)],
 )} if {
-	list_kind == "names"
-	names := allow_list.allow.names
-	some use in judged
-	not listed_by_name(names, use.names)
-	use.kind != "local" # tested second: most references are listed, and local ones have no names
-}
-
-# With any other list, each half of it is looked up once for all references
-# (see actions.listed_refs, and unlisted below); a "!" entry wins over
-# every allow.
-findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
-	[lib.chain(use)],
-)} if {
-	list_kind == "general"
 	some i in unlisted
 	use := judged[i]
 }
@@ -145,8 +123,27 @@ listed_by_name(names, use_names) if {
 }
 
 # unlisted are the remote references that no entry lists, by index in
-# judged: set differences cost less than a `not` per reference.
-unlisted := ({i | some i, use in judged; use.kind != "local"} - allowed) - blocked
+# judged. With a list of names only (see list_kind), a reference is
+# unlisted when none of its names is listed: one pass over the references,
+# most of which end at the lookup of their names. listed_by_name is a call
+# per reference, which OPA caches for a reference repeated across jobs: on
+# large workflows this costs less than a comprehension per reference, or
+# one over all references and their names.
+unlisted contains i if {
+	list_kind == "names"
+	names := allow_list.allow.names
+	some i, use in judged
+	not listed_by_name(names, use.names)
+	use.kind != "local" # tested second: most references are listed, and local ones have no names
+}
+
+# With any other list, each half of it is looked up once for all references
+# (see actions.listed_refs); a "!" entry wins over every allow. Set
+# differences cost less than a `not` per reference.
+unlisted contains i if {
+	list_kind == "general"
+	some i in (({i | some i, use in judged; use.kind != "local"} - allowed) - blocked)
+}
 
 # allowed and blocked are the indexes in judged of the references that each
 # half of the list lists.
