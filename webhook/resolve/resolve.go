@@ -48,12 +48,12 @@ type Resolver struct {
 	actions   *lru.Cache[string, *actionMeta]
 	workflows *lru.Cache[string, *input.Facts]
 	// tags maps owner/repo@ref to the commit it pointed to when looked up.
-	tags *lru.Cache[string, tagEntry]
-	// missing holds, for the tag TTL, the not-found errors of files read at
-	// a commit SHA: the content cannot appear there, but access can (a
-	// private repository made public, or shared with the App), so they are
-	// asked again after the TTL rather than never.
-	missing *lru.Cache[string, missingEntry]
+	tags *lru.Cache[string, answer]
+	// missing holds the files found missing at a commit SHA, keyed
+	// "action …" or "workflow …": the content cannot appear there, but
+	// access can (a private repository made public, or shared with the
+	// App), so they are asked about again after the TTL rather than never.
+	missing *lru.Cache[string, answer]
 	// inflight bounds the Fetcher calls of all runs together, so that many
 	// runs at once stay below GitHub's limit on concurrent requests.
 	inflight chan struct{}
@@ -62,18 +62,13 @@ type Resolver struct {
 	parse func(path string, src []byte) (*input.Facts, error)
 }
 
-// tagEntry is a cached tag lookup; notFound caches a missing ref for the
-// same TTL, so a deleted tag used by many runs is asked about once.
-type tagEntry struct {
+// answer is what GitHub said about a tag or a file, kept for the tag TTL;
+// notFound caches a missing one, so that a deleted tag or file used by many
+// runs is asked about once.
+type answer struct {
 	sha      string
 	notFound bool
 	expires  time.Time
-}
-
-// missingEntry is a cached not-found error.
-type missingEntry struct {
-	err     error
-	expires time.Time
 }
 
 // New returns a Resolver that reads through f.
@@ -84,8 +79,8 @@ func New(f Fetcher, opts ...Option) *Resolver {
 	}
 	actions, _ := lru.New[string, *actionMeta](cfg.cacheSize)
 	workflows, _ := lru.New[string, *input.Facts](cfg.cacheSize)
-	tags, _ := lru.New[string, tagEntry](cfg.tagCacheSize)
-	missing, _ := lru.New[string, missingEntry](cfg.tagCacheSize)
+	tags, _ := lru.New[string, answer](cfg.tagCacheSize)
+	missing, _ := lru.New[string, answer](cfg.tagCacheSize)
 	return &Resolver{
 		fetch:     f,
 		cfg:       cfg,
@@ -126,29 +121,16 @@ func repoKey(owner, repo string) string {
 	return strings.ToLower(owner) + "/" + strings.ToLower(repo)
 }
 
-// tag returns the cached commit of owner/repo@ref when the entry is fresh.
-func (r *Resolver) tag(key string) (tagEntry, bool) {
-	e, ok := r.tags.Get(key)
+// recall returns the answer cached under key in c while it is fresh.
+func (r *Resolver) recall(c *lru.Cache[string, answer], key string) (answer, bool) {
+	e, ok := c.Get(key)
 	if !ok || !r.now().Before(e.expires) {
-		return tagEntry{}, false
+		return answer{}, false
 	}
 	return e, true
 }
 
-func (r *Resolver) putTag(key, sha string, notFound bool) {
-	r.tags.Add(key, tagEntry{sha: sha, notFound: notFound, expires: r.now().Add(r.cfg.tagTTL)})
-}
-
-// missingFile returns the cached not-found error of key while it is
-// fresh, else nil.
-func (r *Resolver) missingFile(key string) error {
-	e, ok := r.missing.Get(key)
-	if !ok || !r.now().Before(e.expires) {
-		return nil
-	}
-	return e.err
-}
-
-func (r *Resolver) putMissing(key string, err error) {
-	r.missing.Add(key, missingEntry{err: err, expires: r.now().Add(r.cfg.tagTTL)})
+// remember caches an answer under key in c for the tag TTL.
+func (r *Resolver) remember(c *lru.Cache[string, answer], key, sha string, notFound bool) {
+	c.Add(key, answer{sha: sha, notFound: notFound, expires: r.now().Add(r.cfg.tagTTL)})
 }

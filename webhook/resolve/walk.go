@@ -253,7 +253,7 @@ func (w *walk) ranAt(t target) (string, bool) {
 func (w *walk) commitSHA(ctx context.Context, owner, repo, ref string) (string, error) {
 	key := repoKey(owner, repo) + "@" + ref
 	notFound := fmt.Errorf("%s/%s@%s: ref %w (deleted, private or never existed)", owner, repo, ref, ErrNotFound)
-	if e, ok := w.r.tag(key); ok {
+	if e, ok := w.r.recall(w.r.tags, key); ok {
 		if e.notFound {
 			return "", notFound
 		}
@@ -265,7 +265,7 @@ func (w *walk) commitSHA(ctx context.Context, owner, repo, ref string) (string, 
 		})
 		switch {
 		case errors.Is(err, ErrNotFound):
-			w.r.putTag(key, "", true)
+			w.r.remember(w.r.tags, key, "", true)
 			return "", notFound
 		case err != nil:
 			return "", err
@@ -274,7 +274,7 @@ func (w *walk) commitSHA(ctx context.Context, owner, repo, ref string) (string, 
 		if !isFullSHA(sha) {
 			return "", fmt.Errorf("%s/%s@%s: %w: the lookup returned %q, not a commit SHA", owner, repo, ref, errInvalid, sha)
 		}
-		w.r.putTag(key, sha, false)
+		w.r.remember(w.r.tags, key, sha, false)
 		return sha, nil
 	})
 	if err != nil {
@@ -291,9 +291,10 @@ func (w *walk) action(ctx context.Context, owner, repo, dir, commit string) (*ac
 		if m, ok := w.r.actions.Get(key); ok {
 			return m, nil
 		}
-		if err := w.r.missingFile("action " + key); err != nil {
-			return nil, err
-		}
+	}
+	notFound := fmt.Errorf("%s@%s: no action.yml or action.yaml: %w (deleted, private or never existed)", path.Join(owner, repo, dir), commit, ErrNotFound)
+	if _, ok := w.r.recall(w.r.missing, "action "+key); ok { // only commit SHAs are remembered
+		return nil, notFound
 	}
 	v, err := w.calls.do("action "+key, func() (any, error) {
 		for _, name := range []string{"action.yml", "action.yaml"} {
@@ -313,11 +314,10 @@ func (w *walk) action(ctx context.Context, owner, repo, dir, commit string) (*ac
 			}
 			return m, nil
 		}
-		err := fmt.Errorf("%s@%s: no action.yml or action.yaml: %w (deleted, private or never existed)", path.Join(owner, repo, dir), commit, ErrNotFound)
 		if cacheable {
-			w.r.putMissing("action "+key, err)
+			w.r.remember(w.r.missing, "action "+key, "", true)
 		}
-		return nil, err
+		return nil, notFound
 	})
 	if err != nil {
 		return nil, err
@@ -333,18 +333,18 @@ func (w *walk) workflow(ctx context.Context, owner, repo, p, commit string) (*in
 		if f, ok := w.r.workflows.Get(key); ok {
 			return f, nil
 		}
-		if err := w.r.missingFile("workflow " + key); err != nil {
-			return nil, err
-		}
+	}
+	notFound := fmt.Errorf("%s/%s/%s@%s: workflow %w (deleted, private or never existed)", owner, repo, p, commit, ErrNotFound)
+	if _, ok := w.r.recall(w.r.missing, "workflow "+key); ok { // only commit SHAs are remembered
+		return nil, notFound
 	}
 	v, err := w.calls.do("workflow "+key, func() (any, error) {
 		src, err := w.content(ctx, owner, repo, p, commit)
 		if errors.Is(err, ErrNotFound) {
-			err := fmt.Errorf("%s/%s/%s@%s: workflow %w (deleted, private or never existed)", owner, repo, p, commit, ErrNotFound)
 			if cacheable {
-				w.r.putMissing("workflow "+key, err)
+				w.r.remember(w.r.missing, "workflow "+key, "", true)
 			}
-			return nil, err
+			return nil, notFound
 		}
 		if err != nil {
 			return nil, err
