@@ -61,13 +61,7 @@ type clusterOptions struct {
 
 func newCluster(t *testing.T, o clusterOptions) *cluster {
 	t.Helper()
-	gh, err := harness.NewGitHub(appID, "whsec-"+randomHex(12))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gh.Fake.Close)
-	guard(t, gh, adminToken)
-	gh.Fake.AddInstallation("acme", installation)
+	gh := newGitHub(t, "acme")
 	name, dsn := pgtest.Database(t)
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, dsn)

@@ -146,15 +146,7 @@ func newStack(t *testing.T, overrides map[string]any) *stack {
 // server starts.
 func newStackWith(t *testing.T, overrides map[string]any, before func(*stack)) *stack {
 	t.Helper()
-	gh, err := harness.NewGitHub(appID, "whsec-"+randomHex(12))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gh.Fake.Close)
-	guard(t, gh, adminToken)
-	for _, owner := range []string{"acme", "forker", "other"} {
-		gh.Fake.AddInstallation(owner, installation)
-	}
+	gh := newGitHub(t, "acme", "forker", "other")
 	s := &stack{t: t, gh: gh, dir: t.TempDir()}
 	cfg, err := gh.Config(s.dir)
 	if err != nil {
@@ -193,6 +185,23 @@ func newStackWith(t *testing.T, overrides map[string]any, before func(*stack)) *
 		}
 	})
 	return s
+}
+
+// newGitHub starts a fake GitHub with a fresh webhook secret, the App
+// installed for owners, and every server log line and response of the test
+// checked for its secrets (guard); it is closed when the test ends.
+func newGitHub(t *testing.T, owners ...string) *harness.GitHub {
+	t.Helper()
+	gh, err := harness.NewGitHub(appID, "whsec-"+randomHex(12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gh.Fake.Close)
+	guard(t, gh, adminToken)
+	for _, owner := range owners {
+		gh.Fake.AddInstallation(owner, installation)
+	}
+	return gh
 }
 
 // start (re)starts the server on the stack's config and waits until ready.
