@@ -46,22 +46,14 @@ func (s *Store) Subscribe(channel string, fn func(payload string)) (stop func())
 	if s.pool == nil {
 		return func() {}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
 	first := make(chan struct{})
 	tried := sync.OnceFunc(func() { close(first) })
-	go func() {
-		defer close(done)
-		s.listen(ctx, channel, fn, tried)
-	}()
+	stop = background(func(ctx context.Context) { s.listen(ctx, channel, fn, tried) })
 	select {
 	case <-first:
 	case <-time.After(firstAttempt): // the server must not wait on a dead database to start
 	}
-	return func() {
-		cancel()
-		<-done
-	}
+	return stop
 }
 
 // listen keeps a connection listening on channel, making it again with a

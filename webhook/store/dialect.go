@@ -153,15 +153,7 @@ func (s *Store) startCheckpointer(dsn string) error {
 		return fmt.Errorf("store: checkpointer: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	s.stopCheckpointer = func() {
-		cancel()
-		<-done
-		db.Close()
-	}
-	go func() {
-		defer close(done)
+	stop := background(func(ctx context.Context) {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
@@ -175,7 +167,11 @@ func (s *Store) startCheckpointer(dsn string) error {
 				}
 			}
 		}
-	}()
+	})
+	s.stopCheckpointer = func() {
+		stop()
+		db.Close()
+	}
 	return nil
 }
 

@@ -46,14 +46,7 @@ func (s *Store) startRescuer(after time.Duration) {
 		return
 	}
 	every := min(max(after/10, 50*time.Millisecond), 5*time.Second)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	s.stopRescuer = func() {
-		cancel()
-		<-done
-	}
-	go func() {
-		defer close(done)
+	s.stopRescuer = background(func(ctx context.Context) {
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
@@ -70,7 +63,7 @@ func (s *Store) startRescuer(after time.Duration) {
 				s.logger.Warn("handed back jobs a stopped worker held", "jobs", n, "rescue_after", after.String())
 			}
 		}
-	}()
+	})
 }
 
 // endRescuer stops the rescuer, if it runs.

@@ -232,6 +232,21 @@ func (s *Store) Close() error {
 	return err
 }
 
+// background runs fn on a goroutine of its own and returns stop, which
+// cancels fn's context and waits for fn to return.
+func background(fn func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
