@@ -27,14 +27,8 @@ func ParseUses(raw string, jobLevel bool) Use {
 		name, ref, _ := strings.Cut(raw, "@")
 		u.Name = name
 		u.Ref = ref
-		parts := strings.SplitN(name, "/", 3)
-		u.Owner = parts[0]
-		if len(parts) > 1 {
-			u.Repo = parts[1]
-		}
-		if len(parts) > 2 {
-			u.Path = parts[2]
-		}
+		u.Owner, u.Repo, _ = strings.Cut(name, "/")
+		u.Repo, u.Path, _ = strings.Cut(u.Repo, "/")
 		switch {
 		case isFullSHA(ref):
 			u.RefType, u.Pinned = RefSHA, true
@@ -48,15 +42,16 @@ func ParseUses(raw string, jobLevel bool) Use {
 
 // names lists the lower-case names of a reference (see Use.Names).
 func names(u *Use) []string {
-	var out []string
+	if u.Kind == KindLocal {
+		return []string{}
+	}
+	out := make([]string, 0, 3)
 	add := func(n string) {
 		if n != "" && (len(out) == 0 || out[len(out)-1] != n) {
 			out = append(out, n)
 		}
 	}
 	switch u.Kind {
-	case KindLocal:
-		return []string{}
 	case KindDocker:
 		raw := strings.ToLower(u.Raw)
 		add(raw)
@@ -64,14 +59,11 @@ func names(u *Use) []string {
 	default:
 		add(strings.ToLower(u.Name))
 		if u.Repo != "" {
-			add(strings.ToLower(u.Owner + "/" + u.Repo))
+			add(strings.ToLower(u.Name[:len(u.Owner)+1+len(u.Repo)])) // owner/repo
 		}
 		if u.Owner != "" {
 			add(strings.ToLower(u.Owner) + "/*")
 		}
-	}
-	if out == nil {
-		return []string{}
 	}
 	return out
 }

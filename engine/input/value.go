@@ -21,24 +21,29 @@ func (d *Document) Value() ast.Value {
 	if d.facts != nil && d.facts.lazy != nil && d.facts.lazy.owner == d.facts {
 		f, cached = d.facts, d.facts.terms()
 	}
+	b := &builder{}
 
 	jobs := func() *ast.Term {
 		if cached != nil && sameMap(d.Jobs, f.Jobs) {
 			return cached.jobs
 		}
-		return jobsTerm(d.Jobs)
+		return b.jobs(d.Jobs, nil)
 	}
 	uses := func() *ast.Term {
 		if cached != nil && sameSlice(d.Uses, f.Uses) {
 			return cached.uses
 		}
-		return usesTerm(d.Uses)
+		terms := make([]*ast.Term, len(d.Uses))
+		for i := range d.Uses {
+			terms[i] = b.use(&d.Uses[i])
+		}
+		return b.array(terms)
 	}
 	labels := func() *ast.Term {
 		if cached != nil && sameSlice(d.RunnerLabels, f.RunnerLabels) {
 			return cached.runnerLabels
 		}
-		return stringsTerm(d.RunnerLabels)
+		return b.strings(d.RunnerLabels)
 	}
 	secrets := func() *ast.Term {
 		s, fs := d.Secrets, Secrets{}
@@ -48,66 +53,41 @@ func (d *Document) Value() ast.Value {
 		if cached != nil && s.Bulk == fs.Bulk && s.Inherit == fs.Inherit && sameSlice(s.Names, fs.Names) && sameSlice(s.Refs, fs.Refs) {
 			return cached.secrets
 		}
-		return secretsTerm(s)
+		return b.secrets(s)
 	}
 	triggers := func() *ast.Term {
 		if cached != nil && sameSlice(d.Workflow.Triggers, f.Triggers) {
 			return cached.triggers
 		}
-		return stringsTerm(d.Workflow.Triggers)
+		return b.strings(d.Workflow.Triggers)
 	}
 	parseErrors := func() *ast.Term {
 		if cached != nil && sameSlice(d.Workflow.ParseErrors, f.ParseErrors) {
 			return cached.parseErrors
 		}
-		return parseErrorsTerm(d.Workflow.ParseErrors)
+		return b.parseErrors(d.Workflow.ParseErrors)
 	}
 
 	e, r, run, w := d.Event, d.Repository, d.Run, d.Workflow
-	return ast.NewObject(
-		item("schema_version", intTerm(d.SchemaVersion)),
-		item("event", obj(
-			item("name", str(e.Name)),
-			item("action", str(e.Action)),
-			item("delivery_id", str(e.DeliveryID)),
-		)),
-		item("repository", obj(
-			item("full_name", str(r.FullName)),
-			item("owner", str(r.Owner)),
-			item("name", str(r.Name)),
-			item("default_branch", str(r.DefaultBranch)),
-			item("visibility", str(r.Visibility)),
-			item("fork", boolean(r.Fork)),
-		)),
-		item("run", obj(
-			item("id", intTerm(run.ID)),
-			item("attempt", intTerm(run.Attempt)),
-			item("number", intTerm(run.Number)),
-			item("event", str(run.Event)),
-			item("branch", str(run.Branch)),
-			item("head_sha", str(run.HeadSHA)),
-			item("is_default_branch", boolean(run.IsDefaultBranch)),
-			item("actor", str(run.Actor)),
-			item("triggering_actor", str(run.TriggeringActor)),
-			item("head_repository", str(run.HeadRepository)),
-			item("from_fork", boolean(run.FromFork)),
-			item("pull_requests", intsTerm(run.PullRequests)),
-		)),
-		item("workflow", obj(
-			item("path", str(w.Path)),
-			item("name", str(w.Name)),
-			item("triggers", triggers()),
-			item("sha256", str(w.SHA256)),
-			item("default_branch_sha256", optStr(w.DefaultBranchSHA256)),
-			item("modified", boolean(w.Modified)),
-			item("parse_errors", parseErrors()),
-		)),
-		item("jobs", jobs()),
-		item("uses", uses()),
-		item("runner_labels", labels()),
-		item("secrets", secrets()),
-		item("workflow_job", workflowJobTerm(d.WorkflowJob)),
-		item("resolution", resolutionTerm(d.Resolution)),
+	return documentShape.object(
+		intTerm(d.SchemaVersion),
+		b.object(eventShape, b.str(e.Name), b.str(e.Action), b.str(e.DeliveryID)),
+		b.object(repositoryShape, b.str(r.FullName), b.str(r.Owner), b.str(r.Name), b.str(r.DefaultBranch), b.str(r.Visibility), boolean(r.Fork)),
+		b.object(runShape,
+			intTerm(run.ID), intTerm(run.Attempt), intTerm(run.Number), b.str(run.Event), b.str(run.Branch), b.str(run.HeadSHA),
+			boolean(run.IsDefaultBranch), b.str(run.Actor), b.str(run.TriggeringActor), b.str(run.HeadRepository),
+			boolean(run.FromFork), b.ints(run.PullRequests),
+		),
+		b.object(workflowShape,
+			b.str(w.Path), b.str(w.Name), triggers(), b.str(w.SHA256), b.optStr(w.DefaultBranchSHA256),
+			boolean(w.Modified), parseErrors(),
+		),
+		jobs(),
+		uses(),
+		labels(),
+		secrets(),
+		b.workflowJob(d.WorkflowJob),
+		b.resolution(d.Resolution),
 	)
 }
 
@@ -125,11 +105,15 @@ type lazyValue struct {
 
 func (f *Facts) terms() *lazyValue {
 	f.lazy.once.Do(func() {
+		b := &builder{jobIDs: make(map[string]*ast.Term, len(f.Jobs))}
+		for id := range f.Jobs {
+			b.jobIDs[id] = b.str(id)
+		}
 		uses := make([]*ast.Term, len(f.Uses))
 		direct := make(map[stepKey]*ast.Term, len(f.Uses))
 		for i := range f.Uses {
 			u := &f.Uses[i]
-			uses[i] = useTerm(u)
+			uses[i] = b.use(u)
 			if len(u.Via) == 0 {
 				at := stepKey{job: u.Job, step: -1}
 				if u.Step != nil {
@@ -140,17 +124,41 @@ func (f *Facts) terms() *lazyValue {
 		}
 		// Parse puts each step's and job's uses in the list too: their
 		// values are shared rather than built twice.
-		f.lazy.jobs = jobsTermShared(f.Jobs, direct)
-		f.lazy.uses = arr(uses)
-		f.lazy.runnerLabels = stringsTerm(f.RunnerLabels)
-		f.lazy.secrets = secretsTerm(f.Secrets)
-		f.lazy.triggers = stringsTerm(f.Triggers)
-		f.lazy.parseErrors = parseErrorsTerm(f.ParseErrors)
+		f.lazy.jobs = b.jobs(f.Jobs, direct)
+		f.lazy.uses = b.array(uses)
+		f.lazy.runnerLabels = b.strings(f.RunnerLabels)
+		f.lazy.secrets = b.secrets(f.Secrets)
+		f.lazy.triggers = b.strings(f.Triggers)
+		f.lazy.parseErrors = b.parseErrors(f.ParseErrors)
 	})
 	return f.lazy
 }
 
-func jobsTerm(jobs map[string]*Job) *ast.Term { return jobsTermShared(jobs, nil) }
+// builder makes the terms of one document, or of the facts part of one.
+// Those terms live and die together, so it carves them out of blocks, one
+// allocation for many. OPA never modifies the terms of an input.
+type builder struct {
+	block []ast.Term
+	// jobIDs are the terms of the job ids, shared by the jobs object and
+	// every use and secret reference of a job; nil builds each anew.
+	jobIDs map[string]*ast.Term
+}
+
+// term returns a new term holding v.
+func (b *builder) term(v ast.Value) *ast.Term {
+	if len(b.block) == 0 {
+		b.block = make([]ast.Term, 32)
+	}
+	t := &b.block[0]
+	b.block = b.block[1:]
+	t.Value = v
+	return t
+}
+
+// object returns the object with the shape's first len(values) keys.
+func (b *builder) object(s shape, values ...*ast.Term) *ast.Term {
+	return b.term(s.object(values...))
+}
 
 // stepKey names a step of a job, -1 for the job itself.
 type stepKey struct {
@@ -158,9 +166,9 @@ type stepKey struct {
 	step int
 }
 
-// jobsTermShared builds the jobs, taking the value of a step's or a job's
-// uses from shared, keyed by job id and step index (-1 for the job).
-func jobsTermShared(jobs map[string]*Job, shared map[stepKey]*ast.Term) *ast.Term {
+// jobs builds the jobs, taking the value of a step's or a job's uses from
+// shared, keyed by job id and step index (-1 for the job), when it is there.
+func (b *builder) jobs(jobs map[string]*Job, shared map[stepKey]*ast.Term) *ast.Term {
 	ids := make([]string, 0, len(jobs))
 	for id := range jobs {
 		ids = append(ids, id)
@@ -168,12 +176,12 @@ func jobsTermShared(jobs map[string]*Job, shared map[stepKey]*ast.Term) *ast.Ter
 	sort.Strings(ids) // stable term order; the object itself is unordered
 	items := make([][2]*ast.Term, 0, len(ids))
 	for _, id := range ids {
-		items = append(items, [2]*ast.Term{ast.StringTerm(id), jobTerm(id, jobs[id], shared)})
+		items = append(items, [2]*ast.Term{b.jobID(id), b.job(id, jobs[id], shared)})
 	}
-	return obj(items...)
+	return b.term(ast.NewObject(items...))
 }
 
-func jobTerm(id string, j *Job, shared map[stepKey]*ast.Term) *ast.Term {
+func (b *builder) job(id string, j *Job, shared map[stepKey]*ast.Term) *ast.Term {
 	if j == nil {
 		return ast.InternedNullTerm
 	}
@@ -181,156 +189,165 @@ func jobTerm(id string, j *Job, shared map[stepKey]*ast.Term) *ast.Term {
 		if t, ok := shared[stepKey{job: id, step: step}]; ok && u != nil {
 			return t
 		}
-		return optUse(u)
+		return b.optUse(u)
 	}
 	ro, h := j.RunsOn, j.HardenRunner
 	steps := make([]*ast.Term, len(j.Steps))
 	for i, s := range j.Steps {
-		steps[i] = obj(
-			item("index", intTerm(s.Index)),
-			item("id", str(s.ID)),
-			item("name", str(s.Name)),
-			item("line", intTerm(s.Line)),
-			item("uses", use(s.Uses, s.Index)),
-			item("run", boolean(s.Run)),
-			item("with", stringMap(s.With)),
+		steps[i] = b.object(stepShape,
+			intTerm(s.Index), b.str(s.ID), b.str(s.Name), intTerm(s.Line),
+			use(s.Uses, s.Index), boolean(s.Run), b.stringMap(s.With),
 		)
 	}
-	return obj(
-		item("name", str(j.Name)),
-		item("line", intTerm(j.Line)),
-		item("runs_on", obj(
-			item("labels", stringsTerm(ro.Labels)),
-			item("group", optStr(ro.Group)),
-			item("dynamic", boolean(ro.Dynamic)),
-			item("expression", optStr(ro.Expression)),
-		)),
-		item("container", optStr(j.Container)),
-		item("uses", use(j.Uses, -1)),
-		item("secrets_inherit", boolean(j.SecretsInherit)),
-		item("secrets", stringsTerm(j.Secrets)),
-		item("harden_runner", obj(
-			item("present", boolean(h.Present)),
-			item("first_step", boolean(h.FirstStep)),
-			item("step", optInt(h.Step)),
-			item("egress_policy", optStr(h.EgressPolicy)),
-			item("use_policy_store", boolean(h.UsePolicyStore)),
-		)),
-		item("steps", arr(steps)),
+	return b.object(jobShape,
+		b.str(j.Name),
+		intTerm(j.Line),
+		b.object(runsOnShape, b.strings(ro.Labels), b.optStr(ro.Group), boolean(ro.Dynamic), b.optStr(ro.Expression)),
+		b.optStr(j.Container),
+		use(j.Uses, -1),
+		boolean(j.SecretsInherit),
+		b.strings(j.Secrets),
+		b.hardenRunner(h),
+		b.array(steps),
 	)
 }
 
-func usesTerm(uses []Use) *ast.Term {
-	terms := make([]*ast.Term, len(uses))
-	for i := range uses {
-		terms[i] = useTerm(&uses[i])
+// noHardenRunner is the harden_runner of every job without it.
+var noHardenRunner = ast.NewTerm(hardenRunnerShape.object(
+	boolean(false), boolean(false), ast.InternedNullTerm, ast.InternedNullTerm, boolean(false),
+))
+
+func (b *builder) hardenRunner(h HardenRunner) *ast.Term {
+	if h == (HardenRunner{}) {
+		return noHardenRunner
 	}
-	return arr(terms)
+	return b.object(hardenRunnerShape, boolean(h.Present), boolean(h.FirstStep), optInt(h.Step), b.optStr(h.EgressPolicy), boolean(h.UsePolicyStore))
 }
 
-func optUse(u *Use) *ast.Term {
+// jobID returns the term of a job id.
+func (b *builder) jobID(id string) *ast.Term {
+	if t, ok := b.jobIDs[id]; ok {
+		return t
+	}
+	return b.str(id)
+}
+
+func (b *builder) optUse(u *Use) *ast.Term {
 	if u == nil {
 		return ast.InternedNullTerm
 	}
-	return useTerm(u)
+	return b.use(u)
 }
 
-func useTerm(u *Use) *ast.Term {
-	items := make([][2]*ast.Term, 0, 16)
-	items = append(items,
-		item("raw", str(u.Raw)),
-		item("kind", enum(u.Kind)),
-		item("name", str(u.Name)),
-		item("owner", str(u.Owner)),
-		item("repo", str(u.Repo)),
-		item("path", str(u.Path)),
-		item("names", stringsTerm(u.Names)),
-		item("ref", str(u.Ref)),
-		item("ref_type", enum(u.RefType)),
-		item("pinned", boolean(u.Pinned)),
-		item("resolved_sha", optStr(u.ResolvedSHA)),
-		item("job", str(u.Job)),
-		item("step", optInt(u.Step)),
-		item("line", intTerm(u.Line)),
-		item("via", stringsTerm(u.Via)),
-	)
-	if u.Unresolved != "" { // omitempty in JSON
-		items = append(items, item("unresolved", str(u.Unresolved)))
+func (b *builder) use(u *Use) *ast.Term {
+	name := b.str(u.Name)
+	values := [...]*ast.Term{
+		b.str(u.Raw), enum(u.Kind), name, b.str(u.Owner), b.str(u.Repo), b.str(u.Path),
+		b.names(u.Names, u.Name, name), b.str(u.Ref), enum(u.RefType), boolean(u.Pinned), b.optStr(u.ResolvedSHA),
+		b.jobID(u.Job), optInt(u.Step), intTerm(u.Line), b.strings(u.Via),
+		nil, // unresolved
 	}
-	return obj(items...)
+	if u.Unresolved == "" { // omitempty in JSON
+		return b.object(useShape, values[:len(values)-1]...)
+	}
+	values[len(values)-1] = b.str(u.Unresolved)
+	return b.object(useShape, values[:]...)
 }
 
-func secretsTerm(s Secrets) *ast.Term {
+// names is strings for a use's names, the first of which is usually its
+// name already in lower case: that one shares the name's term.
+func (b *builder) names(names []string, name string, nameTerm *ast.Term) *ast.Term {
+	terms := make([]*ast.Term, len(names))
+	for i, s := range names {
+		if s == name {
+			terms[i] = nameTerm
+		} else {
+			terms[i] = b.str(s)
+		}
+	}
+	return b.array(terms)
+}
+
+func (b *builder) secrets(s Secrets) *ast.Term {
 	refs := make([]*ast.Term, len(s.Refs))
 	for i, r := range s.Refs {
-		refs[i] = obj(
-			item("name", str(r.Name)),
-			item("bulk", boolean(r.Bulk)),
-			item("job", str(r.Job)),
-			item("step", optInt(r.Step)),
-			item("context", enum(r.Context)),
-			item("line", intTerm(r.Line)),
-		)
+		refs[i] = b.object(secretRefShape, b.str(r.Name), boolean(r.Bulk), b.jobID(r.Job), optInt(r.Step), enum(r.Context), intTerm(r.Line))
 	}
-	return obj(
-		item("names", stringsTerm(s.Names)),
-		item("bulk", boolean(s.Bulk)),
-		item("inherit", boolean(s.Inherit)),
-		item("refs", arr(refs)),
-	)
+	return b.object(secretsShape, b.strings(s.Names), boolean(s.Bulk), boolean(s.Inherit), b.array(refs))
 }
 
-func parseErrorsTerm(errs []ParseError) *ast.Term {
+func (b *builder) parseErrors(errs []ParseError) *ast.Term {
 	terms := make([]*ast.Term, len(errs))
 	for i, e := range errs {
-		terms[i] = obj(
-			item("line", intTerm(e.Line)),
-			item("column", intTerm(e.Column)),
-			item("message", str(e.Message)),
-		)
+		terms[i] = b.object(parseErrorShape, intTerm(e.Line), intTerm(e.Column), b.str(e.Message))
 	}
-	return arr(terms)
+	return b.array(terms)
 }
 
-func workflowJobTerm(j *WorkflowJob) *ast.Term {
+func (b *builder) workflowJob(j *WorkflowJob) *ast.Term {
 	if j == nil {
 		return ast.InternedNullTerm
 	}
-	return obj(
-		item("id", intTerm(j.ID)),
-		item("name", str(j.Name)),
-		item("labels", stringsTerm(j.Labels)),
-		item("runner_name", str(j.RunnerName)),
-		item("runner_group_name", str(j.RunnerGroupName)),
-		item("status", str(j.Status)),
-	)
+	return b.object(workflowJobShape, intTerm(j.ID), b.str(j.Name), b.strings(j.Labels), b.str(j.RunnerName), b.str(j.RunnerGroupName), b.str(j.Status))
 }
 
-func resolutionTerm(r *Resolution) *ast.Term {
+func (b *builder) resolution(r *Resolution) *ast.Term {
 	if r == nil {
 		return ast.InternedNullTerm
 	}
-	return obj(
-		item("complete", boolean(r.Complete)),
-		item("fetches", intTerm(r.Fetches)),
-		item("limits", stringsTerm(r.Limits)),
-	)
+	return b.object(resolutionShape, boolean(r.Complete), intTerm(r.Fetches), b.strings(r.Limits))
 }
 
-// Small constructors. A nil slice becomes [] as in the JSON encoding of a
-// Document, where every slice is non-nil.
+// shape is the keys of one kind of object of the document, in the order
+// its values are given, so that building an object looks up no key. A
+// shape lists its JSON keys as the struct declares them:
+// TestValueEqualsJSON fails when the two disagree.
+type shape []*ast.Term
 
-func item(key string, value *ast.Term) [2]*ast.Term {
-	return [2]*ast.Term{enum(key), value}
+func newShape(keys ...string) shape {
+	s := make(shape, len(keys))
+	for i, k := range keys {
+		s[i] = enum(k)
+	}
+	return s
 }
 
-func obj(items ...[2]*ast.Term) *ast.Term { return ast.NewTerm(ast.NewObject(items...)) }
+// Shapes of the document's objects.
+var (
+	documentShape     = newShape("schema_version", "event", "repository", "run", "workflow", "jobs", "uses", "runner_labels", "secrets", "workflow_job", "resolution")
+	eventShape        = newShape("name", "action", "delivery_id")
+	repositoryShape   = newShape("full_name", "owner", "name", "default_branch", "visibility", "fork")
+	runShape          = newShape("id", "attempt", "number", "event", "branch", "head_sha", "is_default_branch", "actor", "triggering_actor", "head_repository", "from_fork", "pull_requests")
+	workflowShape     = newShape("path", "name", "triggers", "sha256", "default_branch_sha256", "modified", "parse_errors")
+	parseErrorShape   = newShape("line", "column", "message")
+	jobShape          = newShape("name", "line", "runs_on", "container", "uses", "secrets_inherit", "secrets", "harden_runner", "steps")
+	runsOnShape       = newShape("labels", "group", "dynamic", "expression")
+	hardenRunnerShape = newShape("present", "first_step", "step", "egress_policy", "use_policy_store")
+	stepShape         = newShape("index", "id", "name", "line", "uses", "run", "with")
+	useShape          = newShape("raw", "kind", "name", "owner", "repo", "path", "names", "ref", "ref_type", "pinned", "resolved_sha", "job", "step", "line", "via", "unresolved")
+	secretsShape      = newShape("names", "bulk", "inherit", "refs")
+	secretRefShape    = newShape("name", "bulk", "job", "step", "context", "line")
+	workflowJobShape  = newShape("id", "name", "labels", "runner_name", "runner_group_name", "status")
+	resolutionShape   = newShape("complete", "fetches", "limits")
+)
 
-func arr(terms []*ast.Term) *ast.Term {
+// object returns the object with the shape's first len(values) keys.
+func (s shape) object(values ...*ast.Term) ast.Object {
+	var buf [16][2]*ast.Term // no object of the document has more keys
+	items := buf[:0]
+	for i, v := range values {
+		items = append(items, [2]*ast.Term{s[i], v})
+	}
+	return ast.NewObject(items...)
+}
+
+// array returns the array of terms; nil and empty become [] as in the JSON
+// encoding of a Document, where every slice is non-nil.
+func (b *builder) array(terms []*ast.Term) *ast.Term {
 	if len(terms) == 0 {
 		return ast.InternedEmptyArray
 	}
-	return ast.NewTerm(ast.NewArray(terms...))
+	return b.term(ast.NewArray(terms...))
 }
 
 // documentStrings are the terms of the document's keys and enumerated
@@ -362,8 +379,8 @@ func jsonKeys(t reflect.Type, keys []string) []string {
 }
 
 // enum returns the term of a key or an enumerated value of the document,
-// shared: each saves two allocations, and most strings of a document are
-// keys.
+// built once and shared; a step's inputs are often named like keys (name,
+// path).
 func enum(s string) *ast.Term {
 	if t, ok := documentStrings[s]; ok {
 		return t
@@ -372,34 +389,35 @@ func enum(s string) *ast.Term {
 }
 
 // str returns the term of a string value.
-func str(s string) *ast.Term {
+func (b *builder) str(s string) *ast.Term {
 	if s == "" {
 		return ast.InternedEmptyString
 	}
-	return ast.StringTerm(s)
+	return b.term(ast.String(s))
 }
 
 // stringMap converts a string map; nil becomes {} as in the JSON encoding.
-func stringMap(m map[string]string) *ast.Term {
+func (b *builder) stringMap(m map[string]string) *ast.Term {
 	if len(m) == 0 {
 		return ast.InternedEmptyObject
 	}
-	items := make([][2]*ast.Term, 0, len(m))
+	var buf [8][2]*ast.Term // most steps have few inputs
+	items := buf[:0]
 	for k, v := range m {
-		items = append(items, item(k, str(v)))
+		items = append(items, [2]*ast.Term{enum(k), b.str(v)})
 	}
-	return ast.ObjectTerm(items...)
+	return b.term(ast.NewObject(items...))
 }
 
 func boolean(b bool) *ast.Term { return ast.InternedTerm(b) }
 
 func intTerm[T int | int64](i T) *ast.Term { return ast.InternedTerm(i) }
 
-func optStr(s *string) *ast.Term {
+func (b *builder) optStr(s *string) *ast.Term {
 	if s == nil {
 		return ast.InternedNullTerm
 	}
-	return str(*s)
+	return b.str(*s)
 }
 
 func optInt(i *int) *ast.Term {
@@ -409,20 +427,20 @@ func optInt(i *int) *ast.Term {
 	return intTerm(*i)
 }
 
-func stringsTerm(ss []string) *ast.Term {
+func (b *builder) strings(ss []string) *ast.Term {
 	terms := make([]*ast.Term, len(ss))
 	for i, s := range ss {
-		terms[i] = str(s)
+		terms[i] = b.str(s)
 	}
-	return arr(terms)
+	return b.array(terms)
 }
 
-func intsTerm(is []int) *ast.Term {
+func (b *builder) ints(is []int) *ast.Term {
 	terms := make([]*ast.Term, len(is))
 	for i, n := range is {
 		terms[i] = intTerm(n)
 	}
-	return arr(terms)
+	return b.array(terms)
 }
 
 // sameSlice reports whether a and b are the same slice (same backing array
