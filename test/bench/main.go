@@ -120,8 +120,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		}
 	}
 	rep := &report{cfg: cfg, opaVersion: opaVersion(ctx, opa), workloads: workloads}
-	for _, v := range vs {
-		if err := runVariant(ctx, cfg, rep, out, opa, tmp, v, workloads); err != nil {
+	// The first variant's scenarios (default settings) run again beside
+	// every later variant's contenders, as a reference measured in the
+	// same rounds.
+	refs := map[string]*scenario{}
+	for i, v := range vs {
+		if err := runVariant(ctx, cfg, rep, out, opa, tmp, v, workloads, refs, i == 0); err != nil {
 			return fmt.Errorf("%s settings: %w", v.name, err)
 		}
 	}
@@ -141,8 +145,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	return nil
 }
 
-// runVariant measures every workload with one variant of settings.
-func runVariant(ctx context.Context, cfg config, rep *report, out io.Writer, opa, tmp string, v variant, workloads []workload) error {
+// runVariant measures every workload with one variant of settings. The
+// first variant keeps its scenarios in refs, by workload; the others
+// measure refs' warm and cold contenders in their own rounds.
+func runVariant(ctx context.Context, cfg config, rep *report, out io.Writer, opa, tmp string, v variant, workloads []workload, refs map[string]*scenario, first bool) error {
 	ps, err := loadPolicySet(ctx, v)
 	if err != nil {
 		return err
@@ -171,6 +177,10 @@ func runVariant(ctx context.Context, cfg config, rep *report, out io.Writer, opa
 		if err != nil {
 			return err
 		}
+		ref := refs[w.name]
+		if first {
+			refs[w.name], ref = s, nil
+		}
 		srv, err := startServer(ctx, opa, bundle, cores)
 		if err != nil {
 			return err
@@ -180,7 +190,7 @@ func runVariant(ctx context.Context, cfg config, rep *report, out io.Writer, opa
 			if err := s.agree(ctx, srv); err != nil {
 				return err
 			}
-			return measureScenario(ctx, cfg, rep, s, srv, cores)
+			return measureScenario(ctx, cfg, rep, s, ref, srv, cores)
 		}()
 		if err != nil {
 			return fmt.Errorf("%s workload: %w", w.name, err)
@@ -190,8 +200,11 @@ func runVariant(ctx context.Context, cfg config, rep *report, out io.Writer, opa
 }
 
 // measureScenario measures every contender on one workload with one
-// variant of settings.
-func measureScenario(ctx context.Context, cfg config, rep *report, s *scenario, srv *opaServer, cores int) error {
+// variant of settings. ref, when not nil, is the same workload with the
+// reference settings: its warm and cold contenders join the interleaved
+// rounds, so that the figures comparing the two variants do not compare
+// moments of the machine a minute apart.
+func measureScenario(ctx context.Context, cfg config, rep *report, s, ref *scenario, srv *opaServer, cores int) error {
 	loop := limits{n: 5000, budget: cfg.loop}
 	spin := limits{n: 1 << 30, budget: cfg.loop}
 	procs := limits{n: 3, budget: time.Minute}
@@ -208,22 +221,13 @@ func measureScenario(ctx context.Context, cfg config, rep *report, s *scenario, 
 	// their heap sampled meanwhile. Each gets its own cache, dropped when
 	// it is done.
 	var seq atomic.Int64
-	warmCache := func() *input.Cache {
-		c := input.NewCache(1024)
-		for _, in := range s.inputs {
-			if _, err := c.Get(in.wf.name, in.wf.src); err != nil {
-				panic(err) // agree parsed every input already
-			}
-		}
-		return c
-	}
 	contenders := []struct {
 		name      string
 		task      func() task
 		inProcess bool
 	}{
 		{rpCold, func() task { return s.coldTask(ctx, input.NewCache(1024), &seq) }, true},
-		{rpWarm, func() task { return s.warmTask(ctx, warmCache()) }, true},
+		{rpWarm, func() task { return s.warmTask(ctx, s.warmCache()) }, true},
 		{opaLimit, func() task { return s.limitTask(ctx) }, true},
 		{parserOnly, func() task { return s.parseTask(&seq) }, true},
 		{rpNormalize, func() task { return s.normalizeTask(input.NewCache(1024), &seq) }, true},
@@ -233,9 +237,17 @@ func measureScenario(ctx context.Context, cfg config, rep *report, s *scenario, 
 	for i, c := range contenders {
 		tasks[i] = c.task()
 	}
+	if ref != nil {
+		tasks = append(tasks, ref.warmTask(ctx, ref.warmCache()), ref.coldTask(ctx, input.NewCache(1024), &seq))
+	}
 	durations, err := interleaved(ctx, tasks, limits{n: loop.n, budget: time.Duration(len(tasks)) * loop.budget})
 	if err != nil {
 		return err
+	}
+	if ref != nil {
+		n := len(contenders)
+		rep.addReference(v, w, rpWarm, summarize(durations[n]).median)
+		rep.addReference(v, w, rpCold, summarize(durations[n+1]).median)
 	}
 	tasks = nil // let the caches go before measuring memory
 	for i, c := range contenders {

@@ -27,7 +27,11 @@ type report struct {
 	// allocScaling is the same for a loop that allocates (allocOnly):
 	// the share of a second core that memory traffic leaves.
 	allocScaling float64
-	elapsed      time.Duration
+	// references are the medians of the reference settings' contenders,
+	// measured in the rounds of another variant: references[variant]
+	// [workload][contender].
+	references map[string]map[string]map[string]time.Duration
+	elapsed    time.Duration
 }
 
 type row struct {
@@ -44,6 +48,19 @@ type scale struct {
 
 func (r *report) add(variant, workload, contender string, res result) {
 	r.rows = append(r.rows, row{variant, workload, contender, res})
+}
+
+func (r *report) addReference(variant, workload, contender string, median time.Duration) {
+	if r.references == nil {
+		r.references = map[string]map[string]map[string]time.Duration{}
+	}
+	if r.references[variant] == nil {
+		r.references[variant] = map[string]map[string]time.Duration{}
+	}
+	if r.references[variant][workload] == nil {
+		r.references[variant][workload] = map[string]time.Duration{}
+	}
+	r.references[variant][workload][contender] = median
 }
 
 func (r *report) find(variant, workload, contender string) (row, bool) {
@@ -167,9 +184,16 @@ func (r *report) figures() []figure {
 			if def == 0 || large == 0 {
 				continue
 			}
+			// Against default settings measured in the same rounds, when
+			// they were; the default run's own median is a minute away.
+			against := ""
+			if same := r.references["large"][w.name][name]; same > 0 {
+				def = same
+				against = " (default settings measured in the same rounds)"
+			}
 			out = append(out, figure{
 				fmt.Sprintf("large settings ≤ 2 × default, %s (%s)", name, w.name),
-				fmt.Sprintf("%s / %s = %.2f", duration(large), duration(def), float64(large)/float64(def)),
+				fmt.Sprintf("%s / %s = %.2f%s", duration(large), duration(def), float64(large)/float64(def), against),
 				large <= 2*def,
 			})
 		}
@@ -225,7 +249,8 @@ func (r *report) markdown() string {
 	b.WriteString(r.table())
 	b.WriteString("\nLatency is per decision, one decision at a time. The in-process contenders are measured in\n")
 	b.WriteString("rounds of one decision each, in a shuffled order, so that load from elsewhere and garbage\n")
-	b.WriteString("collections fall on all of them alike. Decisions per second use every core at once\n")
+	b.WriteString("collections fall on all of them alike; the large settings' rounds also run runpolicy warm and\n")
+	b.WriteString("cold with default settings, which the large-settings figures compare against. Decisions per second use every core at once\n")
 	b.WriteString("(one goroutine, HTTP client or process per core). Peak memory is, for in-process contenders,\n")
 	b.WriteString("the Go heap in use (HeapInuse, sampled every 2 ms while the contender runs on every core) of the\n")
 	b.WriteString("whole harness process, which holds the corpus, runpolicy's engine and the prepared query for the\n")
