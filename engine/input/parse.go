@@ -76,7 +76,7 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 			SHA256:      hex.EncodeToString(sum[:]),
 			Triggers:    triggers(wf),
 			Jobs:        map[string]*Job{},
-			Uses:        []Use{},
+			Uses:        make([]Use, 0, maxUses(wf)),
 			ParseErrors: parseErrors(errs),
 		},
 	}
@@ -170,17 +170,18 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 	if call := j.WorkflowCall; call != nil && call.Uses != nil {
 		u := ParseUses(call.Uses.Value, true)
 		u.Job, u.Line = id, n.useLine(id, -1, call.Uses)
-		n.facts.Uses = append(n.facts.Uses, u)
-		job.Uses = &u
+		job.Uses = n.addUse(u)
 		job.SecretsInherit = call.InheritSecrets
 	}
 
 	execs := make([]*actionlint.Step, 0, len(j.Steps)) // aligned with job.Steps
+	indexes := make([]int, len(j.Steps))               // what Use.Step and SecretRef.Step point to
 	for i, s := range j.Steps {
 		if s == nil || s.Pos == nil {
 			continue
 		}
-		index := i
+		indexes[i] = i
+		index := &indexes[i]
 		step := Step{Index: i, Line: s.Pos.Line}
 		if s.ID != nil {
 			step.ID = s.ID.Value
@@ -192,9 +193,8 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		case *actionlint.ExecAction:
 			if e.Uses != nil {
 				u := ParseUses(e.Uses.Value, false)
-				u.Job, u.Step, u.Line = id, &index, n.useLine(id, i, e.Uses)
-				n.facts.Uses = append(n.facts.Uses, u)
-				step.Uses = &u
+				u.Job, u.Step, u.Line = id, index, n.useLine(id, i, e.Uses)
+				step.Uses = n.addUse(u)
 			}
 			step.With = make(map[string]string, len(e.Inputs))
 			for _, in := range e.Inputs {
@@ -210,10 +210,31 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		}
 		job.Steps = append(job.Steps, step)
 		execs = append(execs, s)
-		n.stepSecrets(s, where{job: id, jobOrder: order, step: &index})
+		n.stepSecrets(s, where{job: id, jobOrder: order, step: index})
 	}
 	job.HardenRunner = hardenRunner(execs, job.Steps)
 	return job
+}
+
+// addUse appends a direct reference to the facts' list and returns it
+// there, where the job or step it belongs to points.
+func (n *normalizer) addUse(u Use) *Use {
+	n.facts.Uses = append(n.facts.Uses, u)
+	return &n.facts.Uses[len(n.facts.Uses)-1]
+}
+
+// maxUses is the most direct references wf can hold: one per job and one
+// per step. With that capacity the list never moves while Parse fills it,
+// so the pointers addUse returns stay in it. (Were it to move, they would
+// still hold the same values: nothing changes a Use once it is added.)
+func maxUses(wf *actionlint.Workflow) int {
+	n := 0
+	for _, j := range wf.Jobs {
+		if j != nil {
+			n += 1 + len(j.Steps)
+		}
+	}
+	return n
 }
 
 // jobSecrets scans every job-level string that can hold an expression.
