@@ -83,9 +83,10 @@ func BenchmarkDecision(b *testing.B) {
 	warm := input.NewCache(16)
 	var seq atomic.Int64
 	tasks := map[string]task{
-		"cold":  s.coldTask(ctx, input.NewCache(1024), &seq),
-		"warm":  s.warmTask(ctx, warm),
-		"limit": s.limitTask(ctx),
+		"cold":      s.coldTask(ctx, input.NewCache(1024), &seq),
+		"warm":      s.warmTask(ctx, warm),
+		"limit":     s.limitTask(ctx),
+		"normalize": s.normalizeTask(input.NewCache(1024), &seq),
 	}
 	for name, t := range tasks {
 		b.Run(name, func(b *testing.B) {
