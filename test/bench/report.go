@@ -28,11 +28,13 @@ type report struct {
 	// the share of a second core that memory traffic leaves.
 	allocScaling float64
 	// references are the medians of the reference settings' contenders,
-	// measured in the rounds of another variant: references[variant]
-	// [workload][contender].
-	references map[string]map[string]map[string]time.Duration
+	// measured in the rounds of the variant the key names.
+	references map[key]time.Duration
 	elapsed    time.Duration
 }
+
+// key names a contender's measurement of one workload with one variant.
+type key struct{ variant, workload, contender string }
 
 type row struct {
 	variant, workload, contender string
@@ -52,15 +54,9 @@ func (r *report) add(variant, workload, contender string, res result) {
 
 func (r *report) addReference(variant, workload, contender string, median time.Duration) {
 	if r.references == nil {
-		r.references = map[string]map[string]map[string]time.Duration{}
+		r.references = map[key]time.Duration{}
 	}
-	if r.references[variant] == nil {
-		r.references[variant] = map[string]map[string]time.Duration{}
-	}
-	if r.references[variant][workload] == nil {
-		r.references[variant][workload] = map[string]time.Duration{}
-	}
-	r.references[variant][workload][contender] = median
+	r.references[key{variant, workload, contender}] = median
 }
 
 func (r *report) find(variant, workload, contender string) (row, bool) {
@@ -187,7 +183,7 @@ func (r *report) figures() []figure {
 			// Against default settings measured in the same rounds, when
 			// they were; the default run's own median is a minute away.
 			against := ""
-			if same := r.references["large"][w.name][name]; same > 0 {
+			if same := r.references[key{"large", w.name, name}]; same > 0 {
 				def = same
 				against = " (default settings measured in the same rounds)"
 			}

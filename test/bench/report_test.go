@@ -1,0 +1,45 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLargeSettingsFigureUsesSameRounds checks that the large-settings
+// figures compare against default settings measured in the large run's
+// rounds when there is such a reference, and against the default run's
+// own median otherwise.
+func TestLargeSettingsFigureUsesSameRounds(t *testing.T) {
+	const name = "large settings ≤ 2 × default, " + rpWarm + " (typical)"
+	newReport := func() *report {
+		r := &report{workloads: []workload{{name: "typical"}}}
+		at := func(variant, contender string, median time.Duration) {
+			r.add(variant, "typical", contender, result{stats: stats{n: 1, median: median}})
+		}
+		for _, c := range []string{rpCold, rpWarm, opaLimit, parserOnly, opaSidecar} {
+			at("default", c, 100*time.Microsecond)
+		}
+		at("large", rpWarm, 250*time.Microsecond) // 2.5 × the default run's median
+		at("large", rpCold, 150*time.Microsecond)
+		return r
+	}
+	find := func(r *report) figure {
+		for _, f := range r.figures() {
+			if f.name == name {
+				return f
+			}
+		}
+		t.Fatalf("no figure %q", name)
+		return figure{}
+	}
+
+	if f := find(newReport()); f.pass || strings.Contains(f.measured, "same rounds") {
+		t.Errorf("without a reference: %+v, want a failure against the default run", f)
+	}
+	r := newReport()
+	r.addReference("large", "typical", rpWarm, 150*time.Microsecond) // the machine was slower then
+	if f := find(r); !f.pass || !strings.Contains(f.measured, "= 1.67 (default settings measured in the same rounds)") {
+		t.Errorf("with a reference: %+v, want 250 µs / 150 µs = 1.67 against it", f)
+	}
+}
