@@ -110,21 +110,14 @@ func (f *Facts) terms() *lazyValue {
 			b.jobIDs[id] = b.str(id)
 		}
 		uses := make([]*ast.Term, len(f.Uses))
-		direct := make(map[stepKey]*ast.Term, len(f.Uses))
+		built := make(map[*Use]*ast.Term, len(f.Uses))
 		for i := range f.Uses {
-			u := &f.Uses[i]
-			uses[i] = b.use(u)
-			if len(u.Via) == 0 {
-				at := stepKey{job: u.Job, step: -1}
-				if u.Step != nil {
-					at.step = *u.Step
-				}
-				direct[at] = uses[i]
-			}
+			uses[i] = b.use(&f.Uses[i])
+			built[&f.Uses[i]] = uses[i]
 		}
-		// Parse puts each step's and job's uses in the list too: their
-		// values are shared rather than built twice.
-		f.lazy.jobs = b.jobs(f.Jobs, direct)
+		// Each job's and step's uses points into the list (see Parse):
+		// their values are shared rather than built twice.
+		f.lazy.jobs = b.jobs(f.Jobs, built)
 		f.lazy.uses = b.array(uses)
 		f.lazy.runnerLabels = b.strings(f.RunnerLabels)
 		f.lazy.secrets = b.secrets(f.Secrets)
@@ -160,15 +153,9 @@ func (b *builder) object(s shape, values ...*ast.Term) *ast.Term {
 	return b.term(s.object(values...))
 }
 
-// stepKey names a step of a job, -1 for the job itself.
-type stepKey struct {
-	job  string
-	step int
-}
-
 // jobs builds the jobs, taking the value of a step's or a job's uses from
-// shared, keyed by job id and step index (-1 for the job), when it is there.
-func (b *builder) jobs(jobs map[string]*Job, shared map[stepKey]*ast.Term) *ast.Term {
+// built when it is there.
+func (b *builder) jobs(jobs map[string]*Job, built map[*Use]*ast.Term) *ast.Term {
 	ids := make([]string, 0, len(jobs))
 	for id := range jobs {
 		ids = append(ids, id)
@@ -176,17 +163,17 @@ func (b *builder) jobs(jobs map[string]*Job, shared map[stepKey]*ast.Term) *ast.
 	sort.Strings(ids) // stable term order; the object itself is unordered
 	items := make([][2]*ast.Term, 0, len(ids))
 	for _, id := range ids {
-		items = append(items, [2]*ast.Term{b.jobID(id), b.job(id, jobs[id], shared)})
+		items = append(items, [2]*ast.Term{b.jobID(id), b.job(jobs[id], built)})
 	}
 	return b.term(ast.NewObject(items...))
 }
 
-func (b *builder) job(id string, j *Job, shared map[stepKey]*ast.Term) *ast.Term {
+func (b *builder) job(j *Job, built map[*Use]*ast.Term) *ast.Term {
 	if j == nil {
 		return ast.InternedNullTerm
 	}
-	use := func(u *Use, step int) *ast.Term {
-		if t, ok := shared[stepKey{job: id, step: step}]; ok && u != nil {
+	use := func(u *Use) *ast.Term {
+		if t, ok := built[u]; ok {
 			return t
 		}
 		return b.optUse(u)
@@ -196,7 +183,7 @@ func (b *builder) job(id string, j *Job, shared map[stepKey]*ast.Term) *ast.Term
 	for i, s := range j.Steps {
 		steps[i] = b.object(stepShape,
 			intTerm(s.Index), b.str(s.ID), b.str(s.Name), intTerm(s.Line),
-			use(s.Uses, s.Index), boolean(s.Run), b.stringMap(s.With),
+			use(s.Uses), boolean(s.Run), b.stringMap(s.With),
 		)
 	}
 	return b.object(jobShape,
@@ -204,7 +191,7 @@ func (b *builder) job(id string, j *Job, shared map[stepKey]*ast.Term) *ast.Term
 		intTerm(j.Line),
 		b.object(runsOnShape, b.strings(ro.Labels), b.optStr(ro.Group), boolean(ro.Dynamic), b.optStr(ro.Expression)),
 		b.optStr(j.Container),
-		use(j.Uses, -1),
+		use(j.Uses),
 		boolean(j.SecretsInherit),
 		b.strings(j.Secrets),
 		b.hardenRunner(h),

@@ -169,3 +169,21 @@ func TestValueConcurrent(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestValueSharesUses checks that a step's uses is the very term of its
+// entry in the uses list: built once, not twice.
+func TestValueSharesUses(t *testing.T) {
+	f := parseFile(t, filepath.Join(corpus, "workflows", "google__osv-scanner-action__osv-scanner-reusable.yml"))
+	doc := Build(f, LocalContext("ci.yml")).Value().(ast.Object)
+	get := func(o ast.Value, key string) ast.Value { return o.(ast.Object).Get(ast.StringTerm(key)).Value }
+	uses := get(doc, "uses").(*ast.Array)
+	steps := get(get(get(doc, "jobs"), "osv-scan"), "steps").(*ast.Array)
+	if steps.Len() != 6 || uses.Len() != 6 {
+		t.Fatalf("%d steps and %d uses, want 6 of each", steps.Len(), uses.Len())
+	}
+	for i := range steps.Len() {
+		if got := steps.Elem(i).Value.(ast.Object).Get(ast.StringTerm("uses")); got != uses.Elem(i) {
+			t.Errorf("step %d: its uses is another term than uses[%d]", i, i)
+		}
+	}
+}
