@@ -670,6 +670,11 @@ func TestPolicyRepositoryPushReachesEveryReplica(t *testing.T) {
 	if !harness.WaitFor(20*time.Second, func() bool { return revision(b) != before }) {
 		t.Fatal("the replica that did not receive the push kept its old bundle revision")
 	}
+	// The replica that took the push refreshes in the background too, and
+	// may finish after the other one.
+	if !harness.WaitFor(20*time.Second, func() bool { return revision(a) != before }) {
+		t.Fatal("the replica that received the push kept its old bundle revision")
+	}
 	if revision(a) != revision(b) {
 		t.Errorf("replicas on revisions %q and %q after the push, want the same", revision(a), revision(b))
 	}
