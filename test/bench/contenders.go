@@ -85,32 +85,22 @@ func (s *scenario) input(i int) prepared { return s.inputs[i%len(s.inputs)] }
 // seen: hash the bytes, miss the cache, parse and normalize, add the run
 // context, evaluate. Each decision's bytes differ by a comment line.
 func (s *scenario) coldTask(ctx context.Context, cache *input.Cache, seq *atomic.Int64) task {
-	docs := s.coldDocuments(cache, seq)
-	return func(i int) func() (any, error) {
-		doc := docs(i)
-		return func() (any, error) {
-			d, err := doc()
-			if err != nil {
-				return nil, err
-			}
-			return s.eng.Eval(ctx, d)
-		}
-	}
+	return s.cold(cache, seq, func(d *input.Document) (any, error) { return s.eng.Eval(ctx, d) })
 }
 
-// coldDocuments returns, for decision i, the work that makes its input
-// document from bytes never seen: hash them, miss the cache, parse and
-// normalize, add the run context.
-func (s *scenario) coldDocuments(cache *input.Cache, seq *atomic.Int64) func(i int) func() (*input.Document, error) {
-	return func(i int) func() (*input.Document, error) {
+// cold returns the task that, for decision i, makes the input document
+// from bytes never seen (hash them, miss the cache, parse and normalize,
+// add the run context) and hands it to finish.
+func (s *scenario) cold(cache *input.Cache, seq *atomic.Int64, finish func(*input.Document) (any, error)) task {
+	return func(i int) func() (any, error) {
 		in := s.input(i)
 		src := edited(in.wf.src, int(seq.Add(1)))
-		return func() (*input.Document, error) {
+		return func() (any, error) {
 			facts, err := cache.Get(in.wf.name, src)
 			if err != nil {
 				return nil, err
 			}
-			return input.Build(facts, in.run), nil
+			return finish(input.Build(facts, in.run))
 		}
 	}
 }
@@ -206,17 +196,7 @@ func (s *scenario) parseTask(seq *atomic.Int64) task {
 // miss the cache, parse and normalize, and build the input document as
 // OPA's value.
 func (s *scenario) normalizeTask(cache *input.Cache, seq *atomic.Int64) task {
-	docs := s.coldDocuments(cache, seq)
-	return func(i int) func() (any, error) {
-		doc := docs(i)
-		return func() (any, error) {
-			d, err := doc()
-			if err != nil {
-				return nil, err
-			}
-			return d.Value(), nil
-		}
-	}
+	return s.cold(cache, seq, func(d *input.Document) (any, error) { return d.Value(), nil })
 }
 
 // peakRSS keeps the largest of several processes' peak RSS.
