@@ -8,40 +8,82 @@ import "strings"
 // (Job, Step, Line) are left for the caller. Every string is accepted:
 // malformed references keep what can be read and never fail, since GitHub,
 // not runpolicy, is the judge of what runs.
+//
+// The fields are what GitHub sees, not what the author typed (Raw keeps
+// that): GitHub trims the whitespace around the value (a block scalar
+// `uses: |` ends in a line break), reads `@refs/tags/X` and `@refs/heads/X`
+// as the ref X, and takes a 40-hex ref in any case as a commit SHA. A
+// spelling runpolicy read differently from GitHub would slip past every
+// list that names the action.
 func ParseUses(raw string, jobLevel bool) Use {
 	u := Use{Raw: raw, RefType: RefNone, Via: []string{}}
+	s := strings.TrimSpace(raw)
 	switch {
-	case strings.HasPrefix(raw, "docker://"):
-		parseDocker(&u, strings.TrimPrefix(raw, "docker://"))
-	case strings.HasPrefix(raw, "./") || raw == ".":
+	case strings.HasPrefix(s, "docker://"):
+		parseDocker(&u, strings.TrimPrefix(s, "docker://"))
+	case strings.HasPrefix(s, "./") || s == ".":
 		// A path in the repository at the run's own commit: no ref, no owner.
 		// A job-level one is a local reusable workflow; Step is nil then.
 		u.Kind = KindLocal
-		u.Name = raw
-		u.Path = strings.TrimPrefix(strings.TrimPrefix(raw, "."), "/")
+		u.Name = s
+		u.Path = strings.TrimPrefix(strings.TrimPrefix(s, "."), "/")
+	case strings.HasPrefix(s, SelfRepository):
+		parseSelf(&u, s)
 	default:
 		u.Kind = KindAction
 		if jobLevel {
 			u.Kind = KindReusableWorkflow
 		}
-		name, ref, _ := strings.Cut(raw, "@")
+		name, ref, _ := strings.Cut(s, "@")
 		u.Name = name
-		u.Ref = ref
 		u.Owner, u.Repo, _ = strings.Cut(name, "/")
 		u.Repo, u.Path, _ = strings.Cut(u.Repo, "/")
-		switch {
-		case isFullSHA(ref):
-			u.RefType, u.Pinned = RefSHA, true
-		case ref != "":
-			u.RefType = RefTagOrBranch
-		}
+		parseRef(&u, ref)
 	}
-	u.Names = names(&u)
+	u.Names = names(&u, s)
 	return u
 }
 
-// names lists the lower-case names of a reference (see Use.Names).
-func names(u *Use) []string {
+// SelfRepository starts a self-repository reference (GitHub, July 2026):
+// `$/path` is path in the workflow's own repository at the very commit that
+// runs, like `./path` but without a checkout.
+const SelfRepository = "$/"
+
+// parseSelf reads `$/path[@ref]`. GitHub resolves it at the running commit,
+// so it is a local reference, pinned by construction; a ref written after
+// it is superfluous (zizmor's unpinned-uses audit reads it the same way)
+// and stays only in Raw.
+func parseSelf(u *Use, s string) {
+	path, _, _ := strings.Cut(strings.TrimPrefix(s, SelfRepository), "@")
+	u.Kind = KindLocal
+	u.Name = SelfRepository + path
+	u.Path = path
+	u.Pinned = true
+}
+
+// parseRef sets Ref, RefType and Pinned from the ref of an action or
+// reusable workflow as GitHub reads it.
+func parseRef(u *Use, ref string) {
+	qualified := false
+	for _, prefix := range []string{"refs/tags/", "refs/heads/"} {
+		if r, ok := strings.CutPrefix(ref, prefix); ok {
+			ref, qualified = r, true
+			break
+		}
+	}
+	switch {
+	case !qualified && isFullSHA(strings.ToLower(ref)):
+		u.Ref, u.RefType, u.Pinned = strings.ToLower(ref), RefSHA, true
+	case ref != "":
+		// A tag or branch, even one named like a SHA after refs/tags/ or
+		// refs/heads/: a name can be moved.
+		u.Ref, u.RefType = ref, RefTagOrBranch
+	}
+}
+
+// names lists the lower-case names of a reference (see Use.Names); s is
+// the reference without its surrounding whitespace.
+func names(u *Use, s string) []string {
 	if u.Kind == KindLocal {
 		return []string{}
 	}
@@ -53,7 +95,7 @@ func names(u *Use) []string {
 	}
 	switch u.Kind {
 	case KindDocker:
-		raw := strings.ToLower(u.Raw)
+		raw := strings.ToLower(s)
 		add(raw)
 		add(dockerImage(raw))
 	default:
@@ -105,9 +147,9 @@ func parseDocker(u *Use, image string) {
 	u.Name = name
 }
 
-// isFullSHA reports whether ref is a full 40-hex commit SHA. Only lower case
-// counts: that is how git prints SHAs, and an upper-case "SHA" could be a
-// branch name.
+// isFullSHA reports whether ref is a full 40-hex commit SHA in lower case;
+// parseRef lower-cases a ref first, since GitHub takes a 40-hex ref in any
+// case as a commit.
 func isFullSHA(ref string) bool {
 	return isHex(ref, 40)
 }

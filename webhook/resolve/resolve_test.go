@@ -742,3 +742,46 @@ jobs:
 	})
 	checkResolution(t, out.Resolution, true)
 }
+
+// Self-repository references ("$/path", GitHub July 2026) are read from the
+// repository and commit of the file that holds them, a ref written after
+// them ignored: the run's own head commit for the workflow, the called
+// workflow's commit inside a remote reusable workflow, never the workspace.
+func TestSelfRepositoryReferences(t *testing.T) {
+	gh := newFake()
+	shared := gh.publish("acme/shared@v2", ".github/workflows/outer.yml", []byte(`on: workflow_call
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: $/.github/actions/lint
+`))
+	gh.file("acme/shared", ".github/actions/lint/action.yml", shared, composite("acme/shared-linter@v1"))
+	gh.file("acme/api", ".github/actions/lint/action.yml", headSHA, composite("acme/linter@v3"))
+	gh.file("acme/api", ".github/workflows/inner.yml", headSHA, []byte("on: workflow_call\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps: [{uses: acme/deep@v1}]\n"))
+	gh.node("acme/deep@v1", "acme/linter@v3", "acme/shared-linter@v1")
+
+	src := []byte(`on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: $/.github/actions/lint
+  inner:
+    uses: $/.github/workflows/inner.yml@some-tag
+  call:
+    uses: acme/shared/.github/workflows/outer.yml@v2
+`)
+	out := resolve(t, New(gh), workflowDoc(t, ".github/workflows/ci.yml", src))
+	outer := "acme/shared/.github/workflows/outer.yml@v2"
+	checkRows(t, out.Uses, []row{
+		{Raw: "$/.github/actions/lint", Kind: "local", Job: "build", Step: 0, Line: 6},
+		{Raw: "$/.github/workflows/inner.yml@some-tag", Kind: "local", Job: "inner", Step: -1, Line: 8},
+		{Raw: outer, Kind: "reusable_workflow", Job: "call", Step: -1, Line: 10, ResolvedSHA: shared},
+		{Raw: "acme/linter@v3", Kind: "action", Job: "build", Step: 0, Line: 6, Via: "$/.github/actions/lint", ResolvedSHA: fakeSHA("acme/linter@v3")},
+		{Raw: "acme/deep@v1", Kind: "action", Job: "inner", Step: -1, Line: 8, Via: "$/.github/workflows/inner.yml@some-tag", ResolvedSHA: fakeSHA("acme/deep@v1")},
+		{Raw: "$/.github/actions/lint", Kind: "local", Job: "call", Step: -1, Line: 10, Via: outer},
+		{Raw: "acme/shared-linter@v1", Kind: "action", Job: "call", Step: -1, Line: 10, Via: outer + " > $/.github/actions/lint", ResolvedSHA: fakeSHA("acme/shared-linter@v1")},
+	})
+	checkResolution(t, out.Resolution, true)
+}

@@ -39,7 +39,8 @@ func (t target) key() string {
 // workspace, which is the run's repository at its head commit; local
 // reusable workflows are read from the repository and commit of the file
 // that calls them (GitHub: "the called workflow is from the same commit as
-// the caller workflow").
+// the caller workflow"). Self-repository references ("$/dir") are read
+// from the repository and commit of the file that holds them.
 func targetOf(u input.Use, workspace, caller location) target {
 	raw := strings.TrimSpace(u.Raw)
 	switch {
@@ -47,16 +48,28 @@ func targetOf(u input.Use, workspace, caller location) target {
 		return target{kind: targetNone}
 	case strings.Contains(raw, "${{"):
 		return target{invalid: "the reference is an expression, which GitHub does not allow in uses"}
-	case strings.HasPrefix(raw, "./") || raw == ".":
-		p := path.Clean(strings.TrimPrefix(raw, "./"))
+	case strings.HasPrefix(raw, "./") || raw == "." || strings.HasPrefix(raw, input.SelfRepository):
+		self := strings.HasPrefix(raw, input.SelfRepository)
+		p := strings.TrimPrefix(raw, "./")
+		if self {
+			// $/path[@ref]: the file's own repository at the commit that
+			// runs; GitHub ignores a ref written after it.
+			p, _, _ = strings.Cut(strings.TrimPrefix(raw, input.SelfRepository), "@")
+		}
+		p = path.Clean(p)
 		if p == "." {
 			p = ""
 		}
-		if strings.HasPrefix(p, "../") || p == ".." {
+		if strings.HasPrefix(p, "../") || p == ".." || strings.HasPrefix(p, "/") {
 			return target{invalid: "the local path leaves the repository"}
 		}
 		t := target{kind: targetAction, local: true, path: p}
 		from := workspace
+		if self {
+			// No checkout is involved: the repository and commit are those
+			// of the file that holds the reference.
+			from = caller
+		}
 		if u.Kind == input.KindReusableWorkflow || isWorkflowPath(p) {
 			t.kind, from = targetWorkflow, caller
 		}
@@ -73,6 +86,9 @@ func targetOf(u input.Use, workspace, caller location) target {
 	}
 	if ref == "" {
 		return target{invalid: "the reference has no @ref"}
+	}
+	if u.RefType == input.RefSHA {
+		ref = u.Ref // GitHub takes a SHA in any case; ParseUses wrote it in lower case
 	}
 	t := target{kind: targetAction, owner: parts[0], repo: parts[1], ref: ref}
 	if len(parts) == 3 {
