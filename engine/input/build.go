@@ -12,6 +12,7 @@ type Facts struct {
 	RunnerLabels []string        `json:"runner_labels"`
 	Secrets      Secrets         `json:"secrets"`
 	ParseErrors  []ParseError    `json:"parse_errors"`
+	Unmodeled    []Unmodeled     `json:"unmodeled"`
 
 	// lazy holds the OPA values of the fields above, built once on first
 	// use by Document.Value; nil for Facts not made by Parse.
@@ -53,6 +54,7 @@ func Build(f *Facts, c Context) *Document {
 			Triggers:    f.Triggers,
 			SHA256:      f.SHA256,
 			ParseErrors: f.ParseErrors,
+			Unmodeled:   f.Unmodeled,
 		},
 		Jobs:         f.Jobs,
 		Uses:         f.Uses,
@@ -61,6 +63,9 @@ func Build(f *Facts, c Context) *Document {
 		WorkflowJob:  c.WorkflowJob,
 		facts:        f,
 		referenced:   c.ReferencedWorkflows,
+	}
+	if d.Workflow.Unmodeled == nil {
+		d.Workflow.Unmodeled = []Unmodeled{}
 	}
 	if d.Run.PullRequests == nil {
 		d.Run.PullRequests = []int{}

@@ -92,6 +92,20 @@ type Workflow struct {
 	// ParseErrors are the syntax errors actionlint reported; the rest of the
 	// document is filled from the partial tree it still produced.
 	ParseErrors []ParseError `json:"parse_errors"`
+	// Unmodeled lists the shapes of the file runpolicy cannot model: a step
+	// that runs neither an action, a script nor a known control, a
+	// parallel: that is not a list, unknown keys that hold steps. What can
+	// be read inside them is judged all the same.
+	Unmodeled []Unmodeled `json:"unmodeled"`
+}
+
+// Unmodeled is one shape of the workflow runpolicy cannot model.
+type Unmodeled struct {
+	Job string `json:"job"`
+	// Step is the step's index, nil for a job-level shape.
+	Step    *int   `json:"step"`
+	Line    int    `json:"line"`
+	Message string `json:"message"`
 }
 
 // ParseError is one error reported by the workflow parser.
@@ -146,6 +160,19 @@ type Step struct {
 	// With holds the action's inputs as written (expressions kept raw), so
 	// a policy can see e.g. which ref actions/checkout is told to fetch.
 	With map[string]string `json:"with"`
+	// Control is what a step without uses or run does (GitHub, June 2026):
+	// "parallel" for a block whose steps follow it, "wait", "wait-all" or
+	// "cancel"; empty for any other step.
+	Control string `json:"control"`
+	// ParallelGroup is the index of the parallel block the step runs in,
+	// nil outside one. Steps are numbered flat in file order, a block
+	// before the steps it runs.
+	ParallelGroup *int `json:"parallel_group"`
+	// Background is true for a step with background: true, which the
+	// steps after it do not wait for.
+	Background bool `json:"background"`
+	// Targets are the step ids a wait: or cancel: names.
+	Targets []string `json:"targets"`
 }
 
 // Kinds of Use.

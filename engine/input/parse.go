@@ -69,14 +69,16 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 
+	y := readWorkflowYAML(src, wf, errs) // nil for nearly every workflow (see shapes.go)
 	n := normalizer{
 		src:   newSource(src),
 		lines: lines,
+		yaml:  y,
 		facts: &Facts{
 			SHA256:      hex.EncodeToString(sum[:]),
 			Triggers:    triggers(wf),
 			Jobs:        map[string]*Job{},
-			Uses:        make([]Use, 0, maxUses(wf)),
+			Uses:        make([]Use, 0, maxUses(wf)+y.usesBound()),
 			ParseErrors: parseErrors(errs),
 		},
 	}
@@ -86,6 +88,8 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 		n.facts.Name = wf.Name.Value
 	}
 	n.workflow(wf)
+	n.facts.ParseErrors = y.filter(n.facts.ParseErrors)
+	n.facts.Unmodeled = y.findings()
 	return n.facts, nil
 }
 
@@ -94,6 +98,7 @@ type normalizer struct {
 	src     *source
 	secrets secretScanner
 	lines   yamlLines
+	yaml    *workflowYAML // what actionlint's tree lacks; nil when it lacks nothing
 	facts   *Facts
 }
 
@@ -149,11 +154,11 @@ func (n *normalizer) workflow(wf *actionlint.Workflow) {
 
 func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 	id := j.ID.Value
+	n.recoverCall(j)
 	job := &Job{
 		Name:   id,
 		Line:   j.Pos.Line,
 		RunsOn: runsOn(j.RunsOn),
-		Steps:  make([]Step, 0, len(j.Steps)),
 	}
 	if j.Name != nil && j.Name.Value != "" {
 		job.Name = j.Name.Value
@@ -174,44 +179,7 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		job.SecretsInherit = call.InheritSecrets
 	}
 
-	execs := make([]*actionlint.Step, 0, len(j.Steps)) // aligned with job.Steps
-	indexes := make([]int, len(j.Steps))               // what Use.Step and SecretRef.Step point to
-	for i, s := range j.Steps {
-		if s == nil || s.Pos == nil {
-			continue
-		}
-		indexes[i] = i
-		index := &indexes[i]
-		step := Step{Index: i, Line: s.Pos.Line}
-		if s.ID != nil {
-			step.ID = s.ID.Value
-		}
-		if s.Name != nil {
-			step.Name = s.Name.Value
-		}
-		switch e := s.Exec.(type) {
-		case *actionlint.ExecAction:
-			if e.Uses != nil {
-				u := ParseUses(e.Uses.Value, false)
-				u.Job, u.Step, u.Line = id, index, n.useLine(id, i, e.Uses)
-				step.Uses = n.addUse(u)
-			}
-			step.With = make(map[string]string, len(e.Inputs))
-			for _, in := range e.Inputs {
-				if in != nil && in.Name != nil && in.Value != nil {
-					step.With[in.Name.Value] = in.Value.Value
-				}
-			}
-		case *actionlint.ExecRun:
-			step.Run = true
-		}
-		if step.With == nil {
-			step.With = map[string]string{}
-		}
-		job.Steps = append(job.Steps, step)
-		execs = append(execs, s)
-		n.stepSecrets(s, where{job: id, jobOrder: order, step: index})
-	}
+	execs := n.steps(j, id, order, job) // aligned with job.Steps (parallel.go)
 	job.HardenRunner = hardenRunner(execs, job.Steps)
 	return job
 }
@@ -483,7 +451,11 @@ func hardenRunner(steps []*actionlint.Step, normalized []Step) HardenRunner {
 		if u == nil || u.Kind != KindAction || !strings.EqualFold(u.Name, hardenRunnerAction) {
 			continue
 		}
-		h := HardenRunner{Present: true, FirstStep: s.Index == 0, Step: &normalized[i].Index}
+		// First means it runs before anything else: step 0, neither in a
+		// parallel block nor in the background, where the steps beside or
+		// after it start before it is ready.
+		first := s.Index == 0 && s.ParallelGroup == nil && !s.Background
+		h := HardenRunner{Present: true, FirstStep: first, Step: &normalized[i].Index}
 		if e, ok := steps[i].Exec.(*actionlint.ExecAction); ok {
 			if input := e.Inputs["egress-policy"]; input != nil && input.Value != nil {
 				policy := input.Value.Value

@@ -102,7 +102,7 @@ func TestParseCorpus(t *testing.T) {
 var nullable = map[string]bool{
 	"group": true, "expression": true, "container": true, "uses": true, "step": true,
 	"egress_policy": true, "resolved_sha": true, "default_branch_sha256": true,
-	"workflow_job": true, "resolution": true,
+	"workflow_job": true, "resolution": true, "parallel_group": true,
 }
 
 func checkNulls(t *testing.T, key string, v any) {
@@ -146,6 +146,12 @@ var goldens = []string{
 	"testdata/runs-on-forms.yml",
 	"testdata/harden-runner-later.yml",
 	"testdata/parse-errors.yml",
+	"testdata/parallel-steps.yml",
+	"testdata/unmodeled.yml",
+	"testdata/uses-spellings.yml",
+	corpus + "/fixtures/electron__electron__pipeline-segment-electron-test.yml",            // a parallel block in production
+	corpus + "/fixtures/zizmorcore__zizmor__sample-workflows__parallel-steps-wait-all.yml", // background steps and wait-all
+	corpus + "/fixtures/zizmorcore__zizmor__unpinned-uses__issue-433-repro.yml",            // $/ references with and without a ref
 }
 
 // TestGolden compares the whole document of each golden workflow with

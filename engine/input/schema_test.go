@@ -56,6 +56,7 @@ func TestSchemaEnums(t *testing.T) {
 	root := loadSchema(t)
 	use := root.Definitions["use"].Properties
 	refs := root.Properties["secrets"].Properties["refs"].Items.Properties
+	step := root.Definitions["job"].Properties["steps"].Items.Properties
 	for _, tt := range []struct {
 		name string
 		got  []string
@@ -64,6 +65,7 @@ func TestSchemaEnums(t *testing.T) {
 		{"use.kind", use["kind"].Enum, []string{KindAction, KindReusableWorkflow, KindDocker, KindLocal}},
 		{"use.ref_type", use["ref_type"].Enum, []string{RefSHA, RefTagOrBranch, RefNone}},
 		{"secrets.refs.context", refs["context"].Enum, []string{CtxEnv, CtxWith, CtxRun, CtxIf, CtxSecrets, CtxCredentials, CtxOther}},
+		{"jobs.steps.control", step["control"].Enum, append([]string{""}, controls...)},
 	} {
 		if !slices.Equal(tt.got, tt.want) {
 			t.Errorf("%s enum = %v, want %v", tt.name, tt.got, tt.want)

@@ -67,6 +67,12 @@ func (d *Document) Value() ast.Value {
 		}
 		return b.parseErrors(d.Workflow.ParseErrors)
 	}
+	unmodeled := func() *ast.Term {
+		if cached != nil && sameSlice(d.Workflow.Unmodeled, f.Unmodeled) {
+			return cached.unmodeled
+		}
+		return b.unmodeled(d.Workflow.Unmodeled)
+	}
 
 	e, r, run, w := d.Event, d.Repository, d.Run, d.Workflow
 	return documentShape.object(
@@ -80,7 +86,7 @@ func (d *Document) Value() ast.Value {
 		),
 		b.object(workflowShape,
 			b.str(w.Path), b.str(w.Name), triggers(), b.str(w.SHA256), b.optStr(w.DefaultBranchSHA256),
-			boolean(w.Modified), parseErrors(),
+			boolean(w.Modified), parseErrors(), unmodeled(),
 		),
 		jobs(),
 		uses(),
@@ -98,9 +104,9 @@ type lazyValue struct {
 	// owner is the Facts the values describe. A copy of the Facts struct
 	// shares the pointer to this cache but is not its owner, so it is never
 	// served values of fields it may have changed.
-	owner                                                    *Facts
-	once                                                     sync.Once
-	jobs, uses, runnerLabels, secrets, triggers, parseErrors *ast.Term
+	owner                                                               *Facts
+	once                                                                sync.Once
+	jobs, uses, runnerLabels, secrets, triggers, parseErrors, unmodeled *ast.Term
 }
 
 func (f *Facts) terms() *lazyValue {
@@ -123,6 +129,7 @@ func (f *Facts) terms() *lazyValue {
 		f.lazy.secrets = b.secrets(f.Secrets)
 		f.lazy.triggers = b.strings(f.Triggers)
 		f.lazy.parseErrors = b.parseErrors(f.ParseErrors)
+		f.lazy.unmodeled = b.unmodeled(f.Unmodeled)
 	})
 	return f.lazy
 }
@@ -184,6 +191,7 @@ func (b *builder) job(j *Job, built map[*Use]*ast.Term) *ast.Term {
 		steps[i] = b.object(stepShape,
 			intTerm(s.Index), b.str(s.ID), b.str(s.Name), intTerm(s.Line),
 			use(s.Uses), boolean(s.Run), b.stringMap(s.With),
+			enum(s.Control), optInt(s.ParallelGroup), boolean(s.Background), b.strings(s.Targets),
 		)
 	}
 	return b.object(jobShape,
@@ -271,6 +279,14 @@ func (b *builder) parseErrors(errs []ParseError) *ast.Term {
 	return b.array(terms)
 }
 
+func (b *builder) unmodeled(us []Unmodeled) *ast.Term {
+	terms := make([]*ast.Term, len(us))
+	for i, u := range us {
+		terms[i] = b.object(unmodeledShape, b.jobID(u.Job), optInt(u.Step), intTerm(u.Line), b.str(u.Message))
+	}
+	return b.array(terms)
+}
+
 func (b *builder) workflowJob(j *WorkflowJob) *ast.Term {
 	if j == nil {
 		return ast.InternedNullTerm
@@ -305,12 +321,13 @@ var (
 	eventShape        = newShape("name", "action", "delivery_id")
 	repositoryShape   = newShape("full_name", "owner", "name", "default_branch", "visibility", "fork")
 	runShape          = newShape("id", "attempt", "number", "event", "branch", "head_sha", "is_default_branch", "actor", "triggering_actor", "head_repository", "from_fork", "pull_requests")
-	workflowShape     = newShape("path", "name", "triggers", "sha256", "default_branch_sha256", "modified", "parse_errors")
+	workflowShape     = newShape("path", "name", "triggers", "sha256", "default_branch_sha256", "modified", "parse_errors", "unmodeled")
 	parseErrorShape   = newShape("line", "column", "message")
+	unmodeledShape    = newShape("job", "step", "line", "message")
 	jobShape          = newShape("name", "line", "runs_on", "container", "uses", "secrets_inherit", "secrets", "harden_runner", "steps")
 	runsOnShape       = newShape("labels", "group", "dynamic", "expression")
 	hardenRunnerShape = newShape("present", "first_step", "step", "egress_policy", "use_policy_store")
-	stepShape         = newShape("index", "id", "name", "line", "uses", "run", "with")
+	stepShape         = newShape("index", "id", "name", "line", "uses", "run", "with", "control", "parallel_group", "background", "targets")
 	useShape          = newShape("raw", "kind", "name", "owner", "repo", "path", "names", "ref", "ref_type", "pinned", "resolved_sha", "job", "step", "line", "via", "unresolved")
 	secretsShape      = newShape("names", "bulk", "inherit", "refs")
 	secretRefShape    = newShape("name", "bulk", "job", "step", "context", "line")
@@ -343,6 +360,7 @@ var documentStrings = func() map[string]*ast.Term {
 	m := map[string]*ast.Term{}
 	for _, s := range append(jsonKeys(reflect.TypeFor[Document](), nil),
 		"", KindAction, KindReusableWorkflow, KindDocker, KindLocal, RefSHA, RefTagOrBranch, RefNone,
+		ControlParallel, ControlWait, ControlWaitAll, ControlCancel,
 		CtxEnv, CtxWith, CtxRun, CtxIf, CtxSecrets, CtxCredentials, CtxOther) {
 		m[s] = ast.StringTerm(s)
 	}

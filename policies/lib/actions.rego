@@ -124,7 +124,7 @@ globbed(index, use) if {
 globbed(index, use) if {
 	index.any_ref != ""
 	use.kind == "docker"
-	glob.match(index.any_ref, null, lower(use.raw))
+	glob.match(index.any_ref, null, use.names[0]) # the whole reference, trimmed and in lower case
 }
 
 globbed(index, use) if {
@@ -136,5 +136,5 @@ globbed(index, use) if {
 globbed(index, use) if {
 	use.kind == "docker"
 	some [name_glob, _] in index.globs
-	glob.match(name_glob, null, lower(use.raw))
+	glob.match(name_glob, null, use.names[0])
 }
