@@ -40,6 +40,7 @@ known := {
 		"require_policy_store": "boolean",
 		"block_job_container": "boolean",
 	},
+	"workflow_syntax": {"mode": "mode", "strict": "boolean"},
 }
 
 modes := {"enforce", "dry_run", "off"}

@@ -120,3 +120,37 @@ test_missing_equivalent_actions_is_none if {
 	harden_runner.deny == {{"job": "build", "line": 5, "message": missing("build")}} with input as jobs({"build": plain})
 		with harden_runner.settings as {"target_labels": []}
 }
+
+# A job that starts with a parallel block: the block is step 0 and
+# harden-runner inside it starts with its siblings, so it is not first.
+test_require_first_step_parallel_block if {
+	block := object.union(fx.step(0, null), {"run": false, "control": "parallel"})
+	nested := object.union(fx.step(1, harden), {"parallel_group": 0})
+	sibling := object.union(fx.step(2, fx.checkout), {"parallel_group": 0})
+	job := fx.job(["ubuntu-latest"], [block, nested, sibling])
+	count(harden_runner.deny) == 0 with input as jobs({"build": job})
+	harden_runner.deny == {{
+		"job": "build", "step": 1, "line": 11,
+		"message": "job build runs harden-runner as step 1, inside the parallel block at step 0 whose other steps start with it: move it before the block, as the job's first step",
+	}} with input as jobs({"build": job})
+		with data.runpolicy.settings.harden_runner.require_first_step as true
+}
+
+# harden-runner first but in the background: the next steps do not wait.
+test_require_first_step_background if {
+	job := fx.job(["ubuntu-latest"], [object.union(fx.step(0, harden), {"background": true}), fx.step(1, fx.checkout)])
+	harden_runner.deny == {{
+		"job": "build", "step": 0, "line": 10,
+		"message": "job build runs harden-runner in the background (step 0): the steps after it start before it is ready; remove background: true",
+	}} with input as jobs({"build": job})
+		with data.runpolicy.settings.harden_runner.require_first_step as true
+}
+
+# harden-runner before a parallel block is first.
+test_first_step_before_a_parallel_block if {
+	block := object.union(fx.step(1, null), {"run": false, "control": "parallel"})
+	nested := object.union(fx.step(2, fx.checkout), {"parallel_group": 1})
+	job := fx.job(["ubuntu-latest"], [fx.step(0, harden), block, nested])
+	count(harden_runner.deny) == 0 with input as jobs({"build": job})
+		with data.runpolicy.settings.harden_runner.require_first_step as true
+}

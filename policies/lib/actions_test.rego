@@ -92,3 +92,12 @@ test_listed_docker if {
 	not listed(["docker://ghcr.io/acme/*"], fx.docker("docker://ghcr.io/evil/tool:1"))
 	not listed(["actions/*"], fx.docker("docker://actions/runner"))
 }
+
+# The normalizer keeps raw as written (GitHub trims it) and lists the
+# trimmed, lower-case reference first in names: globs match that.
+test_listed_docker_glob_reads_the_trimmed_reference if {
+	spaced := object.union(fx.docker("docker://evil/miner:1"), {"raw": " docker://Evil/miner:1\n"})
+	listed(["docker://evil/*"], spaced)
+	listed(["docker://*/miner*"], spaced)
+	not listed(["docker://good/*"], spaced)
+}

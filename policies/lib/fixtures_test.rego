@@ -20,7 +20,7 @@ doc := {
 	},
 	"workflow": {
 		"path": ".github/workflows/ci.yml", "name": "CI", "triggers": ["push"],
-		"sha256": sha_a, "default_branch_sha256": sha_a, "modified": false, "parse_errors": [],
+		"sha256": sha_a, "default_branch_sha256": sha_a, "modified": false, "parse_errors": [], "unmodeled": [],
 	},
 	"jobs": {"build": job(["ubuntu-latest"], [step(0, checkout)])},
 	"uses": [checkout],
@@ -95,4 +95,7 @@ job(labels, steps) := {
 }
 
 # step builds step index running use (null for a run: step).
-step(index, use) := {"index": index, "id": "", "name": "", "line": 10 + index, "uses": use, "run": use == null}
+step(index, use) := {
+	"index": index, "id": "", "name": "", "line": 10 + index, "uses": use, "run": use == null, "with": {},
+	"control": "", "parallel_group": null, "background": false, "targets": [],
+}

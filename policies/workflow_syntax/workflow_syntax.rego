@@ -1,0 +1,51 @@
+# METADATA
+# title: Workflow syntax
+# description: |-
+#   Reports each shape of a workflow file that runpolicy cannot model
+#   (input.workflow.unmodeled): a step that runs neither an action, a script
+#   nor a known control (parallel, wait, wait-all, cancel), a parallel: that
+#   is not a list of steps, unknown keys that hold steps. The other policies
+#   still judge what can be read inside them; this one says that GitHub may
+#   run something runpolicy did not understand. A warning, or with strict a
+#   violation.
+# related_resources:
+#   - description: GitHub, workflow syntax
+#     ref: https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax
+# custom:
+#   settings:
+#     - name: mode
+#       default: enforce
+#       description: enforce, dry_run or off.
+#     - name: strict
+#       default: false
+#       description: Deny (instead of warn) every shape runpolicy cannot model.
+# schemas:
+#   - input: schema.input
+package runpolicy.policies.workflow_syntax
+
+import data.runpolicy.lib
+
+deny contains finding(shape) if {
+	count(input.workflow.unmodeled) > 0 # nearly every workflow: no settings read
+	strict
+	some shape in input.workflow.unmodeled
+}
+
+warn contains finding(shape) if {
+	count(input.workflow.unmodeled) > 0
+	not strict
+	some shape in input.workflow.unmodeled
+}
+
+strict if object.get(lib.settings("workflow_syntax"), "strict", false) == true
+
+finding(shape) := {"job": shape.job, "step": shape.step, "line": shape.line, "message": sprintf(
+	"%s, line %d: %s. runpolicy judged what it could read there, but GitHub may run it otherwise: write it in the documented workflow syntax",
+	[place(shape), shape.line, shape.message],
+)}
+
+place(shape) := sprintf("job %s, step %d", [shape.job, shape.step]) if {
+	shape.step != null
+} else := sprintf("job %s", [shape.job]) if {
+	shape.job != ""
+} else := "the workflow"
