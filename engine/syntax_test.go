@@ -239,5 +239,10 @@ func evalWorkflow(t *testing.T, src string, branch bool, settings map[string]any
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, v := range append(slices.Clone(d.Violations), d.Warnings...) {
+		if strings.ContainsAny(v.Message, "\r\n") {
+			t.Errorf("%s message is not one line: %q", v.Policy, v.Message)
+		}
+	}
 	return d
 }

@@ -75,7 +75,7 @@ findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": u
 
 findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
-	[use.raw],
+	[trim_space(use.raw)],
 )} if {
 	object.get(settings, "allow_local", false) == false # allow_local false or unset: a comparison costs less than a `not`
 	some use in input.uses
@@ -162,7 +162,7 @@ unpinned_refs := {i: use |
 	not use.pinned
 }
 
-use_name(use) := trim_suffix(use.raw, concat("", ["@", use.ref]))
+use_name(use) := trim_suffix(trim_space(use.raw), concat("", ["@", use.ref]))
 
 # The allow list is indexed (see runpolicy.lib.patterns): a reference costs
 # a few lookups whatever the length of the list.

@@ -130,10 +130,11 @@ pattern_index(list) := {
 }
 
 # chain is the text of a reference with the references that led to it:
-# "acme/lint@v2 → reviewdog/action-setup@v1".
-chain(use) := use.raw if {
+# "acme/lint@v2 → reviewdog/action-setup@v1". Each is trimmed as GitHub
+# trims it, so that a `uses: |` block scalar keeps the message on one line.
+chain(use) := trim_space(use.raw) if {
 	count(use.via) == 0
-} else := concat(" → ", array.concat(use.via, [use.raw]))
+} else := concat(" → ", [trim_space(raw) | some raw in array.concat(use.via, [use.raw])])
 
 # finding is the part of a violation that locates a reference: job, step
 # (when it is one), line, the reference as written and its chain.

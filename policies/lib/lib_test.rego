@@ -123,6 +123,14 @@ test_chain_and_finding if {
 	lib.finding(use) == {"job": "build", "step": 1, "line": 10, "uses": "reviewdog/action-setup@v1", "via": ["acme/lint@v2"]}
 }
 
+# GitHub trims uses:, and the normalizer keeps it as written: a block
+# scalar's line break must not split the message.
+test_chain_trims_each_reference if {
+	use := fx.via(object.union(fx.action("reviewdog/action-setup@v1"), {"raw": "reviewdog/action-setup@v1\n"}), [" acme/lint@v2\n"])
+	lib.chain(use) == "acme/lint@v2 → reviewdog/action-setup@v1"
+	lib.chain(object.union(use, {"via": []})) == "reviewdog/action-setup@v1"
+}
+
 test_finding_without_step if {
 	use := object.union(fx.action("acme/wf/.github/workflows/x.yml@v1"), {"step": null})
 	not lib.finding(use).step
