@@ -64,11 +64,14 @@ func readWorkflowYAML(src []byte, wf *actionlint.Workflow, errs []*actionlint.Er
 	if len(errs) == 0 && !hasBareStep(wf) {
 		return nil
 	}
+	y := &workflowYAML{jobs: map[string]*yaml.Node{}, explained: map[ParseError]bool{}}
 	root, err := decodeYAML(src)
 	if err != nil {
-		return nil // Parse already judged the bytes; actionlint's errors say the rest
+		// actionlint read a tree the YAML decoder refuses: what only the
+		// YAML shows stays unread, and that must not pass in silence.
+		y.unmodel("", nil, 1, "the YAML decoder refuses the file that actionlint read (%v): steps actionlint does not know are not judged", err)
+		return y
 	}
-	y := &workflowYAML{jobs: map[string]*yaml.Node{}, explained: map[ParseError]bool{}}
 	jobs := unalias(orNil(mappingValue(root, "jobs")))
 	if jobs == nil || jobs.Kind != yaml.MappingNode {
 		return y

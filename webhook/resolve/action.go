@@ -18,12 +18,29 @@ type actionMeta struct {
 // actionFile mirrors action.yml as far as the resolver reads it.
 type actionFile struct {
 	Runs struct {
-		Using string `yaml:"using"`
-		Image string `yaml:"image"`
-		Steps []struct {
-			Uses string `yaml:"uses"`
-		} `yaml:"steps"`
+		Using string       `yaml:"using"`
+		Image string       `yaml:"image"`
+		Steps []actionStep `yaml:"steps"`
 	} `yaml:"runs"`
+}
+
+// actionStep is a composite action's step: its uses, or the steps of a
+// parallel block (GitHub, June 2026), which run all the same.
+type actionStep struct {
+	Uses     string       `yaml:"uses"`
+	Parallel []actionStep `yaml:"parallel"`
+}
+
+// appendUses appends the uses of steps and of the steps of their parallel
+// blocks, in file order.
+func appendUses(uses []string, steps []actionStep) []string {
+	for _, s := range steps {
+		if u := strings.TrimSpace(s.Uses); u != "" {
+			uses = append(uses, u)
+		}
+		uses = appendUses(uses, s.Parallel)
+	}
+	return uses
 }
 
 // decodeAction parses an action metadata file. It is not a workflow, so it
@@ -43,11 +60,7 @@ func decodeAction(src []byte) (m *actionMeta, err error) {
 	if m.using == "" {
 		return nil, fmt.Errorf("not action metadata: runs.using is missing")
 	}
-	for _, s := range f.Runs.Steps {
-		if u := strings.TrimSpace(s.Uses); u != "" {
-			m.uses = append(m.uses, u)
-		}
-	}
+	m.uses = appendUses(nil, f.Runs.Steps)
 	return m, nil
 }
 

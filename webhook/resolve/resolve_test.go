@@ -359,6 +359,9 @@ func TestUnresolvable(t *testing.T) {
 			gh.tag("acme/odd", "v1", "not-a-sha")
 		}, "acme/odd@v1", "not a commit SHA"},
 		{"no ref", func(gh *fakeGitHub) {}, "acme/noref", "has no @ref"},
+		{"parallel that is not a list", func(gh *fakeGitHub) {
+			gh.action("acme/odd-parallel@v1", []byte("runs:\n  using: composite\n  steps:\n    - parallel:\n        uses: evil/x@v1\n"))
+		}, "acme/odd-parallel@v1", "not action metadata"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -783,5 +786,32 @@ jobs:
 		{Raw: "$/.github/actions/lint", Kind: "local", Job: "call", Step: -1, Line: 10, Via: outer},
 		{Raw: "acme/shared-linter@v1", Kind: "action", Job: "call", Step: -1, Line: 10, Via: outer + " > $/.github/actions/lint", ResolvedSHA: fakeSHA("acme/shared-linter@v1")},
 	})
+	checkResolution(t, out.Resolution, true)
+}
+
+// The steps of a composite action's parallel block are followed like its
+// other steps.
+func TestCompositeActionParallelSteps(t *testing.T) {
+	gh := newFake()
+	gh.action("acme/lint@v2", []byte(`name: lint
+runs:
+  using: composite
+  steps:
+    - uses: acme/setup@v1
+    - parallel:
+        - uses: tj-actions/changed-files@v44
+        - run: echo
+        - parallel:
+            - uses: acme/deep@v1
+`))
+	gh.node("acme/setup@v1", "tj-actions/changed-files@v44", "acme/deep@v1")
+	out := resolve(t, New(gh), workflowDoc(t, ".github/workflows/ci.yml", steps("acme/lint@v2")))
+	var got []string
+	for _, u := range out.Uses[1:] {
+		got = append(got, u.Raw)
+	}
+	if want := []string{"acme/setup@v1", "tj-actions/changed-files@v44", "acme/deep@v1"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("transitive uses = %q, want %q", got, want)
+	}
 	checkResolution(t, out.Resolution, true)
 }
