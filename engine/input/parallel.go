@@ -22,6 +22,10 @@ type flatStep struct {
 	group      int // flat index of the enclosing parallel block, -1 for none
 	background bool
 	targets    []string
+	// controls are the values of the keys actionlint's step has no place
+	// for (background, wait, wait-all, cancel): GitHub evaluates their
+	// expressions, so their secret references count.
+	controls []*yaml.Node
 }
 
 // steps normalizes the steps of job j (id, in file order order) into
@@ -88,9 +92,28 @@ func (n *normalizer) steps(j *actionlint.Job, id string, order int, job *Job) []
 		}
 		job.Steps = append(job.Steps, step)
 		execs[i] = s
-		n.stepSecrets(s, where{job: id, jobOrder: order, step: index})
+		w := where{job: id, jobOrder: order, step: index}
+		n.stepSecrets(s, w)
+		for _, c := range f.controls {
+			n.scanYAML(c, in(w, CtxOther), 0)
+		}
 	}
 	return execs
+}
+
+// scanYAML records the secrets read by the scalars under node.
+func (n *normalizer) scanYAML(node *yaml.Node, w where, depth int) {
+	node = unalias(node)
+	if depth > MaxYAMLDepth {
+		return
+	}
+	if node.Kind == yaml.ScalarNode {
+		n.secrets.scan(yamlString(node), w)
+		return
+	}
+	for _, c := range node.Content {
+		n.scanYAML(c, w, depth+1)
+	}
 }
 
 // flatten appends f and, for a parallel block, the steps it runs. node is
@@ -115,6 +138,7 @@ func (n *normalizer) flatten(flat []flatStep, job string, f flatStep, node *yaml
 		switch k.Value {
 		case "background":
 			f.background = !(v.Kind == yaml.ScalarNode && v.Value == "false")
+			f.controls = append(f.controls, v)
 			y.explain(k, `unexpected key "background"`)
 		case ControlParallel, ControlWait, ControlWaitAll, ControlCancel:
 			keys = append(keys, k.Value)
@@ -123,8 +147,14 @@ func (n *normalizer) flatten(flat []flatStep, job string, f flatStep, node *yaml
 			switch k.Value {
 			case ControlParallel:
 				block = v
-			case ControlWait, ControlCancel:
-				f.targets = scalars(v)
+				if v.Kind == yaml.ScalarNode {
+					f.controls = append(f.controls, v) // an expression GitHub may evaluate
+				}
+			default:
+				f.controls = append(f.controls, v)
+				if k.Value != ControlWaitAll {
+					f.targets = scalars(v)
+				}
 			}
 		default:
 			if !stepKeys[k.Value] {

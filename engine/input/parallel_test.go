@@ -1,6 +1,7 @@
 package input
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -124,6 +125,24 @@ jobs:
 	}
 	if !f.Jobs["j"].Steps[0].Background {
 		t.Error("background: true not read")
+	}
+	g := mustParse(t, `on: push
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    steps:
+      - id: a
+        run: serve
+        background: ${{ secrets.BG != '' }}
+      - wait: ${{ secrets.WAIT }}
+      - parallel: ${{ secrets.BLOCK }}
+`)
+	var refs []string
+	for _, r := range g.Secrets.Refs {
+		refs = append(refs, fmt.Sprintf("%s@%d:%d", r.Name, *r.Step, r.Line))
+	}
+	if want := []string{"BG@0:8", "WAIT@1:9", "BLOCK@2:10"}; !slices.Equal(refs, want) {
+		t.Errorf("secret refs (name@step:line) = %v, want %v", refs, want)
 	}
 	if len(f.ParseErrors) != 0 || len(f.Unmodeled) != 0 {
 		t.Errorf("parse errors %+v, unmodeled %+v: want none", f.ParseErrors, f.Unmodeled)
