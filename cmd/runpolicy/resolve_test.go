@@ -44,6 +44,13 @@ jobs:
       - uses: actions/checkout@v4
       - uses: ./.github/actions/changed
 `)
+	mustWrite(t, filepath.Join(repo, ".github/workflows/self.yml"), `on: push
+jobs:
+  changed:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: $/.github/actions/changed
+`)
 	mustWrite(t, filepath.Join(repo, ".github/actions/changed/action.yml"), `name: changed
 runs:
   using: composite
@@ -57,6 +64,7 @@ runs:
 	}{
 		{"remote composite", "remote.yml", []string{"remote.yml:6: DENY compromised_actions", "acme/lint@v2 → reviewdog/action-setup@v1"}},
 		{"local composite", "local.yml", []string{"local.yml:7: DENY compromised_actions", "tj-actions/changed-files@v45"}},
+		{"self-repository composite", "self.yml", []string{"self.yml:6: DENY compromised_actions", "$/.github/actions/changed → tj-actions/changed-files@v45"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
