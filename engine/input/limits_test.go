@@ -132,6 +132,13 @@ func FuzzParse(f *testing.F) {
 			f.Add(src)
 		}
 	}
+	for _, path := range []string{"testdata/parallel-steps.yml", "testdata/unmodeled.yml", "testdata/uses-spellings.yml"} {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
 	f.Add(aliasBomb())
 	f.Add([]byte("on: push\njobs:\n  j:\n    runs-on: x\n    steps: [{run: '${{ secrets[ }}'}]\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
