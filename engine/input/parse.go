@@ -89,7 +89,7 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 	}
 	n.workflow(wf)
 	n.facts.ParseErrors = y.filter(n.facts.ParseErrors)
-	n.facts.Unmodeled = y.findings()
+	n.facts.Unmodeled = n.unmodeled()
 	return n.facts, nil
 }
 

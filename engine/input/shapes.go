@@ -201,13 +201,27 @@ func (y *workflowYAML) unmodel(job string, step *int, line int, format string, a
 	y.unmodeled = append(y.unmodeled, Unmodeled{Job: job, Step: s, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
-// findings returns the unmodeled shapes in file order.
-func (y *workflowYAML) findings() []Unmodeled {
-	if y == nil || len(y.unmodeled) == 0 {
+// unmodeled returns the shapes runpolicy cannot model, in file order:
+// those the YAML showed, and self-repository references with a ref.
+func (n *normalizer) unmodeled() []Unmodeled {
+	var out []Unmodeled
+	if n.yaml != nil {
+		out = n.yaml.unmodeled
+	}
+	for _, u := range n.facts.Uses {
+		// GitHub documents $/path as the running commit; what a ref
+		// written after it means, it does not say. runpolicy reads the
+		// running commit, and says so.
+		if s := strings.TrimSpace(u.Raw); strings.HasPrefix(s, SelfRepository) && strings.Contains(s, "@") {
+			out = append(out, Unmodeled{Job: u.Job, Step: u.Step, Line: u.Line, Message: fmt.Sprintf(
+				"%s names a ref after a self-repository reference, which GitHub does not document: runpolicy judges %s at the commit that runs", s, u.Name)})
+		}
+	}
+	if len(out) == 0 {
 		return []Unmodeled{}
 	}
-	slices.SortStableFunc(y.unmodeled, func(a, b Unmodeled) int { return a.Line - b.Line })
-	return y.unmodeled
+	slices.SortStableFunc(out, func(a, b Unmodeled) int { return a.Line - b.Line })
+	return out
 }
 
 // recoverCall gives back the reusable workflow call actionlint drops from
