@@ -94,8 +94,9 @@ type Workflow struct {
 	ParseErrors []ParseError `json:"parse_errors"`
 	// Unmodeled lists the shapes of the file runpolicy cannot model: a step
 	// that runs neither an action, a script nor a known control, a
-	// parallel: that is not a list, unknown keys that hold steps. What can
-	// be read inside them is judged all the same.
+	// parallel: that is not a list, unknown keys that hold steps, a ref
+	// after a $/ reference. What can be read inside them is judged all the
+	// same.
 	Unmodeled []Unmodeled `json:"unmodeled"`
 }
 
