@@ -79,6 +79,11 @@ func TestBuiltinPoliciesSeeWhatGitHubRuns(t *testing.T) {
 			policy: "compromised_actions", message: "tag v44 is in the affected range",
 		},
 		{
+			name:   "compromised tag with spaces around the @",
+			src:    hide("      - uses: tj-actions/changed-files @ v44\n"),
+			policy: "compromised_actions", message: "tag v44 is in the affected range",
+		},
+		{
 			name:   "compromised tag as refs/tags/",
 			src:    hide("      - uses: tj-actions/changed-files@refs/tags/v44\n"),
 			policy: "compromised_actions", message: "tag v44 is in the affected range",

@@ -168,6 +168,7 @@ func TestUnmodeledShapes(t *testing.T) {
 		{"unknown step key holding steps", "      - uses: actions/checkout@v4\n        post:\n          - uses: evil/a@v1\n", `step key "post" is not workflow syntax`, []string{"actions/checkout@v4", "evil/a@v1"}},
 		{"unknown job key holding steps", "      - run: a\n    pre-steps:\n      - uses: evil/a@v1\n", `job key "pre-steps" is not workflow syntax`, []string{"evil/a@v1"}},
 		{"steps mapping", "      first:\n        uses: evil/a@v1\n", "steps is a mapping, not a list", []string{"evil/a@v1"}},
+		{"whitespace inside a reference", "      - uses: tj-actions/changed-files @v44\n", `holds whitespace inside the reference: runpolicy judges it as tj-actions/changed-files@v44`, []string{"tj-actions/changed-files @v44"}},
 		{"self-repository reference with a ref", "      - uses: $/.github/actions/x@main\n", "names a ref after a self-repository reference", []string{"$/.github/actions/x@main"}},
 	}
 	for _, tt := range tests {

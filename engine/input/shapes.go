@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/rhysd/actionlint"
 	"go.yaml.in/yaml/v4"
@@ -212,9 +213,18 @@ func (n *normalizer) unmodeled() []Unmodeled {
 		// GitHub documents $/path as the running commit; what a ref
 		// written after it means, it does not say. runpolicy reads the
 		// running commit, and says so.
-		if s := strings.TrimSpace(u.Raw); strings.HasPrefix(s, SelfRepository) && strings.Contains(s, "@") {
+		s := strings.TrimSpace(u.Raw)
+		if strings.HasPrefix(s, SelfRepository) && strings.Contains(s, "@") {
 			out = append(out, Unmodeled{Job: u.Job, Step: u.Step, Line: u.Line, Message: fmt.Sprintf(
 				"%s names a ref after a self-repository reference, which GitHub does not document: runpolicy judges %s at the commit that runs", s, u.Name)})
+		}
+		if strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+			judged := u.Name
+			if u.Ref != "" {
+				judged += "@" + u.Ref
+			}
+			out = append(out, Unmodeled{Job: u.Job, Step: u.Step, Line: u.Line, Message: fmt.Sprintf(
+				"uses: %q holds whitespace inside the reference: runpolicy judges it as %s", s, judged)})
 		}
 	}
 	if len(out) == 0 {

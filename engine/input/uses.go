@@ -35,6 +35,10 @@ func ParseUses(raw string, jobLevel bool) Use {
 			u.Kind = KindReusableWorkflow
 		}
 		name, ref, _ := strings.Cut(s, "@")
+		// Whitespace around the @ is no part of a name or ref: GitHub either
+		// refuses it or reads the reference without it (workflow_syntax
+		// reports it, see Facts.Unmodeled).
+		name, ref = strings.TrimSpace(name), strings.TrimSpace(ref)
 		u.Name = name
 		u.Owner, u.Repo, _ = strings.Cut(name, "/")
 		u.Repo, u.Path, _ = strings.Cut(u.Repo, "/")

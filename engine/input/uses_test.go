@@ -28,6 +28,8 @@ func TestParseUses(t *testing.T) {
 		{" acme/wf/.github/workflows/ci.yml@main ", true, Use{Kind: KindReusableWorkflow, Name: "acme/wf/.github/workflows/ci.yml", Owner: "acme", Repo: "wf", Path: ".github/workflows/ci.yml", Ref: "main", RefType: RefTagOrBranch}},
 		{" ./.github/actions/setup\n", false, Use{Kind: KindLocal, Name: "./.github/actions/setup", Path: ".github/actions/setup", RefType: RefNone}},
 		{" docker://alpine:3.20\n", false, Use{Kind: KindDocker, Name: "alpine", Ref: "3.20", RefType: RefTagOrBranch}},
+		// Whitespace around the @ is not part of the name or ref.
+		{"tj-actions/changed-files @ v44", false, Use{Kind: KindAction, Name: "tj-actions/changed-files", Owner: "tj-actions", Repo: "changed-files", Ref: "v44", RefType: RefTagOrBranch}},
 		// A fully qualified ref names the tag or branch after the prefix,
 		// even one that looks like a SHA: a name can move.
 		{"tj-actions/changed-files@refs/tags/v44", false, Use{Kind: KindAction, Name: "tj-actions/changed-files", Owner: "tj-actions", Repo: "changed-files", Ref: "v44", RefType: RefTagOrBranch}},
