@@ -10,9 +10,11 @@ import (
 // actionMeta is the part of an action's metadata file the resolver needs:
 // how it runs and which other references it pulls in.
 type actionMeta struct {
-	using string   // composite, docker, node20, …
-	uses  []string // the uses of a composite action's steps, in order
-	image string   // a docker action's image: Dockerfile or docker://…
+	using  string   // composite, docker, node20, …
+	uses   []string // the uses of a composite action's steps, in order
+	image  string   // a docker action's image: Dockerfile or docker://…
+	file   string   // the metadata file's path in its repository
+	digest string   // SHA-256 of the metadata file
 }
 
 // actionFile mirrors action.yml as far as the resolver reads it.
