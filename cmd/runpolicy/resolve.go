@@ -116,8 +116,9 @@ func (f checkoutFetcher) CommitSHA(ctx context.Context, owner, repo, ref string)
 }
 
 // workingTree reads a file of the checkout, confined to it (a symbolic link
-// out of the repository is not followed) and bounded as the resolver bounds
-// what it fetches.
+// out of the repository is not followed) and bounded as the server's GitHub
+// client bounds a file; the resolver applies its own, smaller limit to what
+// it parses.
 func (c *checkout) workingTree(path string) ([]byte, error) {
 	root, err := os.OpenRoot(c.root)
 	if err != nil {
@@ -138,9 +139,12 @@ func (c *checkout) workingTree(path string) ([]byte, error) {
 	if info, err := file.Stat(); err == nil && !info.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s in %s: not a regular file: %w", path, c.root, resolve.ErrNotFound)
 	}
-	b, err := io.ReadAll(io.LimitReader(file, resolve.DefaultMaxFileSize+1))
+	b, err := io.ReadAll(io.LimitReader(file, github.MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s in %s: %w", path, c.root, err)
+	}
+	if len(b) > github.MaxFileSize {
+		return nil, fmt.Errorf("%s in %s: more than the %d bytes allowed", path, c.root, github.MaxFileSize)
 	}
 	return b, nil
 }
@@ -178,9 +182,8 @@ func (c *checkout) atCommit(path, ref string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s@%s in %s: %w", path, ref, c.root, err)
 	}
-	if file.Size > resolve.DefaultMaxFileSize {
-		// The digest of a larger file is not needed to tell it differs.
-		return nil, fmt.Errorf("%s@%s in %s: %d bytes, over the limit of %d", path, ref, c.root, file.Size, resolve.DefaultMaxFileSize)
+	if file.Size > github.MaxFileSize {
+		return nil, fmt.Errorf("%s@%s in %s: %d bytes, more than the %d allowed", path, ref, c.root, file.Size, github.MaxFileSize)
 	}
 	s, err := file.Contents()
 	if err != nil {

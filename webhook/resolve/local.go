@@ -59,23 +59,66 @@ func (w *walk) addModified(f input.ModifiedFile) {
 	wf.Modified = true
 }
 
-// compareOwn compares the file an own reference ran (e.file, read at the head
-// commit) with the default branch's copy: nil when they are the same. A file
-// that could not be read or compared is modified, with the reason; only a
-// GitHub failure other than "not found" is an error.
-func (w *walk) compareOwn(ctx context.Context, it item, e expansion) (*input.ModifiedFile, error) {
+// compareOwn compares the files an own reference runs with the default
+// branch's copies: the file read at the head commit (e.file, a reusable
+// workflow or an action's metadata), and for a JavaScript or Dockerfile
+// action the files its metadata names. It returns those that differ. A
+// file that could not be read or compared is modified, with the reason; only
+// a GitHub failure other than "not found" is an error.
+func (w *walk) compareOwn(ctx context.Context, it item, e expansion) ([]input.ModifiedFile, error) {
 	t := it.target
-	f := &input.ModifiedFile{Path: e.file, Uses: it.raw}
+	f := input.ModifiedFile{Path: e.file, Uses: it.raw}
 	if f.Path == "" {
 		f.Path = t.path
 	}
 	if e.unresolved != "" {
 		f.Change, f.Reason = input.ChangeUnknown, "unreadable at the head commit: "+e.unresolved
-		return f, nil
+		return []input.ModifiedFile{f}, nil
 	}
+	var out []input.ModifiedFile
 	sum := e.digest
 	f.SHA256 = &sum
 	base, err := w.baseDigest(ctx, t)
+	if err := w.judge(&f, base, err); err != nil {
+		return nil, err
+	}
+	if f.Change != "" {
+		out = append(out, f)
+	}
+	for _, name := range e.runs {
+		f := input.ModifiedFile{Path: path.Join(t.path, name), Uses: it.raw}
+		if f.Path == ".." || strings.HasPrefix(f.Path, "../") || path.IsAbs(name) {
+			f.Path, f.Change, f.Reason = name, input.ChangeUnknown, "the file the action runs is outside the repository"
+			out = append(out, f)
+			continue
+		}
+		head, err := w.digestAt(ctx, t.owner, t.repo, f.Path, t.ref)
+		var le *limitError
+		switch {
+		case errors.As(err, &le):
+			w.hit(le.limit)
+			f.Change, f.Reason = input.ChangeUnknown, "not read at the head commit: "+le.msg
+		case errors.Is(err, ErrNotFound):
+			f.Change, f.Reason = input.ChangeUnknown, "unreadable at the head commit: "+err.Error()
+		case err != nil:
+			return nil, fmt.Errorf("compare %s with the default branch: %w", f.Path, err)
+		default:
+			f.SHA256 = &head
+			base, err := w.baseFileDigest(ctx, t.owner, t.repo, f.Path)
+			if err := w.judge(&f, base, err); err != nil {
+				return nil, err
+			}
+		}
+		if f.Change != "" {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// judge sets f.Change from the default branch's digest of the file (or
+// the error looking for it); it stays empty when the copies are the same.
+func (w *walk) judge(f *input.ModifiedFile, base string, err error) error {
 	var le *limitError
 	switch {
 	case errors.As(err, &le):
@@ -86,13 +129,11 @@ func (w *walk) compareOwn(ctx context.Context, it item, e expansion) (*input.Mod
 	case errors.Is(err, ErrNotFound):
 		f.Change = input.ChangeNew
 	case err != nil:
-		return nil, fmt.Errorf("compare %s with the default branch: %w", f.Path, err)
-	case base == sum:
-		return nil, nil
-	default:
+		return fmt.Errorf("compare %s with the default branch: %w", f.Path, err)
+	case base != *f.SHA256:
 		f.Change = input.ChangeDiffers
 	}
-	return f, nil
+	return nil
 }
 
 // baseDigest returns the SHA-256 of t's file on the default branch (for an
@@ -110,36 +151,63 @@ func (w *walk) baseDigest(ctx context.Context, t target) (string, error) {
 		files = []string{path.Join(t.path, "action.yml"), path.Join(t.path, "action.yaml")}
 	}
 	for _, p := range files {
-		key := repoKey(t.owner, t.repo) + "/" + p + "@" + commit
-		if a, ok := w.r.bases.Get(key); ok {
-			if a.notFound {
-				continue
-			}
-			return a.sha, nil
-		}
-		v, err := w.calls.do("base "+key, func() (any, error) {
-			src, err := call(ctx, w, func(ctx context.Context) ([]byte, error) {
-				return w.r.fetch.Content(ctx, t.owner, t.repo, p, commit)
-			})
-			switch {
-			case errors.Is(err, ErrNotFound):
-				w.r.bases.Add(key, answer{notFound: true})
-				return answer{notFound: true}, nil
-			case err != nil:
-				return nil, err
-			}
-			a := answer{sha: digest(src)}
-			w.r.bases.Add(key, a)
-			return a, nil
-		})
-		if err != nil {
-			return "", err
-		}
-		if a := v.(answer); !a.notFound {
-			return a.sha, nil
+		sum, err := w.digestAt(ctx, t.owner, t.repo, p, commit)
+		if !errors.Is(err, ErrNotFound) {
+			return sum, err
 		}
 	}
 	return "", fmt.Errorf("%s on the default branch: %w", t.path, ErrNotFound)
+}
+
+// baseFileDigest is baseDigest for one file.
+func (w *walk) baseFileDigest(ctx context.Context, owner, repo, p string) (string, error) {
+	commit, err := w.defaultCommit(ctx)
+	if err != nil {
+		return "", err
+	}
+	return w.digestAt(ctx, owner, repo, p, commit)
+}
+
+// digestAt returns the SHA-256 of the file at p in owner/repo at commit, or
+// ErrNotFound. Only the digest is kept, so a file of any size the Fetcher
+// serves is compared. Digests at a commit SHA are cached; within a run one
+// file is fetched once.
+func (w *walk) digestAt(ctx context.Context, owner, repo, p, commit string) (string, error) {
+	key := repoKey(owner, repo) + "/" + p + "@" + commit
+	notFound := fmt.Errorf("%s/%s/%s@%s: %w", owner, repo, p, commit, ErrNotFound)
+	cacheable := isFullSHA(commit)
+	if cacheable {
+		if a, ok := w.r.bases.Get(key); ok {
+			if a.notFound {
+				return "", notFound
+			}
+			return a.sha, nil
+		}
+	}
+	v, err := w.calls.do("digest "+key, func() (any, error) {
+		src, err := call(ctx, w, func(ctx context.Context) ([]byte, error) {
+			return w.r.fetch.Content(ctx, owner, repo, p, commit)
+		})
+		a := answer{notFound: errors.Is(err, ErrNotFound)}
+		switch {
+		case a.notFound:
+		case err != nil:
+			return nil, err
+		default:
+			a.sha = digest(src)
+		}
+		if cacheable {
+			w.r.bases.Add(key, a)
+		}
+		return a, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if a := v.(answer); !a.notFound {
+		return a.sha, nil
+	}
+	return "", notFound
 }
 
 // defaultCommit returns the commit the repository's default branch points

