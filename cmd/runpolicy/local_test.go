@@ -173,6 +173,16 @@ func TestEvalLocalOffline(t *testing.T) {
 		}
 	})
 
+	t.Run("the remote resolver's size limit", func(t *testing.T) {
+		mustWrite(t, filepath.Join(repo, ".github/actions/big/action.yml"), changedAction+"# "+strings.Repeat("x", 1<<20)+"\n")
+		wf := filepath.Join(repo, ".github/workflows/big.yml")
+		mustWrite(t, wf, strings.Replace(ciWorkflow, "%s", "./.github/actions/big", 1))
+		code, out, errOut := runBinary(t, "eval", wf)
+		if code != exitOK || strings.Contains(out, "tj-actions") || !strings.Contains(out, "over the limit") {
+			t.Errorf("exit %d, want %d with the action unread as over the limit\n%s%s", code, exitOK, out, errOut)
+		}
+	})
+
 	t.Run("a link out of the repository is not followed", func(t *testing.T) {
 		outside := filepath.Join(t.TempDir(), "action.yml")
 		mustWrite(t, outside, changedAction)
