@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -317,6 +318,9 @@ func (s *Server) evaluate(ctx context.Context, t *target, load loader, timers ma
 	r := s.resolver(t.Installation)
 	if r == nil {
 		defer release()
+		if !doc.Run.IsDefaultBranch {
+			uncompared(doc)
+		}
 		result, err := s.eval(ctx, doc, timers)
 		return doc, result, err
 	}
@@ -356,6 +360,24 @@ func (s *Server) evaluate(ctx context.Context, t *target, load loader, timers ma
 	defer release()
 	result, err := s.eval(ctx, res.doc, timers)
 	return res.doc, result, err
+}
+
+// uncompared marks every local action and reusable workflow of a run off
+// the default branch as modified when no resolver compares them with the
+// default branch's copies: what runpolicy did not read is not unmodified.
+func uncompared(doc *input.Document) {
+	for _, u := range doc.Uses {
+		raw := strings.TrimSpace(u.Raw)
+		if u.Kind != input.KindLocal && !strings.HasPrefix(raw, "./") && !strings.HasPrefix(raw, "$/") {
+			continue
+		}
+		f := input.ModifiedFile{Path: strings.TrimPrefix(strings.TrimPrefix(raw, "$/"), "./"), Uses: u.Raw,
+			Change: input.ChangeUnknown, Reason: "not compared: resolve is off"}
+		if !slices.ContainsFunc(doc.Workflow.ModifiedFiles, func(m input.ModifiedFile) bool { return m.Path == f.Path }) {
+			doc.Workflow.Modified = true
+			doc.Workflow.ModifiedFiles = append(doc.Workflow.ModifiedFiles, f)
+		}
+	}
 }
 
 // fetchWorkflow reads the workflow file at the head commit (from the fork

@@ -58,7 +58,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	results := make([]result, 0, len(files))
 	for _, f := range files {
-		r, err := evalFile(ctx, eng, res, f, *eventPath, base, *basePath != "")
+		r, err := evalFile(ctx, eng, res, &rf, f, *eventPath, base, *basePath != "")
 		if err != nil {
 			return fail(stderr, "%v", err)
 		}
@@ -76,8 +76,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // evalFile normalizes and judges one workflow file.
-func evalFile(ctx context.Context, eng *engine.Engine, res *resolve.Resolver, path, eventPath string, base []byte, hasBase bool) (result, error) {
-	doc, err := document(ctx, res, path, eventPath, base, hasBase)
+func evalFile(ctx context.Context, eng *engine.Engine, res *resolve.Resolver, rf *resolveFlags, path, eventPath string, base []byte, hasBase bool) (result, error) {
+	doc, err := document(ctx, res, rf, path, eventPath, base, hasBase)
 	if err != nil {
 		return result{}, err
 	}
@@ -95,8 +95,9 @@ func evalFile(ctx context.Context, eng *engine.Engine, res *resolve.Resolver, pa
 }
 
 // document reads and normalizes one workflow file with its run context,
-// and follows its references when res is not nil.
-func document(ctx context.Context, res *resolve.Resolver, path, eventPath string, base []byte, hasBase bool) (*input.Document, error) {
+// and follows its references: its own repository's from the checkout, and
+// with --resolve the others through GitHub.
+func document(ctx context.Context, res *resolve.Resolver, rf *resolveFlags, path, eventPath string, base []byte, hasBase bool) (*input.Document, error) {
 	src, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
@@ -110,10 +111,7 @@ func document(ctx context.Context, res *resolve.Resolver, path, eventPath string
 		return nil, err
 	}
 	doc := input.Build(facts, c)
-	if res == nil {
-		return doc, nil
-	}
-	return resolveDocument(ctx, res, doc, path)
+	return resolveDocument(ctx, res, doc, path, rf.repoRoot, rf.enabled)
 }
 
 func runInput(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -139,7 +137,7 @@ func runInput(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return fail(stderr, "base %s: %v", *basePath, err)
 		}
 	}
-	doc, err := document(ctx, res, files[0], *eventPath, base, *basePath != "")
+	doc, err := document(ctx, res, &rf, files[0], *eventPath, base, *basePath != "")
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}

@@ -70,17 +70,29 @@ func Build(f *Facts, c Context) *Document {
 	if d.Run.PullRequests == nil {
 		d.Run.PullRequests = []int{}
 	}
+	d.Workflow.ModifiedFiles = []ModifiedFile{}
+	head := f.SHA256
+	self := ModifiedFile{Path: c.WorkflowPath, SHA256: &head}
 	switch {
 	case c.DefaultBranchKnown:
 		d.Workflow.DefaultBranchSHA256 = c.DefaultBranchSHA256
-		d.Workflow.Modified = c.DefaultBranchSHA256 == nil || *c.DefaultBranchSHA256 != f.SHA256
+		switch {
+		case c.DefaultBranchSHA256 == nil:
+			self.Change = ChangeNew
+		case *c.DefaultBranchSHA256 != f.SHA256:
+			self.Change = ChangeDiffers
+		}
 	case c.Run.IsDefaultBranch:
 		// On the default branch the file is its own default-branch copy.
 		sum := f.SHA256
 		d.Workflow.DefaultBranchSHA256 = &sum
 	default:
 		// Unknown copy on another branch: count it as modified, never as vetted.
+		self.Change, self.Reason = ChangeUnknown, "the default branch's copy was not given"
+	}
+	if self.Change != "" {
 		d.Workflow.Modified = true
+		d.Workflow.ModifiedFiles = []ModifiedFile{self}
 	}
 	return d
 }

@@ -87,8 +87,14 @@ type Workflow struct {
 	// DefaultBranchSHA256 is the digest of the same path on the default
 	// branch, nil when the file does not exist there.
 	DefaultBranchSHA256 *string `json:"default_branch_sha256"`
-	// Modified is true when the file differs from the default branch's copy or is new.
+	// Modified is true when the file, or a file of the repository it runs
+	// through a local reference (./ or $/, directly or transitively), differs
+	// from the default branch's copy, is new, or could not be compared.
 	Modified bool `json:"modified"`
+	// ModifiedFiles names each such file: the workflow itself first (Uses
+	// empty), then the local actions and reusable workflows it runs, in the
+	// order the resolver reached them. Empty when Modified is false.
+	ModifiedFiles []ModifiedFile `json:"modified_files"`
 	// ParseErrors are the syntax errors actionlint reported; the rest of the
 	// document is filled from the partial tree it still produced.
 	ParseErrors []ParseError `json:"parse_errors"`
@@ -107,6 +113,34 @@ type Unmodeled struct {
 	Step    *int   `json:"step"`
 	Line    int    `json:"line"`
 	Message string `json:"message"`
+}
+
+// Changes of a ModifiedFile.
+const (
+	// ChangeDiffers: the default branch has another version of the file.
+	ChangeDiffers = "differs"
+	// ChangeNew: the default branch has no such file.
+	ChangeNew = "new"
+	// ChangeUnknown: the file could not be compared (unreadable, a limit, no
+	// default-branch copy to compare with); it counts as modified.
+	ChangeUnknown = "unknown"
+)
+
+// ModifiedFile is a file the run executes whose copy at the head commit is
+// not the default branch's.
+type ModifiedFile struct {
+	// Path is the file's path in the repository (for an action, its
+	// action.yml or action.yaml).
+	Path string `json:"path"`
+	// Uses is the local reference that runs the file, as written; empty for
+	// the workflow file itself.
+	Uses   string `json:"uses"`
+	Change string `json:"change"`
+	// Reason says why an unknown file could not be compared.
+	Reason string `json:"reason"`
+	// SHA256 is the digest of the file at the head commit, nil when it could
+	// not be read.
+	SHA256 *string `json:"sha256"`
 }
 
 // ParseError is one error reported by the workflow parser.

@@ -86,7 +86,7 @@ func (d *Document) Value() ast.Value {
 		),
 		b.object(workflowShape,
 			b.str(w.Path), b.str(w.Name), triggers(), b.str(w.SHA256), b.optStr(w.DefaultBranchSHA256),
-			boolean(w.Modified), parseErrors(), unmodeled(),
+			boolean(w.Modified), b.modifiedFiles(w.ModifiedFiles), parseErrors(), unmodeled(),
 		),
 		jobs(),
 		uses(),
@@ -271,6 +271,14 @@ func (b *builder) secrets(s Secrets) *ast.Term {
 	return b.object(secretsShape, b.strings(s.Names), boolean(s.Bulk), boolean(s.Inherit), b.array(refs))
 }
 
+func (b *builder) modifiedFiles(files []ModifiedFile) *ast.Term {
+	terms := make([]*ast.Term, len(files))
+	for i, f := range files {
+		terms[i] = b.object(modifiedFileShape, b.str(f.Path), b.str(f.Uses), enum(f.Change), b.str(f.Reason), b.optStr(f.SHA256))
+	}
+	return b.array(terms)
+}
+
 func (b *builder) parseErrors(errs []ParseError) *ast.Term {
 	terms := make([]*ast.Term, len(errs))
 	for i, e := range errs {
@@ -321,7 +329,8 @@ var (
 	eventShape        = newShape("name", "action", "delivery_id")
 	repositoryShape   = newShape("full_name", "owner", "name", "default_branch", "visibility", "fork")
 	runShape          = newShape("id", "attempt", "number", "event", "branch", "head_sha", "is_default_branch", "actor", "triggering_actor", "head_repository", "from_fork", "pull_requests")
-	workflowShape     = newShape("path", "name", "triggers", "sha256", "default_branch_sha256", "modified", "parse_errors", "unmodeled")
+	workflowShape     = newShape("path", "name", "triggers", "sha256", "default_branch_sha256", "modified", "modified_files", "parse_errors", "unmodeled")
+	modifiedFileShape = newShape("path", "uses", "change", "reason", "sha256")
 	parseErrorShape   = newShape("line", "column", "message")
 	unmodeledShape    = newShape("job", "step", "line", "message")
 	jobShape          = newShape("name", "line", "runs_on", "container", "uses", "secrets_inherit", "secrets", "harden_runner", "steps")
@@ -361,7 +370,8 @@ var documentStrings = func() map[string]*ast.Term {
 	for _, s := range append(jsonKeys(reflect.TypeFor[Document](), nil),
 		"", KindAction, KindReusableWorkflow, KindDocker, KindLocal, RefSHA, RefTagOrBranch, RefNone,
 		ControlParallel, ControlWait, ControlWaitAll, ControlCancel,
-		CtxEnv, CtxWith, CtxRun, CtxIf, CtxSecrets, CtxCredentials, CtxOther) {
+		CtxEnv, CtxWith, CtxRun, CtxIf, CtxSecrets, CtxCredentials, CtxOther,
+		ChangeDiffers, ChangeNew, ChangeUnknown) {
 		m[s] = ast.StringTerm(s)
 	}
 	return m

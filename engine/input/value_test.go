@@ -100,6 +100,11 @@ func TestValueAfterChange(t *testing.T) {
 	d.Workflow.Triggers = []string{"changed"}
 	d.Workflow.ParseErrors = []ParseError{{Line: 1, Column: 1, Message: "changed"}}
 	d.Resolution = &Resolution{Complete: false, Fetches: 3, Limits: []string{"depth"}}
+	digest := "0000000000000000000000000000000000000000000000000000000000000000"
+	d.Workflow.Modified = true
+	d.Workflow.ModifiedFiles = append(d.Workflow.ModifiedFiles,
+		ModifiedFile{Path: ".github/workflows/reusable.yml", Uses: "./.github/workflows/reusable.yml", Change: ChangeDiffers, SHA256: &digest},
+		ModifiedFile{Path: ".github/actions/x", Uses: "$/.github/actions/x", Change: ChangeUnknown, Reason: "unreadable at the head commit: not found"})
 
 	if got, want := d.Value(), viaJSON(t, d); got.Compare(want) != 0 {
 		t.Errorf("Value() after change differs from the JSON encoding:\n got: %v\nwant: %v", got, want)

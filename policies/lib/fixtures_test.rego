@@ -20,7 +20,8 @@ doc := {
 	},
 	"workflow": {
 		"path": ".github/workflows/ci.yml", "name": "CI", "triggers": ["push"],
-		"sha256": sha_a, "default_branch_sha256": sha_a, "modified": false, "parse_errors": [], "unmodeled": [],
+		"sha256": sha_a, "default_branch_sha256": sha_a, "modified": false, "modified_files": [],
+		"parse_errors": [], "unmodeled": [],
 	},
 	"jobs": {"build": job(["ubuntu-latest"], [step(0, checkout)])},
 	"uses": [checkout],

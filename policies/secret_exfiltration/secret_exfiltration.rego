@@ -2,10 +2,12 @@
 # title: Secret exfiltration
 # description: |-
 #   Denies a run on a branch other than the default branch when its workflow
-#   file reads secrets and differs from the default branch's copy (or does
-#   not exist there): whoever can push a branch could otherwise edit the
-#   workflow to send the repository's secrets anywhere, before any review.
-#   Exempt actors and approved workflow versions pass.
+#   reads secrets and the workflow file, or a local action or reusable
+#   workflow of the repository it runs (./ or $/), differs from the default
+#   branch's copy (or does not exist there, or could not be compared):
+#   whoever can push a branch could otherwise edit what runs to send the
+#   repository's secrets anywhere, before any review. Exempt actors and
+#   approved file versions pass.
 # related_resources:
 #   - description: GitHub, security hardening for GitHub Actions
 #     ref: https://docs.github.com/en/actions/security-for-github-actions/security-guides/security-hardening-for-github-actions
@@ -30,7 +32,10 @@
 #       description: Secrets that do not count.
 #     - name: approved_workflow_sha256
 #       default: []
-#       description: SHA-256 digests of workflow files approved to run anywhere.
+#       description: |-
+#         SHA-256 digests of workflow, reusable workflow and action metadata
+#         files approved to run anywhere; a run passes when every modified
+#         file it runs is approved.
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.secret_exfiltration
@@ -41,8 +46,8 @@ settings := lib.settings("secret_exfiltration")
 
 deny contains {
 	"message": sprintf(
-		"%s on branch %s reads %s and %s: an unreviewed workflow could send them anywhere. Merge the workflow change into %s first, or approve this version by adding %s to secret_exfiltration.approved_workflow_sha256",
-		[input.workflow.path, input.run.branch, concat(" and ", secrets_read), why_modified, input.repository.default_branch, input.workflow.sha256],
+		"%s on branch %s reads %s and %s: an unreviewed workflow could send them anywhere. Merge the workflow change into %s first%s",
+		[input.workflow.path, input.run.branch, concat(" and ", secrets_read), why_modified, input.repository.default_branch, approval],
 	),
 	"line": line,
 	"secrets": named_secrets,
@@ -62,12 +67,34 @@ judged_branch if not input.run.is_default_branch
 
 judged_branch if settings.analyze_default_branch
 
-# approved_workflow: this version of the file is approved. None is by
-# default: counting the setting spares reading its index and a lookup.
+# approved_workflow: every modified file is approved in this version. None
+# is by default: counting the setting spares reading its index and a
+# lookup. A file that could not be read has no digest and is never approved.
 approved_workflow if {
 	count(settings.approved_workflow_sha256) > 0
-	lib.in_patterns(approved, input.workflow.sha256)
+	every digest in modified_digests {
+		digest != null
+		lib.in_patterns(approved, digest)
+	}
 }
+
+# modified_digests are the digests of the modified files at the head commit:
+# the workflow file alone when the document lists none (a document made
+# before modified_files).
+modified_digests := [input.workflow.sha256] if {
+	count(input.workflow.modified_files) == 0
+} else := [f.sha256 | some f in input.workflow.modified_files]
+
+# approval tells how to approve what runs, when every modified file could be
+# read.
+approval := sprintf(", or approve this version by adding %s to secret_exfiltration.approved_workflow_sha256", modified_digests) if {
+	count(modified_digests) == 1
+	modified_digests[0] != null
+} else := sprintf(", or approve these versions by adding %s to secret_exfiltration.approved_workflow_sha256", [concat(", ", modified_digests)]) if {
+	every digest in modified_digests {
+		digest != null
+	}
+} else := ""
 
 approved := lib.patterns("secret_exfiltration", "approved_workflow_sha256")
 
@@ -101,9 +128,35 @@ bulk_text := [] if {
 	input.secrets.bulk != false
 } else := []
 
-why_modified := "is new on this branch" if {
+# why_modified says what changed: the workflow file, then each local action
+# or reusable workflow it runs that is not the default branch's copy.
+why_modified := concat(" and ", array.concat(file_change, callee_changes))
+
+# file_change describes the workflow file itself, when it is modified; a
+# document that lists no modified file (made before modified_files) means
+# the file.
+file_change := [] if {
+	count(input.workflow.modified_files) > 0
+	not workflow_file_modified
+} else := ["is new on this branch"] if {
 	input.workflow.default_branch_sha256 == null
-} else := sprintf("differs from %s", [input.repository.default_branch])
+} else := [sprintf("differs from %s", [input.repository.default_branch])]
+
+workflow_file_modified if {
+	some f in input.workflow.modified_files
+	f.uses == ""
+}
+
+callee_changes := [sprintf("runs %s, which %s", [f.path, change(f)]) |
+	some f in input.workflow.modified_files
+	f.uses != ""
+]
+
+change(f) := sprintf("differs from %s", [input.repository.default_branch]) if {
+	f.change == "differs"
+} else := "is new on this branch" if {
+	f.change == "new"
+} else := sprintf("could not be compared with %s, so counts as modified (%s)", [input.repository.default_branch, f.reason])
 
 # Exempt only when both the actor and the one who triggered this attempt
 # are exempt: a re-run of a bot's run by someone else is not the bot's.

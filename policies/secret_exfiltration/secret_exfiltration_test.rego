@@ -124,3 +124,58 @@ test_line_is_the_first_counted_read if {
 	lower_case := {"name": "npm_token", "bulk": false, "job": "build", "step": 4, "context": "env", "line": 20}
 	{v.line | some v in secret_exfiltration.deny} == {20} with input as patch("secrets", {"refs": array.concat(branch_run.secrets.refs, [lower_case])})
 }
+
+# callee_run: the workflow file is main's copy and reads every secret
+# (secrets: inherit); the local reusable workflow it calls was changed.
+callee_run := patch("workflow", {
+	"modified": true, "default_branch_sha256": fx.sha_a,
+	"modified_files": [reusable_file],
+})
+
+reusable_file := {"path": ".github/workflows/reusable.yml", "uses": "./.github/workflows/reusable.yml", "change": "differs", "reason": "", "sha256": fx.sha_b}
+
+workflow_file := {"path": ".github/workflows/ci.yml", "uses": "", "change": "differs", "reason": "", "sha256": fx.sha_a}
+
+callee_patch(files) := object.union(callee_run, {"workflow": object.union(callee_run.workflow, {"modified_files": files})})
+
+messages(doc) := {v.message | some v in secret_exfiltration.deny with input as doc}
+
+test_modified_callee_named if {
+	messages(callee_run) == {sprintf(".github/workflows/ci.yml on branch feature/x reads secrets NPM_TOKEN and runs .github/workflows/reusable.yml, which differs from main: an unreviewed workflow could send them anywhere. Merge the workflow change into main first, or approve this version by adding %s to secret_exfiltration.approved_workflow_sha256", [fx.sha_b])}
+}
+
+test_new_callee if {
+	messages(callee_patch([object.union(reusable_file, {"change": "new"})])) == {sprintf(".github/workflows/ci.yml on branch feature/x reads secrets NPM_TOKEN and runs .github/workflows/reusable.yml, which is new on this branch: an unreviewed workflow could send them anywhere. Merge the workflow change into main first, or approve this version by adding %s to secret_exfiltration.approved_workflow_sha256", [fx.sha_b])}
+}
+
+# An unreadable callee counts as modified, says why, and cannot be approved
+# by digest.
+test_unreadable_callee if {
+	unreadable := object.union(reusable_file, {"change": "unknown", "reason": "unreadable at the head commit: not found", "sha256": null})
+	doc := callee_patch([unreadable])
+	messages(doc) == {".github/workflows/ci.yml on branch feature/x reads secrets NPM_TOKEN and runs .github/workflows/reusable.yml, which could not be compared with main, so counts as modified (unreadable at the head commit: not found): an unreviewed workflow could send them anywhere. Merge the workflow change into main first"}
+	denied(doc) with data.runpolicy.settings.secret_exfiltration.approved_workflow_sha256 as [fx.sha_a, fx.sha_b]
+}
+
+test_workflow_and_callee_modified if {
+	doc := callee_patch([workflow_file, reusable_file])
+	messages(doc) == {sprintf(".github/workflows/ci.yml on branch feature/x reads secrets NPM_TOKEN and differs from main and runs .github/workflows/reusable.yml, which differs from main: an unreviewed workflow could send them anywhere. Merge the workflow change into main first, or approve these versions by adding %s, %s to secret_exfiltration.approved_workflow_sha256", [fx.sha_a, fx.sha_b])}
+}
+
+# Approving the caller's digest does not approve a modified callee: every
+# modified file must be approved.
+test_approval_covers_every_modified_file if {
+	denied(callee_run) with data.runpolicy.settings.secret_exfiltration.approved_workflow_sha256 as [fx.sha_a]
+	not denied(callee_run) with data.runpolicy.settings.secret_exfiltration.approved_workflow_sha256 as [fx.sha_b]
+	both := callee_patch([workflow_file, reusable_file])
+	denied(both) with data.runpolicy.settings.secret_exfiltration.approved_workflow_sha256 as [fx.sha_b]
+	not denied(both) with data.runpolicy.settings.secret_exfiltration.approved_workflow_sha256 as [fx.sha_a, fx.sha_b]
+}
+
+test_unmodified_callees_pass if {
+	not denied(object.union(callee_run, {"workflow": object.union(callee_run.workflow, {"modified": false, "modified_files": []})}))
+}
+
+test_modified_callee_on_the_default_branch_passes if {
+	not denied(object.union(callee_run, {"run": object.union(callee_run.run, {"branch": "main", "is_default_branch": true})}))
+}

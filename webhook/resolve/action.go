@@ -10,9 +10,12 @@ import (
 // actionMeta is the part of an action's metadata file the resolver needs:
 // how it runs and which other references it pulls in.
 type actionMeta struct {
-	using string   // composite, docker, node20, …
-	uses  []string // the uses of a composite action's steps, in order
-	image string   // a docker action's image: Dockerfile or docker://…
+	using  string   // composite, docker, node20, …
+	uses   []string // the uses of a composite action's steps, in order
+	image  string   // a docker action's image: Dockerfile or docker://…
+	runs   []string // the files a JavaScript or Dockerfile action runs, relative to its directory
+	file   string   // the metadata file's path in its repository
+	digest string   // SHA-256 of the metadata file
 }
 
 // actionFile mirrors action.yml as far as the resolver reads it.
@@ -20,6 +23,9 @@ type actionFile struct {
 	Runs struct {
 		Using string       `yaml:"using"`
 		Image string       `yaml:"image"`
+		Main  string       `yaml:"main"`
+		Pre   string       `yaml:"pre"`
+		Post  string       `yaml:"post"`
 		Steps []actionStep `yaml:"steps"`
 	} `yaml:"runs"`
 }
@@ -59,6 +65,16 @@ func decodeAction(src []byte) (m *actionMeta, err error) {
 	m = &actionMeta{using: strings.ToLower(strings.TrimSpace(f.Runs.Using)), image: strings.TrimSpace(f.Runs.Image)}
 	if m.using == "" {
 		return nil, fmt.Errorf("not action metadata: runs.using is missing")
+	}
+	switch {
+	case strings.HasPrefix(m.using, "node"):
+		for _, p := range []string{f.Runs.Main, f.Runs.Pre, f.Runs.Post} {
+			if p = strings.TrimSpace(p); p != "" {
+				m.runs = append(m.runs, p)
+			}
+		}
+	case m.using == "docker" && m.image != "" && !strings.HasPrefix(m.image, "docker://"):
+		m.runs = append(m.runs, m.image)
 	}
 	m.uses = appendUses(nil, f.Runs.Steps)
 	return m, nil

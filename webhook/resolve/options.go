@@ -49,6 +49,7 @@ type config struct {
 	cacheSize      int
 	tagCacheSize   int
 	maxFileSize    int
+	localOnly      bool
 	logger         *slog.Logger
 }
 
@@ -116,6 +117,12 @@ func WithCacheSize(content, tags int) Option {
 
 // WithMaxFileSize sets the largest action.yml or workflow file read.
 func WithMaxFileSize(n int) Option { return func(c *config) { positive(&c.maxFileSize, n) } }
+
+// WithLocalOnly follows only local references (./ and $/), which a Fetcher
+// can serve from a checkout: references to other repositories are left
+// unread and unmarked, as without a resolver, and the resolution is
+// incomplete.
+func WithLocalOnly() Option { return func(c *config) { c.localOnly = true } }
 
 // WithLogger sets the logger for limits and unresolved references (debug level).
 func WithLogger(l *slog.Logger) Option {

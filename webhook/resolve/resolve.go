@@ -54,6 +54,10 @@ type Resolver struct {
 	// access can (a private repository made public, or shared with the
 	// App), so they are asked about again after the TTL rather than never.
 	missing *lru.Cache[string, answer]
+	// bases holds the digests of the default branch's copies of local
+	// callees, keyed by repository, path and the branch's commit SHA (a
+	// missing copy as notFound): they cannot change either.
+	bases *lru.Cache[string, answer]
 	// inflight bounds the Fetcher calls of all runs together, so that many
 	// runs at once stay below GitHub's limit on concurrent requests.
 	inflight chan struct{}
@@ -81,6 +85,7 @@ func New(f Fetcher, opts ...Option) *Resolver {
 	workflows, _ := lru.New[string, *input.Facts](cfg.cacheSize)
 	tags, _ := lru.New[string, answer](cfg.tagCacheSize)
 	missing, _ := lru.New[string, answer](cfg.tagCacheSize)
+	bases, _ := lru.New[string, answer](cfg.cacheSize)
 	return &Resolver{
 		fetch:     f,
 		cfg:       cfg,
@@ -88,6 +93,7 @@ func New(f Fetcher, opts ...Option) *Resolver {
 		workflows: workflows,
 		tags:      tags,
 		missing:   missing,
+		bases:     bases,
 		inflight:  make(chan struct{}, cfg.maxInFlight),
 		now:       time.Now,
 		parse:     input.Parse,
@@ -108,6 +114,8 @@ func (r *Resolver) Resolve(ctx context.Context, doc *input.Document) (*input.Doc
 	out := *doc
 	out.Uses = make([]input.Use, len(doc.Uses), len(doc.Uses)+len(doc.Uses)/2+8)
 	copy(out.Uses, doc.Uses)
+	// Resolving may add to the modified files: not to doc's.
+	out.Workflow.ModifiedFiles = append(make([]input.ModifiedFile, 0, len(doc.Workflow.ModifiedFiles)), doc.Workflow.ModifiedFiles...)
 	w := newWalk(r, &out)
 	if err := w.run(ctx); err != nil {
 		return nil, err

@@ -39,19 +39,21 @@ func (t target) key() string {
 // workspace, which is the run's repository at its head commit; local
 // reusable workflows are read from the repository and commit of the file
 // that calls them (GitHub: "the called workflow is from the same commit as
-// the caller workflow"). Self-repository references ("$/dir") are read
-// from the repository and commit of the file that holds them.
-func targetOf(u input.Use, workspace, caller location) target {
+// the caller workflow"). Self-repository references ("$/dir", actions and
+// workflows alike) are read from self, the repository and commit of the
+// file that holds the reference (GitHub: "your workflow's own repository at
+// the exact commit that is running").
+func targetOf(u input.Use, workspace, caller, self location) target {
 	raw := strings.TrimSpace(u.Raw)
+	isSelf := strings.HasPrefix(raw, input.SelfRepository)
 	switch {
 	case u.Kind == input.KindDocker || strings.HasPrefix(raw, "docker://"):
 		return target{kind: targetNone}
 	case strings.Contains(raw, "${{"):
 		return target{invalid: "the reference is an expression, which GitHub does not allow in uses"}
-	case strings.HasPrefix(raw, "./") || raw == "." || strings.HasPrefix(raw, input.SelfRepository):
-		self := strings.HasPrefix(raw, input.SelfRepository)
+	case u.Kind == input.KindLocal || isSelf || strings.HasPrefix(raw, "./") || raw == ".":
 		p := strings.TrimPrefix(raw, "./")
-		if self {
+		if isSelf {
 			// $/path[@ref]: the file's own repository at the commit that
 			// runs; GitHub ignores a ref written after it.
 			p, _, _ = strings.Cut(strings.TrimPrefix(raw, input.SelfRepository), "@")
@@ -65,13 +67,11 @@ func targetOf(u input.Use, workspace, caller location) target {
 		}
 		t := target{kind: targetAction, local: true, path: p}
 		from := workspace
-		if self {
-			// No checkout is involved: the repository and commit are those
-			// of the file that holds the reference.
-			from = caller
-		}
 		if u.Kind == input.KindReusableWorkflow || isWorkflowPath(p) {
 			t.kind, from = targetWorkflow, caller
+		}
+		if isSelf {
+			from = self
 		}
 		if !from.valid() {
 			return target{invalid: "local reference with no repository commit to read it from"}

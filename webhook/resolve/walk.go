@@ -34,6 +34,14 @@ type walk struct {
 	fetches atomic.Int64 // Fetcher calls made by this run
 	calls   flight       // one fetch per distinct file or tag within the run
 
+	// compare is set when the run is not on the default branch: every file
+	// of the run's own repository read at the head commit is compared with
+	// the default branch's copy, so that a workflow unchanged itself is
+	// still modified when a local action or workflow it runs was changed.
+	compare bool
+	// skipped is set when WithLocalOnly left a remote reference unread.
+	skipped bool
+
 	mu     sync.Mutex
 	limits map[string]bool
 }
@@ -52,15 +60,23 @@ type item struct {
 type expansion struct {
 	resolvedSHA *string
 	unresolved  string
-	children    []input.Use // position fields and Via not yet set
-	caller      location    // where the children's local workflow references are read
-	actions     int         // the children's item.actions
-	workflows   int         // the children's item.workflows
+	children    []input.Use          // position fields and Via not yet set
+	caller      location             // where the children's local workflow references are read
+	self        location             // where the children's $/ references are read: the file's own repository and commit
+	file        string               // the file read, for an action its action.yml or action.yaml
+	digest      string               // SHA-256 of the file read
+	runs        []string             // the files an action runs besides its metadata, relative to its directory
+	modified    []input.ModifiedFile // the files that are not the default branch's copies
+	actions     int                  // the children's item.actions
+	workflows   int                  // the children's item.workflows
 }
 
 // Errors that make a reference unresolved rather than failing the run.
 var (
 	errInvalid = errors.New("invalid")
+	// errUncomparable: the default branch's copy of a file cannot be read
+	// (no default branch, or it cannot be found).
+	errUncomparable = errors.New("no default-branch copy to compare with")
 )
 
 // limitError is a limit hit while expanding a reference.
@@ -76,6 +92,7 @@ func newWalk(r *Resolver, doc *input.Document) *walk {
 		ref = "HEAD"
 	}
 	w.workspace = location{owner: doc.Repository.Owner, repo: doc.Repository.Name, ref: ref}
+	w.compare = !doc.Run.IsDefaultBranch
 	if doc.Workflow.Path != "" {
 		w.root = target{owner: w.workspace.owner, repo: w.workspace.repo, path: doc.Workflow.Path, ref: ref}.key()
 	}
@@ -91,7 +108,7 @@ func (w *walk) run(ctx context.Context) error {
 		if len(u.Via) > 0 {
 			continue // already transitive: the document was resolved before
 		}
-		it := item{idx: i, raw: u.Raw, target: targetOf(u, w.workspace, w.workspace)}
+		it := item{idx: i, raw: u.Raw, target: w.target(u, w.workspace, w.workspace)}
 		if w.root != "" {
 			it.chain = []string{w.root}
 			if it.target.kind == targetWorkflow && it.target.key() == w.root {
@@ -133,12 +150,23 @@ func (w *walk) add(level []item, found []expansion) []item {
 		if e.unresolved != "" {
 			parent.Unresolved = e.unresolved
 		}
+		for _, f := range e.modified {
+			w.addModified(f)
+		}
 		p := *parent // copy: appending below may move the slice
 		chain := append(slices.Clip(it.chain), it.target.key())
-		for _, c := range e.children {
+		for j, c := range e.children {
 			if len(w.doc.Uses) >= w.r.cfg.maxReferences {
 				w.hit(LimitReferences)
 				w.doc.Uses[it.idx].Unresolved = fmt.Sprintf("reference limit of %d reached", w.r.cfg.maxReferences)
+				// Files of the repository left unread were not compared:
+				// they count as modified.
+				for _, c := range e.children[j:] {
+					if t := w.target(c, e.caller, e.self); w.own(t) {
+						w.addModified(input.ModifiedFile{Path: t.path, Uses: c.Raw, Change: input.ChangeUnknown,
+							Reason: fmt.Sprintf("not read: the reference limit of %d was reached", w.r.cfg.maxReferences)})
+					}
+				}
 				break
 			}
 			c.Job, c.Line = p.Job, p.Line
@@ -150,7 +178,7 @@ func (w *walk) add(level []item, found []expansion) []item {
 			c.Via = make([]string, 0, len(p.Via)+1)
 			c.Via = append(append(c.Via, p.Via...), p.Raw)
 			c.ResolvedSHA, c.Unresolved = nil, ""
-			t := targetOf(c, w.workspace, e.caller)
+			t := w.target(c, e.caller, e.self)
 			if t.kind != targetNone && t.invalid == "" && slices.Contains(chain, t.key()) {
 				w.hit(LimitCycle)
 				c.Unresolved = "cycle: " + strings.Join(append(slices.Clip(c.Via), c.Raw), " -> ")
@@ -176,6 +204,15 @@ func (w *walk) expand(ctx context.Context, it item) (e expansion, err error) {
 	if t.kind == targetNone {
 		return e, nil
 	}
+	if w.own(t) {
+		// Runs after the errors below became e.unresolved: a file that
+		// cannot be read is not unmodified.
+		defer func() {
+			if err == nil {
+				e.modified, err = w.compareOwn(ctx, it, e)
+			}
+		}()
+	}
 	defer func() {
 		if err == nil {
 			return
@@ -184,9 +221,9 @@ func (w *walk) expand(ctx context.Context, it item) (e expansion, err error) {
 		switch {
 		case errors.As(err, &le):
 			w.hit(le.limit)
-			e, err = expansion{resolvedSHA: e.resolvedSHA, unresolved: le.msg}, nil
+			e, err = expansion{resolvedSHA: e.resolvedSHA, file: e.file, unresolved: le.msg}, nil
 		case errors.Is(err, ErrNotFound), errors.Is(err, errInvalid):
-			e, err = expansion{resolvedSHA: e.resolvedSHA, unresolved: err.Error()}, nil
+			e, err = expansion{resolvedSHA: e.resolvedSHA, file: e.file, unresolved: err.Error()}, nil
 		default:
 			err = fmt.Errorf("resolving %s: %w", it.raw, err)
 		}
@@ -215,6 +252,8 @@ func (w *walk) expand(ctx context.Context, it item) (e expansion, err error) {
 			}
 		}
 		e.caller = location{owner: t.owner, repo: t.repo, ref: commit}
+		e.self = e.caller
+		e.file, e.digest = t.path, f.SHA256
 		e.workflows = it.workflows + 1
 		return e, nil
 	}
@@ -222,6 +261,8 @@ func (w *walk) expand(ctx context.Context, it item) (e expansion, err error) {
 	if err != nil {
 		return e, err
 	}
+	e.self = location{owner: t.owner, repo: t.repo, ref: commit}
+	e.file, e.digest, e.runs = m.file, m.digest, m.runs
 	switch {
 	case m.using == "composite":
 		if it.actions+1 > w.r.cfg.actionDepth {
@@ -309,6 +350,7 @@ func (w *walk) action(ctx context.Context, owner, repo, dir, commit string) (*ac
 			if err != nil {
 				return nil, fmt.Errorf("%s/%s/%s@%s: %w: %v", owner, repo, path.Join(dir, name), commit, errInvalid, err)
 			}
+			m.file, m.digest = path.Join(dir, name), digest(src)
 			if cacheable {
 				w.r.actions.Add(key, m)
 			}
@@ -407,7 +449,7 @@ func (w *walk) hit(limit string) {
 // resolution summarizes the walk. It is complete when no limit was hit and
 // every reference could be looked into.
 func (w *walk) resolution() *input.Resolution {
-	res := &input.Resolution{Complete: len(w.limits) == 0, Fetches: int(w.fetches.Load()), Limits: []string{}}
+	res := &input.Resolution{Complete: len(w.limits) == 0 && !w.skipped, Fetches: int(w.fetches.Load()), Limits: []string{}}
 	for l := range w.limits {
 		res.Limits = append(res.Limits, l)
 	}
