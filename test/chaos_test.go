@@ -1,12 +1,16 @@
 package test
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/runpolicy/runpolicy/test/fakegithub"
+	"github.com/runpolicy/runpolicy/test/harness"
+	"github.com/runpolicy/runpolicy/test/pgtest"
 )
 
 // Proof 4: GitHub fails 30% of the calls two replicas make (500, 502, a
@@ -96,4 +100,169 @@ func checkRetryHeaders(t *testing.T, calls []fakegithub.Call) {
 	if checked == 0 {
 		t.Error("no retry after a rate-limit answer was seen")
 	}
+}
+
+// Faults that used to lose a report or repeat a cancel, each made to
+// happen at a chosen point on one replica (SQLite, then Postgres): a
+// claimed action is done only when GitHub confirmed it, every path that
+// claims one finishes it or hands it back, and a run attempt is cancelled
+// once and force-cancelled at most once.
+
+// claimStores runs a test on each store a single replica can use.
+func claimStores(t *testing.T, test func(t *testing.T, cfg map[string]any)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, map[string]any{}) })
+	t.Run("postgres", func(t *testing.T) {
+		_, dsn := pgtest.Database(t)
+		test(t, map[string]any{"database": dsn, "rescue_after": "3s", "job_timeout": "2s"})
+	})
+}
+
+// sideEffects checks what one run got on GitHub: cancels accepted,
+// force-cancels accepted, check runs and comments on pr.
+func sideEffects(t *testing.T, s *stack, r harness.Run, cancels, forces, checkRuns, comments int) {
+	t.Helper()
+	if n := s.calls("POST", cancelPath(r.Repo, r.ID)); n != cancels {
+		t.Errorf("run %d: %d cancels accepted, want %d", r.ID, n, cancels)
+	}
+	if n := s.calls("POST", forceCancelPath(r.Repo, r.ID)); n != forces {
+		t.Errorf("run %d: %d force-cancels accepted, want %d", r.ID, n, forces)
+	}
+	if n := checkRunsOf(s, r.Repo); n != checkRuns {
+		t.Errorf("run %d: %d check runs created, want %d", r.ID, n, checkRuns)
+	}
+	for _, cr := range s.gh.Fake.CheckRuns() {
+		if cr.Repo == r.Repo && cr.Conclusion != "failure" {
+			t.Errorf("run %d: check run concludes %q, want failure", r.ID, cr.Conclusion)
+		}
+	}
+	for _, pr := range r.PullRequests {
+		if n := commentsOf(s, r.Repo, pr); n != comments {
+			t.Errorf("run %d: %d comments on pull request %d, want %d", r.ID, n, pr, comments)
+		}
+	}
+}
+
+func forceCancelPath(repo string, id int64) string {
+	return fmt.Sprintf("/repos/%s/actions/runs/%d/force-cancel", repo, id)
+}
+
+// TestJobDeliveryFinishesItsReport: a workflow_job delivery cancels the
+// run and claims its report, and writing the report fails. Its retry must
+// write it (not stop at "already cancelled"), and the workflow_run decision
+// after it must not count the unfinished claim as done.
+func TestJobDeliveryFinishesItsReport(t *testing.T) {
+	claimStores(t, func(t *testing.T, cfg map[string]any) {
+		s := newStack(t, cfg)
+		r := harness.Run{Repo: "acme/jobfirst", ID: 9601, HeadSHA: sha(9601), Path: ".github/workflows/changes.yml",
+			PullRequests: []int{31, 32}, Installation: installation}
+		s.gh.Publish(r, badWorkflow, badWorkflow)
+		s.gh.Fake.AddFault(fakegithub.Fault{Method: "POST", Path: "/repos/acme/jobfirst/check-runs", Times: 1, Status: 500})
+		s.gh.Fake.AddFault(fakegithub.Fault{Method: "POST", Path: "/repos/acme/jobfirst/issues/32/comments", Times: 1, Status: 502})
+		job, _ := harness.WorkflowJob(r, "queued", 96011, "changes", []string{"ubuntu-latest"})
+		if code := s.send("workflow_job", "jobfirst-job", job); code != 202 {
+			t.Fatalf("workflow_job: %d", code)
+		}
+		s.processed("jobfirst-job")
+		body, _ := harness.WorkflowRunRequested(r)
+		if code := s.send("workflow_run", "jobfirst-run", body); code != 202 {
+			t.Fatalf("workflow_run: %d", code)
+		}
+		s.processed("jobfirst-run")
+		sideEffects(t, s, r, 1, 0, 1, 1)
+	})
+}
+
+// TestHandedBackReportIsWritten: the workflow_job delivery that claimed
+// the report gives up on it (GitHub refuses it for good): it hands the
+// claim back, and the workflow_run decision writes the report.
+func TestHandedBackReportIsWritten(t *testing.T) {
+	claimStores(t, func(t *testing.T, cfg map[string]any) {
+		s := newStack(t, cfg)
+		r := harness.Run{Repo: "acme/handback", ID: 9602, HeadSHA: sha(9602), Path: ".github/workflows/changes.yml",
+			PullRequests: []int{33}, Installation: installation}
+		s.gh.Publish(r, badWorkflow, badWorkflow)
+		s.gh.Fake.AddFault(fakegithub.Fault{Method: "POST", Path: "/repos/acme/handback/check-runs", Times: 1, Status: 422})
+		job, _ := harness.WorkflowJob(r, "queued", 96021, "changes", []string{"ubuntu-latest"})
+		if code := s.send("workflow_job", "handback-job", job); code != 202 {
+			t.Fatalf("workflow_job: %d", code)
+		}
+		if d := s.processed("handback-job"); d.State != "failed" {
+			t.Errorf("workflow_job delivery = %+v; want failed: GitHub refused its report", d)
+		}
+		body, _ := harness.WorkflowRunRequested(r)
+		if code := s.send("workflow_run", "handback-run", body); code != 202 {
+			t.Fatalf("workflow_run: %d", code)
+		}
+		if d := s.processed("handback-run"); d.State != "processed" {
+			t.Errorf("workflow_run delivery = %+v", d)
+		}
+		sideEffects(t, s, r, 1, 0, 1, 1)
+	})
+}
+
+// TestKillBetweenGitHubAndStore: the replica is killed (SIGKILL) after
+// GitHub did a call and before the answer reaches it, so the store never
+// learns of it; after the restart nothing is done twice and nothing is
+// missing. The run's if: always() jobs keep it in progress after its
+// cancel, so that only the force-cancel after cancel_escalation_delay
+// ends it.
+func TestKillBetweenGitHubAndStore(t *testing.T) {
+	cases := []struct {
+		name string
+		// path of the call the kill follows, from the run's repository.
+		path string
+		// readFails makes the first read of the run after the restart fail.
+		readFails bool
+	}{
+		{name: "cancel", path: "/actions/runs/%d/cancel"},
+		{name: "cancel, then the run cannot be read", path: "/actions/runs/%d/cancel", readFails: true},
+		{name: "check run", path: "/check-runs"},
+		{name: "comment", path: "/issues/%d/comments"},
+		{name: "force-cancel", path: "/actions/runs/%d/force-cancel"},
+	}
+	claimStores(t, func(t *testing.T, cfg map[string]any) {
+		cfg["cancel_escalation_delay"] = "500ms"
+		for i, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				s := newStack(t, cfg)
+				id := int64(9700 + i)
+				r := harness.Run{Repo: "acme/killed", ID: id, HeadSHA: sha(int(id)), Path: ".github/workflows/changes.yml",
+					PullRequests: []int{int(id)}, Installation: installation}
+				s.gh.Publish(r, badWorkflow, nil)
+				s.gh.Fake.AddRun(fakegithub.Run{Repo: r.Repo, ID: r.ID, Path: r.Path, HeadSHA: r.HeadSHA, PullRequests: r.PullRequests,
+					Status: "in_progress", IgnoreCancel: true})
+				path := "/repos/" + r.Repo + tc.path
+				if strings.Contains(path, "%d") {
+					path = fmt.Sprintf(path, id)
+				}
+				killed := make(chan struct{})
+				s.gh.Fake.AddFault(fakegithub.Fault{Method: "POST", Path: path, Times: 1, After: func() {
+					s.srv.Kill()
+					close(killed)
+				}})
+				body, _ := harness.WorkflowRunRequested(r)
+				if code := s.send("workflow_run", fmt.Sprintf("killed-%d", id), body); code != 202 {
+					t.Fatalf("workflow_run: %d", code)
+				}
+				select {
+				case <-killed:
+				case <-time.After(30 * time.Second):
+					t.Fatalf("POST %s never came", path)
+				}
+				if tc.readFails {
+					s.gh.Fake.AddFault(fakegithub.Fault{Method: "GET", Path: fmt.Sprintf("/repos/%s/actions/runs/%d", r.Repo, id), Times: 1, Status: 500})
+				}
+				s.start()
+				s.processed(fmt.Sprintf("killed-%d", id))
+				if !harness.WaitFor(20*time.Second, func() bool { return s.calls("POST", forceCancelPath(r.Repo, id)) >= 1 }) {
+					t.Errorf("run %d kept going: no force-cancel", id)
+				}
+				time.Sleep(time.Second) // a second cancel or force-cancel would come now
+				sideEffects(t, s, r, 1, 1, 1, 1)
+				if run, _ := s.gh.Fake.Run(r.Repo, id); run.Status != "completed" {
+					t.Errorf("run %d: status %q, want completed", id, run.Status)
+				}
+			})
+		}
+	})
 }

@@ -93,6 +93,13 @@ func (s *Server) failDelivery(ctx context.Context, id string, cause error) {
 	if err := s.store.FinishDelivery(context.WithoutCancel(ctx), id, store.DeliveryFailed, cause.Error()); err != nil {
 		s.log.Error("cannot record failed delivery", "delivery_id", id, "err", err)
 	}
+	// What its decision claimed and did not finish goes to the next
+	// decision of the run attempt that needs it.
+	if n, err := s.store.HandBack(context.WithoutCancel(ctx), id); err != nil {
+		s.log.Error("cannot hand back the actions of a failed delivery; they are taken over when stale", "delivery_id", id, "err", err)
+	} else if n > 0 {
+		s.log.Warn("handed back unfinished actions of a failed delivery", "delivery_id", id, "actions", n)
+	}
 }
 
 // skip logs why a delivery needs nothing done and returns its note.
