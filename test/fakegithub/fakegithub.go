@@ -247,11 +247,11 @@ type Fault struct {
 	Reset bool
 	// Delay holds the answer back (to trip client timeouts).
 	Delay time.Duration
-	// After runs once the request is done, before its answer leaves (a
-	// fault with only After answers as GitHub would): a test kills the
-	// caller there, between GitHub doing something and the caller
-	// recording it.
-	After func()
+	// After runs with the request once it is done, before its answer
+	// leaves (a fault with only After answers as GitHub would): a test
+	// kills the caller there, between GitHub doing something and the
+	// caller recording it.
+	After func(*http.Request)
 
 	hits int
 }
@@ -405,7 +405,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.mu.Lock()
 			s.calls[index].Status = late.status
 			s.mu.Unlock()
-			fault.After()
+			fault.After(r)
 			late.release(w)
 			return
 		case fault != nil && fault.Reset:
