@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"syscall"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -135,8 +136,9 @@ func (s *Server) cancel(ctx context.Context, job *rivertype.JobRow, v *verdict, 
 	}
 	res, err := client.CancelRun(ctx, owner, name, t.ID)
 	var se *github.StatusError
-	if errors.As(err, &se) {
-		// GitHub answered with an error: the run was not cancelled.
+	if errors.As(err, &se) || errors.Is(err, syscall.ECONNREFUSED) {
+		// GitHub answered with an error, or no connection was made: the
+		// run was not cancelled.
 		if err := s.store.SetRef(context.WithoutCancel(ctx), key, actionCancel, v.ID, refCancelRefused); err != nil {
 			log.Warn("cannot record the refused cancel", "err", err)
 		}
