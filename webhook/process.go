@@ -74,6 +74,10 @@ func (s *Server) process(ctx context.Context, job *rivertype.JobRow, id string) 
 	default:
 		note = outcomeSkipped
 	}
+	if errors.Is(err, errActionPending) {
+		log.Info("waiting for another decision of the run attempt", "err", err)
+		return err
+	}
 	if err != nil {
 		log.Warn("processing failed, will retry", "err", err, "attempt", job.Attempt)
 		return err
