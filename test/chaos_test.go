@@ -27,8 +27,10 @@ import (
 // replica recording it. Every run is still judged on its workflow, not by
 // on_error; no call is retried before the time GitHub asked for; and each
 // side effect happens once per run attempt: one accepted cancel per denied
-// run, one force-cancel per stuck one and none for the others, one check
-// run and one comment on each pull request per run with a report.
+// run (none for a stuck one whose cancel never reached GitHub: its
+// force-cancel ends it), one force-cancel per stuck one and none for the
+// others, one check run and one comment on each pull request per run with
+// a report; and every denied run is over.
 func TestGitHubChaos(t *testing.T) {
 	c := newCluster(t, clusterOptions{replicas: 3, tagCalls: true, config: map[string]any{
 		// Enough tries that 25% of calls failing (the rate limits only
