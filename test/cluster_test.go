@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -41,9 +44,11 @@ type cluster struct {
 type replica struct {
 	name string
 	dir  string
-	mu   sync.Mutex
-	srv  *harness.Server
-	up   atomic.Bool
+	// api is the GitHub API URL it uses, "" for the fake's own.
+	api string
+	mu  sync.Mutex
+	srv *harness.Server
+	up  atomic.Bool
 }
 
 func (r *replica) server() *harness.Server {
@@ -57,7 +62,13 @@ type clusterOptions struct {
 	// dsn turns the database's DSN into the one the replicas use (a proxy).
 	dsn    func(direct string) string
 	config map[string]any
+	// tagCalls sends each replica's GitHub calls through a proxy that
+	// names it in ReplicaHeader, so that a fault can tell who called.
+	tagCalls bool
 }
+
+// ReplicaHeader names the replica that made a GitHub call (tagCalls).
+const ReplicaHeader = "X-Test-Replica"
 
 func newCluster(t *testing.T, o clusterOptions) *cluster {
 	t.Helper()
@@ -110,6 +121,9 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 	})
 	for i := range o.replicas {
 		r := &replica{name: fmt.Sprintf("r%d", i), dir: t.TempDir()}
+		if o.tagCalls {
+			r.api = tagProxy(t, gh.Fake.URL(), r.name)
+		}
 		c.reps = append(c.reps, r)
 	}
 	// Start them at once, as a deploy does: migrations must not collide.
@@ -134,7 +148,16 @@ func newCluster(t *testing.T, o clusterOptions) *cluster {
 
 // start (re)starts a replica and waits until it is ready.
 func (c *cluster) start(r *replica) {
-	srv, err := harness.Start(harness.Options{Binary: binary, Dir: r.dir, Config: c.cfg,
+	cfg := c.cfg
+	if r.api != "" {
+		cfg = map[string]any{"github_api_url": r.api}
+		for k, v := range c.cfg {
+			if k != "github_api_url" {
+				cfg[k] = v
+			}
+		}
+	}
+	srv, err := harness.Start(harness.Options{Binary: binary, Dir: r.dir, Config: cfg,
 		Echo: audit.Writer(c.t.Name() + "/" + r.name)})
 	if err != nil {
 		c.t.Error(err)
@@ -148,6 +171,37 @@ func (c *cluster) start(r *replica) {
 	r.srv = srv
 	r.mu.Unlock()
 	r.up.Store(true)
+}
+
+// tagProxy forwards to the fake GitHub at target, naming the replica in
+// ReplicaHeader, and returns its URL.
+func tagProxy(t *testing.T, target, name string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.Transport = &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
+	direct := p.Director
+	p.Director = func(r *http.Request) {
+		direct(r)
+		r.Header.Set(ReplicaHeader, name)
+	}
+	// A call its client gave up on ends quietly, as at GitHub.
+	p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(http.StatusBadGateway) }
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// caller is the replica that made a GitHub call (tagCalls), nil if unknown.
+func (c *cluster) caller(r *http.Request) *replica {
+	for _, rep := range c.reps {
+		if rep.name == r.Header.Get(ReplicaHeader) {
+			return rep
+		}
+	}
+	return nil
 }
 
 // kill ends a replica with SIGKILL; the balancer stops sending to it.
@@ -181,7 +235,11 @@ func (c *cluster) send(d harness.Delivery) int {
 func (c *cluster) deliver(d loadDelivery) int {
 	code := c.send(d.Delivery)
 	if code == 0 || code >= 500 {
-		c.gh.Fake.AddHookDelivery(fakegithub.HookDelivery{GUID: d.ID, Event: d.Event, Action: "requested",
+		action := "requested"
+		if d.Event == "workflow_job" {
+			action = "queued"
+		}
+		c.gh.Fake.AddHookDelivery(fakegithub.HookDelivery{GUID: d.ID, Event: d.Event, Action: action,
 			StatusCode: code, Payload: d.Body})
 	}
 	return code
@@ -199,6 +257,9 @@ const (
 type runSpec struct {
 	harness.Run
 	kind string
+	// stuck runs have if: always() jobs: still in progress after their
+	// cancel, until a force-cancel ends them.
+	stuck bool
 }
 
 // makeRuns publishes n runs across 20 repositories of acme, a third of
@@ -226,7 +287,7 @@ func makeRunsIn(gh *harness.GitHub, prefix string, first, n, orgs int) []runSpec
 		r := harness.Run{Repo: fmt.Sprintf("%s/%s-%d", owner, prefix, i%20), ID: int64(id), HeadSHA: sha(id),
 			Path: ".github/workflows/" + kind + ".yml", PullRequests: []int{id%100000 + 1}, Installation: inst}
 		gh.Publish(r, workflows[kind], workflows[kind])
-		runs = append(runs, runSpec{r, kind})
+		runs = append(runs, runSpec{Run: r, kind: kind})
 	}
 	return runs
 }
@@ -343,6 +404,23 @@ func (c *cluster) settle(ids map[string]bool, runs int, timeout time.Duration) {
 	}
 }
 
+// drain waits until the queue has no job left to run but its periodic
+// sweep: deliveries waiting on another decision's claim, retries and
+// scheduled force-cancels included.
+func (c *cluster) drain(timeout time.Duration) {
+	c.t.Helper()
+	var left int
+	var err error
+	ok := harness.WaitFor(timeout, func() bool {
+		err = c.db.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+			WHERE state NOT IN ('completed', 'cancelled', 'discarded') AND kind <> 'runpolicy_redeliver'`).Scan(&left)
+		return err == nil && left == 0
+	})
+	if !ok {
+		c.t.Errorf("after %s: %d jobs still to run (%v)", timeout, left, err)
+	}
+}
+
 // explain logs what became of the deliveries in ids not processed: not
 // stored (and what GitHub's log says of them), or stored with their job.
 func (c *cluster) explain(ids []string) {
@@ -454,14 +532,28 @@ func (c *cluster) checkExactlyOnce(runs []runSpec, acked map[string]bool, strict
 	}
 
 	cancels := map[string][2]int{} // path → all, accepted
+	forces := map[string]int{}     // run path → force-cancels accepted
+	// Run paths whose every cancel request may have stayed unanswered and
+	// undone (the connection dropped): a run in progress after such a
+	// request is force-cancelled, not cancelled again.
+	unanswered := map[string]bool{}
 	for _, call := range c.gh.Fake.Calls() {
-		if call.Method == "POST" && strings.HasSuffix(call.Path, "/cancel") {
+		if call.Method != "POST" {
+			continue
+		}
+		if run, ok := strings.CutSuffix(call.Path, "/force-cancel"); ok && call.Status == http.StatusAccepted {
+			forces[run]++
+		}
+		if strings.HasSuffix(call.Path, "/cancel") {
 			n := cancels[call.Path]
 			n[0]++
 			if call.Status == http.StatusAccepted {
 				n[1]++
 			}
 			cancels[call.Path] = n
+			if call.Status == 0 || call.Injected == fakegithub.InjectedDropped {
+				unanswered[strings.TrimSuffix(call.Path, "/cancel")] = true
+			}
 		}
 	}
 	for _, cr := range c.gh.Fake.CheckRuns() {
@@ -488,12 +580,25 @@ func (c *cluster) checkExactlyOnce(runs []runSpec, acked map[string]bool, strict
 			report(r.ID, "run %d (%s): decisions %v, want exactly one %s", r.ID, r.kind, got, want)
 		}
 		n := cancels[cancelPath(r.Repo, r.ID)]
-		wantCancel := 0
+		runPath := strings.TrimSuffix(cancelPath(r.Repo, r.ID), "/cancel")
+		wantCancel, wantForce := 0, 0
 		if r.kind == kindDeny {
 			wantCancel = 1
+			if r.stuck {
+				wantForce = 1
+			}
+		}
+		if r.stuck && n[1] == 0 && unanswered[runPath] && forces[runPath] == 1 {
+			wantCancel = 0 // its cancel never arrived; the force-cancel ended it
 		}
 		if n[1] != wantCancel || (strictCancels && n[0] != wantCancel) {
 			report(r.ID, "run %d (%s): %d cancel requests, %d accepted; want %d", r.ID, r.kind, n[0], n[1], wantCancel)
+		}
+		if forces[runPath] != wantForce {
+			report(r.ID, "run %d (%s, stuck %v): %d force-cancels accepted, want %d", r.ID, r.kind, r.stuck, forces[runPath], wantForce)
+		}
+		if run, _ := c.gh.Fake.Run(r.Repo, r.ID); r.kind == kindDeny && run.Status != "completed" {
+			report(r.ID, "run %d (%s, stuck %v): %s at the end, want completed", r.ID, r.kind, r.stuck, run.Status)
 		}
 		wantReport := 1
 		if r.kind == kindGood {
@@ -502,8 +607,10 @@ func (c *cluster) checkExactlyOnce(runs []runSpec, acked map[string]bool, strict
 		if got := checkRuns[r.Repo+"@"+r.HeadSHA]; got != wantReport {
 			report(r.ID, "run %d (%s): %d check runs, want %d", r.ID, r.kind, got, wantReport)
 		}
-		if got := comments[key{r.Repo, int64(r.PullRequests[0])}]; got != wantReport {
-			report(r.ID, "run %d (%s): %d comments on pull request %d, want %d", r.ID, r.kind, got, r.PullRequests[0], wantReport)
+		for _, pr := range r.PullRequests {
+			if got := comments[key{r.Repo, int64(pr)}]; got != wantReport {
+				report(r.ID, "run %d (%s): %d comments on pull request %d, want %d", r.ID, r.kind, got, pr, wantReport)
+			}
 		}
 	}
 	if bad > 20 {

@@ -90,8 +90,10 @@ func (s *Server) retryable(err error, job *rivertype.JobRow) (next error, final 
 	if errors.Is(err, errNotReady) {
 		return river.JobSnooze(time.Second), false
 	}
-	if errors.Is(err, store.ErrLeased) {
-		// Another worker has the delivery: look again once it is done.
+	if errors.Is(err, store.ErrLeased) || errors.Is(err, errActionPending) {
+		// Another worker has the delivery, or another decision an action
+		// this one needs done: look again once it is done, without using
+		// up an attempt.
 		return river.JobSnooze(time.Second + jitter(time.Second)), false
 	}
 	temporary, wait := github.Temporary(err)

@@ -74,6 +74,10 @@ func (s *Server) process(ctx context.Context, job *rivertype.JobRow, id string) 
 	default:
 		note = outcomeSkipped
 	}
+	if errors.Is(err, errActionPending) {
+		log.Info("waiting for another decision of the run attempt", "err", err)
+		return err
+	}
 	if err != nil {
 		log.Warn("processing failed, will retry", "err", err, "attempt", job.Attempt)
 		return err
@@ -92,6 +96,13 @@ func (s *Server) failDelivery(ctx context.Context, id string, cause error) {
 	s.metrics.processed.WithLabelValues("all", outcomeFailed).Inc()
 	if err := s.store.FinishDelivery(context.WithoutCancel(ctx), id, store.DeliveryFailed, cause.Error()); err != nil {
 		s.log.Error("cannot record failed delivery", "delivery_id", id, "err", err)
+	}
+	// What its decision claimed and did not finish goes to the next
+	// decision of the run attempt that needs it.
+	if n, err := s.store.HandBack(context.WithoutCancel(ctx), id); err != nil {
+		s.log.Error("cannot hand back the actions of a failed delivery; they are taken over when stale", "delivery_id", id, "err", err)
+	} else if n > 0 {
+		s.log.Warn("handed back unfinished actions of a failed delivery", "delivery_id", id, "actions", n)
 	}
 }
 

@@ -2,14 +2,12 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
 	"text/template"
-	"time"
 
 	gh "github.com/google/go-github/v62/github"
 	"github.com/riverqueue/river/rivertype"
@@ -27,10 +25,6 @@ const (
 	levelFindings  = 1 // dry-run findings, the run goes on
 	levelCancelled = 2 // the run was cancelled
 )
-
-// errReportPending makes a decision that must say more than a report still
-// being written wait for it, then update it.
-var errReportPending = errors.New("a milder report of this run attempt is still being written")
 
 // report writes the check run and one comment on each pull request of the
 // run, once per run attempt.
@@ -63,7 +57,11 @@ func (s *Server) report(ctx context.Context, job *rivertype.JobRow, v *verdict, 
 		return nil
 	}
 	marker := commentMarker(t)
-	for _, pr := range t.PullRequests {
+	// In one order for every decision: two waiting on each other's claims
+	// (take) would wait for ever.
+	prs := append([]int(nil), t.PullRequests...)
+	sort.Ints(prs)
+	for _, pr := range prs {
 		err := s.once(ctx, job, v, actionComment+strconv.Itoa(pr), level, log, writer{
 			kind:   "comment",
 			find:   func() (int64, error) { return client.FindComment(ctx, owner, name, pr, marker) },
@@ -86,20 +84,19 @@ type writer struct {
 }
 
 // once writes a report at most once per run attempt. The decision that
-// claims it creates it (or, retrying after a crash, finds what it created
-// and updates it); a later decision with a higher level updates it.
+// claims it creates it (or, after an earlier try that may have created it,
+// finds it and updates it); a decision that needs it while another one's
+// claim is unfinished waits for it (take); a later decision with a higher
+// level updates it.
 func (s *Server) once(ctx context.Context, job *rivertype.JobRow, v *verdict, action string, level int, log *slog.Logger, w writer) error {
 	key := v.key()
-	a, err := s.store.Claim(ctx, key, action, v.ID, level)
+	a, mine, err := s.take(ctx, key, action, v.ID, level, log)
 	if err != nil {
 		return err
 	}
-	switch {
-	case a.Owner == v.ID && a.Done():
-		return nil
-	case a.Owner == v.ID:
+	if mine {
 		id, _ := strconv.ParseInt(a.Ref, 10, 64)
-		if id == 0 && v.log.Run.resumed {
+		if id == 0 && !a.Fresh {
 			if id, err = w.find(); err != nil {
 				return err
 			}
@@ -117,13 +114,9 @@ func (s *Server) once(ctx context.Context, job *rivertype.JobRow, v *verdict, ac
 			s.metrics.reports.WithLabelValues(w.kind, "updated").Inc()
 		}
 		return s.store.Complete(ctx, key, action, v.ID, github.FormatID(id))
-	case a.Level >= level:
-		return nil // another decision reported as much
-	case !a.Done():
-		if time.Since(a.CreatedAt) < 10*time.Minute {
-			return errReportPending
-		}
-		return nil
+	}
+	if a.Owner == v.ID || a.Level >= level {
+		return nil // done, saying as much
 	}
 	id, _ := strconv.ParseInt(a.Ref, 10, 64)
 	if err := w.update(id); err != nil {

@@ -45,7 +45,7 @@ func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *st
 		HeadSHA: wj.HeadSHA, HeadRepository: repo.FullName, deliveryID: d.ID, receivedAt: d.ReceivedAt,
 		resumed: resumed || job.Attempt > 1}
 	log = log.With("repository", t.Repository, "run_id", t.ID, "run_attempt", t.Attempt, "job", wj.Name)
-	if a, err := s.store.Action(ctx, t.key(), actionCancel); err == nil && a.Done() {
+	if s.cancelledAndClaimed(ctx, t.key(), d.ID) {
 		return skip(log, "run attempt already cancelled"), nil
 	}
 	installation, err := s.installationOf(ctx, d, p.Installation, t.Repository)
@@ -89,6 +89,22 @@ func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *st
 		return "", err
 	}
 	return s.act(ctx, job, v, log.With("decision_id", v.ID))
+}
+
+// cancelledAndClaimed reports a run attempt whose cancel is done and whose
+// other actions have owners, when delivery made no decision yet: its jobs'
+// deliveries have nothing left to do. A delivery that decided finishes
+// what it claimed (its retry after a failed report must not stop here),
+// and an action handed back needs a decision to take it over.
+func (s *Server) cancelledAndClaimed(ctx context.Context, key store.RunKey, delivery string) bool {
+	if a, err := s.store.Action(ctx, key, actionCancel); err != nil || !a.Done() {
+		return false
+	}
+	if _, err := s.store.DecisionForDelivery(ctx, delivery); !errors.Is(err, store.ErrNotFound) {
+		return false
+	}
+	handedBack, err := s.store.HandedBack(ctx, key)
+	return err == nil && !handedBack
 }
 
 // jobContext is the workflow_job part of the input document: the

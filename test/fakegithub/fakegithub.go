@@ -247,6 +247,11 @@ type Fault struct {
 	Reset bool
 	// Delay holds the answer back (to trip client timeouts).
 	Delay time.Duration
+	// After runs with the request once it is done, before its answer
+	// leaves (a fault with only After answers as GitHub would): a test
+	// kills the caller there, between GitHub doing something and the
+	// caller recording it.
+	After func(*http.Request)
 
 	hits int
 }
@@ -393,6 +398,16 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			time.Sleep(fault.Delay)
 		}
 		switch {
+		case fault != nil && fault.After != nil && !fault.Reset && fault.Status == 0:
+			rateHeaders(w.Header())
+			late := &lateWriter{header: w.Header().Clone()}
+			next.ServeHTTP(late, r)
+			s.mu.Lock()
+			s.calls[index].Status = late.status
+			s.mu.Unlock()
+			fault.After(r)
+			late.release(w)
+			return
 		case fault != nil && fault.Reset:
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {

@@ -21,12 +21,14 @@ func (k RunKey) String() string {
 }
 
 // Action is one thing done to a run attempt at most once: "cancel",
-// "check_run", "comment:<pr number>".
+// "force_cancel", "check_run", "comment:<pr number>". It is done only when
+// GitHub confirmed it: until then its owner finishes it or hands it back.
 type Action struct {
 	Key  RunKey
 	Name string
 	// Owner is the decision whose processing performs the action; only it
-	// may complete it.
+	// may complete it. "" when its owner handed it back unfinished: the
+	// next decision that needs it takes it over (TakeOver).
 	Owner string
 	// Level orders reports: a later decision that must say more (a cancel
 	// after a dry-run report) raises it and updates what was created.
@@ -36,6 +38,10 @@ type Action struct {
 	Ref       string
 	CreatedAt time.Time
 	DoneAt    time.Time
+	// Fresh says this Claim call made the owner responsible and nothing
+	// was tried yet. An action its owner finds neither fresh nor done may
+	// have been done on GitHub by an earlier try that did not record it.
+	Fresh bool
 }
 
 // Done reports whether the owner completed the action.
@@ -45,14 +51,66 @@ func (a Action) Done() bool { return !a.DoneAt.IsZero() }
 // another decision already is, and returns the action on record. The
 // caller performs it when the returned Owner is itself and it is not Done.
 func (s *Store) Claim(ctx context.Context, key RunKey, name, owner string, level int) (Action, error) {
-	_, err := s.exec(ctx, `INSERT INTO runpolicy_run_action
+	res, err := s.exec(ctx, `INSERT INTO runpolicy_run_action
 		(repository, run_id, run_attempt, action, owner, level, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		key.Repository, key.RunID, key.Attempt, name, owner, level, time.Now().UnixNano())
 	if err != nil {
 		return Action{}, fmt.Errorf("store: claim %s on %s: %w", name, key, err)
 	}
-	return s.Action(ctx, key, name)
+	inserted, err := res.RowsAffected()
+	if err != nil {
+		return Action{}, fmt.Errorf("store: claim %s on %s: %w", name, key, err)
+	}
+	a, err := s.Action(ctx, key, name)
+	a.Fresh = err == nil && inserted == 1 && a.Owner == owner
+	return a, err
+}
+
+// TakeOver makes owner responsible for an unfinished action that from
+// owned (from is "" for one handed back), at owner's level, and reports
+// whether this call did it: of several callers exactly one wins.
+func (s *Store) TakeOver(ctx context.Context, key RunKey, name, from, owner string, level int) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE runpolicy_run_action SET owner = ?, level = ?
+		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND action = ? AND owner = ? AND done_at = 0`,
+		owner, level, key.Repository, key.RunID, key.Attempt, name, from)
+	if err != nil {
+		return false, fmt.Errorf("store: take over %s on %s: %w", name, key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: take over %s on %s: %w", name, key, err)
+	}
+	return n == 1, nil
+}
+
+// HandBack gives up the unfinished actions of the decision made for a
+// delivery whose processing gave up, so that the next decision of the run
+// attempt that needs them does them. It returns how many it handed back.
+func (s *Store) HandBack(ctx context.Context, deliveryID string) (int64, error) {
+	res, err := s.exec(ctx, `UPDATE runpolicy_run_action SET owner = ''
+		WHERE done_at = 0 AND owner IN (SELECT id FROM runpolicy_decision WHERE delivery_id = ?)`, deliveryID)
+	if err != nil {
+		return 0, fmt.Errorf("store: hand back actions of delivery %s: %w", deliveryID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: hand back actions of delivery %s: %w", deliveryID, err)
+	}
+	return n, nil
+}
+
+// HandedBack reports whether an action of a run attempt waits, handed
+// back, for a decision to take it over.
+func (s *Store) HandedBack(ctx context.Context, key RunKey) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT count(*) FROM runpolicy_run_action
+		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND owner = '' AND done_at = 0`,
+		key.Repository, key.RunID, key.Attempt).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: actions of %s: %w", key, err)
+	}
+	return n > 0, nil
 }
 
 // Action returns the record of an action on a run attempt.

@@ -245,6 +245,83 @@ func TestActionsHaveOneOwner(t *testing.T) {
 	}
 }
 
+// An action claimed and not finished stays its owner's until the owner's
+// delivery gives up and hands it back; then exactly one decision takes it
+// over, and knows that it is not fresh.
+func TestActionsHandedBackAndTakenOver(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t, dsn, nil)
+			key := RunKey{Repository: "acme/api", RunID: 43, Attempt: 1}
+			if _, err := s.SaveDecision(ctx, Decision{ID: "dec-job", DeliveryID: "del-job", Event: "workflow_job", Repository: key.Repository,
+				RunID: key.RunID, RunAttempt: 1, Outcome: OutcomeDeny, Cancel: true, CreatedAt: time.Now(), Log: []byte("{}")}); err != nil {
+				t.Fatal(err)
+			}
+			a, err := s.Claim(ctx, key, "check_run", "dec-job", 2)
+			if err != nil || a.Owner != "dec-job" || !a.Fresh {
+				t.Fatalf("first claim = %+v, %v; want it fresh", a, err)
+			}
+			if a, err := s.Claim(ctx, key, "check_run", "dec-job", 2); err != nil || a.Owner != "dec-job" || a.Fresh {
+				t.Fatalf("the owner's second claim = %+v, %v; want it not fresh", a, err)
+			}
+			if a, err := s.Claim(ctx, key, "check_run", "dec-run", 2); err != nil || a.Owner != "dec-job" || a.Fresh || a.Done() {
+				t.Fatalf("another decision's claim = %+v, %v", a, err)
+			}
+			if ok, err := s.TakeOver(ctx, key, "check_run", "", "dec-run", 2); err != nil || ok {
+				t.Fatalf("took over a claim not handed back: %v, %v", ok, err)
+			}
+			if _, err := s.Claim(ctx, key, "cancel", "dec-job", 1); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Complete(ctx, key, "cancel", "dec-job", "accepted"); err != nil {
+				t.Fatal(err)
+			}
+			if back, err := s.HandedBack(ctx, key); err != nil || back {
+				t.Fatalf("HandedBack before the hand-back = %v, %v", back, err)
+			}
+			if n, err := s.HandBack(ctx, "del-other"); err != nil || n != 0 {
+				t.Fatalf("HandBack of another delivery = %d, %v", n, err)
+			}
+			if n, err := s.HandBack(ctx, "del-job"); err != nil || n != 1 {
+				t.Fatalf("HandBack = %d, %v; want the unfinished check run only", n, err)
+			}
+			if a, _ := s.Action(ctx, key, "cancel"); a.Owner != "dec-job" || !a.Done() {
+				t.Fatalf("a finished action was handed back: %+v", a)
+			}
+			if back, err := s.HandedBack(ctx, key); err != nil || !back {
+				t.Fatalf("HandedBack = %v, %v", back, err)
+			}
+			var wins atomic.Int32
+			var wg sync.WaitGroup
+			for i := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ok, err := s.TakeOver(ctx, key, "check_run", "", fmt.Sprintf("dec-%d", i), 1)
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						wins.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			if wins.Load() != 1 {
+				t.Fatalf("%d take-overs won, want 1", wins.Load())
+			}
+			a, _ = s.Action(ctx, key, "check_run")
+			if a.Owner == "" || a.Level != 1 || a.Done() {
+				t.Fatalf("after the take-over: %+v", a)
+			}
+			if a, _ := s.Claim(ctx, key, "check_run", a.Owner, 1); a.Fresh {
+				t.Fatalf("a claim taken over is fresh: %+v", a)
+			}
+		})
+	}
+}
+
 func TestInstallationsAndSettings(t *testing.T) {
 	for name, dsn := range backends(t) {
 		t.Run(name, func(t *testing.T) {
