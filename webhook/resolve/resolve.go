@@ -9,8 +9,11 @@
 // points to now.
 //
 // Content at a commit cannot change, so it is cached forever (in a bounded
-// LRU); what a tag points to is cached for a short TTL. One Resolver is
-// shared by every run.
+// LRU); what a tag points to is looked up for every run, except for the
+// trusted owners' tags, which are cached for a short TTL. A reference
+// pinned to a commit SHA is checked to be on a branch or tag of the
+// repository it names (an impostor commit from a fork is not). One
+// Resolver is shared by every run.
 package resolve
 
 import (
@@ -54,6 +57,9 @@ type Resolver struct {
 	// access can (a private repository made public, or shared with the
 	// App), so they are asked about again after the TTL rather than never.
 	missing *lru.Cache[string, answer]
+	// verified holds the pinned commits found on a branch or tag, keyed
+	// owner/repo@sha: reachable once, reachable for good.
+	verified *lru.Cache[string, struct{}]
 	// inflight bounds the Fetcher calls of all runs together, so that many
 	// runs at once stay below GitHub's limit on concurrent requests.
 	inflight chan struct{}
@@ -81,6 +87,7 @@ func New(f Fetcher, opts ...Option) *Resolver {
 	workflows, _ := lru.New[string, *input.Facts](cfg.cacheSize)
 	tags, _ := lru.New[string, answer](cfg.tagCacheSize)
 	missing, _ := lru.New[string, answer](cfg.tagCacheSize)
+	verified, _ := lru.New[string, struct{}](cfg.cacheSize)
 	return &Resolver{
 		fetch:     f,
 		cfg:       cfg,
@@ -88,6 +95,7 @@ func New(f Fetcher, opts ...Option) *Resolver {
 		workflows: workflows,
 		tags:      tags,
 		missing:   missing,
+		verified:  verified,
 		inflight:  make(chan struct{}, cfg.maxInFlight),
 		now:       time.Now,
 		parse:     input.Parse,
