@@ -17,9 +17,10 @@ import (
 // resolveFlags are the flags that make eval and input look inside composite
 // actions and reusable workflows, and up tags, through the GitHub API.
 type resolveFlags struct {
-	enabled bool
-	token   string
-	apiURL  string
+	enabled     bool
+	token       string
+	apiURL      string
+	commitCalls int
 }
 
 func (r *resolveFlags) register(fs *flag.FlagSet) {
@@ -30,6 +31,7 @@ func (r *resolveFlags) register(fs *flag.FlagSet) {
 		apiURL = github.DefaultAPIURL
 	}
 	fs.StringVar(&r.apiURL, "github-api-url", apiURL, "GitHub REST API `URL` (GitHub Enterprise Server: https://HOST/api/v3)")
+	fs.IntVar(&r.commitCalls, "resolve-max-commit-calls", resolve.DefaultMaxCommitCalls, "API `CALLS` one impostor-commit check may make before it reports the commit unverified")
 }
 
 // resolver returns nil when --resolve is off.
@@ -41,14 +43,14 @@ func (r *resolveFlags) resolver() (*resolve.Resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resolve.New(localFetcher{remote: client}), nil
+	return resolve.New(localFetcher{remote: client}, resolve.WithMaxCommitCalls(r.commitCalls)), nil
 }
 
 // localFetcher serves the run's own repository from the working tree when
 // there is no real run (no --event): the resolver asks for local/local at
 // HEAD, and `./` actions live beside the workflow. Everything else goes to GitHub.
 type localFetcher struct {
-	remote resolve.Fetcher
+	remote resolve.RefFetcher
 }
 
 // localRoot is the ctx key of the checkout root of the workflow being judged.
@@ -71,6 +73,32 @@ func (f localFetcher) CommitSHA(ctx context.Context, owner, repo, ref string) (s
 		return "", fmt.Errorf("local/local@%s: %w", ref, resolve.ErrNotFound)
 	}
 	return f.remote.CommitSHA(ctx, owner, repo, ref)
+}
+
+func (f localFetcher) local(ctx context.Context, owner, repo string) bool {
+	_, ok := ctx.Value(localRoot{}).(string)
+	return ok && owner == "local" && repo == "local"
+}
+
+func (f localFetcher) Branches(ctx context.Context, owner, repo string, page int) ([]resolve.Ref, int, error) {
+	if f.local(ctx, owner, repo) {
+		return nil, 0, fmt.Errorf("local/local branches: %w", resolve.ErrNotFound)
+	}
+	return f.remote.Branches(ctx, owner, repo, page)
+}
+
+func (f localFetcher) Tags(ctx context.Context, owner, repo string, page int) ([]resolve.Ref, int, error) {
+	if f.local(ctx, owner, repo) {
+		return nil, 0, fmt.Errorf("local/local tags: %w", resolve.ErrNotFound)
+	}
+	return f.remote.Tags(ctx, owner, repo, page)
+}
+
+func (f localFetcher) Compare(ctx context.Context, owner, repo, base, head string) (string, error) {
+	if f.local(ctx, owner, repo) {
+		return "", fmt.Errorf("local/local compare: %w", resolve.ErrNotFound)
+	}
+	return f.remote.Compare(ctx, owner, repo, base, head)
 }
 
 // resolveDocument follows the document's references. Local references of a

@@ -31,6 +31,11 @@ import (
 // or a whole repository does not exist or is not visible to it (private).
 var ErrNotFound = errors.New("not found")
 
+// ErrAuth is what a Fetcher returns (wrapped) when its own credentials are
+// refused: no reference can be read, so Resolve fails rather than marking
+// every reference unresolved.
+var ErrAuth = errors.New("credentials refused")
+
 // Fetcher reads repositories. Implementations must be safe for concurrent use.
 type Fetcher interface {
 	// Content returns the bytes of the file at path in owner/repo at ref (a
@@ -109,9 +114,10 @@ func New(f Fetcher, opts ...Option) *Resolver {
 //
 // A reference that cannot be followed (not found, private, invalid file, a
 // limit) gets Use.Unresolved and makes the resolution incomplete; it is not
-// an error. Resolve fails only when the context ends or the Fetcher fails
-// for another reason than ErrNotFound (network, rate limit), so that the
-// caller can retry the run later instead of judging half of it.
+// an error, and neither is any other Fetcher failure (too large, rate
+// limit, server error): block_unresolved policies can deny what was not
+// looked into. Resolve fails only when the context ends or the Fetcher's
+// credentials are refused (ErrAuth).
 func (r *Resolver) Resolve(ctx context.Context, doc *input.Document) (*input.Document, error) {
 	out := *doc
 	out.Uses = make([]input.Use, len(doc.Uses), len(doc.Uses)+len(doc.Uses)/2+8)

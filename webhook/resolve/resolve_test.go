@@ -3,6 +3,7 @@ package resolve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -417,6 +418,13 @@ func TestFetcherError(t *testing.T) {
 	cancel()
 	if _, err := New(newFake()).Resolve(ctx, workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a@v1"))); err == nil {
 		t.Error("a cancelled context resolved")
+	}
+
+	// Refused credentials are runpolicy's fault, not the reference's.
+	gh.fail["acme/a"] = fmt.Errorf("GET contents: HTTP 401: Bad credentials: %w", ErrAuth)
+	gh.tag("acme/a", "v2", fakeSHA("acme/a@v2"))
+	if _, err := New(gh).Resolve(context.Background(), workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a@v2"))); !errors.Is(err, ErrAuth) {
+		t.Errorf("refused credentials: %v, want ErrAuth", err)
 	}
 }
 

@@ -205,7 +205,7 @@ func (w *walk) expandContent(ctx context.Context, it item) (e expansion, err err
 			e, err = expansion{resolvedSHA: e.resolvedSHA, unresolved: le.msg}, nil
 		case errors.Is(err, ErrNotFound), errors.Is(err, errInvalid):
 			e, err = expansion{resolvedSHA: e.resolvedSHA, unresolved: err.Error()}, nil
-		case ctx.Err() != nil:
+		case ctx.Err() != nil, errors.Is(err, ErrAuth):
 			err = fmt.Errorf("resolving %s: %w", it.raw, err)
 		default:
 			w.r.cfg.logger.Debug("reference unresolved", "uses", it.raw, "err", err)
