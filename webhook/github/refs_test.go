@@ -1,12 +1,14 @@
 package github
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/runpolicy/runpolicy/engine/input"
 	"github.com/runpolicy/runpolicy/webhook/resolve"
 )
 
@@ -107,5 +109,29 @@ func TestCommitSHAIsConditional(t *testing.T) {
 	}
 	if got := fmt.Sprint(statuses()); got != "[200 304 200]" {
 		t.Errorf("statuses = %s, want [200 304 200]: the unchanged tag answered 304", got)
+	}
+}
+
+// Issue 15: an action.yml over the client's 10 MB limit, read through the
+// real client, leaves its reference unresolved (which block_unresolved
+// denies) instead of failing the resolution, which let on_error allow the
+// run.
+func TestOversizedActionIsUnresolved(t *testing.T) {
+	fake, app, _ := setup(t)
+	commit := sha("huge")
+	fake.SetTag("acme/huge", "v1", commit)
+	fake.SetFile("acme/huge", commit, "action.yml", append([]byte("runs:\n  using: composite\n"), bytes.Repeat([]byte("#"), MaxFileSize)...))
+	src := []byte("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: acme/huge@v1\n")
+	f, err := input.Parse(".github/workflows/ci.yml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := input.Build(f, input.LocalContext(".github/workflows/ci.yml"))
+	out, err := resolve.New(app.Installation(7)).Resolve(context.Background(), doc)
+	if err != nil {
+		t.Fatalf("Resolve: %v; want the reference unresolved", err)
+	}
+	if got := out.Uses[0].Unresolved; !strings.Contains(got, "more than the 10485760 allowed") || out.Resolution.Complete {
+		t.Errorf("unresolved = %q, complete %v; want the size named", got, out.Resolution.Complete)
 	}
 }
