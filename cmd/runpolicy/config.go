@@ -46,7 +46,7 @@ type serveConfig struct {
 	// up for each run, with a conditional request.
 	ResolveTrustedOwners *[]string `yaml:"resolve_trusted_owners"`
 	// ResolveMaxCommitCalls caps the API calls of one impostor-commit
-	// check (default 50).
+	// check (default 100).
 	ResolveMaxCommitCalls int `yaml:"resolve_max_commit_calls"`
 	// OnError is what a run that cannot be judged gets: allow or cancel.
 	OnError string `yaml:"on_error"`

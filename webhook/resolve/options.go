@@ -35,7 +35,7 @@ const (
 	DefaultTagTTL = 5 * time.Minute
 	// DefaultMaxCommitCalls caps the API calls of one impostor check: the
 	// pages of tags and branches and one comparison per distinct head.
-	DefaultMaxCommitCalls = 50
+	DefaultMaxCommitCalls = 100
 	// DefaultCacheSize is the number of action metadata files and the number
 	// of workflows kept, each.
 	DefaultCacheSize = 4096

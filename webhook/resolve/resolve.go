@@ -55,7 +55,8 @@ type Resolver struct {
 	// repository, path and SHA. Entries never go stale, only out of the LRU.
 	actions   *lru.Cache[string, *actionMeta]
 	workflows *lru.Cache[string, *input.Facts]
-	// tags maps owner/repo@ref to the commit it pointed to when looked up.
+	// tags maps a trusted owner's owner/repo@ref to the commit it pointed
+	// to when looked up.
 	tags *lru.Cache[string, answer]
 	// missing holds the files found missing at a commit SHA, keyed
 	// "action …" or "workflow …": the content cannot appear there, but

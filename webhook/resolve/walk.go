@@ -289,7 +289,9 @@ func (w *walk) commitSHA(ctx context.Context, owner, repo, ref string) (string, 
 		})
 		switch {
 		case errors.Is(err, ErrNotFound):
-			w.r.remember(w.r.tags, key, "", true)
+			if trusted {
+				w.r.remember(w.r.tags, key, "", true)
+			}
 			return "", notFound
 		case err != nil:
 			return "", err
@@ -298,7 +300,9 @@ func (w *walk) commitSHA(ctx context.Context, owner, repo, ref string) (string, 
 		if !isFullSHA(sha) {
 			return "", fmt.Errorf("%s/%s@%s: %w: the lookup returned %q, not a commit SHA", owner, repo, ref, errInvalid, sha)
 		}
-		w.r.remember(w.r.tags, key, sha, false)
+		if trusted {
+			w.r.remember(w.r.tags, key, sha, false)
+		}
 		return sha, nil
 	})
 	if err != nil {
