@@ -174,8 +174,10 @@ func (s *commitSearch) failed(doing string, err error) error {
 	name := s.owner + "/" + s.repo
 	var le *limitError
 	switch {
+	case errors.Is(err, errCommitCap) && s.targets == 0:
+		return fmt.Errorf("commit %s: %s of %s took the whole cap of %d API calls", s.sha, doing, name, s.w.r.cfg.maxCommitCalls)
 	case errors.Is(err, errCommitCap):
-		return fmt.Errorf("commit %s: not found in %d of the %d branch and tag heads of %s checked before the cap of %d API calls", s.sha, s.compared, s.targets, name, s.w.r.cfg.maxCommitCalls)
+		return fmt.Errorf("commit %s: not in the history of the %d of %d branch and tag heads of %s compared before the cap of %d API calls", s.sha, s.compared, s.targets, name, s.w.r.cfg.maxCommitCalls)
 	case errors.As(err, &le):
 		s.w.hit(le.limit)
 		return fmt.Errorf("commit %s of %s: %s", s.sha, name, le.msg)

@@ -59,7 +59,11 @@ func TestImpostorCommit(t *testing.T) {
 			gh.perPage = 1 // tags v1, v4: v4 is on page 2
 			return "actions/checkout@" + n.v4
 		}, nil, "reachable", "", 2},
-		{"cap reached", func(gh *fakeGitHub, n network) string { return "actions/checkout@" + n.fork }, []Option{WithMaxCommitCalls(3)}, "unverified", "before the cap of 3 API calls", 3},
+		{"cap reached", func(gh *fakeGitHub, n network) string { return "actions/checkout@" + n.fork }, []Option{WithMaxCommitCalls(3)}, "unverified", "the 1 of 3 branch and tag heads of actions/checkout compared before the cap of 3 API calls", 3},
+		{"cap reached while listing", func(gh *fakeGitHub, n network) string {
+			gh.perPage = 1
+			return "actions/checkout@" + n.fork
+		}, []Option{WithMaxCommitCalls(1)}, "unverified", "listing the tags of actions/checkout took the whole cap of 1 API calls", 1},
 		{"private repository", func(gh *fakeGitHub, n network) string {
 			gh.private["actions/checkout"] = true
 			return "actions/checkout@" + n.fork
