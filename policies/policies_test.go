@@ -72,7 +72,7 @@ func TestBundle(t *testing.T) {
 			pkgs[m.Parsed.Package.Path.String()] = true
 		}
 	}
-	for _, p := range []string{"compromised_actions", "secret_exfiltration", "allowed_actions", "runner_labels", "harden_runner", "workflow_syntax"} {
+	for _, p := range []string{"compromised_actions", "impostor_commits", "secret_exfiltration", "allowed_actions", "runner_labels", "harden_runner", "workflow_syntax"} {
 		if !pkgs["data.runpolicy.policies."+p] {
 			t.Errorf("policy %s missing from the bundle (have %v)", p, pkgs)
 		}

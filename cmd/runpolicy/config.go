@@ -17,6 +17,7 @@ import (
 
 	"github.com/runpolicy/runpolicy/bundles"
 	"github.com/runpolicy/runpolicy/webhook"
+	"github.com/runpolicy/runpolicy/webhook/resolve"
 )
 
 // serveConfig is the server's configuration file. Every key can be
@@ -40,6 +41,13 @@ type serveConfig struct {
 	Bundles  []bundles.SourceConfig `yaml:"bundles"`
 	// Resolve follows composite actions and reusable workflows (default true).
 	Resolve *bool `yaml:"resolve"`
+	// ResolveTrustedOwners are the owners whose tag lookups are cached for
+	// five minutes (default [actions, github]); every other tag is looked
+	// up for each run, with a conditional request.
+	ResolveTrustedOwners *[]string `yaml:"resolve_trusted_owners"`
+	// ResolveMaxCommitCalls caps the API calls of one impostor-commit
+	// check (default 100).
+	ResolveMaxCommitCalls int `yaml:"resolve_max_commit_calls"`
 	// OnError is what a run that cannot be judged gets: allow or cancel.
 	OnError string `yaml:"on_error"`
 	// AdminToken enables /admin for Bearer requests carrying it.
@@ -171,6 +179,20 @@ func decodeValue(n *yaml.Node, dst reflect.Value) error {
 			out = append(out, sc)
 		}
 		dst.Set(reflect.ValueOf(out))
+		return nil
+	}
+	if dst.Type() == reflect.TypeOf(&[]string{}) {
+		if n.Kind != yaml.SequenceNode {
+			return errors.New("want a list of strings")
+		}
+		out := make([]string, 0, len(n.Content))
+		for i, item := range n.Content {
+			if item.Kind != yaml.ScalarNode || item.Tag != "!!str" {
+				return fmt.Errorf("[%d]: want a string", i)
+			}
+			out = append(out, item.Value)
+		}
+		dst.Set(reflect.ValueOf(&out))
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode {
@@ -307,13 +329,21 @@ func (c *serveConfig) check() error {
 	for _, n := range []struct {
 		key      string
 		val, max int
-	}{{"workers", c.Workers, 1000}, {"judge_attempts", c.JudgeAttempts, 100}, {"max_attempts", c.MaxAttempts, 100}} {
+	}{{"workers", c.Workers, 1000}, {"judge_attempts", c.JudgeAttempts, 100}, {"max_attempts", c.MaxAttempts, 100},
+		{"resolve_max_commit_calls", c.ResolveMaxCommitCalls, 10000}} {
 		if n.val < 0 || n.val > n.max {
 			return fmt.Errorf("%s %d: want 1 to %d", n.key, n.val, n.max)
 		}
 	}
 	if c.MaxAttempts != 0 && c.JudgeAttempts > c.MaxAttempts {
 		return fmt.Errorf("judge_attempts %d: must not exceed max_attempts %d", c.JudgeAttempts, c.MaxAttempts)
+	}
+	if c.ResolveTrustedOwners != nil {
+		for _, o := range *c.ResolveTrustedOwners {
+			if o == "" || strings.ContainsAny(o, "/* \t") {
+				return fmt.Errorf("resolve_trusted_owners: %q is not an owner name", o)
+			}
+		}
 	}
 	switch c.LogLevel {
 	case "":
@@ -367,6 +397,18 @@ func (c *serveConfig) policyRepositories() []string {
 		}
 	}
 	return out
+}
+
+// resolveOptions are the resolver's settings from the configuration.
+func (c *serveConfig) resolveOptions() []resolve.Option {
+	var opts []resolve.Option
+	if c.ResolveTrustedOwners != nil {
+		opts = append(opts, resolve.WithTrustedOwners(*c.ResolveTrustedOwners...))
+	}
+	if c.ResolveMaxCommitCalls > 0 {
+		opts = append(opts, resolve.WithMaxCommitCalls(c.ResolveMaxCommitCalls))
+	}
+	return opts
 }
 
 func boolOr(p *bool, def bool) bool {

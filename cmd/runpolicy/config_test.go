@@ -50,6 +50,29 @@ bundles:
 	if *cfg.RedeliverInterval != 5*time.Minute || cfg.Database != "postgres://runpolicy@db/runpolicy" {
 		t.Errorf("defaults: redeliver %s, database %s", *cfg.RedeliverInterval, cfg.Database)
 	}
+	if cfg.ResolveTrustedOwners != nil || len(cfg.resolveOptions()) != 0 {
+		t.Errorf("resolver defaults: trusted owners %v, %d options", cfg.ResolveTrustedOwners, len(cfg.resolveOptions()))
+	}
+}
+
+// The resolver's settings: trusted owners (a list, possibly empty to
+// trust none) and the impostor check's call cap, from the file or the
+// environment.
+func TestLoadConfigResolve(t *testing.T) {
+	cfg, err := loadConfig(writeConfig(t, validConfig+"resolve_trusted_owners: []\nresolve_max_commit_calls: 20\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ResolveTrustedOwners == nil || len(*cfg.ResolveTrustedOwners) != 0 || cfg.ResolveMaxCommitCalls != 20 || len(cfg.resolveOptions()) != 2 {
+		t.Errorf("config = %+v", cfg)
+	}
+	cfg, err = loadConfig(writeConfig(t, validConfig), []string{"RUNPOLICY_RESOLVE_TRUSTED_OWNERS=[actions, github, acme]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ResolveTrustedOwners == nil || strings.Join(*cfg.ResolveTrustedOwners, ",") != "actions,github,acme" {
+		t.Errorf("trusted owners from the environment = %v", cfg.ResolveTrustedOwners)
+	}
 }
 
 func TestLoadConfigEnvironment(t *testing.T) {
@@ -88,6 +111,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"integer duration", validConfig + "retry_max: 30\n", nil, "retry_max"},
 		{"bad number", validConfig + "workers: many\n", nil, "workers"},
 		{"too many workers", validConfig + "workers: 5000\n", nil, "workers 5000"},
+		{"trusted owners not a list", validConfig + "resolve_trusted_owners: actions\n", nil, "resolve_trusted_owners: want a list of strings"},
+		{"trusted owner with a slash", validConfig + "resolve_trusted_owners: [actions/checkout]\n", nil, `resolve_trusted_owners: "actions/checkout" is not an owner name`},
+		{"negative commit calls", validConfig + "resolve_max_commit_calls: -1\n", nil, "resolve_max_commit_calls -1"},
 		{"negative duration", validConfig + "job_timeout: -1s\n", nil, "job_timeout -1s: must not be negative"},
 		{"bad on_error", validConfig + "on_error: ignore\n", nil, `on_error "ignore": want allow or cancel`},
 		{"bad addr", validConfig + "addr: localhost\n", nil, `addr "localhost"`},

@@ -26,10 +26,11 @@ import (
 // and $/) from the checkout, always; other repositories and tags through
 // the GitHub API with --resolve.
 type resolveFlags struct {
-	enabled  bool
-	token    string
-	apiURL   string
-	repoRoot string
+	enabled     bool
+	token       string
+	apiURL      string
+	repoRoot    string
+	commitCalls int
 }
 
 func (r *resolveFlags) register(fs *flag.FlagSet) {
@@ -40,6 +41,7 @@ func (r *resolveFlags) register(fs *flag.FlagSet) {
 		apiURL = github.DefaultAPIURL
 	}
 	fs.StringVar(&r.apiURL, "github-api-url", apiURL, "GitHub REST API `URL` (GitHub Enterprise Server: https://HOST/api/v3)")
+	fs.IntVar(&r.commitCalls, "resolve-max-commit-calls", resolve.DefaultMaxCommitCalls, "API `CALLS` one impostor-commit check may make before it reports the commit unverified")
 	fs.StringVar(&r.repoRoot, "repo-root", "", "the checkout `DIR` that ./ and $/ references are read from (default: the git top level of the workflow file)")
 }
 
@@ -54,7 +56,7 @@ func (r *resolveFlags) resolver() (*resolve.Resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resolve.New(checkoutFetcher{remote: client}), nil
+	return resolve.New(checkoutFetcher{remote: client}, resolve.WithMaxCommitCalls(r.commitCalls)), nil
 }
 
 // checkoutFetcher serves the run's own repository from the checkout that
@@ -64,7 +66,7 @@ func (r *resolveFlags) resolver() (*resolve.Resolver, error) {
 // with) from its git objects. Other repositories go to remote, or are not
 // found without one.
 type checkoutFetcher struct {
-	remote resolve.Fetcher
+	remote resolve.RefFetcher
 }
 
 // checkoutKey is the ctx key of the *checkout of the document being resolved.
@@ -113,6 +115,34 @@ func (f checkoutFetcher) CommitSHA(ctx context.Context, owner, repo, ref string)
 		return f.remote.CommitSHA(ctx, owner, repo, ref)
 	}
 	return "", fmt.Errorf("%s/%s@%s: not looked up without --resolve: %w", owner, repo, ref, resolve.ErrNotFound)
+}
+
+// Branches, Tags and Compare serve the impostor-commit check, which only
+// other repositories need: the checkout's own commits are what runs.
+func (f checkoutFetcher) Branches(ctx context.Context, owner, repo string, page int) ([]resolve.Ref, int, error) {
+	if f.remote == nil || f.own(ctx, owner, repo) {
+		return nil, 0, fmt.Errorf("%s/%s branches: not listed from the checkout: %w", owner, repo, resolve.ErrNotFound)
+	}
+	return f.remote.Branches(ctx, owner, repo, page)
+}
+
+func (f checkoutFetcher) Tags(ctx context.Context, owner, repo string, page int) ([]resolve.Ref, int, error) {
+	if f.remote == nil || f.own(ctx, owner, repo) {
+		return nil, 0, fmt.Errorf("%s/%s tags: not listed from the checkout: %w", owner, repo, resolve.ErrNotFound)
+	}
+	return f.remote.Tags(ctx, owner, repo, page)
+}
+
+func (f checkoutFetcher) Compare(ctx context.Context, owner, repo, base, head string) (string, error) {
+	if f.remote == nil || f.own(ctx, owner, repo) {
+		return "", fmt.Errorf("%s/%s compare: not compared in the checkout: %w", owner, repo, resolve.ErrNotFound)
+	}
+	return f.remote.Compare(ctx, owner, repo, base, head)
+}
+
+func (f checkoutFetcher) own(ctx context.Context, owner, repo string) bool {
+	c, ok := ctx.Value(checkoutKey{}).(*checkout)
+	return ok && c.is(owner, repo)
 }
 
 // workingTree reads a file of the checkout, confined to it (a symbolic link

@@ -107,3 +107,33 @@ func mustWrite(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// eval --resolve runs the impostor check too: actions/checkout pinned to a
+// commit of a fork (served under actions/checkout, as GitHub does) is denied.
+func TestEvalResolveImpostorCommit(t *testing.T) {
+	gh := fakegithub.New(fakegithub.Options{})
+	defer gh.Close()
+	gh.AddPersonalToken("ghp_test")
+	root, fork := strings.Repeat("1", 40), strings.Repeat("f", 40)
+	gh.AddCommit("actions/checkout", root)
+	gh.SetBranch("actions/checkout", "main", root)
+	gh.AddFork("attacker/checkout", "actions/checkout")
+	gh.AddCommit("attacker/checkout", fork, root)
+	gh.SetFile("attacker/checkout", fork, "action.yml", []byte("runs:\n  using: node20\n  main: steal.js\n"))
+	gh.SetFile("actions/checkout", root, "action.yml", []byte("runs:\n  using: node20\n  main: index.js\n"))
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		ref  string
+		code int
+	}{{fork, exitDenied}, {root, exitOK}} {
+		wf := filepath.Join(dir, ".github/workflows", tt.ref[:1]+".yml")
+		mustWrite(t, wf, "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@"+tt.ref+"\n")
+		code, out, errOut := runBinary(t, "eval", "--resolve", "--github-api-url", gh.URL(), "--github-token", "ghp_test", wf)
+		if code != tt.code {
+			t.Errorf("actions/checkout@%s: exit %d, want %d\n%s%s", tt.ref[:7], code, tt.code, out, errOut)
+		}
+		if denied := strings.Contains(out, "DENY impostor_commits"); denied != (tt.code == exitDenied) {
+			t.Errorf("actions/checkout@%s: output %q", tt.ref[:7], out)
+		}
+	}
+}

@@ -122,7 +122,8 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 	}
 	if boolOr(cfg.Resolve, true) {
 		resolverLog := logger.With("component", "resolve")
-		opts.NewResolver = func(f webhook.Fetcher) webhook.Resolver { return resolve.New(f, resolve.WithLogger(resolverLog)) }
+		resolveOpts := append(cfg.resolveOptions(), resolve.WithLogger(resolverLog))
+		opts.NewResolver = func(f webhook.Fetcher) webhook.Resolver { return resolve.New(f, resolveOpts...) }
 	}
 	srv, err := webhook.New(ctx, opts)
 	if err != nil {

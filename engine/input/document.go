@@ -254,6 +254,15 @@ type Use struct {
 	// Unresolved says why the resolver could not look inside this reference
 	// (private repository, deleted tag, limit reached); empty otherwise.
 	Unresolved string `json:"unresolved,omitempty"`
+	// Impostor is set by the resolver for a reference pinned to a commit
+	// SHA of another repository: true when the commit is on no branch and
+	// no tag of the named repository (it comes from a fork, which GitHub
+	// serves under the parent's name), false when one of them contains it;
+	// nil when not checked or the check could not finish.
+	Impostor *bool `json:"impostor,omitempty"`
+	// ImpostorUnverified says why the check could not finish (call cap,
+	// private repository, GitHub error); empty otherwise.
+	ImpostorUnverified string `json:"impostor_unverified,omitempty"`
 }
 
 // Secrets summarizes every reference to the secrets context.

@@ -240,13 +240,22 @@ func (b *builder) use(u *Use) *ast.Term {
 		b.str(u.Raw), enum(u.Kind), name, b.str(u.Owner), b.str(u.Repo), b.str(u.Path),
 		b.names(u.Names, u.Name, name), b.str(u.Ref), enum(u.RefType), boolean(u.Pinned), b.optStr(u.ResolvedSHA),
 		b.jobID(u.Job), optInt(u.Step), intTerm(u.Line), b.strings(u.Via),
-		nil, // unresolved
 	}
-	if u.Unresolved == "" { // omitempty in JSON
-		return b.object(useShape, values[:len(values)-1]...)
+	if u.Unresolved == "" && u.Impostor == nil && u.ImpostorUnverified == "" { // omitempty in JSON
+		return b.object(useShape, values[:]...)
 	}
-	values[len(values)-1] = b.str(u.Unresolved)
-	return b.object(useShape, values[:]...)
+	// The optional keys follow the fixed ones; only those set are added.
+	obj := useShape.object(values[:]...)
+	if u.Unresolved != "" {
+		obj.Insert(useShape[len(values)], b.str(u.Unresolved))
+	}
+	if u.Impostor != nil {
+		obj.Insert(useShape[len(values)+1], boolean(*u.Impostor))
+	}
+	if u.ImpostorUnverified != "" {
+		obj.Insert(useShape[len(values)+2], b.str(u.ImpostorUnverified))
+	}
+	return b.term(obj)
 }
 
 // names is strings for a use's names, the first of which is usually its
@@ -337,7 +346,7 @@ var (
 	runsOnShape       = newShape("labels", "group", "dynamic", "expression")
 	hardenRunnerShape = newShape("present", "first_step", "step", "egress_policy", "use_policy_store")
 	stepShape         = newShape("index", "id", "name", "line", "uses", "run", "with", "control", "parallel_group", "background", "targets")
-	useShape          = newShape("raw", "kind", "name", "owner", "repo", "path", "names", "ref", "ref_type", "pinned", "resolved_sha", "job", "step", "line", "via", "unresolved")
+	useShape          = newShape("raw", "kind", "name", "owner", "repo", "path", "names", "ref", "ref_type", "pinned", "resolved_sha", "job", "step", "line", "via", "unresolved", "impostor", "impostor_unverified")
 	secretsShape      = newShape("names", "bulk", "inherit", "refs")
 	secretRefShape    = newShape("name", "bulk", "job", "step", "context", "line")
 	workflowJobShape  = newShape("id", "name", "labels", "runner_name", "runner_group_name", "status")
@@ -346,7 +355,7 @@ var (
 
 // object returns the object with the shape's first len(values) keys.
 func (s shape) object(values ...*ast.Term) ast.Object {
-	var buf [16][2]*ast.Term // no object of the document has more keys
+	var buf [18][2]*ast.Term // no object of the document has more keys
 	items := buf[:0]
 	for i, v := range values {
 		items = append(items, [2]*ast.Term{s[i], v})

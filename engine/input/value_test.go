@@ -88,6 +88,12 @@ func TestValueAfterChange(t *testing.T) {
 	uses := append([]Use{}, d.Uses...)
 	uses[0].ResolvedSHA = &sha
 	uses = append(uses, Use{Raw: "actions/checkout@v4", Kind: KindAction, Names: []string{}, Via: []string{"x/y@v1"}, Unresolved: "private repository"})
+	impostor, reachable := true, false
+	uses = append(uses,
+		Use{Raw: "actions/checkout@" + sha, Kind: KindAction, Names: []string{}, Via: []string{}, Impostor: &impostor},
+		Use{Raw: "actions/cache@" + sha, Kind: KindAction, Names: []string{}, Via: []string{}, Impostor: &reachable},
+		Use{Raw: "acme/x@" + sha, Kind: KindAction, Names: []string{}, Via: []string{}, ImpostorUnverified: "call cap"},
+		Use{Raw: "acme/y@" + sha, Kind: KindAction, Names: []string{}, Via: []string{}, Unresolved: "private", ImpostorUnverified: "private"})
 	d.Uses = uses
 	jobs := map[string]*Job{}
 	for id, j := range d.Jobs {

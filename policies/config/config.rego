@@ -15,6 +15,7 @@ package runpolicy.config
 # known lists every setting of the built-in policies and the type it takes.
 known := {
 	"compromised_actions": {"mode": "mode", "block_unresolved": "boolean"},
+	"impostor_commits": {"mode": "mode", "block_unverified": "boolean"},
 	"secret_exfiltration": {
 		"mode": "mode",
 		"analyze_default_branch": "boolean",

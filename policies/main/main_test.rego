@@ -83,7 +83,7 @@ test_engine_package_list_selects_the_policies if {
 }
 
 test_policy_names_found_in_the_tree if {
-	builtin := {"allowed_actions", "compromised_actions", "harden_runner", "runner_labels", "secret_exfiltration"}
+	builtin := {"allowed_actions", "compromised_actions", "harden_runner", "impostor_commits", "runner_labels", "secret_exfiltration"}
 	builtin - main.policy_names == set()
 }
 

@@ -26,6 +26,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /app/hook/deliveries/{id}/attempts", s.redeliver)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.contents)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref}", s.commit)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/branches", s.listRefs("branch"))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/tags", s.listRefs("tag"))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/compare/{basehead...}", s.compare)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/actions/runs/{id}", s.getRun)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/actions/runs/{id}/cancel", s.cancelRun)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/actions/runs/{id}/force-cancel", s.forceCancelRun)
@@ -214,6 +217,17 @@ func (s *Server) lookupFile(repo, ref, p string) ([]byte, bool) {
 		}
 	}
 	b, ok := s.files[fileKey{repo, ref, p}]
+	if !ok && s.visible(repo, ref) {
+		// A commit of the fork network, served under this repository's name.
+		b, ok = s.files[fileKey{s.commitRepo[ref], ref, p}]
+		if !ok {
+			for k, f := range s.files {
+				if k.ref == ref && k.path == p && strings.EqualFold(k.repo, s.commitRepo[ref]) {
+					b, ok = f, true
+				}
+			}
+		}
+	}
 	return b, ok
 }
 
@@ -294,7 +308,11 @@ func blobSHA(b []byte) string {
 }
 
 // commit answers GET /repos/{o}/{r}/commits/{ref}; with the sha media type
-// the body is the bare commit sha.
+// the body is the bare commit sha, its ETag the quoted sha, and a request
+// whose If-None-Match names it gets 304 Not Modified (which GitHub does not
+// count against the rate limit). A commit of another repository of the
+// fork network is served like the repository's own, as GitHub does; a
+// commit the fake has no record of is taken as the repository's own.
 func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 	if !s.requireToken(w, r) {
 		return
@@ -302,15 +320,22 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("ref")
 	s.mu.Lock()
 	sha, ok := s.refs[fileKey{repo: repoOf(r), ref: ref}]
-	s.mu.Unlock()
 	if !ok && len(ref) == 40 {
-		sha, ok = ref, true
+		_, recorded := s.commitRepo[ref]
+		sha, ok = ref, !recorded || s.visible(repoOf(r), ref)
 	}
+	s.mu.Unlock()
 	if !ok {
 		writeError(w, http.StatusUnprocessableEntity, "No commit found for SHA: "+ref, "https://docs.github.com/rest/commits/commits#get-a-commit")
 		return
 	}
+	etag := `"` + sha + `"`
 	if strings.Contains(r.Header.Get("Accept"), "sha") {
+		w.Header().Set("ETag", etag)
+		if inm := r.Header.Get("If-None-Match"); inm != "" && strings.TrimPrefix(inm, "W/") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 		w.Header().Set("Content-Type", "application/vnd.github.sha")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte(sha))

@@ -44,6 +44,10 @@ type Server struct {
 	defaultBranch map[string]string
 	files         map[fileKey][]byte
 	refs          map[fileKey]string // (repo, ref) → commit sha
+	refKind       map[fileKey]string // (lower-case repo, ref) → branch or tag
+	parents       map[string][]string
+	commitRepo    map[string]string // commit → lower-case repository it was pushed to
+	forkOf        map[string]string // lower-case fork → its parent
 	runs          map[runKey]*Run
 	checkRuns     []*CheckRun
 	comments      []*Comment
@@ -87,6 +91,10 @@ func New(o Options) *Server {
 		defaultBranch: map[string]string{},
 		files:         map[fileKey][]byte{},
 		refs:          map[fileKey]string{},
+		refKind:       map[fileKey]string{},
+		parents:       map[string][]string{},
+		commitRepo:    map[string]string{},
+		forkOf:        map[string]string{},
 		runs:          map[runKey]*Run{},
 		blobs:         map[blobKey]string{},
 		nextID:        1000,
@@ -144,12 +152,8 @@ func (s *Server) SetFile(repo, ref, path string, content []byte) {
 	s.files[fileKey{repo, ref, path}] = content
 }
 
-// SetRef makes ref (branch or tag) of repo point at sha.
-func (s *Server) SetRef(repo, ref, sha string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.refs[fileKey{repo: repo, ref: ref}] = sha
-}
+// SetRef makes tag ref of repo point at sha (SetBranch for a branch).
+func (s *Server) SetRef(repo, ref, sha string) { s.SetTag(repo, ref, sha) }
 
 // OnRedeliver sets what happens when a redelivery is requested: fn sends
 // the delivery again and returns the status code it got.

@@ -57,6 +57,9 @@ type App struct {
 	client  *gh.Client // authenticated as the App (JWT)
 	base    http.RoundTripper
 	content *lru.Cache[contentKey, []byte]
+	// refs holds the commit each ref pointed to when last asked, sent back
+	// as the ETag of the next lookup (contentKey without a path).
+	refs *lru.Cache[contentKey, string]
 
 	mu            sync.Mutex
 	installations *lru.Cache[int64, *Client]
@@ -98,9 +101,10 @@ func NewApp(cfg Config) (*App, error) {
 	atr.BaseURL = strings.TrimRight(u.String(), "/")
 	content, _ := lru.New[contentKey, []byte](cfg.CacheEntries)
 	installations, _ := lru.New[int64, *Client](4096)
+	refs, _ := lru.New[contentKey, string](8192)
 	a := &App{
 		appID: cfg.AppID, apiURL: u, timeout: cfg.Timeout, atr: atr, base: base,
-		content: content, installations: installations,
+		content: content, refs: refs, installations: installations,
 	}
 	a.client = a.newClient(a.gate.wrap(atr))
 	return a, nil
@@ -163,5 +167,5 @@ type Client struct {
 // InstallationID is the installation the client acts as.
 func (c *Client) InstallationID() int64 { return c.installation }
 
-// Client reads repositories for the resolver.
-var _ resolve.Fetcher = (*Client)(nil)
+// Client reads repositories for the resolver, impostor checks included.
+var _ resolve.RefFetcher = (*Client)(nil)

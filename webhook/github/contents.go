@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -109,13 +110,30 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 // CommitSHA returns the commit a ref (branch, tag or sha) points at now.
+// It asks GitHub every time, conditionally: the commit it last answered is
+// sent as the ETag (If-None-Match), and GitHub's 304 when the ref has not
+// moved costs no rate limit. So the resolver can judge each run on what
+// its tags point to when it starts, at the price of a round trip.
 func (c *Client) CommitSHA(ctx context.Context, owner, repo, ref string) (string, error) {
-	sha, resp, err := c.gh.Repositories.GetCommitSHA1(ctx, owner, repo, ref, "")
-	if err != nil {
-		if resp != nil && resp.StatusCode == 422 { // "No commit found for SHA"
-			return "", fmt.Errorf("resolve %s/%s@%s: %w", owner, repo, ref, ErrNotFound)
+	key := contentKey{c.installation, strings.ToLower(owner + "/" + repo), "", ref}
+	last, _ := c.app.refs.Get(key)
+	sha, resp, err := c.gh.Repositories.GetCommitSHA1(ctx, owner, repo, ref, last)
+	switch {
+	case err != nil && resp != nil && resp.StatusCode == http.StatusNotModified && last != "":
+		return last, nil
+	case err != nil && resp != nil && resp.StatusCode == http.StatusUnprocessableEntity: // "No commit found for SHA"
+		c.app.refs.Remove(key)
+		return "", fmt.Errorf("resolve %s/%s@%s: %w", owner, repo, ref, ErrNotFound)
+	case err != nil:
+		err = wrap(err, "resolve %s/%s@%s", owner, repo, ref)
+		if errors.Is(err, ErrNotFound) {
+			c.app.refs.Remove(key)
 		}
-		return "", wrap(err, "resolve %s/%s@%s", owner, repo, ref)
+		return "", err
 	}
-	return strings.TrimSpace(sha), nil
+	sha = strings.TrimSpace(sha)
+	if commitSHA.MatchString(sha) {
+		c.app.refs.Add(key, sha)
+	}
+	return sha, nil
 }

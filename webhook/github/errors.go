@@ -57,6 +57,9 @@ func wrap(err error, format string, a ...any) error {
 		if er.Response != nil {
 			se.RetryAfter = retryAfter(er.Response.Header)
 		}
+		if status == http.StatusUnauthorized {
+			return fmt.Errorf("%s: %w: %w", what, se, resolve.ErrAuth)
+		}
 		return fmt.Errorf("%s: %w", what, se)
 	}
 	var he *ghinstallation.HTTPError
@@ -65,8 +68,11 @@ func wrap(err error, format string, a ...any) error {
 		if he.Response.StatusCode == http.StatusNotFound {
 			return fmt.Errorf("%s: installation token: %w", what, ErrNotFound)
 		}
-		return fmt.Errorf("%s: installation token: %w", what, &StatusError{Status: he.Response.StatusCode,
-			RetryAfter: retryAfter(he.Response.Header), Message: he.Message})
+		se := &StatusError{Status: he.Response.StatusCode, RetryAfter: retryAfter(he.Response.Header), Message: he.Message}
+		if se.Status == http.StatusUnauthorized {
+			return fmt.Errorf("%s: installation token: %w: %w", what, se, resolve.ErrAuth)
+		}
+		return fmt.Errorf("%s: installation token: %w", what, se)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

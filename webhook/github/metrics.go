@@ -106,6 +106,8 @@ func endpointOf(path, method string) string {
 		return "run"
 	case rest[0] == "issues":
 		return "comments"
+	case rest[0] == "branches", rest[0] == "tags", rest[0] == "compare":
+		return rest[0]
 	}
 	return "other"
 }

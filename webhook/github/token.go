@@ -12,7 +12,7 @@ import (
 
 // NewTokenClient returns a client that reads repositories with a personal
 // access token (or GITHUB_TOKEN) instead of an App installation: what
-// `runpolicy eval --resolve` uses. Only the read calls (Content, CommitSHA)
+// `runpolicy eval --resolve` uses. Only the read calls (Content, CommitSHA, Branches, Tags, Compare)
 // are meant for it.
 func NewTokenClient(apiURL, token string) (*Client, error) {
 	if apiURL == "" {
@@ -23,7 +23,8 @@ func NewTokenClient(apiURL, token string) (*Client, error) {
 		return nil, fmt.Errorf("github: API URL %q is not an http(s) URL", apiURL)
 	}
 	content, _ := lru.New[contentKey, []byte](1024)
-	a := &App{apiURL: u, timeout: 30 * time.Second, content: content}
+	refs, _ := lru.New[contentKey, string](1024)
+	a := &App{apiURL: u, timeout: 30 * time.Second, content: content, refs: refs}
 	rt := http.DefaultTransport
 	if token != "" {
 		rt = bearer{token: token, next: rt}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,14 +23,121 @@ type fakeGitHub struct {
 	refs    map[string]string // owner/repo@ref → commit
 	private map[string]bool   // owner/repo whose every call is ErrNotFound
 	broken  map[string]bool   // owner/repo whose every call fails with a server error
+	fail    map[string]error  // owner/repo whose content calls fail with this error
 	delay   time.Duration
 
-	contentCalls, shaCalls int
-	log                    []string
+	// branches names the refs that are branches; every other ref is a tag.
+	branches map[string]bool // owner/repo@name
+	parents  map[string][]string
+	perPage  int // branches and tags per page (default 100)
+
+	contentCalls, shaCalls, refCalls int
+	log                              []string
 }
 
 func newFake() *fakeGitHub {
-	return &fakeGitHub{files: map[string][]byte{}, refs: map[string]string{}, private: map[string]bool{}, broken: map[string]bool{}}
+	return &fakeGitHub{files: map[string][]byte{}, refs: map[string]string{}, private: map[string]bool{}, broken: map[string]bool{}, fail: map[string]error{},
+		branches: map[string]bool{}, parents: map[string][]string{}, perPage: 100}
+}
+
+func (f *fakeGitHub) Branches(ctx context.Context, owner, repo string, page int) ([]Ref, int, error) {
+	return f.list(ctx, owner, repo, page, true)
+}
+
+func (f *fakeGitHub) Tags(ctx context.Context, owner, repo string, page int) ([]Ref, int, error) {
+	return f.list(ctx, owner, repo, page, false)
+}
+
+func (f *fakeGitHub) list(ctx context.Context, owner, repo string, page int, branches bool) ([]Ref, int, error) {
+	if err := f.wait(ctx); err != nil {
+		return nil, 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refCalls++
+	kind := "tags"
+	if branches {
+		kind = "branches"
+	}
+	f.log = append(f.log, fmt.Sprintf("%s %s/%s page %d", kind, owner, repo, page))
+	if err := f.access(owner, repo); err != nil {
+		return nil, 0, err
+	}
+	prefix := repoKey(owner, repo) + "@"
+	var all []Ref
+	for k, sha := range f.refs {
+		if name, ok := strings.CutPrefix(k, prefix); ok && f.branches[k] == branches {
+			all = append(all, Ref{Name: name, SHA: sha})
+		}
+	}
+	slices.SortFunc(all, func(a, b Ref) int { return strings.Compare(a.Name, b.Name) })
+	from := (page - 1) * f.perPage
+	if from >= len(all) {
+		return nil, 0, nil
+	}
+	to := min(from+f.perPage, len(all))
+	next := 0
+	if to < len(all) {
+		next = page + 1
+	}
+	return all[from:to], next, nil
+}
+
+func (f *fakeGitHub) Compare(ctx context.Context, owner, repo, base, head string) (string, error) {
+	if err := f.wait(ctx); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refCalls++
+	f.log = append(f.log, "compare "+owner+"/"+repo+" "+base+"..."+head)
+	if err := f.access(owner, repo); err != nil {
+		return "", err
+	}
+	inBase, inHead := f.ancestors(base), f.ancestors(head)
+	switch {
+	case base == head:
+		return "identical", nil
+	case inBase[head]:
+		return "behind", nil
+	case inHead[base]:
+		return "ahead", nil
+	}
+	for c := range inBase {
+		if inHead[c] {
+			return "diverged", nil
+		}
+	}
+	return "", fmt.Errorf("GET compare %s...%s: 404: %w", base, head, ErrNotFound)
+}
+
+// ancestors returns sha and every commit in its history.
+func (f *fakeGitHub) ancestors(sha string) map[string]bool {
+	seen := map[string]bool{}
+	for todo := []string{sha}; len(todo) > 0; {
+		c := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if !seen[c] {
+			seen[c] = true
+			todo = append(todo, f.parents[c]...)
+		}
+	}
+	return seen
+}
+
+// commit records a commit and its parents.
+func (f *fakeGitHub) commit(sha string, parents ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.parents[sha] = parents
+}
+
+// branch points a branch of owner/repo at a commit.
+func (f *fakeGitHub) branch(repo, name, sha string) {
+	f.tag(repo, name, sha)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.branches[strings.ToLower(repo)+"@"+name] = true
 }
 
 func (f *fakeGitHub) Content(ctx context.Context, owner, repo, path, ref string) ([]byte, error) {
@@ -41,6 +149,9 @@ func (f *fakeGitHub) Content(ctx context.Context, owner, repo, path, ref string)
 	f.contentCalls++
 	f.log = append(f.log, "content "+owner+"/"+repo+"/"+path+"@"+ref)
 	if err := f.access(owner, repo); err != nil {
+		return nil, err
+	}
+	if err := f.fail[repoKey(owner, repo)]; err != nil {
 		return nil, err
 	}
 	if sha, ok := f.refs[repoKey(owner, repo)+"@"+ref]; ok {
@@ -97,7 +208,7 @@ func (f *fakeGitHub) access(owner, repo string) error {
 func (f *fakeGitHub) calls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.contentCalls + f.shaCalls
+	return f.contentCalls + f.shaCalls + f.refCalls
 }
 
 // tag points owner/repo@ref at a commit.

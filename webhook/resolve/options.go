@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -27,8 +28,14 @@ const (
 	// DefaultMaxInFlight caps Fetcher calls in flight across all runs;
 	// GitHub allows at most 100 concurrent requests per client.
 	DefaultMaxInFlight = 64
-	// DefaultTagTTL is how long a tag → commit lookup is trusted.
+	// DefaultTagTTL is how long a tag → commit lookup of a trusted owner
+	// is kept. Other owners' tags are looked up for every run (a
+	// conditional request, which GitHub does not count when the tag did
+	// not move): a run is judged on what its tags point to when it starts.
 	DefaultTagTTL = 5 * time.Minute
+	// DefaultMaxCommitCalls caps the API calls of one impostor check: the
+	// pages of tags and branches and one comparison per distinct head.
+	DefaultMaxCommitCalls = 100
 	// DefaultCacheSize is the number of action metadata files and the number
 	// of workflows kept, each.
 	DefaultCacheSize = 4096
@@ -50,8 +57,14 @@ type config struct {
 	tagCacheSize   int
 	maxFileSize    int
 	localOnly      bool
+	maxCommitCalls int
+	trustedOwners  map[string]bool
 	logger         *slog.Logger
 }
+
+// DefaultTrustedOwners are the owners whose tags are cached for the tag
+// TTL: GitHub's own actions.
+var DefaultTrustedOwners = []string{"actions", "github"}
 
 func defaults() config {
 	return config{
@@ -65,6 +78,8 @@ func defaults() config {
 		cacheSize:      DefaultCacheSize,
 		tagCacheSize:   DefaultTagCacheSize,
 		maxFileSize:    DefaultMaxFileSize,
+		maxCommitCalls: DefaultMaxCommitCalls,
+		trustedOwners:  owners(DefaultTrustedOwners),
 		logger:         slog.New(slog.DiscardHandler),
 	}
 }
@@ -97,7 +112,26 @@ func WithConcurrency(n int) Option { return func(c *config) { positive(&c.concur
 // WithMaxInFlight caps the Fetcher calls in flight across all runs.
 func WithMaxInFlight(n int) Option { return func(c *config) { positive(&c.maxInFlight, n) } }
 
-// WithTagTTL sets how long a tag lookup is cached.
+// WithMaxCommitCalls caps the API calls of one impostor check; a check
+// stopped by the cap leaves the reference unverified.
+func WithMaxCommitCalls(n int) Option { return func(c *config) { positive(&c.maxCommitCalls, n) } }
+
+// WithTrustedOwners replaces the owners whose tag lookups are cached for
+// the tag TTL; every other owner's tags are looked up for each run. None
+// trusts no owner.
+func WithTrustedOwners(names ...string) Option {
+	return func(c *config) { c.trustedOwners = owners(names) }
+}
+
+func owners(names []string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[strings.ToLower(strings.TrimSpace(n))] = true
+	}
+	return m
+}
+
+// WithTagTTL sets how long a trusted owner's tag lookup is cached.
 func WithTagTTL(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {

@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -93,4 +94,120 @@ func find(d *engine.Decision, policy, want string) string {
 		}
 	}
 	return ""
+}
+
+// Issue 14: a reference pinned to a fork's commit is denied by
+// impostor_commits, directly and behind a composite action; a genuine
+// pinned commit passes.
+func TestImpostorCommitsPolicy(t *testing.T) {
+	ctx := context.Background()
+	eng, err := engine.New(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh := newFake()
+	n := checkoutNetwork(gh)
+	gh.action("acme/setup@v1", composite("actions/checkout@"+n.fork))
+	r := New(gh)
+	for _, tt := range []struct {
+		name, uses string
+		deny       string // substring of the impostor_commits violation, "" for none
+	}{
+		{"fork commit", "actions/checkout@" + n.fork, "actions/checkout@" + n.fork + " is pinned to commit " + n.fork + ", which is on no branch and no tag of actions/checkout"},
+		{"fork commit behind a composite action", "acme/setup@v1", "acme/setup@v1 → actions/checkout@" + n.fork + " is pinned"},
+		{"genuine commit", "actions/checkout@" + n.root, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resolved, err := r.Resolve(ctx, workflowDoc(t, ".github/workflows/ci.yml", steps(tt.uses)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := eng.Eval(ctx, resolved)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, v := range d.Violations {
+				if v.Policy == "impostor_commits" {
+					got = append(got, v.Message)
+				}
+			}
+			switch {
+			case tt.deny == "" && (len(got) > 0 || !d.Allow):
+				t.Errorf("genuine commit denied: %+v", d.Violations)
+			case tt.deny != "" && (len(got) != 1 || !strings.Contains(got[0], tt.deny) || d.Allow):
+				t.Errorf("violations %q (allow %v), want one containing %q", got, d.Allow, tt.deny)
+			}
+		})
+	}
+}
+
+// Issue 15: block_unresolved covers every reference the resolver did not
+// look inside, whatever the reason: without it the run gets a warning,
+// with it a denial, never an allow in silence.
+func TestBlockUnresolvedCoversEveryReason(t *testing.T) {
+	ctx := context.Background()
+	strict, err := engine.New(ctx, nil, engine.WithData(map[string]any{"runpolicy": map[string]any{"settings": map[string]any{
+		"compromised_actions": map[string]any{"block_unresolved": true},
+		"impostor_commits":    map[string]any{"block_unverified": true},
+	}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lenient, err := engine.New(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, uses string
+		setup      func(gh *fakeGitHub)
+		want       string // substring of the compromised_actions finding
+	}{
+		{"private repository", "acme/private@v1", func(gh *fakeGitHub) {
+			gh.action("acme/private@v1", composite("evil/x@v1"))
+			gh.private["acme/private"] = true
+		}, "ref not found"},
+		{"action.yml over the resolver's limit", "acme/huge@v1", func(gh *fakeGitHub) {
+			gh.action("acme/huge@v1", []byte("name: x\n"+strings.Repeat("#", DefaultMaxFileSize)))
+		}, "over the limit"},
+		{"file over the client's limit", "acme/bigger@v1", func(gh *fakeGitHub) {
+			gh.tag("acme/bigger", "v1", fakeSHA("bigger"))
+			gh.fail["acme/bigger"] = fmt.Errorf("get acme/bigger/action.yml@%s: 20971520 bytes, more than the 10485760 allowed", fakeSHA("bigger"))
+		}, "more than the 10485760 allowed"},
+		{"GitHub error", "acme/flaky@v1", func(gh *fakeGitHub) {
+			gh.broken["acme/flaky"] = true
+		}, "502 Bad Gateway"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			gh := newFake()
+			tt.setup(gh)
+			resolved, err := New(gh).Resolve(ctx, workflowDoc(t, ".github/workflows/ci.yml", steps(tt.uses)))
+			if err != nil {
+				t.Fatalf("Resolve: %v; want the reference marked unresolved", err)
+			}
+			d, err := strict.Eval(ctx, resolved)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Allow || !hasFinding(d.Violations, "compromised_actions", tt.want) {
+				t.Errorf("block_unresolved: allow %v, violations %+v; want a denial containing %q", d.Allow, d.Violations, tt.want)
+			}
+			d, err = lenient.Eval(ctx, resolved)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !hasFinding(d.Warnings, "compromised_actions", tt.want) {
+				t.Errorf("default settings: warnings %+v; want one containing %q", d.Warnings, tt.want)
+			}
+		})
+	}
+}
+
+func hasFinding(vs []engine.Violation, policy, want string) bool {
+	for _, v := range vs {
+		if v.Policy == policy && strings.Contains(v.Message, want) {
+			return true
+		}
+	}
+	return false
 }

@@ -9,8 +9,11 @@
 // points to now.
 //
 // Content at a commit cannot change, so it is cached forever (in a bounded
-// LRU); what a tag points to is cached for a short TTL. One Resolver is
-// shared by every run.
+// LRU); what a tag points to is looked up for every run, except for the
+// trusted owners' tags, which are cached for a short TTL. A reference
+// pinned to a commit SHA is checked to be on a branch or tag of the
+// repository it names (an impostor commit from a fork is not). One
+// Resolver is shared by every run.
 package resolve
 
 import (
@@ -27,6 +30,11 @@ import (
 // ErrNotFound is what a Fetcher returns (wrapped or not) when a file, a ref
 // or a whole repository does not exist or is not visible to it (private).
 var ErrNotFound = errors.New("not found")
+
+// ErrAuth is what a Fetcher returns (wrapped) when its own credentials are
+// refused: no reference can be read, so Resolve fails rather than marking
+// every reference unresolved.
+var ErrAuth = errors.New("credentials refused")
 
 // Fetcher reads repositories. Implementations must be safe for concurrent use.
 type Fetcher interface {
@@ -47,7 +55,8 @@ type Resolver struct {
 	// repository, path and SHA. Entries never go stale, only out of the LRU.
 	actions   *lru.Cache[string, *actionMeta]
 	workflows *lru.Cache[string, *input.Facts]
-	// tags maps owner/repo@ref to the commit it pointed to when looked up.
+	// tags maps a trusted owner's owner/repo@ref to the commit it pointed
+	// to when looked up.
 	tags *lru.Cache[string, answer]
 	// missing holds the files found missing at a commit SHA, keyed
 	// "action …" or "workflow …": the content cannot appear there, but
@@ -58,6 +67,9 @@ type Resolver struct {
 	// callees, keyed by repository, path and the branch's commit SHA (a
 	// missing copy as notFound): they cannot change either.
 	bases *lru.Cache[string, answer]
+	// verified holds the pinned commits found on a branch or tag, keyed
+	// owner/repo@sha: reachable once, reachable for good.
+	verified *lru.Cache[string, struct{}]
 	// inflight bounds the Fetcher calls of all runs together, so that many
 	// runs at once stay below GitHub's limit on concurrent requests.
 	inflight chan struct{}
@@ -86,6 +98,7 @@ func New(f Fetcher, opts ...Option) *Resolver {
 	tags, _ := lru.New[string, answer](cfg.tagCacheSize)
 	missing, _ := lru.New[string, answer](cfg.tagCacheSize)
 	bases, _ := lru.New[string, answer](cfg.cacheSize)
+	verified, _ := lru.New[string, struct{}](cfg.cacheSize)
 	return &Resolver{
 		fetch:     f,
 		cfg:       cfg,
@@ -94,6 +107,7 @@ func New(f Fetcher, opts ...Option) *Resolver {
 		tags:      tags,
 		missing:   missing,
 		bases:     bases,
+		verified:  verified,
 		inflight:  make(chan struct{}, cfg.maxInFlight),
 		now:       time.Now,
 		parse:     input.Parse,
@@ -107,9 +121,10 @@ func New(f Fetcher, opts ...Option) *Resolver {
 //
 // A reference that cannot be followed (not found, private, invalid file, a
 // limit) gets Use.Unresolved and makes the resolution incomplete; it is not
-// an error. Resolve fails only when the context ends or the Fetcher fails
-// for another reason than ErrNotFound (network, rate limit), so that the
-// caller can retry the run later instead of judging half of it.
+// an error, and neither is any other Fetcher failure (too large, rate
+// limit, server error): block_unresolved policies can deny what was not
+// looked into. Resolve fails only when the context ends or the Fetcher's
+// credentials are refused (ErrAuth).
 func (r *Resolver) Resolve(ctx context.Context, doc *input.Document) (*input.Document, error) {
 	out := *doc
 	out.Uses = make([]input.Use, len(doc.Uses), len(doc.Uses)+len(doc.Uses)/2+8)

@@ -3,6 +3,7 @@ package resolve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -45,6 +46,7 @@ type row struct {
 	Via            string
 	ResolvedSHA    string
 	Unresolved     string // a substring
+	Commit         string // the impostor check: "", "reachable", "impostor" or "unverified"
 }
 
 func rows(uses []input.Use) []row {
@@ -56,6 +58,14 @@ func rows(uses []input.Use) []row {
 		}
 		if u.ResolvedSHA != nil {
 			r.ResolvedSHA = *u.ResolvedSHA
+		}
+		switch {
+		case u.Impostor != nil && *u.Impostor:
+			r.Commit = "impostor"
+		case u.Impostor != nil:
+			r.Commit = "reachable"
+		case u.ImpostorUnverified != "":
+			r.Commit = "unverified"
 		}
 		out[i] = r
 	}
@@ -124,12 +134,13 @@ func TestCompositeActionReachesCompromisedActions(t *testing.T) {
 
 	doc := workflowDoc(t, ".github/workflows/lint.yml", steps("actions/checkout@"+fakeSHA("checkout"), "tj-actions/eslint-changed-files@v1"))
 	gh.node("actions/checkout@" + fakeSHA("checkout"))
+	gh.tag("actions/checkout", "v4.2.2", fakeSHA("checkout"))
 	out := resolve(t, New(gh), doc)
 
 	outer := "tj-actions/eslint-changed-files@v1"
 	inner := outer + " > tj-actions/changed-files@v23"
 	checkRows(t, out.Uses, []row{
-		{Raw: "actions/checkout@" + fakeSHA("checkout"), Kind: "action", Job: "build", Step: 0, Line: 6},
+		{Raw: "actions/checkout@" + fakeSHA("checkout"), Kind: "action", Job: "build", Step: 0, Line: 6, Commit: "reachable"},
 		{Raw: outer, Kind: "action", Job: "build", Step: 1, Line: 7, ResolvedSHA: eslint},
 		{Raw: "reviewdog/action-setup@v1", Kind: "action", Job: "build", Step: 1, Line: 7, Via: outer, ResolvedSHA: fakeSHA("reviewdog/action-setup@v1")},
 		{Raw: "tj-actions/changed-files@v23", Kind: "action", Job: "build", Step: 1, Line: 7, Via: outer, ResolvedSHA: changed},
@@ -137,9 +148,10 @@ func TestCompositeActionReachesCompromisedActions(t *testing.T) {
 		{Raw: "tj-actions/json2file@v1.4.2", Kind: "action", Job: "build", Step: 1, Line: 7, Via: inner, ResolvedSHA: fakeSHA("tj-actions/json2file@v1.4.2")},
 	})
 	checkResolution(t, out.Resolution, true)
-	// 5 tag lookups (the pinned checkout needs none) and 6 metadata files.
-	if out.Resolution.Fetches != 11 || gh.calls() != 11 {
-		t.Errorf("fetches = %d (fake saw %d), want 11", out.Resolution.Fetches, gh.calls())
+	// 5 tag lookups (the pinned checkout needs none), 6 metadata files and
+	// one page of checkout's tags, where its commit is found.
+	if out.Resolution.Fetches != 12 || gh.calls() != 12 {
+		t.Errorf("fetches = %d (fake saw %d), want 12", out.Resolution.Fetches, gh.calls())
 	}
 }
 
@@ -221,6 +233,11 @@ func TestReusableWorkflow(t *testing.T) {
 		[]byte("runs:\n  using: docker\n  image: docker://ghcr.io/google/osv-scanner-action:v1.6.2-beta1\n"))
 	gh.node("actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11", "actions/download-artifact@v4", "actions/upload-artifact@v4",
 		"github/codeql-action/upload-sarif@407ffafae6a767df3e0230c3df91b6443ae8df75", "google/osv-scanner-action/osv-reporter-action@v1.6.2-beta1")
+	// The pinned commits are genuine: checkout's is in main's history (the
+	// slow path), codeql-action's is a tag's (the fast path).
+	gh.commit(fakeSHA("checkout main"), "b4ffde65f46336ab88eb53be808477a3936bae11")
+	gh.branch("actions/checkout", "main", fakeSHA("checkout main"))
+	gh.tag("github/codeql-action", "v3.24.0", "407ffafae6a767df3e0230c3df91b6443ae8df75")
 
 	src := []byte(`on: push
 jobs:
@@ -238,12 +255,12 @@ jobs:
 	via := call
 	checkRows(t, out.Uses, []row{
 		{Raw: call, Kind: "reusable_workflow", Job: "scan", Step: -1, Line: 4, ResolvedSHA: fakeSHA("google/osv-scanner-action@v1.6.2-beta1")},
-		{Raw: "actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via},
+		{Raw: "actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via, Commit: "reachable"},
 		{Raw: "actions/download-artifact@v4", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via, ResolvedSHA: fakeSHA("actions/download-artifact@v4")},
 		{Raw: "google/osv-scanner-action/osv-scanner-action@v1.6.2-beta1", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via, ResolvedSHA: fakeSHA("google/osv-scanner-action@v1.6.2-beta1")},
 		{Raw: "google/osv-scanner-action/osv-reporter-action@v1.6.2-beta1", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via, ResolvedSHA: fakeSHA("google/osv-scanner-action@v1.6.2-beta1")},
 		{Raw: "actions/upload-artifact@v4", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via, ResolvedSHA: fakeSHA("actions/upload-artifact@v4")},
-		{Raw: "github/codeql-action/upload-sarif@407ffafae6a767df3e0230c3df91b6443ae8df75", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via},
+		{Raw: "github/codeql-action/upload-sarif@407ffafae6a767df3e0230c3df91b6443ae8df75", Kind: "action", Job: "scan", Step: -1, Line: 4, Via: via, Commit: "reachable"},
 		{Raw: "docker://ghcr.io/google/osv-scanner-action:v1.6.2-beta1", Kind: "docker", Job: "scan", Step: -1, Line: 4, Via: via + " > google/osv-scanner-action/osv-scanner-action@v1.6.2-beta1"},
 	})
 	checkResolution(t, out.Resolution, true)
@@ -288,8 +305,9 @@ func TestLocalReusableWorkflow(t *testing.T) {
 	}
 }
 
-// A tag moved to a malicious commit is caught once the cached lookup
-// expires, and the content at the new commit is read.
+// Issue 15: a tag moved to a malicious commit two seconds before a run is
+// judged on the new commit, whatever the tag TTL: only trusted owners'
+// tags are served from the cache.
 func TestMovedTag(t *testing.T) {
 	gh := newFake()
 	good := gh.action("tj-actions/changed-files@v35", corpus(t, "actions/tj-actions__changed-files__v35__action.yml"))
@@ -298,7 +316,7 @@ func TestMovedTag(t *testing.T) {
 	doc := workflowDoc(t, ".github/workflows/ci.yml", steps("tj-actions/changed-files@v35"))
 
 	clock := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
-	r := New(gh, WithTagTTL(time.Minute))
+	r := New(gh, WithTagTTL(time.Hour))
 	r.now = func() time.Time { return clock }
 
 	first := resolve(t, r, doc)
@@ -306,18 +324,13 @@ func TestMovedTag(t *testing.T) {
 		t.Fatalf("resolved_sha = %s, want %s", got, good)
 	}
 
-	// The attacker repoints the tag at a commit whose action runs more.
+	// The attacker repoints the tag at a commit whose action runs more,
+	// and a run starts two seconds later.
 	gh.tag("tj-actions/changed-files", "v35", malicious)
 	gh.file("tj-actions/changed-files", "action.yml", malicious, composite("evil/exfiltrate@v1"))
 	gh.node("evil/exfiltrate@v1")
+	clock = clock.Add(2 * time.Second)
 
-	clock = clock.Add(30 * time.Second)
-	cached := resolve(t, r, doc)
-	if got := *cached.Uses[0].ResolvedSHA; got != good || cached.Resolution.Fetches != 0 {
-		t.Errorf("within the TTL: resolved_sha %s with %d fetches, want the cached %s and none", got, cached.Resolution.Fetches, good)
-	}
-
-	clock = clock.Add(time.Minute)
 	moved := resolve(t, r, doc)
 	checkRows(t, moved.Uses, []row{
 		{Raw: "tj-actions/changed-files@v35", Kind: "action", Job: "build", Step: 0, Line: 6, ResolvedSHA: malicious},
@@ -326,6 +339,17 @@ func TestMovedTag(t *testing.T) {
 	// One lookup of the moved tag, its new metadata, the new action's tag and metadata.
 	if moved.Resolution.Fetches != 4 {
 		t.Errorf("fetches after the move = %d, want 4", moved.Resolution.Fetches)
+	}
+
+	// A trusted owner's tag is cached for the TTL.
+	trusting := New(gh, WithTagTTL(time.Hour), WithTrustedOwners("TJ-Actions"))
+	trusting.now = func() time.Time { return clock }
+	resolve(t, trusting, doc)
+	gh.tag("tj-actions/changed-files", "v35", good)
+	clock = clock.Add(2 * time.Second)
+	if cached := resolve(t, trusting, doc); *cached.Uses[0].ResolvedSHA != malicious || cached.Resolution.Fetches != 1 {
+		t.Errorf("trusted owner within the TTL: resolved_sha %s with %d fetches, want the cached %s and one (evil/exfiltrate's tag)",
+			*cached.Uses[0].ResolvedSHA, cached.Resolution.Fetches, malicious)
 	}
 }
 
@@ -379,21 +403,31 @@ func TestUnresolvable(t *testing.T) {
 	}
 }
 
-// A Fetcher failure other than not-found fails the run, so that the queue
-// retries it instead of judging a half-resolved document.
+// A Fetcher failure other than not-found (a server error, a file over the
+// client's size limit) leaves the reference unresolved, so that
+// block_unresolved can deny it; only the context's end fails the run.
 func TestFetcherError(t *testing.T) {
 	gh := newFake()
 	gh.action("acme/a@v1", composite("flaky/b@v1"))
 	gh.broken["flaky/b"] = true
-	_, err := New(gh).Resolve(context.Background(), workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a@v1")))
-	if err == nil || !strings.Contains(err.Error(), "flaky/b@v1") || !strings.Contains(err.Error(), "502") {
-		t.Errorf("err = %v, want the failing reference and the cause", err)
-	}
+	out := resolve(t, New(gh), workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a@v1")))
+	checkRows(t, out.Uses, []row{
+		{Raw: "acme/a@v1", Kind: "action", Job: "build", Step: 0, Line: 6, ResolvedSHA: fakeSHA("acme/a@v1")},
+		{Raw: "flaky/b@v1", Kind: "action", Job: "build", Step: 0, Line: 6, Via: "acme/a@v1", Unresolved: "could not be read: 502 Bad Gateway"},
+	})
+	checkResolution(t, out.Resolution, false)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := New(newFake()).Resolve(ctx, workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a@v1"))); err == nil {
 		t.Error("a cancelled context resolved")
+	}
+
+	// Refused credentials are runpolicy's fault, not the reference's.
+	gh.fail["acme/a"] = fmt.Errorf("GET contents: HTTP 401: Bad credentials: %w", ErrAuth)
+	gh.tag("acme/a", "v2", fakeSHA("acme/a@v2"))
+	if _, err := New(gh).Resolve(context.Background(), workflowDoc(t, ".github/workflows/ci.yml", steps("acme/a@v2"))); !errors.Is(err, ErrAuth) {
+		t.Errorf("refused credentials: %v, want ErrAuth", err)
 	}
 }
 
@@ -535,16 +569,22 @@ jobs:
 	if len(first.Uses) != 3+2*4 {
 		t.Errorf("first run: %d uses, want 11", len(first.Uses))
 	}
+	// Every run asks where the tags point now, never for the content again.
 	before := gh.contentCalls
 	second := resolve(t, r, doc)
-	if second.Resolution.Fetches != 0 || gh.contentCalls != before {
-		t.Errorf("second run: %d fetches, %d new content fetches, want none", second.Resolution.Fetches, gh.contentCalls-before)
+	if second.Resolution.Fetches != 5 || gh.contentCalls != before {
+		t.Errorf("second run: %d fetches, %d new content fetches, want the 5 tag lookups only", second.Resolution.Fetches, gh.contentCalls-before)
 	}
 	if !reflect.DeepEqual(rows(first.Uses), rows(second.Uses)) {
 		t.Errorf("cached result differs:\n%s\n%s", dump(rows(first.Uses)), dump(rows(second.Uses)))
 	}
 
-	// After the TTL only the tags are asked again, never the content.
+	// Trusted owners' tags are cached for the TTL, then asked again.
+	r = New(gh, WithConcurrency(4), WithTrustedOwners("tj-actions", "reviewdog"))
+	resolve(t, r, doc)
+	if again := resolve(t, r, doc); again.Resolution.Fetches != 0 {
+		t.Errorf("trusted owners within the TTL: %d fetches, want none", again.Resolution.Fetches)
+	}
 	r.now = func() time.Time { return time.Now().Add(DefaultTagTTL + time.Second) }
 	before = gh.contentCalls
 	third := resolve(t, r, doc)
@@ -608,10 +648,11 @@ jobs:
 		t.Errorf("%d tag lookups, want 1: the called workflow's commit came with the run", gh.shaCalls-shaCalls)
 	}
 
-	// Without the payload's commit, the cached tag still answers.
-	stale := resolve(t, r, build(nil))
-	if got := *stale.Uses[0].ResolvedSHA; got != good {
-		t.Errorf("without referenced_workflows: resolved_sha = %s, want the cached %s", got, good)
+	// Without the payload's commit, the tag is asked again: the cache of
+	// an untrusted owner's tag never outlives the run.
+	moved := resolve(t, r, build(nil))
+	if got := *moved.Uses[0].ResolvedSHA; got != evil {
+		t.Errorf("without referenced_workflows: resolved_sha = %s, want the moved tag's %s", got, evil)
 	}
 }
 
@@ -625,6 +666,8 @@ func TestMissingFilesAreCachedForTheTTL(t *testing.T) {
 	gh.file("acme/empty", "README.md", empty, []byte("no action here"))
 	wfSHA := fakeSHA("wf")
 	gh.file("acme/wf", "README.md", wfSHA, []byte("no workflow here"))
+	gh.tag("acme/empty", "v1", empty) // both commits are genuine: verified once
+	gh.tag("acme/wf", "v1", wfSHA)
 	src := []byte(`on: push
 jobs:
   a:

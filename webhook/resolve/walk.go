@@ -69,6 +69,7 @@ type expansion struct {
 	modified    []input.ModifiedFile // the files that are not the default branch's copies
 	actions     int                  // the children's item.actions
 	workflows   int                  // the children's item.workflows
+	commit      commitVerdict
 }
 
 // Errors that make a reference unresolved rather than failing the run.
@@ -153,6 +154,7 @@ func (w *walk) add(level []item, found []expansion) []item {
 		for _, f := range e.modified {
 			w.addModified(f)
 		}
+		parent.Impostor, parent.ImpostorUnverified = e.commit.impostor, e.commit.unverified
 		p := *parent // copy: appending below may move the slice
 		chain := append(slices.Clip(it.chain), it.target.key())
 		for j, c := range e.children {
@@ -177,7 +179,7 @@ func (w *walk) add(level []item, found []expansion) []item {
 			}
 			c.Via = make([]string, 0, len(p.Via)+1)
 			c.Via = append(append(c.Via, p.Via...), p.Raw)
-			c.ResolvedSHA, c.Unresolved = nil, ""
+			c.ResolvedSHA, c.Unresolved, c.Impostor, c.ImpostorUnverified = nil, "", nil, ""
 			t := w.target(c, e.caller, e.self)
 			if t.kind != targetNone && t.invalid == "" && slices.Contains(chain, t.key()) {
 				w.hit(LimitCycle)
@@ -193,9 +195,25 @@ func (w *walk) add(level []item, found []expansion) []item {
 	return next
 }
 
-// expand fetches what one reference points to. Only errors that should fail
-// the whole run are returned; everything else ends in e.unresolved.
-func (w *walk) expand(ctx context.Context, it item) (e expansion, err error) {
+// expand fetches what one reference points to and, for a reference pinned
+// to a commit, checks meanwhile that the commit belongs to the repository.
+func (w *walk) expand(ctx context.Context, it item) (expansion, error) {
+	sha, pinned := pinnedSHA(it.target)
+	if !pinned {
+		return w.expandContent(ctx, it)
+	}
+	verdict := make(chan commitVerdict, 1)
+	go func() { verdict <- w.verifyCommit(ctx, it.target.owner, it.target.repo, sha) }()
+	e, err := w.expandContent(ctx, it)
+	e.commit = <-verdict
+	return e, err
+}
+
+// expandContent fetches what one reference points to. Only the context's
+// end fails the run: whatever else stops the resolver (not found, private,
+// too large, a GitHub error, a limit) ends in e.unresolved, so that
+// block_unresolved can deny it.
+func (w *walk) expandContent(ctx context.Context, it item) (e expansion, err error) {
 	t := it.target
 	if t.invalid != "" {
 		e.unresolved = t.invalid
@@ -224,8 +242,11 @@ func (w *walk) expand(ctx context.Context, it item) (e expansion, err error) {
 			e, err = expansion{resolvedSHA: e.resolvedSHA, file: e.file, unresolved: le.msg}, nil
 		case errors.Is(err, ErrNotFound), errors.Is(err, errInvalid):
 			e, err = expansion{resolvedSHA: e.resolvedSHA, file: e.file, unresolved: err.Error()}, nil
-		default:
+		case ctx.Err() != nil, errors.Is(err, ErrAuth):
 			err = fmt.Errorf("resolving %s: %w", it.raw, err)
+		default:
+			w.r.cfg.logger.Debug("reference unresolved", "uses", it.raw, "err", err)
+			e, err = expansion{resolvedSHA: e.resolvedSHA, file: e.file, unresolved: "could not be read: " + oneLine(err.Error())}, nil
 		}
 	}()
 	if t.kind == targetWorkflow && it.workflows+2 > w.r.cfg.workflowLevels {
@@ -294,7 +315,10 @@ func (w *walk) ranAt(t target) (string, bool) {
 func (w *walk) commitSHA(ctx context.Context, owner, repo, ref string) (string, error) {
 	key := repoKey(owner, repo) + "@" + ref
 	notFound := fmt.Errorf("%s/%s@%s: ref %w (deleted, private or never existed)", owner, repo, ref, ErrNotFound)
-	if e, ok := w.r.recall(w.r.tags, key); ok {
+	trusted := w.r.cfg.trustedOwners[strings.ToLower(owner)]
+	// Anyone else's tag may have moved a second ago: ask again for every
+	// run (the Fetcher makes it a conditional request, free when unchanged).
+	if e, ok := w.r.recall(w.r.tags, key); ok && trusted {
 		if e.notFound {
 			return "", notFound
 		}
@@ -306,7 +330,9 @@ func (w *walk) commitSHA(ctx context.Context, owner, repo, ref string) (string, 
 		})
 		switch {
 		case errors.Is(err, ErrNotFound):
-			w.r.remember(w.r.tags, key, "", true)
+			if trusted {
+				w.r.remember(w.r.tags, key, "", true)
+			}
 			return "", notFound
 		case err != nil:
 			return "", err
@@ -315,7 +341,9 @@ func (w *walk) commitSHA(ctx context.Context, owner, repo, ref string) (string, 
 		if !isFullSHA(sha) {
 			return "", fmt.Errorf("%s/%s@%s: %w: the lookup returned %q, not a commit SHA", owner, repo, ref, errInvalid, sha)
 		}
-		w.r.remember(w.r.tags, key, sha, false)
+		if trusted {
+			w.r.remember(w.r.tags, key, sha, false)
+		}
 		return sha, nil
 	})
 	if err != nil {

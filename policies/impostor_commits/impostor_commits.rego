@@ -1,0 +1,59 @@
+# METADATA
+# title: Impostor commits
+# description: |-
+#   Denies a run that uses an action or reusable workflow pinned to a commit
+#   SHA that no branch and no tag of the named repository contains. GitHub
+#   serves a commit of any fork under the parent's name, so
+#   owner/repo@<sha> looks pinned while it runs a fork's code: the
+#   technique of the tj-actions, reviewdog and trivy compromises. The
+#   resolver checks each pinned commit through the GitHub API
+#   (uses[].impostor); when it could not finish (uses[].impostor_unverified)
+#   the policy warns, or denies with block_unverified.
+# related_resources:
+#   - description: zizmor impostor-commit audit
+#     ref: https://docs.zizmor.sh/audits/#impostor-commit
+#   - description: tj-actions/changed-files compromise (GHSA-mrrh-fwg8-r2c3)
+#     ref: https://github.com/advisories/GHSA-mrrh-fwg8-r2c3
+# custom:
+#   settings:
+#     - name: mode
+#       default: enforce
+#       description: enforce, dry_run or off.
+#     - name: block_unverified
+#       default: false
+#       description: |-
+#         Deny (true) or only warn (false) when the resolver could not tell
+#         whether a pinned commit belongs to the repository (call cap,
+#         private repository, GitHub error).
+# schemas:
+#   - input: schema.input
+package runpolicy.policies.impostor_commits
+
+import data.runpolicy.lib
+
+settings := lib.settings("impostor_commits")
+
+deny contains object.union(lib.finding(use), {"message": sprintf(
+	"%s is pinned to commit %s, which is on no branch and no tag of %s/%s: it comes from a fork (an impostor commit) and runs code the repository never published. Pin a commit of %s/%s itself",
+	[lib.chain(use), lower(use.ref), use.owner, use.repo, use.owner, use.repo],
+)}) if {
+	some use in input.uses
+	use.impostor == true
+}
+
+warn contains unverified(use) if {
+	some use in input.uses
+	use.impostor_unverified != ""
+	not settings.block_unverified
+}
+
+deny contains unverified(use) if {
+	some use in input.uses
+	use.impostor_unverified != ""
+	settings.block_unverified != false
+}
+
+unverified(use) := object.union(lib.finding(use), {"message": sprintf(
+	"could not verify that %s is a commit of %s/%s (%s): an impostor commit from a fork would run unnoticed",
+	[lib.chain(use), use.owner, use.repo, use.impostor_unverified],
+)})
