@@ -23,7 +23,7 @@
 #       description: Require a full 40-hex commit SHA as ref.
 #     - name: pinning_exempt
 #       default: []
-#       description: Patterns exempt from pinning; "*/*" is refused.
+#       description: Patterns exempt from pinning; "!" entries take the exemption back; an entry that exempts every reference ("*/*", "*@*") is refused.
 #     - name: allow_local
 #       default: true
 #       description: Allow local actions and workflows (./path).
@@ -152,8 +152,9 @@ allowed := actions.listed_refs(allow_list.allow, judged)
 blocked := actions.listed_refs(allow_list.block, judged)
 
 # unpinned are the allowed references not pinned to a commit SHA and not
-# exempt from pinning.
-unpinned := object.keys(unpinned_refs) - actions.listed_refs(exempt, unpinned_refs)
+# exempt from pinning. A "!" entry of pinning_exempt takes the exemption
+# back, as a "!" entry of the allow list blocks.
+unpinned := object.keys(unpinned_refs) - (actions.listed_refs(exempt.allow, unpinned_refs) - actions.listed_refs(exempt.block, unpinned_refs))
 
 unpinned_refs := {i: use |
 	some i in (allowed - blocked)
@@ -168,4 +169,4 @@ use_name(use) := trim_suffix(use.raw, concat("", ["@", use.ref]))
 # a few lookups whatever the length of the list.
 allow_list := lib.patterns("allowed_actions", "allow")
 
-exempt := lib.patterns("allowed_actions", "pinning_exempt").allow
+exempt := lib.patterns("allowed_actions", "pinning_exempt")

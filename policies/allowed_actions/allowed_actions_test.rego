@@ -143,6 +143,22 @@ test_pinning_exempt if {
 		with data.runpolicy.settings.allowed_actions.pinning_exempt as ["actions/*", "github/codeql-action"]
 }
 
+# A "!" entry takes the exemption back, whatever the order of the entries.
+test_pinning_exempt_honours_blocks if {
+	uses := [fx.action("actions/checkout@v4"), fx.action("actions/cache@v4"), fx.action("github/codeql-action/init@v3")]
+	every case in [
+		[["actions/*", "!actions/cache"], {"actions/cache@v4", "github/codeql-action/init@v3"}],
+		[["!actions/cache", "actions/*"], {"actions/cache@v4", "github/codeql-action/init@v3"}],
+		[["actions/*", "github/*", "!*@v4"], {"actions/checkout@v4", "actions/cache@v4"}],
+		[["!actions/*"], {"actions/checkout@v4", "actions/cache@v4", "github/codeql-action/init@v3"}],
+		[["*/*", "!github/codeql-action/*"], {"github/codeql-action/init@v3"}],
+	] {
+		[exempt, unpinned] := case
+		{f.uses | some f in deny_for(uses)} == unpinned with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
+			with data.runpolicy.settings.allowed_actions.pinning_exempt as exempt
+	}
+}
+
 test_pinning_skips_local_docker_digests_and_unallowed if {
 	uses := [fx.local("./x"), fx.docker("docker://alpine@sha256:0123"), fx.action("evil/x@v1")]
 	messages(uses) == {not_allowed("evil/x@v1")} with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
