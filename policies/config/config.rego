@@ -33,7 +33,13 @@ known := {
 		"allow_local": "boolean",
 		"include_transitive": "boolean",
 	},
-	"runner_labels": {"mode": "mode", "disallowed": "strings", "allowed": "strings"},
+	"runner_labels": {
+		"mode": "mode",
+		"disallowed": "strings",
+		"allowed": "strings",
+		"disallowed_groups": "strings",
+		"allowed_groups": "strings",
+	},
 	"harden_runner": {
 		"mode": "mode",
 		"target_labels": "strings",

@@ -75,3 +75,107 @@ test_queued_job_ignores_file_labels if {
 	count(runner_labels.deny) == 0 with input as doc
 		with data.runpolicy.settings.runner_labels.disallowed as ["k8s"]
 }
+
+# Runner groups.
+
+# with_group is job build running in group with labels, as runs-on:
+# {group: group, labels: labels} writes it.
+with_group(group, labels) := fx.patched({"jobs": {"build": object.union(fx.job(labels, []), {"runs_on": {"labels": labels, "group": group, "dynamic": false, "expression": null}})}})
+
+queued_in(group, labels) := fx.patched({"workflow_job": {
+	"id": 7, "name": "build", "labels": labels,
+	"runner_name": "", "runner_group_name": group, "status": "queued",
+}})
+
+group_settings(s) := object.union(
+	{"mode": "enforce", "disallowed": [], "allowed": [], "disallowed_groups": [], "allowed_groups": []},
+	s,
+)
+
+msg_group_disallowed(group) := sprintf("job build runs in runner group %q, which runner_labels.disallowed_groups forbids: choose another runner group", [group])
+
+msg_group_not_allowed(group, list) := sprintf("job build runs in runner group %q, which is not in runner_labels.allowed_groups (%s): choose an allowed runner group or add it", [group, list])
+
+msg_no_labels(group) := sprintf("job build runs in runner group %q without labels, so runner_labels.allowed cannot check its runner: name allowed labels in runs-on, or set runner_labels.allowed_groups", [group])
+
+msg_no_labels_warn(group) := sprintf("job build runs in runner group %q without labels: runner_labels.disallowed cannot check its runner's labels", [group])
+
+msg_no_group := "job build names no runner group, so runner_labels.allowed_groups cannot check its runner: give runs-on a group, or set runner_labels.allowed (labels)"
+
+msg_no_group_warn := "job build names no runner group: runner_labels cannot check it against the group lists; give runs-on a group, or set runner_labels.allowed (labels)"
+
+msg_label_not_allowed(label, list) := sprintf("job build runs on %q, which is not in runner_labels.allowed (%s): choose an allowed runner or add the label", [label, list])
+
+msg_dynamic(expr) := sprintf("job build chooses its runner at run time (%s): runner_labels cannot judge it from the file, only when the job is queued", [expr])
+
+# Each case: [name, settings, document, deny messages, warn messages].
+group_cases := [
+	["nothing configured", {}, with_group("anything", []), set(), set()],
+	["disallowed group", {"disallowed_groups": ["untrusted-*"]}, with_group("Untrusted-Pool", ["linux"]), {msg_group_disallowed("Untrusted-Pool")}, set()],
+	["group not disallowed", {"disallowed_groups": ["untrusted-*"]}, with_group("build", ["linux"]), set(), set()],
+	["allowed group", {"allowed_groups": ["build", "gpu-*"]}, with_group("GPU-a100", []), set(), set()],
+	["group not allowed", {"allowed_groups": ["build", "gpu-*"]}, with_group("prod-deploy", []), {msg_group_not_allowed("prod-deploy", "build, gpu-*")}, set()],
+	# A group alone while only label lists are set: any runner of the group.
+	["group without labels, label allow list", {"allowed": ["ubuntu-latest"]}, with_group("anything", []), {msg_no_labels("anything")}, set()],
+	["group without labels, label deny list", {"disallowed": ["self-hosted"]}, with_group("anything", []), set(), {msg_no_labels_warn("anything")}],
+	["group without labels, both lists", {"allowed": ["ubuntu-latest"], "allowed_groups": ["anything"]}, with_group("anything", []), set(), set()],
+	["group with labels, label allow list", {"allowed": ["linux"]}, with_group("anything", ["linux"]), set(), set()],
+	["group with a label not allowed", {"allowed": ["linux"]}, with_group("anything", ["gpu"]), {msg_label_not_allowed("gpu", "linux")}, set()],
+	# Labels alone while only group lists are set: any runner group.
+	["labels without group, group allow list", {"allowed_groups": ["build"]}, runs_on(["self-hosted"]), {msg_no_group}, set()],
+	["labels without group, group deny list", {"disallowed_groups": ["untrusted"]}, runs_on(["self-hosted"]), set(), {msg_no_group_warn}],
+	["labels without group, labels checked", {"allowed_groups": ["build"], "allowed": ["self-hosted"]}, runs_on(["self-hosted"]), set(), set()],
+	["labels without group, labels denied", {"allowed_groups": ["build"], "disallowed": ["gpu"]}, runs_on(["gpu"]), {"job build runs on \"gpu\", which runner_labels.disallowed forbids: choose another runner"}, set()],
+	# A group decided at run time.
+	[
+		"group expression",
+		{"allowed_groups": ["build"]},
+		fx.patched({"jobs": {"build": object.union(fx.job([], []), {"runs_on": {"labels": [], "group": "${{ inputs.group }}", "dynamic": true, "expression": null}})}}),
+		set(), {msg_dynamic("an expression in runs-on")},
+	],
+	[
+		"group expression with a written label",
+		{"allowed": ["linux"]},
+		fx.patched({"jobs": {"build": object.union(fx.job(["gpu"], []), {"runs_on": {"labels": ["gpu"], "group": "${{ inputs.group }}", "dynamic": true, "expression": null}})}}),
+		{msg_label_not_allowed("gpu", "linux")}, {msg_dynamic("an expression in runs-on")},
+	],
+	[
+		"labels expression with a written group",
+		{"allowed_groups": ["build"]},
+		fx.patched({"jobs": {"build": object.union(fx.job(["${{ inputs.os }}"], []), {"runs_on": {"labels": ["${{ inputs.os }}"], "group": "prod", "dynamic": true, "expression": null}})}}),
+		{msg_group_not_allowed("prod", "build")}, {msg_dynamic("an expression in runs-on")},
+	],
+	# A queued job: the group GitHub names is judged; when it names none,
+	# the file's group was judged when the run was requested.
+	["queued job in a disallowed group", {"disallowed_groups": ["untrusted"]}, queued_in("untrusted", ["self-hosted"]), {{"job": "build", "message": msg_group_disallowed("untrusted")}}, set()],
+	["queued job in a group not allowed", {"allowed_groups": ["build"]}, queued_in("GitHub Actions", ["ubuntu-latest"]), {{"job": "build", "message": msg_group_not_allowed("GitHub Actions", "build")}}, set()],
+	["queued job in an allowed group", {"allowed_groups": ["build"]}, queued_in("build", ["self-hosted"]), set(), set()],
+	["queued job, group unknown", {"allowed_groups": ["build"]}, queued_in("", ["self-hosted"]), set(), {{"job": "build", "message": msg_no_group_warn}}],
+	["queued job, group unknown, labels checked", {"allowed_groups": ["build"], "allowed": ["self-hosted"]}, queued_in("", ["self-hosted"]), set(), set()],
+	["queued job in a group, without labels", {"allowed": ["linux"]}, queued_in("pool", []), {{"job": "build", "message": msg_no_labels("pool")}}, set()],
+]
+
+test_runner_groups if {
+	every case in group_cases {
+		[name, s, doc, denies, warns] := case
+		found := {"case": name, "deny": runner_labels.deny, "warn": runner_labels.warn} with input as doc
+			with data.runpolicy.settings.runner_labels as group_settings(s)
+		found == {"case": name, "deny": findings(denies), "warn": findings(warns)}
+	}
+}
+
+# findings turns messages into findings at job build, line 5; a finding
+# given whole (a queued job has no line) is kept.
+findings(expected) := {f |
+	some e in expected
+	f := finding(e)
+}
+
+finding(e) := e if is_object(e)
+
+else := {"job": "build", "line": 5, "message": e}
+
+test_group_settings_are_checked if {
+	count(data.runpolicy.config.errors) == 0 with data.runpolicy.settings.runner_labels as group_settings({"allowed_groups": ["a"], "disallowed_groups": ["b-*"]})
+	data.runpolicy.config.errors == {"settings.runner_labels.allowed_groups: must be a list of strings, got build"} with data.runpolicy.settings.runner_labels as group_settings({"allowed_groups": "build"})
+}
