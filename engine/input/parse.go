@@ -110,11 +110,7 @@ func (n *normalizer) workflow(wf *actionlint.Workflow) {
 	for order, j := range sortedJobs(wf.Jobs) {
 		job := n.job(j, order)
 		n.facts.Jobs[j.ID.Value] = job
-		for _, l := range job.RunsOn.Labels {
-			if !actionlint.ContainsExpression(l) {
-				labels = append(labels, l)
-			}
-		}
+		labels = appendRunnerLabels(labels, job.RunsOn)
 	}
 	slices.Sort(labels)
 	n.facts.RunnerLabels = slices.Compact(labels)
@@ -158,6 +154,7 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 	if j.Name != nil && j.Name.Value != "" {
 		job.Name = j.Name.Value
 	}
+	runnerCandidates(&job.RunsOn, j.RunsOn, j.Strategy)
 	if j.Container != nil && j.Container.Image != nil {
 		image := j.Container.Image.Value
 		job.Container = &image
@@ -173,6 +170,8 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		job.Uses = n.addUse(u)
 		job.SecretsInherit = call.InheritSecrets
 	}
+
+	n.images(job, j, id)
 
 	execs := make([]*actionlint.Step, 0, len(j.Steps)) // aligned with job.Steps
 	indexes := make([]int, len(j.Steps))               // what Use.Step and SecretRef.Step point to
@@ -223,15 +222,15 @@ func (n *normalizer) addUse(u Use) *Use {
 	return &n.facts.Uses[len(n.facts.Uses)-1]
 }
 
-// maxUses is the most direct references wf can hold: one per job and one
-// per step. With that capacity the list never moves while Parse fills it,
+// maxUses is the most direct references wf can hold: one per job, one
+// per step and one per image (a matrix can make more of an image). With that capacity the list never moves while Parse fills it,
 // so the pointers addUse returns stay in it. (Were it to move, they would
 // still hold the same values: nothing changes a Use once it is added.)
 func maxUses(wf *actionlint.Workflow) int {
 	n := 0
 	for _, j := range wf.Jobs {
 		if j != nil {
-			n += 1 + len(j.Steps)
+			n += 1 + len(j.Steps) + imageCount(j)
 		}
 	}
 	return n

@@ -9,7 +9,10 @@ import "strings"
 // malformed references keep what can be read and never fail, since GitHub,
 // not runpolicy, is the judge of what runs.
 func ParseUses(raw string, jobLevel bool) Use {
-	u := Use{Raw: raw, RefType: RefNone, Via: []string{}}
+	u := Use{Raw: raw, RefType: RefNone, Via: []string{}, Source: SourceStep}
+	if jobLevel {
+		u.Source = SourceJob
+	}
 	switch {
 	case strings.HasPrefix(raw, "docker://"):
 		parseDocker(&u, strings.TrimPrefix(raw, "docker://"))

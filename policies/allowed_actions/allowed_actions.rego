@@ -1,9 +1,11 @@
 # METADATA
 # title: Allowed actions
 # description: |-
-#   Denies a run that uses an action, reusable workflow or docker image the
-#   allow list does not allow, and, when pinning is required, one that is not
-#   pinned to a full commit SHA. The list takes GitHub's syntax: owner/*,
+#   Denies a run that uses an action, reusable workflow or docker image (a
+#   docker:// step, a job container, a service) the allow list does not
+#   allow, and, when pinning is required, one that is not pinned to a full
+#   commit SHA (an image to its digest). A container or service image chosen
+#   at run time gets a warning. The list takes GitHub's syntax: owner/*,
 #   owner/repo (any ref), owner/repo@ref, owner/repo/path/to/workflow.yml@ref,
 #   "*" wildcards inside names (space-org*/*), docker://image patterns; an
 #   entry starting with "!" blocks and wins over every allow.
@@ -20,7 +22,7 @@
 #       description: Allow-list patterns; "!" entries block.
 #     - name: require_sha_pinning
 #       default: false
-#       description: Require a full 40-hex commit SHA as ref.
+#       description: Require a full 40-hex commit SHA as ref (an image digest for docker images).
 #     - name: pinning_exempt
 #       default: []
 #       description: Patterns exempt from pinning; "!" entries take the exemption back; an entry that exempts every reference ("*/*", "*@*") is refused.
@@ -90,6 +92,39 @@ findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": u
 	settings.require_sha_pinning != false # what a bare ref tests, with fewer allocations in OPA
 	some i in unpinned
 	use := judged[i]
+	use.kind != "docker"
+}
+
+# A docker image (a docker:// step, a job container, a service) is pinned
+# by its digest, not by a commit.
+findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
+	"%s is not pinned to an image digest: pin it by digest (docker://%s@sha256:<digest>) or add it to allowed_actions.pinning_exempt",
+	[lib.chain(use), use.name],
+)} if {
+	settings.require_sha_pinning != false
+	some i in unpinned
+	use := judged[i]
+	use.kind == "docker"
+}
+
+# A job container or service image an expression chooses at run time
+# cannot be judged from the file. (Matrix values the file lists are in
+# input.uses, one reference per value.)
+warn contains {"job": id, "line": job.line, "message": sprintf(
+	"job %s runs container image %s, which is chosen at run time: allowed_actions cannot judge it from the file; write the image, or list its values in the matrix",
+	[id, job.container],
+)} if {
+	some id, job in input.jobs
+	job.container_dynamic == true
+}
+
+warn contains {"job": id, "line": service.line, "message": sprintf(
+	"job %s runs service %s from image %s, which is chosen at run time: allowed_actions cannot judge it from the file; write the image, or list its values in the matrix",
+	[id, name, service.image],
+)} if {
+	some id, job in input.jobs
+	some name, service in job.services
+	service.dynamic == true
 }
 
 # judged are the references this policy looks at: all of them, or with

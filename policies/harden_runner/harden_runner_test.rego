@@ -120,3 +120,14 @@ test_missing_equivalent_actions_is_none if {
 	harden_runner.deny == {{"job": "build", "line": 5, "message": missing("build")}} with input as jobs({"build": plain})
 		with harden_runner.settings as {"target_labels": []}
 }
+
+# A job whose runs-on reads matrix values is targeted when one of the
+# runners the matrix makes is.
+test_target_labels_of_matrix_candidates if {
+	matrix := object.union(fx.job([], [fx.step(0, null)]), {"runs_on": {"expression": "${{ matrix.os }}", "candidates": [
+		{"labels": ["ubuntu-latest"], "group": null},
+		{"labels": ["self-hosted", "gpu"], "group": null},
+	]}})
+	{v.message | some v in harden_runner.deny} == {missing("matrix")} with input as jobs({"matrix": matrix, "linux": plain})
+		with data.runpolicy.settings.harden_runner.target_labels as ["gpu"]
+}

@@ -188,15 +188,29 @@ queued_group := input.workflow_job.runner_group_name if {
 
 runners contains {
 	"where": {"job": id, "line": job.line},
-	"labels": static,
-	"group": group,
-	"unknown": file_unknown(job.runs_on, static, group),
+	"labels": candidate.labels,
+	"group": candidate.group,
+	"unknown": unknown(candidate.labels, candidate.group),
 	"queued": false,
 } if {
 	input.workflow_job == null
 	some id, job in input.jobs
-	static := [label | some label in job.runs_on.labels; not contains(label, "${{")]
-	group := static_group(job.runs_on.group)
+	some candidate in job.runs_on.candidates
+}
+
+# A runner an expression decides at run time is warned about as a whole
+# (see warn); the labels and group written out beside the expression are
+# still judged.
+runners contains {
+	"where": {"job": id, "line": job.line},
+	"labels": [label | some label in job.runs_on.labels; not contains(label, "${{")],
+	"group": static_group(job.runs_on.group),
+	"unknown": "",
+	"queued": false,
+} if {
+	input.workflow_job == null
+	some id, job in input.jobs
+	job.runs_on.dynamic != false
 }
 
 # static_group is a group written as it is, else null.
@@ -204,13 +218,6 @@ static_group(group) := group if {
 	is_string(group)
 	not contains(group, "${{")
 } else := null
-
-# file_unknown is unknown for a runner of the file. When an expression is
-# in runs-on, what it hides is warned about as a whole (see warn), and the
-# parts written out are still judged.
-file_unknown(runs_on, labels, group) := "" if {
-	runs_on.dynamic != false
-} else := unknown(labels, group)
 
 unknown(labels, group) := "group" if {
 	group == null
@@ -221,16 +228,15 @@ unknown(labels, group) := "group" if {
 } else := ""
 
 # labels are [where, label] pairs to judge: the labels GitHub resolved for a
-# queued job when there is one, else the static labels of every job.
+# queued job when there is one, else those of every runner of the file.
 labels contains [{"job": input.workflow_job.name}, label] if {
 	some label in input.workflow_job.labels
 }
 
-labels contains [{"job": id, "line": job.line}, label] if {
+labels contains [runner.where, label] if {
 	input.workflow_job == null
-	some id, job in input.jobs
-	some label in job.runs_on.labels
-	not contains(label, "${{")
+	some runner in runners
+	some label in runner.labels
 }
 
 expression(job) := job.runs_on.expression if {

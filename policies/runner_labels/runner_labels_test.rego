@@ -6,7 +6,7 @@ import data.runpolicy.policies.runner_labels
 # runs_on is a document whose job "build" runs on labels.
 runs_on(labels) := fx.patched({"jobs": {"build": fx.job(labels, [])}})
 
-dynamic_job := object.union(fx.job([], []), {"runs_on": {"labels": [], "group": null, "dynamic": true, "expression": "${{ matrix.os }}"}})
+dynamic_job := object.union(fx.job([], []), {"runs_on": {"labels": [], "group": null, "dynamic": true, "expression": "${{ matrix.os }}", "candidates": []}})
 
 queued(labels) := fx.patched({"workflow_job": {
 	"id": 7, "name": "build", "labels": labels,
@@ -52,7 +52,7 @@ test_dynamic_labels_without_label_settings_are_not_worth_a_warning if {
 }
 
 test_dynamic_labels_without_whole_expression if {
-	job := object.union(fx.job(["self-hosted", "pool=${{ inputs.pool }}"], []), {"runs_on": {"labels": ["self-hosted", "pool=${{ inputs.pool }}"], "group": null, "dynamic": true, "expression": null}})
+	job := object.union(fx.job(["self-hosted", "pool=${{ inputs.pool }}"], []), {"runs_on": {"labels": ["self-hosted", "pool=${{ inputs.pool }}"], "group": null, "dynamic": true, "expression": null, "candidates": []}})
 	{v.message | some v in runner_labels.warn} == {"job build chooses its runner at run time (an expression in runs-on): runner_labels cannot judge it from the file, only when the job is queued"} with input as fx.patched({"jobs": {"build": job}})
 		with data.runpolicy.settings.runner_labels.allowed as ["linux"]
 	{v.message | some v in runner_labels.deny} == {"job build runs on \"self-hosted\", which is not in runner_labels.allowed (linux): choose an allowed runner or add the label"} with input as fx.patched({"jobs": {"build": job}})
@@ -80,7 +80,7 @@ test_queued_job_ignores_file_labels if {
 
 # with_group is job build running in group with labels, as runs-on:
 # {group: group, labels: labels} writes it.
-with_group(group, labels) := fx.patched({"jobs": {"build": object.union(fx.job(labels, []), {"runs_on": {"labels": labels, "group": group, "dynamic": false, "expression": null}})}})
+with_group(group, labels) := fx.patched({"jobs": {"build": object.union(fx.job(labels, []), {"runs_on": {"labels": labels, "group": group, "dynamic": false, "expression": null, "candidates": [{"labels": labels, "group": group}]}})}})
 
 queued_in(group, labels) := fx.patched({"workflow_job": {
 	"id": 7, "name": "build", "labels": labels,
@@ -130,19 +130,19 @@ group_cases := [
 	[
 		"group expression",
 		{"allowed_groups": ["build"]},
-		fx.patched({"jobs": {"build": object.union(fx.job([], []), {"runs_on": {"labels": [], "group": "${{ inputs.group }}", "dynamic": true, "expression": null}})}}),
+		fx.patched({"jobs": {"build": object.union(fx.job([], []), {"runs_on": {"labels": [], "group": "${{ inputs.group }}", "dynamic": true, "expression": null, "candidates": []}})}}),
 		set(), {msg_dynamic("an expression in runs-on")},
 	],
 	[
 		"group expression with a written label",
 		{"allowed": ["linux"]},
-		fx.patched({"jobs": {"build": object.union(fx.job(["gpu"], []), {"runs_on": {"labels": ["gpu"], "group": "${{ inputs.group }}", "dynamic": true, "expression": null}})}}),
+		fx.patched({"jobs": {"build": object.union(fx.job(["gpu"], []), {"runs_on": {"labels": ["gpu"], "group": "${{ inputs.group }}", "dynamic": true, "expression": null, "candidates": []}})}}),
 		{msg_label_not_allowed("gpu", "linux")}, {msg_dynamic("an expression in runs-on")},
 	],
 	[
 		"labels expression with a written group",
 		{"allowed_groups": ["build"]},
-		fx.patched({"jobs": {"build": object.union(fx.job(["${{ inputs.os }}"], []), {"runs_on": {"labels": ["${{ inputs.os }}"], "group": "prod", "dynamic": true, "expression": null}})}}),
+		fx.patched({"jobs": {"build": object.union(fx.job(["${{ inputs.os }}"], []), {"runs_on": {"labels": ["${{ inputs.os }}"], "group": "prod", "dynamic": true, "expression": null, "candidates": []}})}}),
 		{msg_group_not_allowed("prod", "build")}, {msg_dynamic("an expression in runs-on")},
 	],
 	# A queued job: the group GitHub names is judged; when it names none,
@@ -178,4 +178,55 @@ else := {"job": "build", "line": 5, "message": e}
 test_group_settings_are_checked if {
 	count(data.runpolicy.config.errors) == 0 with data.runpolicy.settings.runner_labels as group_settings({"allowed_groups": ["a"], "disallowed_groups": ["b-*"]})
 	data.runpolicy.config.errors == {"settings.runner_labels.allowed_groups: must be a list of strings, got build"} with data.runpolicy.settings.runner_labels as group_settings({"allowed_groups": "build"})
+}
+
+# Matrix candidates: runs-on reading matrix values the file lists is judged
+# on every value, without a warning.
+
+matrix_job(candidates) := fx.patched({"jobs": {"build": object.union(fx.job([], []), {"runs_on": {
+	"labels": [], "group": null, "dynamic": false, "expression": "${{ matrix.os }}",
+	"candidates": candidates,
+}})}})
+
+# Each case: [name, settings, candidates, deny messages, warn messages].
+candidate_cases := [
+	[
+		"every value allowed",
+		{"allowed": ["ubuntu-*", "macos-*"]},
+		[{"labels": ["ubuntu-latest"], "group": null}, {"labels": ["macos-14"], "group": null}],
+		set(), set(),
+	],
+	[
+		"one value not allowed",
+		{"allowed": ["ubuntu-*"]},
+		[{"labels": ["ubuntu-latest"], "group": null}, {"labels": ["self-hosted", "gpu"], "group": null}],
+		{msg_label_not_allowed("self-hosted", "ubuntu-*"), msg_label_not_allowed("gpu", "ubuntu-*")}, set(),
+	],
+	[
+		"one value disallowed",
+		{"disallowed": ["self-hosted"]},
+		[{"labels": ["ubuntu-latest"], "group": null}, {"labels": ["self-hosted"], "group": null}],
+		{"job build runs on \"self-hosted\", which runner_labels.disallowed forbids: choose another runner"}, set(),
+	],
+	[
+		"a group value not allowed",
+		{"allowed_groups": ["build"]},
+		[{"labels": ["linux"], "group": "build"}, {"labels": ["linux"], "group": "prod"}],
+		{msg_group_not_allowed("prod", "build")}, set(),
+	],
+	[
+		"a value naming only a group under a label allow list",
+		{"allowed": ["linux"]},
+		[{"labels": ["linux"], "group": null}, {"labels": [], "group": "big"}],
+		{msg_no_labels("big")}, set(),
+	],
+]
+
+test_matrix_candidates if {
+	every case in candidate_cases {
+		[name, s, candidates, denies, warns] := case
+		found := {"case": name, "deny": runner_labels.deny, "warn": runner_labels.warn} with input as matrix_job(candidates)
+			with data.runpolicy.settings.runner_labels as group_settings(s)
+		found == {"case": name, "deny": findings(denies), "warn": findings(warns)}
+	}
 }
