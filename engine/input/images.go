@@ -14,16 +14,8 @@ import (
 // compromised list and pinning judge; an image that reads matrix values
 // the file lists becomes one reference per value. An image an expression
 // decides at run time is marked dynamic instead.
-func (n *normalizer) images(job *Job, j *actionlint.Job, id string) {
+func (n *normalizer) images(job *Job, j *actionlint.Job, id string, matrix func() matrixValues) {
 	job.Services = map[string]*Service{}
-	var mv *matrixValues // expanded once, when an image needs it
-	matrix := func() matrixValues {
-		if mv == nil {
-			v := expandMatrix(j.Strategy)
-			mv = &v
-		}
-		return *mv
-	}
 	if c := j.Container; c != nil && c.Image != nil && c.Image.Pos != nil {
 		values, ok := imageValues(c.Image.Value, matrix)
 		job.ContainerDynamic = !ok

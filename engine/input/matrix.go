@@ -19,7 +19,27 @@ import (
 // maxCombinations bounds the combinations expanded for one job. GitHub runs
 // at most 256 jobs per matrix; a product above the bound (before exclude
 // trims it) is judged as decided at run time.
-const maxCombinations = 4096
+const maxCombinations = 1024
+
+// maxMatrixWork bounds the work of expanding every matrix of one file:
+// combinations made plus include and exclude entries compared with them.
+// Past it, a matrix is judged as decided at run time, so that a file of
+// many large matrices costs Parse a bounded time.
+const maxMatrixWork = 1 << 18
+
+// matrixBudget is the work left for the matrices of one file.
+type matrixBudget struct{ left int }
+
+// spend takes n units of work, and reports false when there were not that
+// many left.
+func (b *matrixBudget) spend(n int) bool {
+	if n > b.left {
+		b.left = 0
+		return false
+	}
+	b.left -= n
+	return true
+}
 
 // combination is one job of a matrix: its values by lower-case key, as
 // GitHub compares them.
@@ -33,11 +53,26 @@ type matrixValues struct {
 	known        bool
 }
 
+// lazy returns a function that expands the matrix of a job the first time
+// runs-on or an image needs it, and then returns the same values.
+func (b *matrixBudget) lazy(s *actionlint.Strategy) func() matrixValues {
+	var (
+		mv   matrixValues
+		done bool
+	)
+	return func() matrixValues {
+		if !done {
+			mv, done = expandMatrix(s, b), true
+		}
+		return mv
+	}
+}
+
 // expandMatrix computes the combinations of a matrix as GitHub does: the
 // product of the rows, less the exclude entries, then each include entry
 // added to every combination whose original values it matches, or as a
 // combination of its own when it matches none.
-func expandMatrix(s *actionlint.Strategy) matrixValues {
+func expandMatrix(s *actionlint.Strategy, budget *matrixBudget) matrixValues {
 	if s == nil || s.Matrix == nil {
 		return matrixValues{known: true}
 	}
@@ -56,7 +91,7 @@ func expandMatrix(s *actionlint.Strategy) matrixValues {
 		if len(product) == 0 {
 			product = []combination{{}}
 		}
-		if len(product)*len(row.Values) > maxCombinations {
+		if len(product)*len(row.Values) > maxCombinations || !budget.spend(len(product)*len(row.Values)) {
 			return matrixValues{}
 		}
 		next := make([]combination, 0, len(product)*len(row.Values))
@@ -75,6 +110,9 @@ func expandMatrix(s *actionlint.Strategy) matrixValues {
 	// An exclude entry written with an expression is left out: excluding
 	// fewer combinations judges more of them, never fewer.
 	if m.Exclude != nil && m.Exclude.Expression == nil {
+		if !budget.spend(len(product) * len(m.Exclude.Combinations)) {
+			return matrixValues{}
+		}
 		kept := product[:0]
 		for _, c := range product {
 			if !excluded(c, m.Exclude.Combinations) {
@@ -85,6 +123,9 @@ func expandMatrix(s *actionlint.Strategy) matrixValues {
 	}
 	var added []combination
 	if m.Include != nil {
+		if !budget.spend((len(product) + 1) * len(m.Include.Combinations)) {
+			return matrixValues{}
+		}
 		for _, inc := range m.Include.Combinations {
 			if inc == nil {
 				continue

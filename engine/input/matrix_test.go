@@ -1,6 +1,7 @@
 package input
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -179,5 +180,27 @@ func TestScalarForms(t *testing.T) {
 		if got := scalarForms(in); !reflect.DeepEqual(got, want) {
 			t.Errorf("scalarForms(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A file of many large matrices has a bounded cost: once the file's budget
+// is spent, the remaining jobs are judged as decided at run time.
+func TestMatrixWorkBounded(t *testing.T) {
+	var src strings.Builder
+	src.WriteString("on: push\njobs:\n")
+	const jobs = 200 // 1,364 units each: the budget runs out near the end
+	for i := range jobs {
+		fmt.Fprintf(&src, "  j%03d:\n    strategy: {matrix: {a: [1,2,3,4], b: [1,2,3,4], c: [1,2,3,4], d: [1,2,3,4], e: [1,2,3,4]}}\n    runs-on: r-${{ matrix.a }}\n    steps: [{run: x}]\n", i)
+	}
+	f, err := Parse("big.yml", []byte(src.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := f.Jobs["j000"].RunsOn, f.Jobs[fmt.Sprintf("j%03d", jobs-1)].RunsOn
+	if first.Dynamic || len(first.Candidates) != 4 {
+		t.Errorf("first job: dynamic %v, %d candidates; want 4 candidates", first.Dynamic, len(first.Candidates))
+	}
+	if !last.Dynamic || len(last.Candidates) != 0 {
+		t.Errorf("last job: dynamic %v, %d candidates; want dynamic once the budget is spent", last.Dynamic, len(last.Candidates))
 	}
 }

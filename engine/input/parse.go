@@ -70,8 +70,9 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 	}
 
 	n := normalizer{
-		src:   newSource(src),
-		lines: lines,
+		src:    newSource(src),
+		lines:  lines,
+		budget: matrixBudget{left: maxMatrixWork},
 		facts: &Facts{
 			SHA256:      hex.EncodeToString(sum[:]),
 			Triggers:    triggers(wf),
@@ -95,6 +96,7 @@ type normalizer struct {
 	secrets secretScanner
 	lines   yamlLines
 	facts   *Facts
+	budget  matrixBudget // work left for expanding matrices (matrix.go)
 }
 
 func (n *normalizer) workflow(wf *actionlint.Workflow) {
@@ -154,7 +156,8 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 	if j.Name != nil && j.Name.Value != "" {
 		job.Name = j.Name.Value
 	}
-	runnerCandidates(&job.RunsOn, j.RunsOn, j.Strategy)
+	matrix := n.budget.lazy(j.Strategy)
+	runnerCandidates(&job.RunsOn, j.RunsOn, matrix)
 	if j.Container != nil && j.Container.Image != nil {
 		image := j.Container.Image.Value
 		job.Container = &image
@@ -171,7 +174,7 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		job.SecretsInherit = call.InheritSecrets
 	}
 
-	n.images(job, j, id)
+	n.images(job, j, id, matrix)
 
 	execs := make([]*actionlint.Step, 0, len(j.Steps)) // aligned with job.Steps
 	indexes := make([]int, len(j.Steps))               // what Use.Step and SecretRef.Step point to

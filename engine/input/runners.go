@@ -15,7 +15,7 @@ const maxCandidates = 1024
 // lists, one runner per distinct value. It clears Dynamic when every
 // candidate is known; any other expression leaves the job dynamic and its
 // candidates empty.
-func runnerCandidates(ro *RunsOn, r *actionlint.Runner, strategy *actionlint.Strategy) {
+func runnerCandidates(ro *RunsOn, r *actionlint.Runner, matrix func() matrixValues) {
 	ro.Candidates = []Runner{}
 	if r == nil {
 		return
@@ -55,7 +55,7 @@ func runnerCandidates(ro *RunsOn, r *actionlint.Runner, strategy *actionlint.Str
 		}
 		group = &t
 	}
-	mv := expandMatrix(strategy)
+	mv := matrix()
 	if !mv.known {
 		return
 	}
