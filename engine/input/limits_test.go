@@ -132,6 +132,13 @@ func FuzzParse(f *testing.F) {
 			f.Add(src)
 		}
 	}
+	for _, name := range []string{"runs-on-matrix.yml", "images.yml"} { // matrix expansion and images
+		src, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
 	f.Add(aliasBomb())
 	f.Add([]byte("on: push\njobs:\n  j:\n    runs-on: x\n    steps: [{run: '${{ secrets[ }}'}]\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {

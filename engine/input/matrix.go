@@ -342,7 +342,7 @@ func lookup(c combination, path []string) actionlint.RawYAMLValue {
 // render returns every text t can become in combination c: more than one
 // when a value's YAML type is ambiguous (3.10 is "3.10" quoted, 3.1 not).
 // ok is false when a value is an array or an object, which GitHub would
-// not render as written.
+// not render as written, or when there would be too many texts.
 func (t template) render(c combination) (texts []string, ok bool) {
 	texts = []string{t.literals[0]}
 	for i, path := range t.paths {
@@ -354,6 +354,9 @@ func (t template) render(c combination) (texts []string, ok bool) {
 			forms = scalarForms(v.Value)
 		default:
 			return nil, false
+		}
+		if len(texts)*len(forms) > maxCandidates {
+			return nil, false // each ambiguous value doubles the texts
 		}
 		next := make([]string, 0, len(texts)*len(forms))
 		for _, text := range texts {

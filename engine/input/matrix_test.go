@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rhysd/actionlint"
 )
 
 // runsOnOf parses a workflow with one job "j" and returns its runs_on.
@@ -85,6 +87,8 @@ func TestRunnerCandidates(t *testing.T) {
 		{"no matrix", "    runs-on: ${{ matrix.os }}\n", nil},
 		{"object in a label", "    strategy: {matrix: {os: [{a: b}]}}\n    runs-on: [x, 'y-${{ matrix.os }}']\n", nil},
 		{"unknown key in an object", "    strategy: {matrix: {r: [{group: g, extra: 1}]}}\n    runs-on: ${{ matrix.r }}\n", nil},
+		// Each ambiguous value doubles the texts: past the bound, dynamic.
+		{"too many texts", "    strategy: {matrix: {v: [3.10]}}\n    runs-on: x" + strings.Repeat("${{ matrix.v }}", 11) + "\n", nil},
 		{"every value empty", "    strategy: {matrix: {t: [a]}}\n    runs-on: ${{ matrix.os }}\n", nil},
 	}
 	for _, tt := range tests {
@@ -202,5 +206,22 @@ func TestMatrixWorkBounded(t *testing.T) {
 	}
 	if !last.Dynamic || len(last.Candidates) != 0 {
 		t.Errorf("last job: dynamic %v, %d candidates; want dynamic once the budget is spent", last.Dynamic, len(last.Candidates))
+	}
+}
+
+// Each ambiguous value doubles the texts a template renders to: past
+// maxCandidates, render gives up rather than growing without bound.
+func TestRenderBounded(t *testing.T) {
+	tmpl, ok := parseTemplate(strings.Repeat("${{ matrix.v }}", 11))
+	if !ok {
+		t.Fatal("template not parsed")
+	}
+	c := combination{"v": &actionlint.RawYAMLString{Value: "3.10"}}
+	if texts, ok := tmpl.render(c); ok {
+		t.Errorf("11 ambiguous values rendered to %d texts, want a refusal", len(texts))
+	}
+	tmpl, _ = parseTemplate(strings.Repeat("${{ matrix.v }}", 10))
+	if texts, ok := tmpl.render(c); !ok || len(texts) != 1024 {
+		t.Errorf("10 ambiguous values: %d texts (ok %v), want 1024", len(texts), ok)
 	}
 }

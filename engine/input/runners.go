@@ -126,8 +126,8 @@ func combinationRunners(c combination, whole *template, labels []template, group
 			}
 			next = alternatives(texts)
 		}
-		choices = cross(choices, next)
-		if len(choices) > maxCandidates {
+		var ok bool
+		if choices, ok = cross(choices, next); !ok {
 			return nil, false
 		}
 	}
@@ -173,8 +173,7 @@ func valueRunner(v actionlint.RawYAMLValue) (labels [][]string, groups []*string
 			if !isString {
 				return nil, nil, false
 			}
-			labels = cross(labels, alternatives(scalarForms(s.Value)))
-			if len(labels) > maxCandidates {
+			if labels, ok = cross(labels, alternatives(scalarForms(s.Value))); !ok {
 				return nil, nil, false
 			}
 		}
@@ -221,15 +220,19 @@ func alternatives(texts []string) [][]string {
 	return out
 }
 
-// cross appends every list of b to every list of a.
-func cross(a, b [][]string) [][]string {
-	out := make([][]string, 0, len(a)*len(b))
+// cross appends every list of b to every list of a; ok is false when that
+// makes more than maxCandidates lists.
+func cross(a, b [][]string) (out [][]string, ok bool) {
+	if len(a)*len(b) > maxCandidates {
+		return nil, false
+	}
+	out = make([][]string, 0, len(a)*len(b))
 	for _, x := range a {
 		for _, y := range b {
 			out = append(out, append(append(make([]string, 0, len(x)+len(y)), x...), y...))
 		}
 	}
-	return out
+	return out, true
 }
 
 // appendRunnerLabels appends the labels a job can run on: those written
