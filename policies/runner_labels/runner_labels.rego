@@ -179,6 +179,7 @@ runners contains {
 	"unknown": unknown(input.workflow_job.labels, group),
 	"queued": true,
 } if {
+	is_object(input.workflow_job)
 	group := queued_group
 }
 
