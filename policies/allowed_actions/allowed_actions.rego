@@ -59,7 +59,7 @@ deny contains object.remove(finding, ["step"]) if {
 # would then turn into findings cost more per finding.
 findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
-	[lib.chain(use)],
+	[subject(use)],
 )} if {
 	some i in unlisted
 	use := judged[i]
@@ -67,7 +67,7 @@ findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": u
 
 findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is blocked by allowed_actions.allow: replace it",
-	[lib.chain(use)],
+	[subject(use)],
 )} if {
 	list_kind == "general"
 	some i in blocked
@@ -87,7 +87,7 @@ findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": u
 
 findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is not pinned to a full commit SHA: pin it (%s@<40-hex SHA> # %s) or add it to allowed_actions.pinning_exempt",
-	[lib.chain(use), use_name(use), use.ref],
+	[subject(use), use_name(use), use.ref],
 )} if {
 	settings.require_sha_pinning != false # what a bare ref tests, with fewer allocations in OPA
 	some i in unpinned
@@ -99,7 +99,7 @@ findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": u
 # by its digest, not by a commit.
 findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is not pinned to an image digest: pin it by digest (docker://%s@sha256:<digest>) or add it to allowed_actions.pinning_exempt",
-	[lib.chain(use), use.name],
+	[subject(use), use.name],
 )} if {
 	settings.require_sha_pinning != false
 	some i in unpinned
@@ -197,6 +197,15 @@ unpinned_refs := {i: use |
 	use.kind != "local"
 	not use.pinned
 }
+
+# subject names a reference in a message: its chain, and for a job
+# container or service image which of the two it is, since the file does
+# not write it as docker://.
+subject(use) := lib.chain(use) if {
+	not use.source in {"container", "service"}
+} else := sprintf("%s image %s", [use.source, use.raw]) if {
+	count(use.via) == 0
+} else := sprintf("%s → %s image %s", [concat(" → ", use.via), use.source, use.raw])
 
 use_name(use) := trim_suffix(use.raw, concat("", ["@", use.ref]))
 

@@ -233,7 +233,7 @@ test_container_and_service_images if {
 	uses := [fx.image("docker://node:18", "container"), fx.image("docker://redis:7", "service"), fx.image("docker://ghcr.io/acme/db:1", "service")]
 	deny_for(uses) == {{
 		"job": "build", "line": 7, "uses": "docker://redis:7", "via": [],
-		"message": not_allowed("docker://redis:7"),
+		"message": not_allowed("service image docker://redis:7"),
 	}} with data.runpolicy.settings.allowed_actions.allow as ["docker://node", "docker://ghcr.io/acme/*"]
 	{f.uses | some f in deny_for(uses)} == {"docker://node:18"} with data.runpolicy.settings.allowed_actions.allow as ["docker://*", "!docker://node:18"]
 }
@@ -248,14 +248,20 @@ test_docker_images_are_pinned_by_digest if {
 		fx.image("docker://redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "service"),
 	]
 	messages(uses) == {
-		docker_pinning_message("docker://node:18", "node"),
-		docker_pinning_message("docker://ghcr.io/acme/db", "ghcr.io/acme/db"),
+		docker_pinning_message("container image docker://node:18", "node"),
+		docker_pinning_message("service image docker://ghcr.io/acme/db", "ghcr.io/acme/db"),
 		docker_pinning_message("docker://alpine:3.19", "alpine"),
 	} with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
 		with data.runpolicy.settings.allowed_actions.allow as ["docker://*"]
 	messages(uses) == {docker_pinning_message("docker://alpine:3.19", "alpine")} with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
 		with data.runpolicy.settings.allowed_actions.allow as ["docker://*"]
 		with data.runpolicy.settings.allowed_actions.pinning_exempt as ["docker://node", "docker://ghcr.io/*"]
+}
+
+# An image of a called reusable workflow names the chain that led to it.
+test_transitive_image_names_the_chain if {
+	use := fx.via(fx.image("docker://evil/img:1", "container"), ["acme/wf/.github/workflows/build.yml@v1"])
+	messages([use]) == {not_allowed("acme/wf/.github/workflows/build.yml@v1 → container image docker://evil/img:1")} with data.runpolicy.settings.allowed_actions.allow as ["acme/*"]
 }
 
 test_images_chosen_at_run_time_warn if {
