@@ -19,9 +19,12 @@ type Document struct {
 	Run           Run             `json:"run"`
 	Workflow      Workflow        `json:"workflow"`
 	Jobs          map[string]*Job `json:"jobs"`
-	// Uses lists every action and reusable workflow reference in document
-	// order, direct ones first and transitive ones (Via non-empty) after.
-	Uses         []Use        `json:"uses"`
+	// Uses lists every action, reusable workflow and docker image reference
+	// (docker:// steps, job containers, services) in document order, direct
+	// ones first and transitive ones (Via non-empty) after.
+	Uses []Use `json:"uses"`
+	// RunnerLabels are every label a job can run on, sorted and distinct:
+	// those written without an expression and those of every candidate.
 	RunnerLabels []string     `json:"runner_labels"`
 	Secrets      Secrets      `json:"secrets"`
 	WorkflowJob  *WorkflowJob `json:"workflow_job"`
