@@ -131,16 +131,25 @@ warn contains object.union(runner.where, {"message": sprintf(
 	"job %s names no runner group: runner_labels cannot check it against the group lists; give runs-on a group, or set runner_labels.allowed (labels)",
 	[runner.where.job],
 )}) if {
+	count(setting("allowed_groups")) == 0
+	count(setting("disallowed_groups")) > 0
+	not label_lists
+	some runner in runners
+	runner.unknown == "group"
+	not runner.queued
+}
+
+# The group of a queued job is judged when GitHub names it; the group its
+# file wrote was judged when the run was requested.
+warn contains object.union(runner.where, {"message": sprintf(
+	"job %s was queued without a runner group: runner_labels cannot check it against the group lists; set runner_labels.allowed (labels) to judge its labels",
+	[runner.where.job],
+)}) if {
 	group_lists
 	not label_lists
 	some runner in runners
 	runner.unknown == "group"
-	not deny_unknown_group(runner)
-}
-
-deny_unknown_group(runner) if {
-	count(setting("allowed_groups")) > 0
-	not runner.queued
+	runner.queued
 }
 
 warn contains {"job": id, "line": job.line, "message": sprintf(

@@ -104,6 +104,8 @@ msg_no_group := "job build names no runner group, so runner_labels.allowed_group
 
 msg_no_group_warn := "job build names no runner group: runner_labels cannot check it against the group lists; give runs-on a group, or set runner_labels.allowed (labels)"
 
+msg_queued_no_group := "job build was queued without a runner group: runner_labels cannot check it against the group lists; set runner_labels.allowed (labels) to judge its labels"
+
 msg_label_not_allowed(label, list) := sprintf("job build runs on %q, which is not in runner_labels.allowed (%s): choose an allowed runner or add the label", [label, list])
 
 msg_dynamic(expr) := sprintf("job build chooses its runner at run time (%s): runner_labels cannot judge it from the file, only when the job is queued", [expr])
@@ -150,7 +152,8 @@ group_cases := [
 	["queued job in a disallowed group", {"disallowed_groups": ["untrusted"]}, queued_in("untrusted", ["self-hosted"]), {{"job": "build", "message": msg_group_disallowed("untrusted")}}, set()],
 	["queued job in a group not allowed", {"allowed_groups": ["build"]}, queued_in("GitHub Actions", ["ubuntu-latest"]), {{"job": "build", "message": msg_group_not_allowed("GitHub Actions", "build")}}, set()],
 	["queued job in an allowed group", {"allowed_groups": ["build"]}, queued_in("build", ["self-hosted"]), set(), set()],
-	["queued job, group unknown", {"allowed_groups": ["build"]}, queued_in("", ["self-hosted"]), set(), {{"job": "build", "message": msg_no_group_warn}}],
+	["queued job, group unknown", {"allowed_groups": ["build"]}, queued_in("", ["self-hosted"]), set(), {{"job": "build", "message": msg_queued_no_group}}],
+	["queued job, group unknown, deny list", {"disallowed_groups": ["untrusted"]}, queued_in("", ["self-hosted"]), set(), {{"job": "build", "message": msg_queued_no_group}}],
 	["queued job, group unknown, labels checked", {"allowed_groups": ["build"], "allowed": ["self-hosted"]}, queued_in("", ["self-hosted"]), set(), set()],
 	["queued job in a group, without labels", {"allowed": ["linux"]}, queued_in("pool", []), {{"job": "build", "message": msg_no_labels("pool")}}, set()],
 ]
