@@ -731,12 +731,12 @@ jobs:
   build:
     strategy:
       matrix:
-        os: [self-hosted]
+        os: ${{ fromJSON(vars.RUNNERS) }}
     runs-on: ${{ matrix.os }}
     steps:
       - uses: actions/checkout@v4
       - uses: someorg/some-action@v1
-`)
+`) // a matrix given by an expression: the runner is known only when the job is queued
 	r := harness.Run{Repo: "acme/matrix", ID: 9501, HeadSHA: sha(9501), Path: ".github/workflows/matrix.yml",
 		PullRequests: []int{21}, Installation: installation}
 	s.requested(r, matrix, matrix, "up-1")

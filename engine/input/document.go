@@ -19,9 +19,12 @@ type Document struct {
 	Run           Run             `json:"run"`
 	Workflow      Workflow        `json:"workflow"`
 	Jobs          map[string]*Job `json:"jobs"`
-	// Uses lists every action and reusable workflow reference in document
-	// order, direct ones first and transitive ones (Via non-empty) after.
-	Uses         []Use        `json:"uses"`
+	// Uses lists every action, reusable workflow and docker image reference
+	// (docker:// steps, job containers, services) in document order, direct
+	// ones first and transitive ones (Via non-empty) after.
+	Uses []Use `json:"uses"`
+	// RunnerLabels are every label a job can run on, sorted and distinct:
+	// those written without an expression and those of every candidate.
 	RunnerLabels []string     `json:"runner_labels"`
 	Secrets      Secrets      `json:"secrets"`
 	WorkflowJob  *WorkflowJob `json:"workflow_job"`
@@ -155,8 +158,15 @@ type Job struct {
 	Name   string `json:"name"`
 	Line   int    `json:"line"`
 	RunsOn RunsOn `json:"runs_on"`
-	// Container is the image when the whole job runs in a container.
+	// Container is the image when the whole job runs in a container, as
+	// written; Uses lists it as a docker reference (source "container").
 	Container *string `json:"container"`
+	// ContainerDynamic is true when an expression decides the container
+	// image at run time and the file does not list its values.
+	ContainerDynamic bool `json:"container_dynamic"`
+	// Services are the job's service containers by name; Uses lists their
+	// images as docker references (source "service").
+	Services map[string]*Service `json:"services"`
 	// Uses is set when the job calls a reusable workflow.
 	Uses           *Use         `json:"uses"`
 	SecretsInherit bool         `json:"secrets_inherit"`
@@ -173,6 +183,27 @@ type RunsOn struct {
 	// time; Expression keeps the raw text of a whole-value expression.
 	Dynamic    bool    `json:"dynamic"`
 	Expression *string `json:"expression"`
+	// Candidates are the runners the job can run on: runs-on as written,
+	// or one per distinct value of the matrix values it reads when the
+	// file lists them all. Empty when an expression decides the runner at
+	// run time (Dynamic) or the job names none (a reusable workflow call).
+	Candidates []Runner `json:"candidates"`
+}
+
+// Runner is one runner a job can run on.
+type Runner struct {
+	Labels []string `json:"labels"`
+	Group  *string  `json:"group"`
+}
+
+// Service is one of a job's service containers.
+type Service struct {
+	// Image is the image as written, expressions kept.
+	Image string `json:"image"`
+	Line  int    `json:"line"`
+	// Dynamic is true when an expression decides the image at run time
+	// and the file does not list its values.
+	Dynamic bool `json:"dynamic"`
 }
 
 // HardenRunner says whether and how a job runs step-security/harden-runner.
@@ -210,6 +241,14 @@ type Step struct {
 	Targets []string `json:"targets"`
 }
 
+// Sources of Use: where the workflow names the reference.
+const (
+	SourceStep      = "step"      // a step's uses
+	SourceJob       = "job"       // jobs.<id>.uses, a reusable workflow call
+	SourceContainer = "container" // jobs.<id>.container image
+	SourceService   = "service"   // jobs.<id>.services.<name>.image
+)
+
 // Kinds of Use.
 const (
 	KindAction           = "action"
@@ -246,9 +285,13 @@ type Use struct {
 	Pinned      bool    `json:"pinned"`
 	ResolvedSHA *string `json:"resolved_sha"`
 	Job         string  `json:"job"`
-	// Step is the step index, nil for a job-level reusable workflow call.
+	// Step is the step index, nil for a job-level reference (a reusable
+	// workflow call, a container or service image).
 	Step *int `json:"step"`
 	Line int  `json:"line"`
+	// Source says where the workflow names the reference: step, job,
+	// container or service.
+	Source string `json:"source"`
 	// Via is the chain of references (raw strings) that led here; empty when direct.
 	Via []string `json:"via"`
 	// Unresolved says why the resolver could not look inside this reference

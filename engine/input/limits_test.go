@@ -132,8 +132,9 @@ func FuzzParse(f *testing.F) {
 			f.Add(src)
 		}
 	}
-	for _, path := range []string{"testdata/parallel-steps.yml", "testdata/unmodeled.yml", "testdata/uses-spellings.yml"} {
-		src, err := os.ReadFile(path)
+	// parallel steps, unmodeled shapes, uses spellings, matrix expansion and images
+	for _, name := range []string{"parallel-steps.yml", "unmodeled.yml", "uses-spellings.yml", "runs-on-matrix.yml", "images.yml"} {
+		src, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}

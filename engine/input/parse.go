@@ -71,9 +71,10 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 
 	y := readWorkflowYAML(src, wf, errs) // nil for nearly every workflow (see shapes.go)
 	n := normalizer{
-		src:   newSource(src),
-		lines: lines,
-		yaml:  y,
+		src:    newSource(src),
+		lines:  lines,
+		yaml:   y,
+		budget: matrixBudget{left: maxMatrixWork},
 		facts: &Facts{
 			SHA256:      hex.EncodeToString(sum[:]),
 			Triggers:    triggers(wf),
@@ -100,6 +101,7 @@ type normalizer struct {
 	lines   yamlLines
 	yaml    *workflowYAML // what actionlint's tree lacks; nil when it lacks nothing
 	facts   *Facts
+	budget  matrixBudget // work left for expanding matrices (matrix.go)
 }
 
 func (n *normalizer) workflow(wf *actionlint.Workflow) {
@@ -115,11 +117,7 @@ func (n *normalizer) workflow(wf *actionlint.Workflow) {
 	for order, j := range sortedJobs(wf.Jobs) {
 		job := n.job(j, order)
 		n.facts.Jobs[j.ID.Value] = job
-		for _, l := range job.RunsOn.Labels {
-			if !actionlint.ContainsExpression(l) {
-				labels = append(labels, l)
-			}
-		}
+		labels = appendRunnerLabels(labels, job.RunsOn)
 	}
 	slices.Sort(labels)
 	n.facts.RunnerLabels = slices.Compact(labels)
@@ -163,6 +161,8 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 	if j.Name != nil && j.Name.Value != "" {
 		job.Name = j.Name.Value
 	}
+	matrix := n.budget.lazy(j.Strategy)
+	runnerCandidates(&job.RunsOn, j.RunsOn, matrix)
 	if j.Container != nil && j.Container.Image != nil {
 		image := j.Container.Image.Value
 		job.Container = &image
@@ -179,6 +179,8 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		job.SecretsInherit = call.InheritSecrets
 	}
 
+	n.images(job, j, id, matrix)
+
 	execs := n.steps(j, id, order, job) // aligned with job.Steps (parallel.go)
 	job.HardenRunner = hardenRunner(execs, job.Steps)
 	return job
@@ -191,15 +193,15 @@ func (n *normalizer) addUse(u Use) *Use {
 	return &n.facts.Uses[len(n.facts.Uses)-1]
 }
 
-// maxUses is the most direct references wf can hold: one per job and one
-// per step. With that capacity the list never moves while Parse fills it,
+// maxUses is the most direct references wf can hold: one per job, one
+// per step and one per image (a matrix can make more of an image). With that capacity the list never moves while Parse fills it,
 // so the pointers addUse returns stay in it. (Were it to move, they would
 // still hold the same values: nothing changes a Use once it is added.)
 func maxUses(wf *actionlint.Workflow) int {
 	n := 0
 	for _, j := range wf.Jobs {
 		if j != nil {
-			n += 1 + len(j.Steps)
+			n += 1 + len(j.Steps) + imageCount(j)
 		}
 	}
 	return n

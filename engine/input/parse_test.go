@@ -126,24 +126,32 @@ func checkNulls(t *testing.T, key string, v any) {
 // goldens are the workflows whose whole document is pinned in
 // testdata/golden, each chosen for a feature it shows.
 var goldens = []string{
-	corpus + "/workflows/ossf__scorecard__main.yml",                                  // harden-runner first step in every job
-	corpus + "/workflows/kubernetes-sigs__secrets-store-csi-driver__scan-vulns.yaml", // harden-runner first step, egress audit
-	corpus + "/workflows/rhysd__actionlint__ci.yaml",                                 // runs-on: ${{ matrix.os }}
-	corpus + "/workflows/hashicorp__vault__ci.yml",                                   // secrets: inherit, fromJSON runs-on, container digest
-	corpus + "/workflows/ossf__scorecard__goreleaser.yaml",                           // remote reusable workflow by tag
-	corpus + "/fixtures/ossf__scorecard__testdata__workflow-pinned.yaml",             // docker:// by digest
-	corpus + "/fixtures/ossf__scorecard__testdata__workflow-not-pinned.yaml",         // docker:// by tag
-	corpus + "/workflows/hashicorp__terraform__checks.yml",                           // local actions
-	corpus + "/workflows/huggingface__transformers__model_jobs.yml",                  // runs-on group expression, container
-	corpus + "/workflows/microsoft__onnxruntime__reusable_linux_build.yml",           // label list with an expression
-	corpus + "/workflows/microsoft__onnxruntime__linux_cuda_ci.yml",                  // explicit secrets: to a local reusable workflow
-	corpus + "/fixtures/ossf__scorecard__testdata__workflow-anchor.yaml",             // YAML anchor and alias
+	corpus + "/workflows/ossf__scorecard__main.yml",                                        // harden-runner first step in every job
+	corpus + "/workflows/kubernetes-sigs__secrets-store-csi-driver__scan-vulns.yaml",       // harden-runner first step, egress audit
+	corpus + "/workflows/rhysd__actionlint__ci.yaml",                                       // runs-on: ${{ matrix.os }}
+	corpus + "/workflows/hashicorp__vault__ci.yml",                                         // secrets: inherit, fromJSON runs-on, container digest
+	corpus + "/workflows/ossf__scorecard__goreleaser.yaml",                                 // remote reusable workflow by tag
+	corpus + "/fixtures/ossf__scorecard__testdata__workflow-pinned.yaml",                   // docker:// by digest
+	corpus + "/fixtures/ossf__scorecard__testdata__workflow-not-pinned.yaml",               // docker:// by tag
+	corpus + "/workflows/hashicorp__terraform__checks.yml",                                 // local actions
+	corpus + "/workflows/huggingface__transformers__model_jobs.yml",                        // runs-on group expression, container
+	corpus + "/workflows/microsoft__onnxruntime__reusable_linux_build.yml",                 // label list with an expression
+	corpus + "/workflows/microsoft__onnxruntime__linux_cuda_ci.yml",                        // explicit secrets: to a local reusable workflow
+	corpus + "/fixtures/ossf__scorecard__testdata__workflow-anchor.yaml",                   // YAML anchor and alias
+	corpus + "/workflows/rust-lang__rust__ci.yml",                                          // runs-on: ${{ matrix.os }} with os only from include
+	corpus + "/workflows/databricks__cli__push.yml",                                        // runs-on: ${{ matrix.os }} from a row
+	corpus + "/workflows/boostsecurityio__poutine__build_test.yml",                         // runs-on: ${{ matrix.platform }}
+	corpus + "/fixtures/ossf__scorecard__testdata__github-workflow-unknown-os.yaml",        // runs-on: ${{ matrix.os_python.os }}
+	corpus + "/fixtures/ossf__scorecard__testdata__github-workflow-matrix-expression.yaml", // matrix: ${{ fromJson(…) }}
+	corpus + "/workflows/ossf__allstar__allstar.yml",                                       // container image by digest
 	"testdata/secrets-tojson.yml",
 	"testdata/secrets-index.yml",
 	"testdata/secrets-bare-if.yml",
 	"testdata/secrets-container.yml",
 	"testdata/secrets-reusable.yml",
 	"testdata/runs-on-forms.yml",
+	"testdata/runs-on-matrix.yml",
+	"testdata/images.yml",
 	"testdata/harden-runner-later.yml",
 	"testdata/parse-errors.yml",
 	"testdata/parallel-steps.yml",

@@ -16,7 +16,10 @@ import "strings"
 // spelling runpolicy read differently from GitHub would slip past every
 // list that names the action.
 func ParseUses(raw string, jobLevel bool) Use {
-	u := Use{Raw: raw, RefType: RefNone, Via: []string{}}
+	u := Use{Raw: raw, RefType: RefNone, Via: []string{}, Source: SourceStep}
+	if jobLevel {
+		u.Source = SourceJob
+	}
 	s := strings.TrimSpace(raw)
 	switch {
 	case strings.HasPrefix(s, "docker://"):

@@ -60,6 +60,10 @@ func TestParseUses(t *testing.T) {
 		t.Run(tt.raw, func(t *testing.T) {
 			tt.want.Raw = tt.raw
 			tt.want.Via = []string{}
+			tt.want.Source = SourceStep // a step's uses, or a job's below
+			if tt.jobLevel {
+				tt.want.Source = SourceJob
+			}
 			got := ParseUses(tt.raw, tt.jobLevel)
 			got.Names = nil // TestUseNames covers them
 			if !reflect.DeepEqual(got, tt.want) {

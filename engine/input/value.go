@@ -197,14 +197,40 @@ func (b *builder) job(j *Job, built map[*Use]*ast.Term) *ast.Term {
 	return b.object(jobShape,
 		b.str(j.Name),
 		intTerm(j.Line),
-		b.object(runsOnShape, b.strings(ro.Labels), b.optStr(ro.Group), boolean(ro.Dynamic), b.optStr(ro.Expression)),
+		b.object(runsOnShape, b.strings(ro.Labels), b.optStr(ro.Group), boolean(ro.Dynamic), b.optStr(ro.Expression), b.runners(ro.Candidates)),
 		b.optStr(j.Container),
+		boolean(j.ContainerDynamic),
+		b.services(j.Services),
 		use(j.Uses),
 		boolean(j.SecretsInherit),
 		b.strings(j.Secrets),
 		b.hardenRunner(h),
 		b.array(steps),
 	)
+}
+
+func (b *builder) runners(rs []Runner) *ast.Term {
+	terms := make([]*ast.Term, len(rs))
+	for i, r := range rs {
+		terms[i] = b.object(runnerShape, b.strings(r.Labels), b.optStr(r.Group))
+	}
+	return b.array(terms)
+}
+
+// services converts a job's services; nil becomes {} as in the JSON encoding.
+func (b *builder) services(m map[string]*Service) *ast.Term {
+	if len(m) == 0 {
+		return ast.InternedEmptyObject
+	}
+	items := make([][2]*ast.Term, 0, len(m))
+	for name, s := range m {
+		v := ast.InternedNullTerm
+		if s != nil {
+			v = b.object(serviceShape, b.str(s.Image), intTerm(s.Line), boolean(s.Dynamic))
+		}
+		items = append(items, [2]*ast.Term{b.str(name), v})
+	}
+	return b.term(ast.NewObject(items...))
 }
 
 // noHardenRunner is the harden_runner of every job without it.
@@ -239,7 +265,7 @@ func (b *builder) use(u *Use) *ast.Term {
 	values := [...]*ast.Term{
 		b.str(u.Raw), enum(u.Kind), name, b.str(u.Owner), b.str(u.Repo), b.str(u.Path),
 		b.names(u.Names, u.Name, name), b.str(u.Ref), enum(u.RefType), boolean(u.Pinned), b.optStr(u.ResolvedSHA),
-		b.jobID(u.Job), optInt(u.Step), intTerm(u.Line), b.strings(u.Via),
+		b.jobID(u.Job), optInt(u.Step), intTerm(u.Line), enum(u.Source), b.strings(u.Via),
 	}
 	if u.Unresolved == "" && u.Impostor == nil && u.ImpostorUnverified == "" { // omitempty in JSON
 		return b.object(useShape, values[:]...)
@@ -342,11 +368,13 @@ var (
 	modifiedFileShape = newShape("path", "uses", "change", "reason", "sha256")
 	parseErrorShape   = newShape("line", "column", "message")
 	unmodeledShape    = newShape("job", "step", "line", "message")
-	jobShape          = newShape("name", "line", "runs_on", "container", "uses", "secrets_inherit", "secrets", "harden_runner", "steps")
-	runsOnShape       = newShape("labels", "group", "dynamic", "expression")
+	jobShape          = newShape("name", "line", "runs_on", "container", "container_dynamic", "services", "uses", "secrets_inherit", "secrets", "harden_runner", "steps")
+	runsOnShape       = newShape("labels", "group", "dynamic", "expression", "candidates")
+	runnerShape       = newShape("labels", "group")
+	serviceShape      = newShape("image", "line", "dynamic")
 	hardenRunnerShape = newShape("present", "first_step", "step", "egress_policy", "use_policy_store")
 	stepShape         = newShape("index", "id", "name", "line", "uses", "run", "with", "control", "parallel_group", "background", "targets")
-	useShape          = newShape("raw", "kind", "name", "owner", "repo", "path", "names", "ref", "ref_type", "pinned", "resolved_sha", "job", "step", "line", "via", "unresolved", "impostor", "impostor_unverified")
+	useShape          = newShape("raw", "kind", "name", "owner", "repo", "path", "names", "ref", "ref_type", "pinned", "resolved_sha", "job", "step", "line", "source", "via", "unresolved", "impostor", "impostor_unverified")
 	secretsShape      = newShape("names", "bulk", "inherit", "refs")
 	secretRefShape    = newShape("name", "bulk", "job", "step", "context", "line")
 	workflowJobShape  = newShape("id", "name", "labels", "runner_name", "runner_group_name", "status")
@@ -355,7 +383,7 @@ var (
 
 // object returns the object with the shape's first len(values) keys.
 func (s shape) object(values ...*ast.Term) ast.Object {
-	var buf [18][2]*ast.Term // no object of the document has more keys
+	var buf [19][2]*ast.Term // no object of the document has more keys
 	items := buf[:0]
 	for i, v := range values {
 		items = append(items, [2]*ast.Term{s[i], v})
@@ -379,6 +407,7 @@ var documentStrings = func() map[string]*ast.Term {
 	for _, s := range append(jsonKeys(reflect.TypeFor[Document](), nil),
 		"", KindAction, KindReusableWorkflow, KindDocker, KindLocal, RefSHA, RefTagOrBranch, RefNone,
 		ControlParallel, ControlWait, ControlWaitAll, ControlCancel,
+		SourceStep, SourceJob, SourceContainer, SourceService,
 		CtxEnv, CtxWith, CtxRun, CtxIf, CtxSecrets, CtxCredentials, CtxOther,
 		ChangeDiffers, ChangeNew, ChangeUnknown) {
 		m[s] = ast.StringTerm(s)

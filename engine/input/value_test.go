@@ -99,7 +99,7 @@ func TestValueAfterChange(t *testing.T) {
 	for id, j := range d.Jobs {
 		jobs[id] = j
 	}
-	jobs["extra"] = &Job{Name: "extra", Steps: []Step{}, Secrets: []string{}, RunsOn: RunsOn{Labels: []string{}}}
+	jobs["extra"] = &Job{Name: "extra", Steps: []Step{}, Secrets: []string{}, RunsOn: RunsOn{Labels: []string{}, Candidates: []Runner{}}, Services: map[string]*Service{}}
 	d.Jobs = jobs
 	d.RunnerLabels = []string{"changed"}
 	d.Secrets.Bulk = true

@@ -56,8 +56,12 @@ document := {
 		"sha256": "", "default_branch_sha256": "", "modified": false, "parse_errors": [],
 	},
 	"jobs": {"build": object.union(workflow(["pull_request_target"], head_sha).jobs.build, {
-		"name": "", "line": 8, "container": null, "uses": null, "secrets_inherit": false, "secrets": [],
-		"runs_on": {"labels": ["ubuntu-latest"], "group": null, "dynamic": false, "expression": null},
+		"name": "", "line": 8, "container": null, "container_dynamic": false, "services": {},
+		"uses": null, "secrets_inherit": false, "secrets": [],
+		"runs_on": {
+			"labels": ["ubuntu-latest"], "group": null, "dynamic": false, "expression": null,
+			"candidates": [{"labels": ["ubuntu-latest"], "group": null}],
+		},
 		"harden_runner": {"present": false, "first_step": false, "step": null, "egress_policy": null, "use_policy_store": false},
 	})},
 	"uses": [],

@@ -1,9 +1,11 @@
 # METADATA
 # title: Allowed actions
 # description: |-
-#   Denies a run that uses an action, reusable workflow or docker image the
-#   allow list does not allow, and, when pinning is required, one that is not
-#   pinned to a full commit SHA. The list takes GitHub's syntax: owner/*,
+#   Denies a run that uses an action, reusable workflow or docker image (a
+#   docker:// step, a job container, a service) the allow list does not
+#   allow, and, when pinning is required, one that is not pinned to a full
+#   commit SHA (an image to its digest). A container or service image chosen
+#   at run time gets a warning. The list takes GitHub's syntax: owner/*,
 #   owner/repo (any ref), owner/repo@ref, owner/repo/path/to/workflow.yml@ref,
 #   "*" wildcards inside names (space-org*/*), docker://image patterns; an
 #   entry starting with "!" blocks and wins over every allow.
@@ -20,10 +22,10 @@
 #       description: Allow-list patterns; "!" entries block.
 #     - name: require_sha_pinning
 #       default: false
-#       description: Require a full 40-hex commit SHA as ref.
+#       description: Require a full 40-hex commit SHA as ref (an image digest for docker images).
 #     - name: pinning_exempt
 #       default: []
-#       description: Patterns exempt from pinning; "*/*" is refused.
+#       description: Patterns exempt from pinning; "!" entries take the exemption back; an entry that exempts every reference ("*/*", "*@*") is refused.
 #     - name: allow_local
 #       default: true
 #       description: Allow local actions and workflows (./path).
@@ -57,7 +59,7 @@ deny contains object.remove(finding, ["step"]) if {
 # would then turn into findings cost more per finding.
 findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
-	[lib.chain(use)],
+	[subject(use)],
 )} if {
 	some i in unlisted
 	use := judged[i]
@@ -65,7 +67,7 @@ findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": u
 
 findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is blocked by allowed_actions.allow: replace it",
-	[lib.chain(use)],
+	[subject(use)],
 )} if {
 	list_kind == "general"
 	some i in blocked
@@ -85,11 +87,44 @@ findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": u
 
 findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
 	"%s is not pinned to a full commit SHA: pin it (%s@<40-hex SHA> # %s) or add it to allowed_actions.pinning_exempt",
-	[lib.chain(use), use_name(use), use.ref],
+	[subject(use), use_name(use), use.ref],
 )} if {
 	settings.require_sha_pinning != false # what a bare ref tests, with fewer allocations in OPA
 	some i in unpinned
 	use := judged[i]
+	use.kind != "docker"
+}
+
+# A docker image (a docker:// step, a job container, a service) is pinned
+# by its digest, not by a commit.
+findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
+	"%s is not pinned to an image digest: pin it by digest (docker://%s@sha256:<digest>) or add it to allowed_actions.pinning_exempt",
+	[subject(use), use.name],
+)} if {
+	settings.require_sha_pinning != false
+	some i in unpinned
+	use := judged[i]
+	use.kind == "docker"
+}
+
+# A job container or service image an expression chooses at run time
+# cannot be judged from the file. (Matrix values the file lists are in
+# input.uses, one reference per value.)
+warn contains {"job": id, "line": job.line, "message": sprintf(
+	"job %s runs container image %s, which is chosen at run time: allowed_actions cannot judge it from the file; write the image, or list its values in the matrix",
+	[id, job.container],
+)} if {
+	some id, job in input.jobs
+	job.container_dynamic == true
+}
+
+warn contains {"job": id, "line": service.line, "message": sprintf(
+	"job %s runs service %s from image %s, which is chosen at run time: allowed_actions cannot judge it from the file; write the image, or list its values in the matrix",
+	[id, name, service.image],
+)} if {
+	some id, job in input.jobs
+	some name, service in job.services
+	service.dynamic == true
 }
 
 # judged are the references this policy looks at: all of them, or with
@@ -152,8 +187,9 @@ allowed := actions.listed_refs(allow_list.allow, judged)
 blocked := actions.listed_refs(allow_list.block, judged)
 
 # unpinned are the allowed references not pinned to a commit SHA and not
-# exempt from pinning.
-unpinned := object.keys(unpinned_refs) - actions.listed_refs(exempt, unpinned_refs)
+# exempt from pinning. A "!" entry of pinning_exempt takes the exemption
+# back, as a "!" entry of the allow list blocks.
+unpinned := object.keys(unpinned_refs) - (actions.listed_refs(exempt.allow, unpinned_refs) - actions.listed_refs(exempt.block, unpinned_refs))
 
 unpinned_refs := {i: use |
 	some i in (allowed - blocked)
@@ -162,10 +198,19 @@ unpinned_refs := {i: use |
 	not use.pinned
 }
 
+# subject names a reference in a message: its chain, and for a job
+# container or service image which of the two it is, since the file does
+# not write it as docker://.
+subject(use) := lib.chain(use) if {
+	not use.source in {"container", "service"}
+} else := sprintf("%s image %s", [use.source, use.raw]) if {
+	count(use.via) == 0
+} else := sprintf("%s → %s image %s", [concat(" → ", use.via), use.source, use.raw])
+
 use_name(use) := trim_suffix(trim_space(use.raw), concat("", ["@", use.ref]))
 
 # The allow list is indexed (see runpolicy.lib.patterns): a reference costs
 # a few lookups whatever the length of the list.
 allow_list := lib.patterns("allowed_actions", "allow")
 
-exempt := lib.patterns("allowed_actions", "pinning_exempt").allow
+exempt := lib.patterns("allowed_actions", "pinning_exempt")

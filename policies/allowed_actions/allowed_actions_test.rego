@@ -143,6 +143,22 @@ test_pinning_exempt if {
 		with data.runpolicy.settings.allowed_actions.pinning_exempt as ["actions/*", "github/codeql-action"]
 }
 
+# A "!" entry takes the exemption back, whatever the order of the entries.
+test_pinning_exempt_honours_blocks if {
+	uses := [fx.action("actions/checkout@v4"), fx.action("actions/cache@v4"), fx.action("github/codeql-action/init@v3")]
+	every case in [
+		[["actions/*", "!actions/cache"], {"actions/cache@v4", "github/codeql-action/init@v3"}],
+		[["!actions/cache", "actions/*"], {"actions/cache@v4", "github/codeql-action/init@v3"}],
+		[["actions/*", "github/*", "!*@v4"], {"actions/checkout@v4", "actions/cache@v4"}],
+		[["!actions/*"], {"actions/checkout@v4", "actions/cache@v4", "github/codeql-action/init@v3"}],
+		[["*/*", "!github/codeql-action/*"], {"github/codeql-action/init@v3"}],
+	] {
+		[exempt, unpinned] := case
+		{f.uses | some f in deny_for(uses)} == unpinned with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
+			with data.runpolicy.settings.allowed_actions.pinning_exempt as exempt
+	}
+}
+
 test_pinning_skips_local_docker_digests_and_unallowed if {
 	uses := [fx.local("./x"), fx.docker("docker://alpine@sha256:0123"), fx.action("evil/x@v1")]
 	messages(uses) == {not_allowed("evil/x@v1")} with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
@@ -210,4 +226,55 @@ test_include_transitive_false_with_a_general_list if {
 	uses := [fx.via(fx.action("evil/action@v1"), ["acme/lint@v2"]), fx.action("evil/direct@v1"), fx.action("acme/bad@v1")]
 	messages(uses) == {not_allowed("evil/direct@v1"), "acme/bad@v1 is blocked by allowed_actions.allow: replace it"} with data.runpolicy.settings.allowed_actions.include_transitive as false
 		with data.runpolicy.settings.allowed_actions.allow as ["acme/*", "!acme/bad"]
+}
+
+# Job containers and services are docker references too, without a step.
+test_container_and_service_images if {
+	uses := [fx.image("docker://node:18", "container"), fx.image("docker://redis:7", "service"), fx.image("docker://ghcr.io/acme/db:1", "service")]
+	deny_for(uses) == {{
+		"job": "build", "line": 7, "uses": "docker://redis:7", "via": [],
+		"message": not_allowed("service image docker://redis:7"),
+	}} with data.runpolicy.settings.allowed_actions.allow as ["docker://node", "docker://ghcr.io/acme/*"]
+	{f.uses | some f in deny_for(uses)} == {"docker://node:18"} with data.runpolicy.settings.allowed_actions.allow as ["docker://*", "!docker://node:18"]
+}
+
+docker_pinning_message(raw, name) := sprintf("%s is not pinned to an image digest: pin it by digest (docker://%s@sha256:<digest>) or add it to allowed_actions.pinning_exempt", [raw, name])
+
+test_docker_images_are_pinned_by_digest if {
+	uses := [
+		fx.image("docker://node:18", "container"),
+		fx.image("docker://ghcr.io/acme/db", "service"),
+		fx.docker("docker://alpine:3.19"),
+		fx.image("docker://redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "service"),
+	]
+	messages(uses) == {
+		docker_pinning_message("container image docker://node:18", "node"),
+		docker_pinning_message("service image docker://ghcr.io/acme/db", "ghcr.io/acme/db"),
+		docker_pinning_message("docker://alpine:3.19", "alpine"),
+	} with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
+		with data.runpolicy.settings.allowed_actions.allow as ["docker://*"]
+	messages(uses) == {docker_pinning_message("docker://alpine:3.19", "alpine")} with data.runpolicy.settings.allowed_actions.require_sha_pinning as true
+		with data.runpolicy.settings.allowed_actions.allow as ["docker://*"]
+		with data.runpolicy.settings.allowed_actions.pinning_exempt as ["docker://node", "docker://ghcr.io/*"]
+}
+
+# An image of a called reusable workflow names the chain that led to it.
+test_transitive_image_names_the_chain if {
+	use := fx.via(fx.image("docker://evil/img:1", "container"), ["acme/wf/.github/workflows/build.yml@v1"])
+	messages([use]) == {not_allowed("acme/wf/.github/workflows/build.yml@v1 → container image docker://evil/img:1")} with data.runpolicy.settings.allowed_actions.allow as ["acme/*"]
+}
+
+test_images_chosen_at_run_time_warn if {
+	job := object.union(fx.job(["ubuntu-latest"], []), {
+		"container": "${{ inputs.image }}", "container_dynamic": true,
+		"services": {
+			"cache": {"image": "${{ inputs.cache }}", "line": 12, "dynamic": true},
+			"db": {"image": "postgres:16", "line": 14, "dynamic": false},
+		},
+	})
+	allowed_actions.warn == {
+		{"job": "build", "line": 5, "message": "job build runs container image ${{ inputs.image }}, which is chosen at run time: allowed_actions cannot judge it from the file; write the image, or list its values in the matrix"},
+		{"job": "build", "line": 12, "message": "job build runs service cache from image ${{ inputs.cache }}, which is chosen at run time: allowed_actions cannot judge it from the file; write the image, or list its values in the matrix"},
+	} with input as fx.patched({"jobs": {"build": job}, "uses": []})
+	count(allowed_actions.warn) == 0 with input as fx.doc
 }

@@ -154,3 +154,14 @@ test_unresolved_denies_with_block_unresolved if {
 	compromised_actions.deny == {{"message": limit_message}} with input as limits
 		with data.runpolicy.settings.compromised_actions.block_unresolved as true
 }
+
+# A job container or service image is looked up by its names like any
+# docker reference.
+test_container_image_on_the_list if {
+	list := {"docker://evil/miner": {"advisories": [], "summary": "", "all_versions": true, "commits": {}, "versions": {}, "ranges": []}}
+	deny_for(fx.image("docker://evil/miner:1", "container")) == {{
+		"message": sprintf("docker://evil/miner:1 is compromised (no advisory): every version of it is affected. %s", [remedy]),
+		"advisories": [],
+		"job": "build", "line": 7, "uses": "docker://evil/miner:1", "via": [],
+	}} with data.runpolicy.compromised.actions as list
+}

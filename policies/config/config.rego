@@ -12,6 +12,8 @@
 #   - input: schema.input
 package runpolicy.config
 
+import data.runpolicy.lib.actions
+
 # known lists every setting of the built-in policies and the type it takes.
 known := {
 	"compromised_actions": {"mode": "mode", "block_unresolved": "boolean"},
@@ -32,7 +34,13 @@ known := {
 		"allow_local": "boolean",
 		"include_transitive": "boolean",
 	},
-	"runner_labels": {"mode": "mode", "disallowed": "strings", "allowed": "strings"},
+	"runner_labels": {
+		"mode": "mode",
+		"disallowed": "strings",
+		"allowed": "strings",
+		"disallowed_groups": "strings",
+		"allowed_groups": "strings",
+	},
 	"harden_runner": {
 		"mode": "mode",
 		"target_labels": "strings",
@@ -107,8 +115,30 @@ strings(v) if {
 errors contains sprintf("%s.pinning_exempt: %q would exempt every action from pinning; list owners or actions instead", [where, pattern]) if {
 	some [where, "allowed_actions", value] in scopes
 	some pattern in value.pinning_exempt
-	regex.match(`^[*/]+$`, pattern)
+	is_string(pattern)
+	exempts_everything(pattern)
 }
+
+# exempts_everything reports whether an entry lists every reference: it is
+# tried on references that share no owner, repository, path, ref or
+# character class beyond what any name has, so that only an entry made of
+# wildcards ("*", "*/*", "*@*", "**/*@*", …) lists them all. A spelling
+# list would miss the next spelling.
+exempts_everything(pattern) if {
+	index := actions.index([pattern])
+	count(actions.listed_refs(index.allow, generic_refs)) == count(generic_refs)
+}
+
+generic_refs := [
+	{"kind": "action", "name": "q/r", "names": ["q/r", "q/*"], "raw": "q/r@1", "ref": "1"},
+	{"kind": "action", "name": "zz_0.org/x9/sub/dir", "names": ["zz_0.org/x9/sub/dir", "zz_0.org/x9", "zz_0.org/*"], "raw": "zz_0.org/x9/sub/dir@main", "ref": "main"},
+	{
+		"kind": "reusable_workflow", "name": "a-b/c-d/.github/workflows/w.yml",
+		"names": ["a-b/c-d/.github/workflows/w.yml", "a-b/c-d", "a-b/*"],
+		"raw": "a-b/c-d/.github/workflows/w.yml@0123456789abcdef0123456789abcdef01234567",
+		"ref": "0123456789abcdef0123456789abcdef01234567",
+	},
+]
 
 errors contains sprintf("%s.approved_workflow_sha256: %q is not a SHA-256 digest (64 hex digits)", [where, digest]) if {
 	some [where, "secret_exfiltration", value] in scopes

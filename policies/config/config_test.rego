@@ -42,7 +42,17 @@ test_lists_of_strings if {
 
 test_pinning_exempt_cannot_exempt_everything if {
 	errors_with({"allowed_actions": {"pinning_exempt": ["actions/*", "*/*"]}}) == {`settings.allowed_actions.pinning_exempt: "*/*" would exempt every action from pinning; list owners or actions instead`}
-	errors_with({"allowed_actions": {"pinning_exempt": ["*"]}}) == {`settings.allowed_actions.pinning_exempt: "*" would exempt every action from pinning; list owners or actions instead`}
+	every pattern in ["*", "*/*", "*@*", "*/*@*", "**", "**/**", "*/**@*", " * ", "*@"] {
+		errors_with({"allowed_actions": {"pinning_exempt": [pattern]}}) == {sprintf(`settings.allowed_actions.pinning_exempt: %q would exempt every action from pinning; list owners or actions instead`, [pattern])}
+	}
+}
+
+# An entry that leaves some reference out is a real exemption, and a "!"
+# entry exempts nothing.
+test_pinning_exempt_entries_that_do_not_exempt_everything if {
+	every pattern in ["actions/*", "*/checkout", "a*/*", "*@v*", "*/*@main", "*/*/*", "!*", "!*/*", "docker://*", "*-*"] {
+		errors_with({"allowed_actions": {"pinning_exempt": [pattern]}}) == set()
+	}
 }
 
 test_approved_workflow_digests if {

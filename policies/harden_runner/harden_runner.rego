@@ -143,6 +143,14 @@ on_target(job) if {
 	lib.in_patterns(targets, label)
 }
 
+# A job whose runs-on reads matrix values is on target when one of the
+# runners it can run on is.
+on_target(job) if {
+	some candidate in job.runs_on.candidates
+	some label in candidate.labels
+	lib.in_patterns(targets, label)
+}
+
 # hardening_steps are [job, step index] pairs of the targeted jobs'
 # harden-runner (or equivalent) steps. Like every rule here, each looks at
 # all jobs and steps at once: in OPA that costs far less than a function

@@ -154,3 +154,14 @@ test_first_step_before_a_parallel_block if {
 	count(harden_runner.deny) == 0 with input as jobs({"build": job})
 		with data.runpolicy.settings.harden_runner.require_first_step as true
 }
+
+# A job whose runs-on reads matrix values is targeted when one of the
+# runners the matrix makes is.
+test_target_labels_of_matrix_candidates if {
+	matrix := object.union(fx.job([], [fx.step(0, null)]), {"runs_on": {"expression": "${{ matrix.os }}", "candidates": [
+		{"labels": ["ubuntu-latest"], "group": null},
+		{"labels": ["self-hosted", "gpu"], "group": null},
+	]}})
+	{v.message | some v in harden_runner.deny} == {missing("matrix")} with input as jobs({"matrix": matrix, "linux": plain})
+		with data.runpolicy.settings.harden_runner.target_labels as ["gpu"]
+}

@@ -46,7 +46,7 @@ action(raw) := {
 	"raw": raw, "kind": kind(name), "name": name,
 	"owner": parts[0], "repo": parts[1], "path": concat("/", array.slice(parts, 2, count(parts))),
 	"names": names(parts), "ref": ref, "ref_type": ref_type(ref), "pinned": ref_type(ref) == "sha", "resolved_sha": null,
-	"job": "build", "step": 1, "line": 10, "via": [],
+	"job": "build", "step": 1, "line": 10, "source": "step", "via": [],
 } if {
 	[name, ref] := split(raw, "@")
 	parts := split(name, "/")
@@ -70,16 +70,32 @@ else := "tag_or_branch"
 local(path) := {
 	"raw": path, "kind": "local", "name": path, "owner": "", "repo": "", "path": path, "names": [],
 	"ref": "", "ref_type": "none", "pinned": false, "resolved_sha": null,
-	"job": "build", "step": 1, "line": 10, "via": [],
+	"job": "build", "step": 1, "line": 10, "source": "step", "via": [],
 }
 
 # docker builds a docker://image reference.
+# As the normalizer does, name is the image without tag or digest and ref
+# is the digest, else the tag.
 docker(raw) := {
-	"raw": raw, "kind": "docker", "name": trim_prefix(raw, "docker://"), "owner": "", "repo": "", "path": "",
+	"raw": raw, "kind": "docker", "name": trim_prefix(docker_image(raw), "docker://"), "owner": "", "repo": "", "path": "",
 	"names": array.concat([lower(raw)], [image | image := docker_image(lower(raw)); image != lower(raw)]),
-	"ref": "", "ref_type": "none", "pinned": contains(raw, "@sha256:"), "resolved_sha": null,
-	"job": "build", "step": 1, "line": 10, "via": [],
+	"ref": docker_ref(raw), "ref_type": docker_ref_type(raw), "pinned": contains(raw, "@sha256:"), "resolved_sha": null,
+	"job": "build", "step": 1, "line": 10, "source": "step", "via": [],
 }
+
+docker_ref(raw) := split(raw, "@")[1] if contains(raw, "@")
+
+else := trim_prefix(split(raw, docker_image(raw))[1], ":")
+
+docker_ref_type(raw) := "sha" if {
+	contains(raw, "@sha256:")
+} else := "tag_or_branch" if {
+	docker_ref(raw) != ""
+} else := "none"
+
+# image builds the docker reference of a job container or service image
+# (source "container" or "service") of job build at line 7.
+image(raw, source) := object.union(docker(raw), {"step": null, "line": 7, "source": source})
 
 docker_image(raw) := regex.replace(split(raw, "@")[0], `:[^/:]*$`, "")
 
@@ -89,11 +105,16 @@ via(use, chain) := object.union(use, {"via": chain})
 # job builds a job running on labels with steps.
 job(labels, steps) := {
 	"name": "", "line": 5,
-	"runs_on": {"labels": labels, "group": null, "dynamic": false, "expression": null},
-	"container": null, "uses": null, "secrets_inherit": false, "secrets": [],
+	"runs_on": {"labels": labels, "group": null, "dynamic": false, "expression": null, "candidates": candidates(labels)},
+	"container": null, "container_dynamic": false, "services": {}, "uses": null, "secrets_inherit": false, "secrets": [],
 	"harden_runner": {"present": false, "first_step": false, "step": null, "egress_policy": null, "use_policy_store": false},
 	"steps": steps,
 }
+
+# candidates are the runners of a job that runs on labels written out.
+candidates(labels) := [] if count(labels) == 0
+
+else := [{"labels": labels, "group": null}]
 
 # step builds step index running use (null for a run: step).
 step(index, use) := {

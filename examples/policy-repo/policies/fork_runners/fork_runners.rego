@@ -58,8 +58,15 @@ deny contains {
 } if {
 	untrusted_fork
 	some id, job in input.jobs
-	some label in job.runs_on.labels
+	some label in labels(job)
 	lower(label) in self_hosted
+}
+
+# labels are a job's labels as written and those of every runner its
+# matrix values make (runs-on: ${{ matrix.os }}).
+labels(job) := {label | some label in job.runs_on.labels} | {label |
+	some candidate in object.get(job.runs_on, "candidates", [])
+	some label in candidate.labels
 }
 
 # Labels GitHub resolved when the job was queued (workflow_job events), which

@@ -57,3 +57,12 @@ test_queued_job_labels_judged if {
 	some d in denials
 	contains(d.message, "was queued")
 }
+
+test_matrix_candidates_judged if {
+	doc := object.union(run(true, "mallory/api", []), {"jobs": {"build": {"runs_on": {"candidates": [
+		{"labels": ["ubuntu-latest"], "group": null},
+		{"labels": ["self-hosted", "linux"], "group": null},
+	]}}}})
+	denials := fork_runners.deny with input as doc
+	count(denials) == 1
+}
