@@ -14,7 +14,7 @@ package runpolicy.config
 
 # known lists every setting of the built-in policies and the type it takes.
 known := {
-	"compromised_actions": {"mode": "mode", "block_unresolved": "boolean"},
+	"compromised_actions": {"mode": "mode", "block_unresolved": "boolean", "exceptions": "exceptions"},
 	"secret_exfiltration": {
 		"mode": "mode",
 		"analyze_default_branch": "boolean",
@@ -93,6 +93,14 @@ errors contains sprintf("%s.%s: must be a list of strings, got %v", [where, key,
 	some key, v in value
 	known[policy][key] == "strings"
 	not strings(v)
+}
+
+# The engine checks each exception and drops the entries it names from the
+# list at load, once for every repository: an override cannot scope it.
+errors contains sprintf("%s.exceptions: exceptions apply organization-wide only (set settings.compromised_actions.exceptions)", [where]) if {
+	some [where, "compromised_actions", value] in scopes
+	startswith(where, "settings.repositories")
+	value.exceptions
 }
 
 strings(v) if {
