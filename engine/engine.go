@@ -134,6 +134,10 @@ func (e *Engine) Load(ctx context.Context, bundles []Bundle) error {
 	return nil
 }
 
+// AllowedBuiltins returns the network built-ins policies may call, for
+// whoever compiles the same policies elsewhere (a bundle's tests).
+func (e *Engine) AllowedBuiltins() []string { return slices.Clone(e.allow) }
+
 // Exceptions returns the compromised-list exceptions of the active set.
 func (e *Engine) Exceptions() []Exception {
 	rev := e.cur.Load()
