@@ -283,3 +283,12 @@ func TestPoliciesGetNoNetwork(t *testing.T) {
 		t.Error("Capabilities accepted an unknown name")
 	}
 }
+
+func TestReservedDataMustHaveItsShape(t *testing.T) {
+	for _, key := range []string{"settings", "compromised"} {
+		_, err := New(context.Background(), []Bundle{testBundle("team", "r1", obj("runpolicy", obj(key, []any{})), nil)})
+		if err == nil || !strings.Contains(err.Error(), "data.runpolicy."+key+" must be an object") {
+			t.Errorf("%s as a list: error = %v", key, err)
+		}
+	}
+}

@@ -87,16 +87,23 @@ func checkData(bundle string, data map[string]any) error {
 		return fmt.Errorf("bundle %s: data.%s is reserved: a bundle may set data.runpolicy.settings and add to data.runpolicy.compromised only", bundle, ReservedRoot)
 	}
 	var bad []string
-	for k := range obj {
+	for k, v := range obj {
 		if !userData[k] {
 			bad = append(bad, "data."+ReservedRoot+"."+k)
+			continue
+		}
+		if _, ok := v.(map[string]any); !ok {
+			return fmt.Errorf("bundle %s: data.%s.%s must be an object, got %T", bundle, ReservedRoot, k, v)
 		}
 	}
 	if len(bad) == 0 {
 		return nil
 	}
 	sort.Strings(bad)
-	return fmt.Errorf("bundle %s: %s reserved: a bundle may set data.runpolicy.settings and add to data.runpolicy.compromised only", bundle, strings.Join(bad, ", ")+map[bool]string{true: " is", false: " are"}[len(bad) == 1])
+	// Bundle data is merged by the time it gets here; the path says which
+	// file: runpolicy/<key>/data.json, or a key of a data file above it.
+	return fmt.Errorf("bundle %s: %s reserved (from a data file at or above %s): a bundle may set data.runpolicy.settings and add to data.runpolicy.compromised only",
+		bundle, strings.Join(bad, ", ")+map[bool]string{true: " is", false: " are"}[len(bad) == 1], strings.ReplaceAll(strings.TrimPrefix(bad[0], "data."), ".", "/")+"/")
 }
 
 // parsedModule is mf's parsed module, parsing it when the reader did not;
