@@ -90,7 +90,7 @@ func compose(bundles []Bundle, extra []map[string]any) (*composition, error) {
 			owner[root] = b.Name
 		}
 		if nsOwner != "" && b.Name != nsOwner {
-			if err := checkData(b.Name, b.Bundle.Data); err != nil {
+			if err := checkData("bundle "+b.Name, b.Bundle.Data); err != nil {
 				return nil, err
 			}
 		}

@@ -106,8 +106,8 @@ func TestBundleCannotTakeOverTheReservedNamespace(t *testing.T) {
 	})
 	t.Run("a --data file is held to the same rule", func(t *testing.T) {
 		_, err := New(context.Background(), nil, WithData(obj("runpolicy", obj("prepared", obj("active", obj())))))
-		if err == nil || !strings.Contains(err.Error(), "data.runpolicy.prepared is reserved") {
-			t.Fatalf("New error = %v, want data.runpolicy.prepared refused", err)
+		if err == nil || !strings.Contains(err.Error(), "data document 1: data.runpolicy.prepared is reserved") {
+			t.Fatalf("New error = %v, want data.runpolicy.prepared of data document 1 refused", err)
 		}
 	})
 }

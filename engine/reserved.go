@@ -75,16 +75,17 @@ func checkModule(bundle, file string, m *ast.Module, owner string, owned map[str
 	return nil
 }
 
-// checkData refuses data of a bundle other than the owner in the reserved
-// namespace, except the documented keys.
-func checkData(bundle string, data map[string]any) error {
+// checkData refuses data of a bundle other than the owner (or of a --data
+// document) in the reserved namespace, except the documented keys. who
+// names the source: "bundle team", "data document 1".
+func checkData(who string, data map[string]any) error {
 	rp, ok := data[ReservedRoot]
 	if !ok {
 		return nil
 	}
 	obj, ok := rp.(map[string]any)
 	if !ok {
-		return fmt.Errorf("bundle %s: data.%s is reserved: a bundle may set data.runpolicy.settings and add to data.runpolicy.compromised only", bundle, ReservedRoot)
+		return fmt.Errorf("%s: data.%s is reserved: a bundle may set data.runpolicy.settings and add to data.runpolicy.compromised only", who, ReservedRoot)
 	}
 	var bad []string
 	for k, v := range obj {
@@ -93,7 +94,7 @@ func checkData(bundle string, data map[string]any) error {
 			continue
 		}
 		if _, ok := v.(map[string]any); !ok {
-			return fmt.Errorf("bundle %s: data.%s.%s must be an object, got %T", bundle, ReservedRoot, k, v)
+			return fmt.Errorf("%s: data.%s.%s must be an object, got %T", who, ReservedRoot, k, v)
 		}
 	}
 	if len(bad) == 0 {
@@ -102,8 +103,8 @@ func checkData(bundle string, data map[string]any) error {
 	sort.Strings(bad)
 	// Bundle data is merged by the time it gets here; the path says which
 	// file: runpolicy/<key>/data.json, or a key of a data file above it.
-	return fmt.Errorf("bundle %s: %s reserved (from a data file at or above %s): a bundle may set data.runpolicy.settings and add to data.runpolicy.compromised only",
-		bundle, strings.Join(bad, ", ")+map[bool]string{true: " is", false: " are"}[len(bad) == 1], strings.ReplaceAll(strings.TrimPrefix(bad[0], "data."), ".", "/")+"/")
+	return fmt.Errorf("%s: %s reserved (from a data file at or above %s): a bundle may set data.runpolicy.settings and add to data.runpolicy.compromised only",
+		who, strings.Join(bad, ", ")+map[bool]string{true: " is", false: " are"}[len(bad) == 1], strings.ReplaceAll(strings.TrimPrefix(bad[0], "data."), ".", "/")+"/")
 }
 
 // parsedModule is mf's parsed module, parsing it when the reader did not;
