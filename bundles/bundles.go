@@ -68,6 +68,11 @@ type SourceConfig struct {
 	// KeyAlgorithm is the signing algorithm (RS256, ES256, …); empty means
 	// the one that matches the public key's type.
 	KeyAlgorithm string `yaml:"key_algorithm" json:"key_algorithm,omitempty"`
+	// RedirectHosts are the hosts (host or host:port) an http source may
+	// be redirected to besides its own, such as an object store that
+	// serves the bundle. Redirects to other hosts are refused, and so are
+	// redirects to loopback or link-local addresses, whatever the list says.
+	RedirectHosts []string `yaml:"redirect_hosts" json:"redirect_hosts,omitempty"`
 }
 
 // DefaultInterval is how often a source is checked when its Interval is zero.

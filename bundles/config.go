@@ -95,6 +95,9 @@ func (c SourceConfig) normalize() (SourceConfig, error) {
 	if c.Interval == 0 {
 		c.Interval = DefaultInterval
 	}
+	if len(c.RedirectHosts) > 0 && c.Type != TypeHTTP {
+		return fail("redirect_hosts applies to http sources only")
+	}
 	if c.Token != "" && c.TokenFromApp {
 		return fail("token and token_from_app exclude each other")
 	}
@@ -156,14 +159,57 @@ func repoFromURL(loc string) string {
 	return parts[len(parts)-2] + "/" + parts[len(parts)-1]
 }
 
-// redact drops credentials from a URL before it is logged or shown.
+// redact drops credentials from a URL before it is logged or shown: the
+// password of its userinfo, and the values of query parameters that carry
+// credentials (?token=, presigned S3, GCS and Azure SAS signatures, …).
 func redact(loc string) string {
 	u, err := url.Parse(loc)
-	if err != nil || u.User == nil {
+	if err != nil {
+		if i := strings.IndexAny(loc, "?#"); i >= 0 {
+			return loc[:i] + "?REDACTED" // unparsable: keep no part of the query
+		}
 		return loc
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.User(u.User.Username())
+	changed := false
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.User(u.User.Username())
+			changed = true
+		}
+	}
+	if u.RawQuery != "" {
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			u.RawQuery, changed = "REDACTED", true
+		} else {
+			for k := range q {
+				if secretParam(k) {
+					q[k] = []string{"REDACTED"}
+					changed = true
+				}
+			}
+			if changed {
+				u.RawQuery = q.Encode()
+			}
+		}
+	}
+	if !changed {
+		return loc
 	}
 	return u.String()
+}
+
+// secretParam reports whether a query parameter's name says it carries a
+// credential.
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	if strings.HasPrefix(n, "x-amz-") || strings.HasPrefix(n, "x-goog-") {
+		return n != "x-amz-date" && n != "x-amz-expires" && n != "x-goog-date" && n != "x-goog-expires"
+	}
+	for _, s := range []string{"token", "sig", "key", "secret", "password", "passwd", "pwd", "auth", "credential", "session", "code"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -87,7 +88,7 @@ func TestSourceConfigDecode(t *testing.T) {
 		}
 		want := SourceConfig{Name: "org", Type: TypeGit, URL: "https://github.com/acme/policies.git", Ref: "main", Subdir: "policies",
 			Interval: 30 * time.Second, TokenFromApp: true, Repository: "acme/policies", RunTests: true}
-		if got[0] != want {
+		if !reflect.DeepEqual(got[0], want) {
 			t.Errorf("%s: got %+v, want %+v", name, got[0], want)
 		}
 		if got[1].PublicKeyFile != "/etc/runpolicy/bundle.pem" || got[1].Interval != 0 {

@@ -43,6 +43,9 @@ type SourceStatus struct {
 	// FailedRevision is the refused revision LastError is about, when
 	// the failure got that far.
 	FailedRevision string `json:"failed_revision,omitempty"`
+	// CompromisedExceptions, on the built-in bundle's row, are the
+	// compromised-list entries settings took off the list.
+	CompromisedExceptions []engine.Exception `json:"compromised_exceptions,omitempty"`
 }
 
 // Manager keeps a set of sources loaded into an engine: it loads them all
@@ -287,7 +290,7 @@ func (m *Manager) activate(ctx context.Context, cand map[*source]*snapshot) erro
 		if !s.cfg.RunTests {
 			continue
 		}
-		if err := runTests(ctx, m.builtin, set, snap.tests); err != nil {
+		if err := runTests(ctx, m.builtin, m.eng.AllowedBuiltins(), set, snap.tests); err != nil {
 			m.refuse(cand, "test", err)
 			return err
 		}
@@ -377,7 +380,7 @@ func (m *Manager) Ready() bool { return m.ready.Load() }
 func (m *Manager) Status() []SourceStatus {
 	var out []SourceStatus
 	if m.builtin {
-		out = append(out, SourceStatus{Name: engine.BuiltinName, Type: engine.BuiltinName, Revision: m.eng.Revisions()[engine.BuiltinName]})
+		out = append(out, SourceStatus{Name: engine.BuiltinName, Type: engine.BuiltinName, Revision: m.eng.Revisions()[engine.BuiltinName], CompromisedExceptions: m.eng.Exceptions()})
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

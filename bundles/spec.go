@@ -95,7 +95,7 @@ func Fetch(ctx context.Context, cfg SourceConfig) (engine.Bundle, error) {
 	}
 	b := engine.Bundle{Name: cfg.Name, Bundle: snap.bundle}
 	if cfg.RunTests {
-		if err := runTests(ctx, true, []engine.Bundle{b}, snap.tests); err != nil {
+		if err := runTests(ctx, true, nil, []engine.Bundle{b}, snap.tests); err != nil {
 			return engine.Bundle{}, fmt.Errorf("bundle source %s: %w", cfg.Name, err)
 		}
 	}

@@ -24,9 +24,15 @@ const testTimeout = 30 * time.Second
 // engine carries it), so tests can use the built-in library and the
 // settings as they will be. Any failing or erroring test refuses the
 // revision.
-func runTests(ctx context.Context, builtin bool, set []engine.Bundle, tests []bundle.ModuleFile) error {
+func runTests(ctx context.Context, builtin bool, allow []string, set []engine.Bundle, tests []bundle.ModuleFile) error {
 	if len(tests) == 0 {
 		return nil
+	}
+	// A bundle's tests run at activation, on the server: they get no more
+	// network than its policies.
+	caps, err := engine.Capabilities(allow...)
+	if err != nil {
+		return fmt.Errorf("tests: %w", err)
 	}
 	if builtin {
 		b, err := policies.Bundle()
@@ -50,7 +56,7 @@ func runTests(ctx context.Context, builtin bool, set []engine.Bundle, tests []bu
 	}
 	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false))
 	ch, err := tester.NewRunner().
-		SetCompiler(ast.NewCompiler()).
+		SetCompiler(ast.NewCompiler().WithCapabilities(caps)).
 		SetStore(store).
 		SetModules(mods).
 		SetTimeout(testTimeout).

@@ -24,18 +24,38 @@ type composition struct {
 	modules   map[string]*ast.Module
 	data      map[string]any
 	revisions map[string]string
+	// exceptions are the compromised-list exceptions in force, with the
+	// entries each dropped.
+	exceptions []Exception
 }
 
 // compose merges bundles in order. Modules must not overlap: two bundles
 // that own the same root is an error, as in OPA. Data is deep-merged, later
 // bundles and then the extra documents winning, which is how user settings
-// override the built-in defaults.
+// override the built-in defaults; the compromised list is the exception:
+// every source's entries are united, so none can shrink another's (see
+// compromised.go). The runpolicy namespace belongs to the built-in bundle
+// (see reserved.go).
 func compose(bundles []Bundle, extra []map[string]any) (*composition, error) {
 	c := &composition{
 		modules:   map[string]*ast.Module{},
 		data:      map[string]any{},
 		revisions: map[string]string{},
 	}
+	nsOwner := namespaceOwner(bundles)
+	var owned map[string]bool
+	for _, b := range bundles {
+		if b.Name == nsOwner && b.Bundle != nil {
+			var mods []*ast.Module
+			for _, mf := range b.Bundle.Modules {
+				if m := parsedModule(mf.Path, mf.Raw, mf.Parsed); m != nil {
+					mods = append(mods, m)
+				}
+			}
+			owned = ownedPolicies(mods)
+		}
+	}
+	list := map[string]any{}
 	owner := map[string]string{} // root → bundle name
 	for _, b := range bundles {
 		if b.Bundle == nil {
@@ -45,14 +65,6 @@ func compose(bundles []Bundle, extra []map[string]any) (*composition, error) {
 			return nil, fmt.Errorf("bundle %s: loaded twice", b.Name)
 		}
 		c.revisions[b.Name] = b.Bundle.Manifest.Revision
-		for _, root := range roots(b.Bundle) {
-			for r, other := range owner {
-				if other != b.Name && overlaps(r, root) {
-					return nil, fmt.Errorf("bundle %s: root %q overlaps root %q of bundle %s", b.Name, root, r, other)
-				}
-			}
-			owner[root] = b.Name
-		}
 		for _, mf := range b.Bundle.Modules {
 			mod := mf.Parsed
 			if mod == nil {
@@ -62,12 +74,37 @@ func compose(bundles []Bundle, extra []map[string]any) (*composition, error) {
 					return nil, fmt.Errorf("bundle %s: %w", b.Name, err)
 				}
 			}
+			if nsOwner != "" && b.Name != nsOwner {
+				if err := checkModule(b.Name, mf.Path, mod, nsOwner, owned); err != nil {
+					return nil, err
+				}
+			}
 			c.modules[b.Name+":"+mf.Path] = mod
 		}
-		merge(c.data, b.Bundle.Data)
+		for _, root := range roots(b.Bundle) {
+			for r, other := range owner {
+				if other != b.Name && overlaps(r, root) {
+					return nil, fmt.Errorf("bundle %s: root %q overlaps root %q of bundle %s", b.Name, root, r, other)
+				}
+			}
+			owner[root] = b.Name
+		}
+		if nsOwner != "" && b.Name != nsOwner {
+			if err := checkData("bundle "+b.Name, b.Bundle.Data); err != nil {
+				return nil, err
+			}
+		}
+		merge(c.data, withoutCompromised(b.Bundle.Data, list))
 	}
-	for _, d := range extra {
-		merge(c.data, d)
+	for i, d := range extra {
+		if err := checkData(fmt.Sprintf("data document %d", i+1), d); err != nil {
+			return nil, err
+		}
+		merge(c.data, withoutCompromised(d, list))
+	}
+	var err error
+	if c.exceptions, err = applyExceptions(c.data, list); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

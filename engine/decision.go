@@ -18,6 +18,9 @@ type Decision struct {
 	Warnings []Violation `json:"warnings"`
 	// Revisions are the bundle revisions the decision was made with, by bundle name.
 	Revisions map[string]string `json:"-"`
+	// Exceptions are the compromised-list entries settings took off the
+	// list: the decision did not check them.
+	Exceptions []Exception `json:"compromised_exceptions,omitempty"`
 }
 
 // Violation is one finding of one policy.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ type Engine struct {
 	builtin bool
 	data    []map[string]any
 	logger  *slog.Logger
+	allow   []string // network builtins the operator allowed
 
 	mu  sync.Mutex // serializes Load
 	cur atomic.Pointer[revision]
@@ -50,8 +52,13 @@ type Engine struct {
 
 // revision is one compiled, validated set of bundles.
 type revision struct {
-	query     rego.PreparedEvalQuery
-	revisions map[string]string
+	query      rego.PreparedEvalQuery
+	revisions  map[string]string
+	exceptions []Exception
+	// compiler and store serve the queries that find which policy failed
+	// when the decision does not evaluate.
+	compiler *ast.Compiler
+	store    storage.Store
 }
 
 // Option configures an Engine.
@@ -68,6 +75,13 @@ func WithData(docs ...map[string]any) Option {
 
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.logger = l } }
+
+// WithAllowedBuiltins lets policies call the named network built-ins
+// (http.send, net.lookup_ip_addr, …), which are refused by default; see
+// Capabilities.
+func WithAllowedBuiltins(names ...string) Option {
+	return func(e *Engine) { e.allow = append(e.allow, names...) }
+}
 
 // New builds an engine and loads bundles (the built-in bundle first unless
 // WithoutBuiltin).
@@ -103,13 +117,34 @@ func (e *Engine) Load(ctx context.Context, bundles []Bundle) error {
 	if len(all) == 0 {
 		return errors.New("no policy bundle to load")
 	}
-	rev, err := prepare(ctx, all, e.data)
+	caps, err := Capabilities(e.allow...)
+	if err != nil {
+		return err
+	}
+	rev, err := prepare(ctx, all, e.data, caps)
 	if err != nil {
 		return err
 	}
 	e.cur.Store(rev)
 	e.logger.Info("policy bundles activated", "revisions", rev.revisions)
+	for _, x := range rev.exceptions {
+		e.logger.Warn("compromised-list exception in force: these entries are not checked",
+			"advisory", x.Advisory, "reason", x.Reason, "actions", x.Actions)
+	}
 	return nil
+}
+
+// AllowedBuiltins returns the network built-ins policies may call, for
+// whoever compiles the same policies elsewhere (a bundle's tests).
+func (e *Engine) AllowedBuiltins() []string { return slices.Clone(e.allow) }
+
+// Exceptions returns the compromised-list exceptions of the active set.
+func (e *Engine) Exceptions() []Exception {
+	rev := e.cur.Load()
+	if rev == nil {
+		return nil
+	}
+	return slices.Clone(rev.exceptions)
 }
 
 // Modules returns the composed modules and data of bundles, for the test
@@ -133,7 +168,11 @@ func Compile(ctx context.Context, bundles []Bundle, data ...map[string]any) (*as
 	if err != nil {
 		return nil, nil, err
 	}
-	compiler, err := compileComposition(ctx, c)
+	caps, err := Capabilities()
+	if err != nil {
+		return nil, nil, err
+	}
+	compiler, err := compileComposition(ctx, c, caps)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -141,7 +180,7 @@ func Compile(ctx context.Context, bundles []Bundle, data ...map[string]any) (*as
 }
 
 // compileComposition compiles c and derives its load-time data in place.
-func compileComposition(ctx context.Context, c *composition) (*ast.Compiler, error) {
+func compileComposition(ctx context.Context, c *composition, caps *ast.Capabilities) (*ast.Compiler, error) {
 	schemas, err := policies.Schemas()
 	if err != nil {
 		return nil, err
@@ -149,9 +188,10 @@ func compileComposition(ctx context.Context, c *composition) (*ast.Compiler, err
 	compiler := ast.NewCompiler().
 		WithEnablePrintStatements(false).
 		WithSchemas(schemas).
-		WithUseTypeCheckAnnotations(true)
+		WithUseTypeCheckAnnotations(true).
+		WithCapabilities(caps)
 	if compiler.Compile(c.modules); compiler.Failed() {
-		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
+		return nil, fmt.Errorf("compile policies: %w", explainCapabilities(compiler.Errors))
 	}
 	setPath(c.data, packages(compiler), "runpolicy", "packages")
 	store := newStore(c.data)
@@ -170,12 +210,12 @@ func compileComposition(ctx context.Context, c *composition) (*ast.Compiler, err
 	return compiler, nil
 }
 
-func prepare(ctx context.Context, bundles []Bundle, data []map[string]any) (*revision, error) {
+func prepare(ctx context.Context, bundles []Bundle, data []map[string]any, caps *ast.Capabilities) (*revision, error) {
 	c, err := compose(bundles, data)
 	if err != nil {
 		return nil, err
 	}
-	compiler, err := compileComposition(ctx, c)
+	compiler, err := compileComposition(ctx, c, caps)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +229,7 @@ func prepare(ctx context.Context, bundles []Bundle, data []map[string]any) (*rev
 	if err != nil {
 		return nil, fmt.Errorf("prepare %s: %w", DecisionQuery, err)
 	}
-	return &revision{query: pq, revisions: c.revisions}, nil
+	return &revision{query: pq, revisions: c.revisions, exceptions: c.exceptions, compiler: compiler, store: store}, nil
 }
 
 func newStore(data map[string]any) storage.Store {
@@ -306,8 +346,16 @@ func (e *Engine) EvalValue(ctx context.Context, in ast.Value) (*Decision, error)
 	cancel := topdown.NewCancel()
 	defer context.AfterFunc(ctx, cancel.Cancel)()
 	rs, err := rev.query.Eval(ctx, rego.EvalParsedInput(in), rego.EvalExternalCancel(cancel))
+	var failed []Violation
 	if err != nil {
-		return nil, fmt.Errorf("evaluate %s: %w", DecisionQuery, err)
+		if ctx.Err() != nil {
+			return nil, rev.runaway(ctx, in, err)
+		}
+		// One policy's error must cost only that policy: find which
+		// failed and decide again without them (see isolate).
+		if rs, failed, err = rev.isolate(ctx, in, err); err != nil {
+			return nil, err
+		}
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
 		return nil, fmt.Errorf("evaluate %s: undefined (is the runpolicy.main aggregator loaded?)", DecisionQuery)
@@ -316,6 +364,12 @@ func (e *Engine) EvalValue(ctx context.Context, in ast.Value) (*Decision, error)
 	if err != nil {
 		return nil, err
 	}
+	if len(failed) > 0 {
+		d.Violations = append(d.Violations, failed...)
+		sortFindings(d.Violations)
+		d.Allow = d.Allow && len(d.Enforced()) == 0
+	}
 	d.Revisions = rev.revisions
+	d.Exceptions = rev.exceptions
 	return d, nil
 }

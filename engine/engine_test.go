@@ -138,7 +138,8 @@ func TestLoadRefusesBadSetsAndKeepsTheOld(t *testing.T) {
 	}{
 		{"syntax error", []Bundle{testBundle("main", "broken", nil, map[string]string{"main.rego": aggregator, "no_ci.rego": "package runpolicy.policies.no_ci\n\ndeny contains {"})}, "rego_parse_error"},
 		{"invalid settings", []Bundle{testBundle("main", "badmode", map[string]any{"runpolicy": map[string]any{"settings": map[string]any{"no_ci": map[string]any{"mode": "enforced"}}}}, map[string]string{"main.rego": aggregator, "no_ci.rego": denyCI})}, `unknown mode "enforced"`},
-		{"overlapping roots", []Bundle{good, testBundle("team", "t1", nil, map[string]string{"x.rego": "package runpolicy.policies.no_ci.extra\n\nx := 1\n"})}, "overlaps"},
+		{"rules added to another bundle's policy", []Bundle{good, testBundle("team", "t1", nil, map[string]string{"x.rego": "package runpolicy.policies.no_ci.extra\n\nx := 1\n"})}, `belongs to policy "no_ci" of bundle main`},
+		{"overlapping roots", []Bundle{good, testBundle("team", "t1", nil, map[string]string{"x.rego": "package other\n\nx := 1\n"}), testBundle("team2", "t1", nil, map[string]string{"y.rego": "package other.y\n\ny := 1\n"})}, "overlaps"},
 		{"no aggregator", []Bundle{testBundle("main", "empty", nil, map[string]string{"x.rego": "package other\n\nx := 1\n"})}, ""},
 	}
 	for _, tt := range tests {

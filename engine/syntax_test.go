@@ -142,7 +142,7 @@ func TestBuiltinPoliciesSeeWhatGitHubRuns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := evalWorkflow(t, tt.src, tt.branch, tt.settings)
+			d := evalSyntax(t, tt.src, tt.branch, tt.settings)
 			if d.Allow {
 				t.Errorf("allowed, want %s to deny: %+v", tt.policy, d.Violations)
 			}
@@ -175,7 +175,7 @@ func TestBuiltinPoliciesTakeWhatGitHubTakes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := evalWorkflow(t, tt.src, false, tt.settings)
+			d := evalSyntax(t, tt.src, false, tt.settings)
 			judged := map[string]bool{"compromised_actions": true, "workflow_syntax": true, "allowed_actions": tt.settings != nil}
 			if !d.Allow || slices.ContainsFunc(d.Violations, func(v Violation) bool { return judged[v.Policy] }) {
 				t.Errorf("allow %v, violations %+v: want no enforced one, and none of %v", d.Allow, d.Violations, judged)
@@ -187,7 +187,7 @@ func TestBuiltinPoliciesTakeWhatGitHubTakes(t *testing.T) {
 // TestUnmodeledShapesWarnByDefault checks that a shape the normalizer
 // cannot model is reported, as a warning, with the default settings.
 func TestUnmodeledShapesWarnByDefault(t *testing.T) {
-	d := evalWorkflow(t, hide("      - name: sleeps\n        sleep: 10\n"), false, nil)
+	d := evalSyntax(t, hide("      - name: sleeps\n        sleep: 10\n"), false, nil)
 	if !slices.ContainsFunc(d.Warnings, func(v Violation) bool { return v.Policy == "workflow_syntax" && v.Job == "build" && v.Line == 6 }) {
 		t.Errorf("warnings %+v, want workflow_syntax on job build line 6", d.Warnings)
 	}
@@ -207,7 +207,7 @@ func TestElectronParallelBlockIsJudged(t *testing.T) {
 	settings := map[string]any{"runpolicy": map[string]any{"settings": map[string]any{
 		"allowed_actions": map[string]any{"mode": "enforce", "allow": []any{"actions/*", "!actions/download-artifact"}},
 	}}}
-	d := evalWorkflow(t, string(src), false, settings)
+	d := evalSyntax(t, string(src), false, settings)
 	var steps []int
 	for _, v := range d.Enforced() {
 		if v.Policy == "allowed_actions" && v.Step != nil {
@@ -219,9 +219,9 @@ func TestElectronParallelBlockIsJudged(t *testing.T) {
 	}
 }
 
-// evalWorkflow evaluates src with the built-in bundle and settings: a push
+// evalSyntax evaluates src with the built-in bundle and settings: a push
 // to the default branch, or to a branch where the file is new.
-func evalWorkflow(t *testing.T, src string, branch bool, settings map[string]any) *Decision {
+func evalSyntax(t *testing.T, src string, branch bool, settings map[string]any) *Decision {
 	t.Helper()
 	f, err := input.Parse("ci.yml", []byte(src))
 	if err != nil {

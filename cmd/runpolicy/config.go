@@ -83,6 +83,20 @@ type serveConfig struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel string `yaml:"log_level"`
+	// AllowBuiltins names the network built-ins policies may call
+	// (comma-separated: http.send, net.lookup_ip_addr, …); none by default.
+	AllowBuiltins string `yaml:"allow_builtins"`
+}
+
+// allowedBuiltins splits AllowBuiltins.
+func (c *serveConfig) allowedBuiltins() []string {
+	var out []string
+	for _, n := range strings.Split(c.AllowBuiltins, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // configKeys lists the keys of serveConfig by YAML name.

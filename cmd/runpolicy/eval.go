@@ -29,6 +29,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	basePath := fs.String("base", "", "the default branch's copy of the workflow `FILE`; decides workflow.modified")
 	format := fs.String("format", "text", "output format: text, json or sarif")
 	noBuiltin := fs.Bool("no-builtin", false, "do not load the built-in policies")
+	var allow listFlag
+	fs.Var(&allow, "allow-builtin", "let policies call the network built-in `NAME` (http.send, net.lookup_ip_addr, …), refused by default (repeatable)")
 	var rf resolveFlags
 	rf.register(fs)
 	files, err := parseInterspersed(fs, args)
@@ -52,7 +54,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
-	eng, err := newEngine(ctx, policyPaths, dataPaths, *noBuiltin)
+	eng, err := newEngine(ctx, policyPaths, dataPaths, *noBuiltin, allow...)
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}

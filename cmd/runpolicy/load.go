@@ -70,8 +70,9 @@ func readData(path string) (map[string]any, error) {
 }
 
 // newEngine loads the built-in bundle (unless noBuiltin), every --policy
-// source and every --data file.
-func newEngine(ctx context.Context, policyPaths, dataPaths []string, noBuiltin bool) (*engine.Engine, error) {
+// source and every --data file. allow names the network built-ins policies
+// may call.
+func newEngine(ctx context.Context, policyPaths, dataPaths []string, noBuiltin bool, allow ...string) (*engine.Engine, error) {
 	var bs []engine.Bundle
 	for _, p := range policyPaths {
 		b, err := bundles.Open(ctx, p)
@@ -91,6 +92,7 @@ func newEngine(ctx context.Context, policyPaths, dataPaths []string, noBuiltin b
 	if noBuiltin {
 		opts = append(opts, engine.WithoutBuiltin())
 	}
+	opts = append(opts, engine.WithAllowedBuiltins(allow...))
 	eng, err := engine.New(ctx, bs, opts...)
 	if err != nil {
 		return nil, errors.New(oneLine(err))

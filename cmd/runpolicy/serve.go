@@ -79,7 +79,8 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 	}
 	// The engine starts with the built-in bundle; the manager adds the
 	// configured sources beside it.
-	eng, err := engine.New(ctx, nil, engine.WithLogger(logger.With("component", "engine")))
+	eng, err := engine.New(ctx, nil, engine.WithLogger(logger.With("component", "engine")),
+		engine.WithAllowedBuiltins(cfg.allowedBuiltins()...))
 	if err != nil {
 		return err
 	}

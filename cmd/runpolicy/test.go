@@ -35,6 +35,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "report every test, not only failures")
 	filter := fs.String("run", "", "run only tests whose name matches `REGEX`")
 	timeout := fs.Duration("timeout", 30*time.Second, "time limit for each test")
+	var allow listFlag
+	fs.Var(&allow, "allow-builtin", "let policies call the network built-in `NAME` (http.send, net.lookup_ip_addr, …), refused by default (repeatable)")
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitTestError
@@ -49,6 +51,12 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "runpolicy test: %v\n", err)
 		return exitTestError
 	}
+	// Tests get the capabilities decisions get: no network unless allowed.
+	caps, err := engine.Capabilities(allow...)
+	if err != nil {
+		fmt.Fprintf(stderr, "runpolicy test: %v\n", err)
+		return exitTestError
+	}
 	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false))
 	txn, err := store.NewTransaction(ctx, storage.WriteParams)
 	if err != nil {
@@ -59,7 +67,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	compiler := ast.NewCompiler().
 		WithEnablePrintStatements(true).
 		WithSchemas(schemas).
-		WithUseTypeCheckAnnotations(true)
+		WithUseTypeCheckAnnotations(true).
+		WithCapabilities(caps)
 	ch, err := tester.NewRunner().
 		SetCompiler(compiler).
 		SetStore(store).

@@ -22,6 +22,11 @@
 #       description: |-
 #         Deny (true) or only warn (false) when the resolver could not look
 #         inside a reference, so the actions it calls went unchecked.
+#     - name: exceptions
+#       default: []
+#       description: |-
+#         [{advisory, reason}]: list entries to drop, by advisory. The only
+#         way to shrink the list; logged at load and listed in decisions.
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.compromised_actions

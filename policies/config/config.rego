@@ -16,7 +16,7 @@ import data.runpolicy.lib.actions
 
 # known lists every setting of the built-in policies and the type it takes.
 known := {
-	"compromised_actions": {"mode": "mode", "block_unresolved": "boolean"},
+	"compromised_actions": {"mode": "mode", "block_unresolved": "boolean", "exceptions": "exceptions"},
 	"impostor_commits": {"mode": "mode", "block_unverified": "boolean"},
 	"secret_exfiltration": {
 		"mode": "mode",
@@ -103,6 +103,14 @@ errors contains sprintf("%s.%s: must be a list of strings, got %v", [where, key,
 	some key, v in value
 	known[policy][key] == "strings"
 	not strings(v)
+}
+
+# The engine checks each exception and drops the entries it names from the
+# list at load, once for every repository: an override cannot scope it.
+errors contains sprintf("%s.exceptions: exceptions apply organization-wide only (set settings.compromised_actions.exceptions)", [where]) if {
+	some [where, "compromised_actions", value] in scopes
+	startswith(where, "settings.repositories")
+	value.exceptions
 }
 
 strings(v) if {

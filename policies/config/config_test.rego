@@ -120,3 +120,9 @@ test_shipped_compromised_list_is_valid if {
 	count(data.runpolicy.compromised.actions) >= 10
 	config.errors == set()
 }
+
+test_compromised_exceptions_are_organization_wide if {
+	errors_with({"compromised_actions": {"exceptions": [{"advisory": "GHSA-mrrh-fwg8-r2c3", "reason": "audited"}]}}) == set()
+	errs := errors_with({"repositories": {"acme/app": {"compromised_actions": {"exceptions": [{"advisory": "GHSA-mrrh-fwg8-r2c3", "reason": "audited"}]}}}})
+	errs == {`settings.repositories["acme/app"].compromised_actions.exceptions: exceptions apply organization-wide only (set settings.compromised_actions.exceptions)`}
+}

@@ -102,13 +102,16 @@ ignored := lib.patterns("secret_exfiltration", "ignored_secrets")
 
 exempt := lib.patterns("secret_exfiltration", "exempt_actors")
 
-# named_secrets are the secrets read by name that count.
-named_secrets := [] if {
+# named_secrets are the secrets read by name that count, sorted for the
+# message; counted holds the same names as a set, for lookups.
+named_secrets := sort(counted)
+
+counted := set() if {
 	settings.bulk_secrets_only != false
-} else := sort({upper(name) |
+} else := {upper(name) |
 	some name in input.secrets.names
 	not lib.in_patterns(ignored, name)
-})
+}
 
 # secrets_read describes what the workflow reads, for the message. The part
 # for named secrets is a comprehension: in OPA a rule costs more.
@@ -170,13 +173,15 @@ triggering_actor := input.run.triggering_actor if {
 } else := input.run.actor
 
 # line is the first place the workflow reads a secret that counts: in bulk,
-# or by a name in named_secrets, bound before the loop (a local costs less
-# to look up than a rule). Two sets, not a rule of two bodies: in OPA a
-# rule costs more.
+# or by a name in counted, bound before the loop (a local costs less to
+# look up than a rule). counted is a set: a lookup in it costs the same
+# whatever its size, where one in the sorted array would scan it, making
+# the rule quadratic in the number of secrets. Two sets, not a rule of two
+# bodies: in OPA a rule costs more.
 default line := 0
 
 line := min({ref.line | some ref in input.secrets.refs; ref.bulk != false} | {ref.line |
-	counted := named_secrets
+	names := counted
 	some ref in input.secrets.refs
-	upper(ref.name) in counted
+	names[upper(ref.name)]
 })

@@ -138,7 +138,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(cfg.root, path)
 	}
-	if err := os.WriteFile(path, []byte(rep.markdown()), 0o644); err != nil {
+	old, _ := os.ReadFile(path) // a missing file has no hand-written sections
+	if err := os.WriteFile(path, []byte(rep.markdown()+keptSections(string(old))), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "wrote", path)

@@ -392,3 +392,17 @@ func goroutines(n int) string {
 	}
 	return fmt.Sprintf("%d goroutines", n)
 }
+
+// keptMarker starts the part of BENCHMARKS.md written by hand (the
+// engine's scaling benchmark, which `go test -bench` measures, not this
+// harness); rewriting the file keeps it.
+const keptMarker = "<!-- Sections below are written by hand; go run ./test/bench keeps them. -->"
+
+// keptSections is old's hand-written part, from keptMarker on, or "".
+func keptSections(old string) string {
+	i := strings.Index(old, keptMarker)
+	if i < 0 {
+		return ""
+	}
+	return "\n" + old[i:]
+}

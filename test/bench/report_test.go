@@ -43,3 +43,13 @@ func TestLargeSettingsFigureUsesSameRounds(t *testing.T) {
 		t.Errorf("with a reference: %+v, want 250 µs / 150 µs = 1.67 against it", f)
 	}
 }
+
+func TestRewriteKeepsHandWrittenSections(t *testing.T) {
+	old := "# Benchmarks\n\nold figures\n\n" + keptMarker + "\n\n## Scaling\n\nby hand\n"
+	if got := keptSections(old); !strings.HasPrefix(got, "\n"+keptMarker) || !strings.Contains(got, "## Scaling\n\nby hand\n") || strings.Contains(got, "old figures") {
+		t.Errorf("keptSections = %q, want the marker and what follows it only", got)
+	}
+	if got := keptSections("# Benchmarks\n"); got != "" {
+		t.Errorf("keptSections without the marker = %q, want empty", got)
+	}
+}
