@@ -126,7 +126,7 @@ func TestEvalResolveFixedVersionsAreAllowed(t *testing.T) {
 	publish("aquasecurity/setup-trivy", "", "e6c2c5e321ed9123bda567646e2f96565e34abe1", "action.yaml", read("aquasecurity__setup-trivy__e6c2c5e3__action.yaml"))
 	publish("aquasecurity/setup-trivy", "v0.2.6", "3fb12ec12f41e471780db15c232d5dd185dcb514", "action.yaml", read("aquasecurity__setup-trivy__v0.2.6__action.yaml"))
 	publish("tj-actions/changed-files", "v47.0.5", "22103cc46bda19c2b464ffe86db46df6922fd323", "action.yml", read("tj-actions__changed-files__v47.0.5__action.yml"))
-	publish("tj-actions/changed-files", "v46.0.1", "2f7c5bfce28377bc069a65ba478de0a74aa0ca32", "action.yml", node)
+	publish("tj-actions/changed-files", "v46.0.1", "2f7c5bfce28377bc069a65ba478de0a74aa0ca32", "action.yml", read("tj-actions__changed-files__v46.0.1__action.yml"))
 	publish("reviewdog/action-setup", "v1.3.0", "3f401fe1d58fe77e10d665ab713057375e39b887", "action.yml", read("reviewdog__action-setup__3f401fe1__action.yml"))
 	// What the setup-trivy commits call, pinned by SHA: node actions here.
 	for _, ref := range []string{
