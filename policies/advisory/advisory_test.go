@@ -316,6 +316,22 @@ func TestOverlay(t *testing.T) {
 	}
 }
 
+// The built-in list (policies/data.json) serves as an overlay as it is.
+func TestBuiltinListAsOverlay(t *testing.T) {
+	src, err := ReadFile(filepath.Join("..", "data.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := New()
+	if err := l.Overlay("data.json", src); err != nil {
+		t.Fatal(err)
+	}
+	e := l.Entries()["aquasecurity/setup-trivy"]
+	if !e.Commits["8afa9b9f9183b4e00c46e2b82d34047e3c177bd0"] || len(e.Sources) == 0 {
+		t.Errorf("setup-trivy from the built-in list: %+v", e)
+	}
+}
+
 func TestOverlayErrors(t *testing.T) {
 	tests := []struct{ name, overlay, want string }{
 		{"not YAML", "actions: [\n", "o.yaml: not YAML or JSON"},

@@ -63,7 +63,8 @@ type overlayFile struct {
 	Runpolicy *struct {
 		Compromised          *overlayList    `json:"compromised"`
 		CompromisedAdditions *overlayList    `json:"compromised_additions"`
-		VulnerableAdditions  json.RawMessage `json:"vulnerable_additions"` // not an overlay's business; ignored
+		Vulnerable           json.RawMessage `json:"vulnerable"`           // not an overlay's business; ignored
+		VulnerableAdditions  json.RawMessage `json:"vulnerable_additions"` // likewise
 	} `json:"runpolicy"`
 }
 
