@@ -51,17 +51,25 @@ deny contains object.union(lib.finding(use), {
 	),
 	"advisories": entry.advisories,
 }) if {
-	listed := {i |
-		some list in lists # each part is bound in its own set: a list without commits still names actions
-		actions := list.actions
+	listed := (({i |
+		actions := data.runpolicy.compromised.actions # each part is bound in its own set: a list without commits still names actions
 		some i, use in input.uses
 		some name in use.names
 		actions[name] != false # what a bare actions[name] tests, cheaper (see lib.actions.listed_refs)
 	} | {i |
-		some list in lists
-		commits := list.commits
+		commits := data.runpolicy.compromised.commits
 		some i, use in input.uses
 		some sha in [use.ref, use.resolved_sha] # resolved_sha is null until the resolver looked the tag up
+		commits[sha] != false
+	}) | {i |
+		actions := data.runpolicy.compromised_additions.actions # named in full: a missing list costs nothing
+		some i, use in input.uses
+		some name in use.names
+		actions[name] != false
+	}) | {i |
+		commits := data.runpolicy.compromised_additions.commits
+		some i, use in input.uses
+		some sha in [use.ref, use.resolved_sha]
 		commits[sha] != false
 	}
 	some i in listed
@@ -69,9 +77,9 @@ deny contains object.union(lib.finding(use), {
 	[entry, reason] := verdict(use)
 }
 
-# lists are the built-in list and the additions, each when present. They
-# are never merged into one: each entry is judged on its own, so a match in
-# either denies.
+# lists are the built-in list and the additions, each when present, for
+# the references listed above. They are never merged into one: each entry
+# is judged on its own, so a match in either denies.
 # Each is named in full: a data.runpolicy[key] lookup would reach the rules
 # under data.runpolicy too.
 lists := [list | some list in [builtin, additions]; list != null]

@@ -23,34 +23,33 @@ package runpolicy.policies.vulnerable_actions
 import data.runpolicy.lib
 import data.runpolicy.lib.versions
 
-# One finding per reference and advisory. A reference pinned to a commit
-# has no version to compare: only a commit the advisory lists matches it.
-deny contains object.union(lib.finding(use), {
+# One finding per reference and advisory, from the built-in list and from
+# the additions; each entry is judged on its own, so an addition cannot
+# narrow a built-in one. A reference pinned to a commit has no version to
+# compare: only a commit the advisory lists matches it. Each list is named
+# in full (a missing one makes its rule undefined at once) and an empty
+# list, the built-in one as shipped, never looks at a reference.
+deny contains finding if {
+	some finding in findings(data.runpolicy.vulnerable.actions)
+}
+
+deny contains finding if {
+	some finding in findings(data.runpolicy.vulnerable_additions.actions)
+}
+
+findings(actions) := {object.union(lib.finding(use), {
 	"message": sprintf(
 		"%s has a known vulnerability (%s): %s. %s",
 		[lib.chain(use), concat(", ", entry.advisories), reason, remedy(entry)],
 	),
 	"advisories": entry.advisories,
-}) if {
-	some list in lists
-	actions := list.actions
+}) |
+	count(actions) > 0
 	some use in input.uses
 	some name in use.names
 	some entry in actions[name]
 	reason := affected(use, entry)
 }
-
-# lists are the built-in list and the additions, each when present; each
-# entry is judged on its own, so an addition cannot narrow a built-in one.
-lists := [list | some list in [builtin, additions]; list != null]
-
-default builtin := null
-
-builtin := data.runpolicy.vulnerable
-
-default additions := null
-
-additions := data.runpolicy.vulnerable_additions
 
 # affected is why the reference is affected, or undefined when it is not.
 # Each step picks one value: a function must not produce two for one
