@@ -16,8 +16,11 @@ import (
 // added to a built-in policy's package), so it is refused at load.
 const ReservedRoot = "runpolicy"
 
-// userData are the keys of data.runpolicy a bundle or --data file may set.
-var userData = map[string]bool{"settings": true, "compromised": true, compromisedAdditionsKey: true}
+// userData are the keys of data.runpolicy a bundle or --data file may set:
+// settings, additions to the compromised list (united with it, see
+// compromised.go) and additions to the list of vulnerable actions, which
+// `runpolicy advisories import` writes.
+var userData = map[string]bool{"settings": true, "compromised": true, compromisedAdditionsKey: true, "vulnerable_additions": true}
 
 // namespaceOwner is the bundle the reserved namespace belongs to: the
 // built-in one, or, without it, the one that holds the aggregator

@@ -13,8 +13,13 @@ import (
 const advisoriesUsage = `Usage: runpolicy advisories import [--overlay FILE]… [-o OUT] FILE|DIR…
 
 Reads OSV / GitHub Advisory Database records (a directory gives every *.json
-under it), keeps the "GitHub Actions" packages, merges the overlay files over
-them and writes the compromised list as bundle data JSON (stdout by default).
+under it) and keeps the "GitHub Actions" packages. Advisories about malicious
+code (CWE-506 to CWE-512, GitHub malware advisories, OSV MAL- records) make
+the compromised list; every other advisory makes the vulnerable list. The
+overlay files are merged over the compromised list. Both are written as
+bundle data JSON (stdout by default) at runpolicy.compromised_additions and
+runpolicy.vulnerable_additions, which the policies read beside the built-in
+lists: an import adds to them and never narrows them.
 
 Exit status: 0 when every record was read; 1 when some records were malformed
 (each is reported on stderr and skipped, the rest is still written); 2 when
@@ -49,7 +54,7 @@ func runAdvisories(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 
 	list := advisory.New()
-	malformed, actions := 0, 0
+	malformed, compromised, vulnerable := 0, 0, 0
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return fail(stderr, "advisories import: %v", err)
@@ -58,7 +63,11 @@ func runAdvisories(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err == nil {
 			var res advisory.Imported
 			res, err = list.Import(f, src)
-			actions += len(res.Actions)
+			if res.Malicious {
+				compromised += len(res.Actions)
+			} else {
+				vulnerable += len(res.Actions)
+			}
 			for _, w := range res.Warnings {
 				fmt.Fprintf(stderr, "runpolicy: warning: %s: %s\n", f, w)
 			}
@@ -84,8 +93,8 @@ func runAdvisories(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := writeOutput(*out, doc, stdout); err != nil {
 		return fail(stderr, "advisories import: %v", err)
 	}
-	fmt.Fprintf(stderr, "runpolicy: %d files read, %d GitHub Actions packages imported, %d malformed records skipped\n",
-		len(files), actions, malformed)
+	fmt.Fprintf(stderr, "runpolicy: %d files read, %d GitHub Actions packages imported (%d compromised, %d vulnerable), %d malformed records skipped\n",
+		len(files), compromised+vulnerable, compromised, vulnerable, malformed)
 	if malformed > 0 {
 		return exitDenied
 	}

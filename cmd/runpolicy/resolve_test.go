@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,5 +136,103 @@ func TestEvalResolveImpostorCommit(t *testing.T) {
 		if denied := strings.Contains(out, "DENY impostor_commits"); denied != (tt.code == exitDenied) {
 			t.Errorf("actions/checkout@%s: output %q", tt.ref[:7], out)
 		}
+	}
+}
+
+// The fixed version of every advisory on the built-in compromised list is
+// allowed once the resolver has followed it into the actions it calls: the
+// list must never block an advisory's own remedy. trivy-action v0.35.0 (the
+// one tag GHSA-69fq-xp46-6x23 calls safe) pins setup-trivy at e6c2c5e3, an
+// ordinary commit of setup-trivy's main branch; the action files are the
+// real ones (test/testdata/corpus/SOURCES.md).
+func TestEvalResolveFixedVersionsAreAllowed(t *testing.T) {
+	gh := fakegithub.New(fakegithub.Options{})
+	defer gh.Close()
+	gh.AddPersonalToken("ghp_test")
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(corpus, "actions", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// A commit published without a tag is one of its repository's main
+	// branch (setup-trivy's e6c2c5e3 is), so that the impostor check finds
+	// every commit where GitHub would.
+	mainline := map[string][]string{}
+	publish := func(repo, tag, sha, path string, content []byte) {
+		if tag != "" {
+			gh.SetRef(repo, tag, sha)
+		} else if !slices.Contains(mainline[repo], sha) {
+			mainline[repo] = append(mainline[repo], sha)
+		}
+		gh.SetFile(repo, sha, path, content)
+	}
+	node := []byte("name: x\nruns:\n  using: node20\n  main: index.js\n")
+	publish("aquasecurity/trivy-action", "v0.35.0", "57a97c7e7821a5776cebc9bb87c984fa69cba8f1", "action.yaml", read("aquasecurity__trivy-action__v0.35.0__action.yaml"))
+	publish("aquasecurity/setup-trivy", "", "e6c2c5e321ed9123bda567646e2f96565e34abe1", "action.yaml", read("aquasecurity__setup-trivy__e6c2c5e3__action.yaml"))
+	publish("aquasecurity/setup-trivy", "v0.2.6", "3fb12ec12f41e471780db15c232d5dd185dcb514", "action.yaml", read("aquasecurity__setup-trivy__v0.2.6__action.yaml"))
+	publish("tj-actions/changed-files", "v47.0.5", "22103cc46bda19c2b464ffe86db46df6922fd323", "action.yml", read("tj-actions__changed-files__v47.0.5__action.yml"))
+	publish("tj-actions/changed-files", "v46.0.1", "2f7c5bfce28377bc069a65ba478de0a74aa0ca32", "action.yml", read("tj-actions__changed-files__v46.0.1__action.yml"))
+	publish("reviewdog/action-setup", "v1.3.0", "3f401fe1d58fe77e10d665ab713057375e39b887", "action.yml", read("reviewdog__action-setup__3f401fe1__action.yml"))
+	// What the setup-trivy commits call, pinned by SHA: node actions here.
+	for _, ref := range []string{
+		"actions/cache@0400d5f644dc74513175e3cd8d07132dd4860809", "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8",
+		"actions/checkout@8e8c483db84b4bee98b60c0593521ed34d9990e8",
+	} {
+		repo, sha, _ := strings.Cut(ref, "@")
+		publish(repo, "", sha, "action.yml", node)
+	}
+	for _, dir := range []string{"restore", "save"} {
+		publish("actions/cache", "", "9255dc7a253b0ccc959486e2bca901246202afeb", dir+"/action.yml", node)
+	}
+	for repo, commits := range mainline {
+		for i, sha := range commits {
+			if i == 0 {
+				gh.AddCommit(repo, sha)
+			} else {
+				gh.AddCommit(repo, sha, commits[i-1])
+			}
+		}
+		gh.SetBranch(repo, "main", commits[len(commits)-1])
+	}
+
+	dir := t.TempDir()
+	wf := filepath.Join(dir, "ci.yml")
+	mustWrite(t, wf, `on: push
+jobs:
+  scan:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: aquasecurity/trivy-action@v0.35.0
+      - uses: aquasecurity/setup-trivy@v0.2.6
+      - uses: tj-actions/changed-files@v46.0.1
+      - uses: tj-actions/changed-files@22103cc46bda19c2b464ffe86db46df6922fd323 # v47.0.5
+      - uses: reviewdog/action-setup@v1.3.0
+`)
+	flags := []string{"eval", "--resolve", "--github-api-url", gh.URL(), "--github-token", "ghp_test"}
+	code, out, errOut := runBinary(t, append(flags, wf)...)
+	if code != exitOK || strings.Contains(out, "compromised_actions") || strings.Contains(out, "impostor_commits") {
+		t.Fatalf("exit %d, want %d with no compromised_actions or impostor_commits finding (denied, or a callee left unchecked)\n%s%s", code, exitOK, out, errOut)
+	}
+
+	// The resolver did look inside: listing e6c2c5e3 again, as an addition,
+	// denies trivy-action v0.35.0 through it.
+	relisted := filepath.Join(dir, "relisted.yaml")
+	mustWrite(t, relisted, `runpolicy:
+  compromised_additions:
+    actions:
+      aquasecurity/setup-trivy:
+        advisories: [GHSA-test]
+        summary: ""
+        all_versions: false
+        commits: {e6c2c5e321ed9123bda567646e2f96565e34abe1: true}
+        versions: {}
+        ranges: []
+`)
+	code, out, errOut = runBinary(t, append(append(flags, "--data", relisted), wf)...)
+	want := "ci.yml:6: DENY compromised_actions: aquasecurity/trivy-action@v0.35.0 → aquasecurity/setup-trivy@e6c2c5e321ed9123bda567646e2f96565e34abe1 is compromised"
+	if code != exitDenied || !strings.Contains(out, want) {
+		t.Fatalf("exit %d, want %d and %q\n%s%s", code, exitDenied, want, out, errOut)
 	}
 }

@@ -1,11 +1,18 @@
-// Package advisory builds runpolicy's compromised-action list from OSV
-// records, the format of the GitHub Advisory Database, so that a policy
-// repository can commit the list as bundle data.
+// Package advisory builds runpolicy's action lists from OSV records, the
+// format of the GitHub Advisory Database, so that a policy repository can
+// commit them as bundle data.
+//
+// Only malicious code (CWE-506 to CWE-512, or an OSV MAL- record) makes an
+// action compromised; every other advisory is an ordinary vulnerability and
+// goes to a list of its own, which the vulnerable_actions policy reports on.
+// The importer writes both as additions (data.runpolicy.compromised_additions
+// and data.runpolicy.vulnerable_additions), which the policies read beside
+// the built-in lists: an import can add to a built-in entry, never shrink it.
 //
 // Advisories say which versions of an action are affected. They often name
 // the malicious commit only in their prose, so a hand-written overlay (same
 // per-action shape, YAML or JSON) adds what the records cannot carry and is
-// merged over the import.
+// merged over the compromised part of the import.
 package advisory
 
 import (
@@ -23,7 +30,9 @@ import (
 const Ecosystem = "GitHub Actions"
 
 // Entry is one action of the compromised list, as the Rego policies read it
-// at data.runpolicy.compromised.actions["<owner>/<repo>[/<path>]"].
+// at data.runpolicy.compromised.actions["<owner>/<repo>[/<path>]"] (built
+// in) and data.runpolicy.compromised_additions.actions[…] (imported), and one
+// advisory of the vulnerable list.
 type Entry struct {
 	// Advisories lists advisory ids and their aliases (GHSA-…, CVE-…).
 	Advisories []string `json:"advisories"`
@@ -36,6 +45,16 @@ type Entry struct {
 	// policy also matches them with or without a leading "v".
 	Versions map[string]bool `json:"versions"`
 	Ranges   []Range         `json:"ranges"`
+	// Sources say where each fact comes from: the advisory, and for a
+	// commit the report that names it.
+	Sources []Source `json:"sources"`
+}
+
+// Source is a public document behind an entry: its address and the
+// commits of the entry it names.
+type Source struct {
+	URL     string   `json:"url"`
+	Commits []string `json:"commits,omitempty"`
 }
 
 // Range is an OSV range of affected versions: from Introduced ("0": the
@@ -46,16 +65,30 @@ type Range struct {
 	LastAffected string `json:"last_affected,omitempty"`
 }
 
-// Document is the bundle data file the importer writes.
+// Document is the bundle data file the importer writes. Its lists are
+// additions: the policies read them beside the built-in lists at
+// data.runpolicy.compromised and data.runpolicy.vulnerable, so an imported
+// entry for an action already listed adds to the built-in entry and can
+// never narrow it.
 type Document struct {
 	Runpolicy struct {
-		Compromised struct {
-			Actions map[string]Entry `json:"actions"`
-			// Commits maps each malicious commit to its action, so that a
-			// commit is caught under any name (an imposter commit in a fork).
-			Commits map[string]string `json:"commits"`
-		} `json:"compromised"`
+		CompromisedAdditions Compromised `json:"compromised_additions"`
+		VulnerableAdditions  Vulnerable  `json:"vulnerable_additions"`
 	} `json:"runpolicy"`
+}
+
+// Compromised is a compromised list.
+type Compromised struct {
+	Actions map[string]Entry `json:"actions"`
+	// Commits maps each malicious commit to its action, so that a commit
+	// is caught under any name (an imposter commit in a fork).
+	Commits map[string]string `json:"commits"`
+}
+
+// Vulnerable is a vulnerable list: by action, then by advisory id, so that
+// each advisory keeps its own ranges and its own fix.
+type Vulnerable struct {
+	Actions map[string]map[string]Entry `json:"actions"`
 }
 
 // List collects imported advisories and overlays. The result does not
@@ -67,10 +100,11 @@ type List struct {
 
 // record is what one advisory says about GitHub Actions packages.
 type record struct {
-	id      string
-	aliases []string
-	summary string
-	actions map[string]*affected
+	id        string
+	aliases   []string
+	summary   string
+	malicious bool // malicious code, not an ordinary vulnerability
+	actions   map[string]*affected
 }
 
 // affected is what one advisory says about one action.
@@ -87,6 +121,7 @@ func New() *List { return &List{records: map[string]*record{}} }
 type Imported struct {
 	ID        string
 	Actions   []string // lower-case names of the GitHub Actions packages taken
+	Malicious bool     // the advisory is about malicious code: the actions are compromised
 	Withdrawn bool     // the advisory was withdrawn; nothing was taken
 	Warnings  []string // parts that were read but could not be used
 }
@@ -97,7 +132,9 @@ type osvRecord struct {
 	Withdrawn string   `json:"withdrawn"`
 	Summary   string   `json:"summary"`
 	Aliases   []string `json:"aliases"`
-	Affected  []struct {
+	// DatabaseSpecific is read apart: its shape differs between databases.
+	DatabaseSpecific json.RawMessage `json:"database_specific"`
+	Affected         []struct {
 		Package struct {
 			Ecosystem string `json:"ecosystem"`
 			Name      string `json:"name"`
@@ -134,7 +171,12 @@ func (l *List) Import(name string, src []byte) (Imported, error) {
 		delete(l.records, r.ID)
 		return res, nil
 	}
-	rec := &record{id: r.ID, summary: oneLine(r.Summary), actions: map[string]*affected{}}
+	malicious, warning := isMalicious(r.ID, r.DatabaseSpecific)
+	if warning != "" {
+		res.Warnings = append(res.Warnings, r.ID+": "+warning)
+	}
+	res.Malicious = malicious
+	rec := &record{id: r.ID, summary: oneLine(r.Summary), malicious: malicious, actions: map[string]*affected{}}
 	for _, a := range r.Aliases {
 		if a = strings.TrimSpace(a); a != "" && a != r.ID && !slices.Contains(rec.aliases, a) {
 			rec.aliases = append(rec.aliases, a)
@@ -211,21 +253,20 @@ func (l *List) Import(name string, src []byte) (Imported, error) {
 	return res, nil
 }
 
-// Entries returns the compromised list: every imported action, with the
-// overlays merged over it in the order they were added.
+// Entries returns the compromised list: every action of an advisory about
+// malicious code, with the overlays merged over it in the order they were
+// added. Several advisories naming one action make one entry holding the
+// union of their advisories, versions, ranges and sources.
 func (l *List) Entries() map[string]Entry {
-	ids := make([]string, 0, len(l.records))
-	for id := range l.records {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	out := map[string]Entry{}
-	for _, id := range ids {
-		rec := l.records[id]
+	for _, rec := range l.sorted() {
+		if !rec.malicious {
+			continue
+		}
 		for key, aff := range rec.actions {
 			e, ok := out[key]
 			if !ok {
-				e = Entry{Advisories: []string{}, Commits: map[string]bool{}, Versions: map[string]bool{}, Ranges: []Range{}}
+				e = newEntry()
 			}
 			e.Advisories = appendNew(e.Advisories, append([]string{rec.id}, rec.aliases...)...)
 			if rec.summary != "" && !strings.Contains(e.Summary, rec.summary) {
@@ -241,34 +282,145 @@ func (l *List) Entries() map[string]Entry {
 			for _, r := range aff.ranges {
 				e.Ranges = appendRange(e.Ranges, r)
 			}
+			e.Sources = appendSources(e.Sources, Source{URL: advisoryURL(rec.id)})
 			out[key] = e
 		}
 	}
 	for _, o := range l.overlays {
 		for key, oe := range o {
-			out[key] = oe.mergeInto(out[key])
+			e, ok := out[key]
+			if !ok {
+				e = newEntry()
+			}
+			out[key] = oe.mergeInto(e)
 		}
 	}
 	return out
 }
 
-// Document returns the bundle data: the list and the commit index.
+// Vulnerable returns the vulnerable list: every action of an advisory about
+// an ordinary vulnerability, by action and advisory id.
+func (l *List) Vulnerable() map[string]map[string]Entry {
+	out := map[string]map[string]Entry{}
+	for _, rec := range l.sorted() {
+		if rec.malicious {
+			continue
+		}
+		for key, aff := range rec.actions {
+			e := newEntry()
+			e.Advisories = appendNew(e.Advisories, append([]string{rec.id}, rec.aliases...)...)
+			e.Summary = rec.summary
+			e.AllVersions = aff.all
+			for v := range aff.versions {
+				e.Versions[v] = true
+			}
+			e.Ranges = append(e.Ranges, aff.ranges...)
+			e.Sources = []Source{{URL: advisoryURL(rec.id)}}
+			if out[key] == nil {
+				out[key] = map[string]Entry{}
+			}
+			out[key][rec.id] = e
+		}
+	}
+	return out
+}
+
+// sorted returns the records by id, so that the lists do not depend on the
+// order of the files.
+func (l *List) sorted() []*record {
+	ids := make([]string, 0, len(l.records))
+	for id := range l.records {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	recs := make([]*record, len(ids))
+	for i, id := range ids {
+		recs[i] = l.records[id]
+	}
+	return recs
+}
+
+func newEntry() Entry {
+	return Entry{Advisories: []string{}, Commits: map[string]bool{}, Versions: map[string]bool{}, Ranges: []Range{}, Sources: []Source{}}
+}
+
+// malwareCWEs are the CWE ids of malicious code: CWE-506 (embedded
+// malicious code) and its children, trojan horse to logic bomb.
+var malwareCWEs = map[string]bool{
+	"CWE-506": true, "CWE-507": true, "CWE-508": true, "CWE-509": true,
+	"CWE-510": true, "CWE-511": true, "CWE-512": true,
+}
+
+// isMalicious says whether an advisory is about malicious code: an OSV
+// malicious-packages record (MAL-…), a GitHub malware advisory, or a CWE of
+// malicious code. A database_specific it cannot read makes a warning, and
+// the record counts as an ordinary vulnerability.
+func isMalicious(id string, dbSpecific json.RawMessage) (bool, string) {
+	if strings.HasPrefix(strings.ToUpper(id), "MAL-") {
+		return true, ""
+	}
+	if len(dbSpecific) == 0 || string(dbSpecific) == "null" {
+		return false, ""
+	}
+	var ds struct {
+		CWEIDs []string `json:"cwe_ids"`
+		Type   string   `json:"type"`
+	}
+	if err := json.Unmarshal(dbSpecific, &ds); err != nil {
+		return false, "database_specific not read (" + jsonError(err) + "): imported as a vulnerability, not as malicious code"
+	}
+	if strings.EqualFold(strings.TrimSpace(ds.Type), "malware") {
+		return true, ""
+	}
+	for _, cwe := range ds.CWEIDs {
+		if malwareCWEs[strings.ToUpper(strings.TrimSpace(cwe))] {
+			return true, ""
+		}
+	}
+	return false, ""
+}
+
+// advisoryURL is the public page of an advisory id.
+func advisoryURL(id string) string {
+	if strings.HasPrefix(id, "GHSA-") {
+		return "https://github.com/advisories/" + id
+	}
+	return "https://osv.dev/vulnerability/" + id
+}
+
+// appendSources adds sources, merging the commits of one address.
+func appendSources(ss []Source, add ...Source) []Source {
+	for _, a := range add {
+		i := slices.IndexFunc(ss, func(s Source) bool { return s.URL == a.URL })
+		if i < 0 {
+			ss = append(ss, Source{URL: a.URL, Commits: appendNew(nil, a.Commits...)})
+			continue
+		}
+		ss[i].Commits = appendNew(ss[i].Commits, a.Commits...)
+	}
+	return ss
+}
+
+// Document returns the bundle data: the compromised list with its commit
+// index, and the vulnerable list, both as additions.
 func (l *List) Document() Document {
 	var d Document
-	d.Runpolicy.Compromised.Actions = l.Entries()
-	d.Runpolicy.Compromised.Commits = map[string]string{}
-	names := make([]string, 0, len(d.Runpolicy.Compromised.Actions))
-	for name := range d.Runpolicy.Compromised.Actions {
+	c := &d.Runpolicy.CompromisedAdditions
+	c.Actions = l.Entries()
+	c.Commits = map[string]string{}
+	names := make([]string, 0, len(c.Actions))
+	for name := range c.Actions {
 		names = append(names, name)
 	}
 	sort.Strings(names) // a commit listed under two actions points to the first
 	for _, name := range names {
-		for sha, bad := range d.Runpolicy.Compromised.Actions[name].Commits {
-			if _, seen := d.Runpolicy.Compromised.Commits[sha]; bad && !seen {
-				d.Runpolicy.Compromised.Commits[sha] = name
+		for sha, bad := range c.Actions[name].Commits {
+			if _, seen := c.Commits[sha]; bad && !seen {
+				c.Commits[sha] = name
 			}
 		}
 	}
+	d.Runpolicy.VulnerableAdditions.Actions = l.Vulnerable()
 	return d
 }
 

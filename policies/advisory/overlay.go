@@ -20,7 +20,11 @@ import (
 //   - all_versions, when present, replaces the imported value;
 //   - commits and versions: true adds, false removes (a false positive);
 //     a plain list adds every item;
-//   - ranges are added to the imported ones.
+//   - ranges are added to the imported ones;
+//   - sources ({url, commits}) are added to the imported ones.
+//
+// An overlay changes the imported compromised list only; the built-in list
+// is read beside it by the policy, so an overlay cannot narrow that.
 type overlayEntry struct {
 	Advisories  []string `json:"advisories"`
 	Summary     string   `json:"summary"`
@@ -28,6 +32,7 @@ type overlayEntry struct {
 	Commits     boolSet  `json:"commits"`
 	Versions    boolSet  `json:"versions"`
 	Ranges      []Range  `json:"ranges"`
+	Sources     []Source `json:"sources"`
 }
 
 // boolSet reads {"x": true, "y": false} or ["x", "y"] (all true).
@@ -50,16 +55,22 @@ func (s *boolSet) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// overlayFile is an overlay: the actions map alone, or the whole bundle
-// data document (so that a committed list can serve as an overlay).
+// overlayFile is an overlay: the actions map alone, or a whole bundle data
+// document (so that a committed list, imported or built-in, can serve as an
+// overlay).
 type overlayFile struct {
 	Actions   map[string]overlayEntry `json:"actions"`
 	Runpolicy *struct {
-		Compromised struct {
-			Actions map[string]overlayEntry `json:"actions"`
-			Commits json.RawMessage         `json:"commits"` // derived; ignored
-		} `json:"compromised"`
+		Compromised          *overlayList    `json:"compromised"`
+		CompromisedAdditions *overlayList    `json:"compromised_additions"`
+		Vulnerable           json.RawMessage `json:"vulnerable"`           // not an overlay's business; ignored
+		VulnerableAdditions  json.RawMessage `json:"vulnerable_additions"` // likewise
 	} `json:"runpolicy"`
+}
+
+type overlayList struct {
+	Actions map[string]overlayEntry `json:"actions"`
+	Commits json.RawMessage         `json:"commits"` // derived; ignored
 }
 
 var commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
@@ -78,12 +89,19 @@ func (l *List) Overlay(name string, src []byte) error {
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s: %s", name, oneLine(err.Error()))
 	}
-	actions := f.Actions
+	actions, forms := f.Actions, 0
+	if f.Actions != nil {
+		forms++
+	}
 	if f.Runpolicy != nil {
-		if actions != nil {
-			return fmt.Errorf("%s: both actions and runpolicy.compromised.actions are set", name)
+		for _, l := range []*overlayList{f.Runpolicy.Compromised, f.Runpolicy.CompromisedAdditions} {
+			if l != nil {
+				actions, forms = l.Actions, forms+1
+			}
 		}
-		actions = f.Runpolicy.Compromised.Actions
+	}
+	if forms > 1 {
+		return fmt.Errorf("%s: more than one of actions, runpolicy.compromised.actions and runpolicy.compromised_additions.actions is set", name)
 	}
 	clean := map[string]overlayEntry{}
 	for raw, e := range actions {
@@ -111,6 +129,18 @@ func (l *List) Overlay(name string, src []byte) error {
 				return fmt.Errorf("%s: %s: ranges[%d] has both fixed and last_affected", name, key, i)
 			}
 		}
+		for i, src := range e.Sources {
+			if !strings.HasPrefix(src.URL, "https://") || strings.ContainsAny(src.URL, " \t\n") {
+				return fmt.Errorf("%s: %s: sources[%d]: url %q is not an https:// address", name, key, i, src.URL)
+			}
+			for j, sha := range src.Commits {
+				sha = strings.ToLower(strings.TrimSpace(sha))
+				if !commitPattern.MatchString(sha) {
+					return fmt.Errorf("%s: %s: sources[%d].commits[%d]: %q is not a full 40-hex SHA", name, key, i, j, sha)
+				}
+				e.Sources[i].Commits[j] = sha
+			}
+		}
 		e.Summary = oneLine(e.Summary)
 		clean[key] = e
 	}
@@ -127,6 +157,10 @@ func (o overlayEntry) mergeInto(e Entry) Entry {
 		Commits:     map[string]bool{},
 		Versions:    map[string]bool{},
 		Ranges:      append([]Range{}, e.Ranges...),
+		Sources:     appendSources(nil, e.Sources...),
+	}
+	if out.Sources == nil {
+		out.Sources = []Source{}
 	}
 	if o.Summary != "" {
 		out.Summary = o.Summary
@@ -151,5 +185,6 @@ func (o overlayEntry) mergeInto(e Entry) Entry {
 	for _, r := range o.Ranges {
 		out.Ranges = appendRange(out.Ranges, r)
 	}
+	out.Sources = appendSources(out.Sources, o.Sources...)
 	return out
 }

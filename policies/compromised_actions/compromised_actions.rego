@@ -4,7 +4,11 @@
 #   Denies a run that uses an action or reusable workflow on the compromised
 #   list, directly or through a composite action or reusable workflow: a
 #   known-malicious commit, an affected tag or version range, or every
-#   version of the action. The list lives at data.runpolicy.compromised.
+#   version of the action. The built-in list lives at
+#   data.runpolicy.compromised; additions (from `runpolicy advisories
+#   import`, a bundle or --data) at data.runpolicy.compromised_additions,
+#   in the same shape. Both are read, so an addition naming an action the
+#   built-in list has can add to its entry but never narrow it.
 # related_resources:
 #   - description: tj-actions/changed-files compromise (GHSA-mrrh-fwg8-r2c3)
 #     ref: https://github.com/advisories/GHSA-mrrh-fwg8-r2c3
@@ -36,9 +40,9 @@ import data.runpolicy.lib.versions
 
 settings := lib.settings("compromised_actions")
 
-# A reference the list names, by name or repository, or whose commit it
+# A reference a list names, by name or repository, or whose commit it
 # lists. listed collects the indexes in input.uses of those references:
-# only they need a verdict. The list is read once and the sets are local to
+# only they need a verdict. Each list is read once and the sets are local to
 # the body: in OPA a rule, a function call per reference, or a data
 # reference resolved again for each one costs more than the lookups. A
 # reference's names are in lower case (docker images are docker://…, which
@@ -52,16 +56,25 @@ deny contains object.union(lib.finding(use), {
 	),
 	"advisories": entry.advisories,
 }) if {
-	list := data.runpolicy.compromised # each part is bound in its own set: a list without commits still names actions
-	listed := {i |
-		actions := list.actions
+	listed := (({i |
+		actions := data.runpolicy.compromised.actions # each part is bound in its own set: a list without commits still names actions
 		some i, use in input.uses
 		some name in use.names
 		actions[name] != false # what a bare actions[name] tests, cheaper (see lib.actions.listed_refs)
 	} | {i |
-		commits := list.commits
+		commits := data.runpolicy.compromised.commits
 		some i, use in input.uses
 		some sha in [use.ref, use.resolved_sha] # resolved_sha is null until the resolver looked the tag up
+		commits[sha] != false
+	}) | {i |
+		actions := data.runpolicy.compromised_additions.actions # named in full: a missing list costs nothing
+		some i, use in input.uses
+		some name in use.names
+		actions[name] != false
+	}) | {i |
+		commits := data.runpolicy.compromised_additions.commits
+		some i, use in input.uses
+		some sha in [use.ref, use.resolved_sha]
 		commits[sha] != false
 	}
 	some i in listed
@@ -69,36 +82,68 @@ deny contains object.union(lib.finding(use), {
 	[entry, reason] := verdict(use)
 }
 
-# verdict is [list entry, reason] for the first way the reference matches
-# the list, or undefined when it does not.
-verdict(use) := [entry, "every version of it is affected"] if {
-	some entry in entries(use)
-	entry.all_versions == true
-} else := [entry, sprintf("commit %s is a known malicious commit", [sha])] if {
-	some entry in entries(use)
-	some sha in shas(use)
-	entry.commits[sha]
-} else := [entry, sprintf("tag %s is an affected version", [use.ref])] if {
-	use.ref_type == "tag_or_branch"
-	some entry in entries(use)
-	some spelling in spellings(use.ref)
-	entry.versions[spelling]
-} else := [entry, sprintf("tag %s is in the affected range (%s)", [use.ref, versions.range_text(range)])] if {
-	use.ref_type == "tag_or_branch"
-	some entry in entries(use)
-	some range in entry.ranges
-	versions.in_range(use.ref, range)
+# lists are the built-in list and the additions, each when present, for
+# the references listed above. They are never merged into one: each entry
+# is judged on its own, so a match in either denies.
+# Each is named in full: a data.runpolicy[key] lookup would reach the rules
+# under data.runpolicy too.
+lists := [list | some list in [builtin, additions]; list != null]
+
+default builtin := null
+
+builtin := data.runpolicy.compromised
+
+default additions := null
+
+additions := data.runpolicy.compromised_additions
+
+# verdict is [list entry, reason] for the first entry that matches the
+# reference, the built-in list's first, or undefined when none does. Each
+# step picks one value: a function must not produce two for one reference,
+# and a reference can match both lists, or two ranges of one entry.
+verdict(use) := found[0] if {
+	found := [v |
+		some entry in entries(use)
+		v := entry_verdict(use, entry)
+	]
+	count(found) > 0
 } else := [entry, sprintf("commit %s is a known malicious commit of %s", [sha, name])] if {
-	some sha in shas(use)
-	name := data.runpolicy.compromised.commits[sha]
-	entry := data.runpolicy.compromised.actions[name]
+	matches := [[sha, name, entry] |
+		some sha in shas(use)
+		some list in lists
+		name := list.commits[sha]
+		some named in lists
+		entry := named.actions[name]
+	]
+	count(matches) > 0
+	[sha, name, entry] := matches[0]
 }
 
-# entries are the list entries for the reference: by its full name
-# (owner/repo/path) and by its repository, looked up by key, never scanned.
+# entry_verdict is [entry, reason] for the first way the reference matches
+# one entry, or undefined when it does not.
+entry_verdict(use, entry) := [entry, "every version of it is affected"] if {
+	entry.all_versions == true
+} else := [entry, sprintf("commit %s is a known malicious commit", [sha])] if {
+	listed := {sha | some sha in shas(use); entry.commits[sha]}
+	count(listed) > 0
+	sha := min(listed)
+} else := [entry, sprintf("tag %s is an affected version", [use.ref])] if {
+	use.ref_type == "tag_or_branch"
+	some spelling in spellings(use.ref)
+	entry.versions[spelling]
+} else := [entry, sprintf("tag %s is in the affected range (%s)", [use.ref, versions.range_text(ranges[0])])] if {
+	use.ref_type == "tag_or_branch"
+	ranges := [range | some range in entry.ranges; versions.in_range(use.ref, range)]
+	count(ranges) > 0
+}
+
+# entries are the entries of both lists for the reference: by its full
+# name (owner/repo/path) and by its repository, looked up by key, never
+# scanned.
 entries(use) := [entry |
+	some list in lists
 	some name in use.names
-	entry := data.runpolicy.compromised.actions[name]
+	entry := list.actions[name]
 ]
 
 # shas are the commits the reference runs: its ref when pinned to a commit,

@@ -77,13 +77,36 @@ test_every_version_of_actions_that_called_action_setup if {
 test_trivy_action if {
 	messages(fx.action("aquasecurity/trivy-action@0.34.2")) == {sprintf("aquasecurity/trivy-action@0.34.2 is compromised (GHSA-69fq-xp46-6x23, CVE-2026-33634): tag 0.34.2 is in the affected range (before 0.35.0). %s", [remedy])}
 	count(deny_for(fx.action("aquasecurity/trivy-action@v0.35.0"))) == 0
-	count(deny_for(fx.action("aquasecurity/trivy-action@91e7c2c36dcad14149d8e455b960af62a2ffb275"))) == 1
+	count(deny_for(fx.action("aquasecurity/trivy-action@57a97c7e7821a5776cebc9bb87c984fa69cba8f1"))) == 0 # v0.35.0
+}
+
+# The imposter commits the tags were moved to, each named by a source in
+# data.json: pinned, or reached through a tag the resolver looked up.
+test_trivy_action_imposter_commits if {
+	every sha in [
+		"ddb9da4475c1cef7d5389062bdfdfbdbd1394648", # 0.34.2, aquasecurity/trivy-action#541
+		"e0198fd2b6e1679e36d32933941182d9afa82f6f", # 0.24.0
+		"91e7c2c36dcad14149d8e455b960af62a2ffb275", # 0.33.1
+	] {
+		messages(fx.action(sprintf("aquasecurity/trivy-action@%s", [sha]))) == {sprintf("aquasecurity/trivy-action@%s is compromised (GHSA-69fq-xp46-6x23, CVE-2026-33634): commit %s is a known malicious commit. %s", [sha, sha, remedy])}
+	}
+	count(deny_for(object.union(fx.action("aquasecurity/trivy-action@v0.24.0"), {"resolved_sha": "e0198fd2b6e1679e36d32933941182d9afa82f6f"}))) == 1
 }
 
 test_setup_trivy if {
 	count(deny_for(fx.action("aquasecurity/setup-trivy@v0.2.5"))) == 1
 	count(deny_for(fx.action("aquasecurity/setup-trivy@v0.2.6"))) == 0
-	count(deny_for(fx.action("aquasecurity/setup-trivy@e6c2c5e321ed9123bda567646e2f96565e34abe1"))) == 1
+	count(deny_for(fx.action("aquasecurity/setup-trivy@8afa9b9f9183b4e00c46e2b82d34047e3c177bd0"))) == 1 # fluent/fluent-bit#11594
+	count(deny_for(fx.action("aquasecurity/setup-trivy@3fb12ec12f41e471780db15c232d5dd185dcb514"))) == 0 # v0.2.6 re-created safe
+}
+
+# e6c2c5e3 is an ordinary commit of setup-trivy's main branch (2025-08-29)
+# that trivy-action v0.35.0, the advisory's fix, pins: listing it would
+# block the remedy.
+test_setup_trivy_commit_pinned_by_the_fixed_trivy_action if {
+	count(deny_for(fx.action("aquasecurity/setup-trivy@e6c2c5e321ed9123bda567646e2f96565e34abe1"))) == 0
+	use := fx.via(fx.action("aquasecurity/setup-trivy@e6c2c5e321ed9123bda567646e2f96565e34abe1"), ["aquasecurity/trivy-action@v0.35.0"])
+	count(deny_for(use)) == 0
 }
 
 test_test_action_without_advisory if {
@@ -122,6 +145,56 @@ test_list_without_commits if {
 		"advisories": ["GHSA-test"], "summary": "", "all_versions": true,
 		"commits": {}, "versions": {}, "ranges": [],
 	}}}
+}
+
+# Additions sit beside the built-in list: an addition naming a built-in
+# action, with a narrower range or fewer commits, cannot narrow it.
+narrow := {"actions": {"tj-actions/changed-files": {
+	"advisories": ["GHSA-other"], "summary": "an unrelated advisory", "all_versions": false,
+	"commits": {}, "versions": {}, "ranges": [{"introduced": "0", "fixed": "41"}], "sources": [],
+}}}
+
+test_addition_for_a_listed_action_cannot_narrow_it if {
+	messages(fx.action("tj-actions/changed-files@v44")) == {sprintf("tj-actions/changed-files@v44 is compromised (GHSA-mrrh-fwg8-r2c3, CVE-2025-30066): tag v44 is in the affected range (up to 45.0.7). %s", [remedy])} with data.runpolicy.compromised_additions as narrow
+	count(deny_for(fx.action("tj-actions/changed-files@0e58ed8671d6b60d0890c21b07f8835ace038e67"))) == 1 with data.runpolicy.compromised_additions as narrow
+}
+
+# A reference both lists match, or two ranges of one entry match, gets one
+# finding: the built-in entry's, and its first range.
+test_reference_matching_both_lists if {
+	overlap := {"actions": {"tj-actions/changed-files": {
+		"advisories": ["GHSA-mrrh-fwg8-r2c3", "GHSA-other"], "summary": "", "all_versions": false,
+		"commits": {}, "versions": {}, "ranges": [{"introduced": "0", "fixed": "41"}, {"introduced": "0", "last_affected": "45.0.7"}], "sources": [],
+	}}}
+	messages(fx.action("tj-actions/changed-files@v40")) == {sprintf("tj-actions/changed-files@v40 is compromised (GHSA-mrrh-fwg8-r2c3, CVE-2025-30066): tag v40 is in the affected range (up to 45.0.7). %s", [remedy])} with data.runpolicy.compromised_additions as overlap
+	messages(fx.action("tj-actions/changed-files@v40")) == {sprintf("tj-actions/changed-files@v40 is compromised (GHSA-mrrh-fwg8-r2c3, GHSA-other): tag v40 is in the affected range (before 41). %s", [remedy])} with data.runpolicy.compromised as {}
+		with data.runpolicy.compromised_additions as overlap
+	count(deny_for(fx.action("fork/changed-files@0e58ed8671d6b60d0890c21b07f8835ace038e67"))) == 1 with data.runpolicy.compromised_additions as data.runpolicy.compromised
+}
+
+test_addition_adds_to_a_listed_action if {
+	messages(fx.action("tj-actions/changed-files@v47.0.5")) == {sprintf("tj-actions/changed-files@v47.0.5 is compromised (GHSA-more): tag v47.0.5 is an affected version. %s", [remedy])} with data.runpolicy.compromised_additions as {"actions": {"tj-actions/changed-files": {
+		"advisories": ["GHSA-more"], "summary": "", "all_versions": false,
+		"commits": {}, "versions": {"47.0.5": true}, "ranges": [], "sources": [],
+	}}}
+}
+
+test_addition_of_a_new_action_and_commit if {
+	added := {
+		"actions": {"acme/evil": {
+			"advisories": ["MAL-1"], "summary": "", "all_versions": false,
+			"commits": {"1111111111111111111111111111111111111111": true}, "versions": {}, "ranges": [], "sources": [],
+		}},
+		"commits": {"1111111111111111111111111111111111111111": "acme/evil"},
+	}
+	count(deny_for(fx.action("acme/evil@1111111111111111111111111111111111111111"))) == 1 with data.runpolicy.compromised_additions as added
+	messages(fx.action("fork/evil@1111111111111111111111111111111111111111")) == {sprintf("fork/evil@1111111111111111111111111111111111111111 is compromised (MAL-1): commit 1111111111111111111111111111111111111111 is a known malicious commit of acme/evil. %s", [remedy])} with data.runpolicy.compromised_additions as added
+	count(deny_for(fx.action("acme/evil@v1"))) == 0 with data.runpolicy.compromised_additions as added
+}
+
+# An addition's commit index may point at a built-in entry.
+test_addition_commit_of_a_built_in_action if {
+	count(deny_for(fx.action("fork/changed-files@2222222222222222222222222222222222222222"))) == 1 with data.runpolicy.compromised_additions as {"commits": {"2222222222222222222222222222222222222222": "tj-actions/changed-files"}}
 }
 
 test_clean_workflow if {

@@ -1,7 +1,7 @@
 # METADATA
 # title: Settings validation
 # description: |-
-#   Checks data.runpolicy.settings and data.runpolicy.compromised once, when
+#   Checks data.runpolicy.settings and the action lists once, when
 #   the engine loads a configuration: a typo in a settings file must fail
 #   the load, not silently allow runs. Each error is one line naming the
 #   setting and what is wrong with it.
@@ -18,6 +18,7 @@ import data.runpolicy.lib.actions
 known := {
 	"compromised_actions": {"mode": "mode", "block_unresolved": "boolean", "exceptions": "exceptions"},
 	"impostor_commits": {"mode": "mode", "block_unverified": "boolean"},
+	"vulnerable_actions": {"mode": "mode"},
 	"secret_exfiltration": {
 		"mode": "mode",
 		"analyze_default_branch": "boolean",
@@ -190,33 +191,81 @@ errors contains sprintf("%s: no policy runpolicy.policies.%s is loaded", [where,
 	not policy in packages
 }
 
-# The compromised list: names are looked up in lowercase, so an entry
-# written with capitals would never match.
+# The action lists: the built-in compromised and vulnerable lists and their
+# additions. Names are looked up in lowercase, so an entry written with
+# capitals would never match.
 
 default compromised := {}
 
-compromised := data.runpolicy.compromised.actions
+compromised := data.runpolicy.compromised
 
-errors contains sprintf("compromised.actions[%q]: action names must be lowercase", [name]) if {
-	some name, _ in compromised
+default compromised_additions := {}
+
+compromised_additions := data.runpolicy.compromised_additions
+
+default vulnerable := {}
+
+vulnerable := data.runpolicy.vulnerable
+
+default vulnerable_additions := {}
+
+vulnerable_additions := data.runpolicy.vulnerable_additions
+
+# compromised_lists are [path, list] of the compromised lists.
+compromised_lists := [["compromised", compromised], ["compromised_additions", compromised_additions]]
+
+errors contains sprintf("%s.actions[%q]: action names must be lowercase", [path, name]) if {
+	some [path, list] in compromised_lists
+	some name, _ in object.get(list, "actions", {})
 	name != lower(name)
 }
 
-errors contains sprintf("compromised.actions[%q].%s: must be %s", [name, key, kind]) if {
-	some name, entry in compromised
+errors contains sprintf("%s.actions[%q].%s: must be %s", [path, name, key, kind]) if {
+	some [path, list] in compromised_lists
+	some name, entry in object.get(list, "actions", {})
 	some key, kind in entry_keys
 	not has_type(object.get(entry, key, null), kind)
 }
 
+# sources may be left out of an addition; when present they must say where
+# each fact comes from.
+errors contains sprintf("%s.actions[%q].sources: must be %s", [path, name, kind]) if {
+	some [path, list] in compromised_lists
+	some name, entry in object.get(list, "actions", {})
+	kind := "a list of {url, commits} objects with https:// addresses"
+	not sources(object.get(entry, "sources", []))
+}
+
 # compromised.commits maps a malicious commit to the action it belongs to;
 # decisions look commits up as GitHub writes them, full and in lower case.
-default compromised_commits := {}
-
-compromised_commits := data.runpolicy.compromised.commits
-
-errors contains sprintf("compromised.commits[%q]: must be a full lower-case commit SHA", [sha]) if {
-	some sha, _ in compromised_commits
+errors contains sprintf("%s.commits[%q]: must be a full lower-case commit SHA", [path, sha]) if {
+	some [path, list] in compromised_lists
+	some sha, _ in object.get(list, "commits", {})
 	not regex.match(`^[0-9a-f]{40}$`, sha)
+}
+
+# The vulnerable lists hold an entry per action and advisory id.
+vulnerable_lists := [["vulnerable", vulnerable], ["vulnerable_additions", vulnerable_additions]]
+
+errors contains sprintf("%s.actions[%q]: action names must be lowercase", [path, name]) if {
+	some [path, list] in vulnerable_lists
+	some name, _ in object.get(list, "actions", {})
+	name != lower(name)
+}
+
+errors contains sprintf("%s.actions[%q]: must be an object of advisory ids to entries", [path, name]) if {
+	some [path, list] in vulnerable_lists
+	some name, advisories in object.get(list, "actions", {})
+	not is_object(advisories)
+}
+
+errors contains sprintf("%s.actions[%q][%q].%s: must be %s", [path, name, id, key, kind]) if {
+	some [path, list] in vulnerable_lists
+	some name, advisories in object.get(list, "actions", {})
+	is_object(advisories)
+	some id, entry in advisories
+	some key, kind in entry_keys
+	not has_type(object.get(entry, key, null), kind)
 }
 
 entry_keys := {
@@ -247,5 +296,16 @@ has_type(v, "a list of {introduced, fixed | last_affected} objects") if {
 	is_array(v)
 	every range in v {
 		is_object(range)
+	}
+}
+
+sources(v) if {
+	is_array(v)
+	every s in v {
+		is_object(s)
+		startswith(s.url, "https://")
+		every sha in object.get(s, "commits", []) {
+			regex.match(`^[0-9a-f]{40}$`, sha)
+		}
 	}
 }

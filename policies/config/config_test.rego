@@ -116,6 +116,37 @@ test_compromised_commits_are_full_lower_case_shas if {
 	config.errors == {`compromised.commits["0e58ed8"]: must be a full lower-case commit SHA`} with data.runpolicy.compromised.commits as {"0e58ed8": "acme/x"}
 }
 
+# The additions are checked like the built-in list.
+test_compromised_additions_shape if {
+	config.errors == set() with data.runpolicy.compromised_additions as {"actions": {"acme/x": entry}, "commits": {"0e58ed8671d6b60d0890c21b07f8835ace038e67": "acme/x"}}
+	config.errors == {
+		`compromised_additions.actions["Acme/X"]: action names must be lowercase`,
+		`compromised_additions.actions["acme/x"].ranges: must be a list of {introduced, fixed | last_affected} objects`,
+		`compromised_additions.commits["0e58ed8"]: must be a full lower-case commit SHA`,
+	} with data.runpolicy.compromised_additions as {"actions": {"Acme/X": entry, "acme/x": object.union(entry, {"ranges": "0"})}, "commits": {"0e58ed8": "acme/x"}}
+}
+
+test_sources if {
+	good := [{"url": "https://github.com/advisories/GHSA-x", "commits": ["0e58ed8671d6b60d0890c21b07f8835ace038e67"]}, {"url": "https://example.com/report"}]
+	list_errors({"acme/x": object.union(entry, {"sources": good})}) == set()
+	every bad in [
+		"https://example.com",
+		[{"url": "http://example.com"}],
+		[{"commits": []}],
+		[{"url": "https://example.com", "commits": ["0e58ed8"]}],
+	] {
+		list_errors({"acme/x": object.union(entry, {"sources": bad})}) == {`compromised.actions["acme/x"].sources: must be a list of {url, commits} objects with https:// addresses`}
+	}
+}
+
+test_vulnerable_lists_shape if {
+	for_advisory := {"acme/x": {"GHSA-x": object.remove(entry, ["commits"])}}
+	config.errors == set() with data.runpolicy.vulnerable_additions as {"actions": {"acme/x": {"GHSA-x": entry}}}
+	config.errors == {`vulnerable_additions.actions["acme/x"]["GHSA-x"].commits: must be an object of commit SHAs to true`} with data.runpolicy.vulnerable_additions as {"actions": for_advisory}
+	config.errors == {`vulnerable.actions["acme/x"]: must be an object of advisory ids to entries`} with data.runpolicy.vulnerable as {"actions": {"acme/x": [entry]}}
+	config.errors == {`vulnerable.actions["Acme/X"]: action names must be lowercase`} with data.runpolicy.vulnerable as {"actions": {"Acme/X": {"GHSA-x": entry}}}
+}
+
 test_shipped_compromised_list_is_valid if {
 	count(data.runpolicy.compromised.actions) >= 10
 	config.errors == set()
