@@ -153,17 +153,22 @@ func (s *Server) checkRun(v *verdict, conclusion string) github.CheckRun {
 		}
 	}
 	switch {
-	case v.log.Error != nil:
+	case v.log.Error != nil && v.Cancel:
 		cr.Title = "Run cancelled: it could not be judged"
+	case v.log.Error != nil:
+		cr.Title = "Run not judged (on_error: allow, not cancelled)"
 	case v.Cancel:
 		cr.Title = fmt.Sprintf("Run cancelled: %s", plural(enforced, "policy violation"))
 	default:
 		cr.Title = fmt.Sprintf("%s (dry run, not cancelled)", plural(len(violations), "policy finding"))
 	}
 	var b strings.Builder
-	if v.Cancel {
+	switch {
+	case v.Cancel:
 		fmt.Fprintf(&b, "runpolicy **cancelled** %s.\n\n", runLink(t))
-	} else {
+	case v.log.Error != nil:
+		fmt.Fprintf(&b, "runpolicy could not judge %s and let it go on.\n\n", runLink(t))
+	default:
 		fmt.Fprintf(&b, "runpolicy found policy violations in %s. Their policies run in dry-run mode: the run was not cancelled.\n\n", runLink(t))
 	}
 	fmt.Fprintf(&b, "Workflow `%s` at `%s`.\n\n", t.Path, short(t.HeadSHA))
@@ -275,7 +280,7 @@ type CommentData struct {
 	Cancelled bool
 	// Violations are the findings, enforced ones first.
 	Violations []engine.Violation
-	// Error says why the run could not be judged (on_error: cancel).
+	// Error says why the run could not be judged (on_error decided).
 	Error      string
 	DecisionID string
 	DeliveryID string
@@ -283,9 +288,9 @@ type CommentData struct {
 
 // DefaultCommentTemplate is the pull request comment unless
 // comment_template_file says otherwise.
-const DefaultCommentTemplate = `{{if .Cancelled}}### :no_entry: runpolicy cancelled {{runlink .}}{{else}}### :warning: runpolicy found policy violations in {{runlink .}}{{end}}
+const DefaultCommentTemplate = `{{if .Cancelled}}### :no_entry: runpolicy cancelled {{runlink .}}{{else if .Error}}### :warning: runpolicy could not judge {{runlink .}}{{else}}### :warning: runpolicy found policy violations in {{runlink .}}{{end}}
 
-{{if .Cancelled}}The run was cancelled before its jobs could do harm.{{else}}These policies run in dry-run mode: the run was **not** cancelled.{{end}} Workflow ` + "`{{.Workflow}}`" + ` at ` + "`{{short .HeadSHA}}`" + `.
+{{if .Cancelled}}The run was cancelled before its jobs could do harm.{{else if .Error}}` + "`on_error`" + ` is ` + "`allow`" + `: the run was **not** cancelled.{{else}}These policies run in dry-run mode: the run was **not** cancelled.{{end}} Workflow ` + "`{{.Workflow}}`" + ` at ` + "`{{short .HeadSHA}}`" + `.
 {{if .Error}}
 The run could not be judged: {{md .Error}}
 {{end}}{{if .Violations}}

@@ -82,6 +82,11 @@ type Options struct {
 	// JudgeAttempts is how many times a run is tried before on_error
 	// decides it, when GitHub keeps failing (default 5).
 	JudgeAttempts int
+	// EvalTimeout bounds one evaluation of the policies on a run's
+	// document (default 5s), well below the job's timeout: a workflow that
+	// makes evaluation run longer is denied, and the evaluation slot it
+	// held is free again.
+	EvalTimeout time.Duration
 	// PolicyRepositories are the repositories (owner/name) whose pushes to
 	// the default branch refresh the policy bundles.
 	PolicyRepositories []string
@@ -223,6 +228,9 @@ func withDefaults(o *Options) error {
 	}
 	if o.JudgeAttempts <= 0 {
 		o.JudgeAttempts = 5
+	}
+	if o.EvalTimeout <= 0 {
+		o.EvalTimeout = 5 * time.Second
 	}
 	if o.RedeliverInterval == 0 {
 		o.RedeliverInterval = 5 * time.Minute
