@@ -1,10 +1,17 @@
 package test
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -213,4 +220,82 @@ func TestJobReplay(t *testing.T) {
 	s.send("workflow_job", "other-job-1", other)
 	s.processed("other-job-1")
 	s.only("other-job-1")
+}
+
+// TestStalledBodies: unauthenticated senders that stall after sending more
+// than 256 KB hold what they sent of the large-body budget, not the
+// budget, and only until the body's deadline: a genuine large delivery
+// arriving meanwhile is accepted at once.
+func TestStalledBodies(t *testing.T) {
+	s := newStack(t, nil)
+	addr := strings.TrimPrefix(s.srv.URL, "http://")
+	const stalled = 4
+	var conns []net.Conn
+	for i := range stalled {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second)) // the test stops by itself
+		head := fmt.Sprintf("POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-GitHub-Event: workflow_run\r\n"+
+			"X-GitHub-Delivery: stalled-%d\r\nX-Hub-Signature-256: sha256=%s\r\nContent-Length: 400000\r\n\r\n", i, strings.Repeat("ab", 32))
+		if _, err := io.WriteString(conn, head); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Write(bytes.Repeat([]byte("{"), 300<<10)); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn) // and nothing more: it stalls
+	}
+	// The server reads each past 256 KB and takes a chunk of the budget.
+	held := func() int {
+		n, _ := strconv.ParseFloat(s.metric("runpolicy_webhook_large_body_bytes", ""), 64)
+		return int(n)
+	}
+	if !harness.WaitFor(5*time.Second, func() bool { return held() >= stalled*256<<10 }) {
+		t.Logf("large-body bytes held: %d, want the stalled bodies' %d", held(), stalled*256<<10)
+	}
+
+	r := harness.Run{Repo: "acme/big", ID: 7700, HeadSHA: sha(7700), Path: ".github/workflows/ci.yml", Installation: installation}
+	s.gh.Publish(r, goodWorkflow, goodWorkflow)
+	body, err := harness.WorkflowRunRequested(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload map[string]any
+	if err := json.Unmarshal(body, &payload); err != nil {
+		t.Fatal(err)
+	}
+	payload["padding"] = strings.Repeat("x", 600<<10) // a genuine delivery over 256 KB
+	if body, err = json.Marshal(payload); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.send("workflow_run", "big-1", body); code != 202 {
+		t.Fatalf("a genuine %d KB delivery beside %d stalled bodies: status %d, want 202", len(body)>>10, stalled, code)
+	}
+	s.processed("big-1")
+	if d := s.only("big-1"); d.Outcome != "allow" {
+		t.Errorf("decision = %s", jsonOf(d))
+	}
+
+	// The stalled senders are answered 408 and let go once the body's
+	// deadline passes, well before the server's 2-minute read timeout.
+	for i, conn := range conns {
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Errorf("stalled sender %d: %v, want a 408", i, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Errorf("stalled sender %d: status %d, want 408", i, resp.StatusCode)
+		}
+	}
+	if !harness.WaitFor(5*time.Second, func() bool { return held() == 0 }) {
+		t.Errorf("large-body bytes still held after the stalled senders were let go: %d", held())
+	}
+	if n := s.decisions(url.Values{"delivery_id": {"stalled-0"}}); len(n) != 0 {
+		t.Errorf("a stalled, unauthenticated body was judged")
+	}
 }

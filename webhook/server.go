@@ -99,9 +99,10 @@ type Options struct {
 	RedeliverLookback time.Duration
 	// MaxBodyBytes caps a delivery (default 25 MB, GitHub's limit).
 	MaxBodyBytes int64
-	// LargeBodies bounds how many deliveries over 256 KB are read at once
-	// (default 2), which bounds the memory bodies take: GitHub's are
-	// nearly all smaller.
+	// LargeBodies bounds the memory of deliveries over 256 KB being read
+	// to this many bodies of MaxBodyBytes (default 2), counted in bytes
+	// held, one body's worth per remote address: GitHub's are nearly all
+	// smaller.
 	LargeBodies int
 	// FactsCacheEntries bounds the parsed-workflow cache (default 1024).
 	FactsCacheEntries int
@@ -146,9 +147,9 @@ type Server struct {
 
 	resolvers *lru.Cache[int64, Resolver]
 	cpu       slots
-	// large holds the slots of bodies over smallBody being read; chunks
-	// are their read buffers (body.go).
-	large  slots
+	// large is the memory budget of bodies over smallBody being read;
+	// chunks are their read buffers (body.go).
+	large  *budget
 	chunks chunks
 	// instance names this process in decision logs.
 	instance string
@@ -174,7 +175,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s.facts = input.NewCache(o.FactsCacheEntries)
 	s.cpu = newSlots(o.EvalConcurrency)
-	s.large = newSlots(o.LargeBodies)
+	s.large = newBudget(o.LargeBodies, o.MaxBodyBytes)
 	s.resolvers, _ = lru.New[int64, Resolver](1024)
 
 	workers := river.NewWorkers()
@@ -204,7 +205,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
-	s.metrics = newMetrics(o.Registry, st)
+	s.metrics = newMetrics(o.Registry, st, func() float64 { return float64(s.large.inUse()) })
 	s.echo = s.routes()
 	return s, nil
 }
