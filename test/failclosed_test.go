@@ -86,10 +86,12 @@ func TestFailClosed(t *testing.T) {
 	for i, tc := range []struct {
 		name   string
 		poison string
+		code   string
 	}{
-		{"over the structural size limit", "#" + strings.Repeat("-", 200_001) + "\n"},
-		{"invalid UTF-8", "# caf\xe9 \xff\xfe\n"},
-		{"a NUL byte in a comment", "# a\x00b\n"},
+		{"over the structural size limit", "#" + strings.Repeat("-", 200_001) + "\n", "bad_workflow"},
+		{"invalid UTF-8", "# caf\xe9 \xff\xfe\n", "bad_workflow"},
+		{"a NUL byte in a comment", "# a\x00b\n", "bad_workflow"},
+		{"more bytes than runpolicy fetches", strings.Repeat("# padding\n", 11<<20/10), "too_large"},
 	} {
 		t.Run("a workflow with "+tc.name+" is denied", func(t *testing.T) {
 			s.t = t
@@ -98,7 +100,7 @@ func TestFailClosed(t *testing.T) {
 				Path: ".github/workflows/changes.yml", PullRequests: []int{n}, Installation: installation}
 			id := fmt.Sprintf("unreadable-%d", i)
 			s.requested(r, []byte(exfiltrating+tc.poison), nil, id)
-			denied(t, r, id, "bad_workflow")
+			denied(t, r, id, tc.code)
 		})
 	}
 

@@ -257,6 +257,8 @@ func errorCode(err error) string {
 		return "workflow_not_found"
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.Is(err, github.ErrTooLarge):
+		return "too_large"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	}
@@ -268,7 +270,8 @@ func errorCode(err error) string {
 
 // authored reports the failures a workflow's author controls, which fail
 // closed whatever on_error says: bytes runpolicy cannot read (size and
-// structure limits, invalid UTF-8, NUL bytes, YAML it cannot parse), an
+// structure limits, invalid UTF-8, NUL bytes, YAML it cannot parse; a
+// file, the workflow or one it uses, over the fetch limit), an
 // event it cannot read, an evaluation the document makes fail or run past
 // eval_timeout, and a workflow file missing at the head commit: the head
 // commit and the fork it lives in are the author's, who can delete the
@@ -278,7 +281,7 @@ func errorCode(err error) string {
 // on_error decides it.
 func authored(err error) bool {
 	switch errorCode(err) {
-	case "bad_workflow", "bad_payload", "evaluation_error", "eval_timeout", "workflow_not_found":
+	case "bad_workflow", "too_large", "bad_payload", "evaluation_error", "eval_timeout", "workflow_not_found":
 		return true
 	}
 	return false
@@ -294,6 +297,7 @@ func unreadable(err error) *engine.Decision {
 	code := errorCode(err)
 	why := map[string]string{
 		"bad_workflow":       "runpolicy cannot read this workflow",
+		"too_large":          "the workflow, or a file it uses, is larger than runpolicy reads",
 		"bad_payload":        "runpolicy cannot read this run's event",
 		"evaluation_error":   "the policies cannot be evaluated on this workflow",
 		"eval_timeout":       "evaluating the policies on this workflow took longer than eval_timeout",

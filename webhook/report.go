@@ -276,6 +276,8 @@ func mdCell(s string) string {
 			continue
 		case r == '\n' || r == '\t':
 			b.WriteByte(' ')
+		case r == '_' && alnum(prev) && i+1 < len(s) && alnum(rune(s[i+1])):
+			b.WriteRune(r) // within a word (snake_case) it is no emphasis
 		case strings.ContainsRune("\\`*_[]<>|~&", r):
 			b.WriteByte('\\')
 			b.WriteRune(r)
