@@ -225,16 +225,19 @@ func TestJobReplay(t *testing.T) {
 }
 
 // TestStalledBodies: unauthenticated senders that stall after sending more
-// than 256 KB hold what they sent of the large-body budget, not the
-// budget, and only until the body's deadline: a genuine large delivery
-// arriving meanwhile is accepted at once.
+// than 256 KB hold what they sent of the large-body budget and their own
+// address's turns, not the budget, and only until the body's deadline: a
+// genuine large delivery from another address arriving meanwhile is
+// accepted at once.
 func TestStalledBodies(t *testing.T) {
 	s := newStack(t, nil)
 	addr := strings.TrimPrefix(s.srv.URL, "http://")
-	const stalled = 4
+	const stalled, turns = 4, 2 // large_bodies: 2 per address
+	// The senders come from 127.0.0.2, GitHub (the harness) from 127.0.0.1.
+	dialer := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
 	var conns []net.Conn
 	for i := range stalled {
-		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		conn, err := dialer.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,13 +253,14 @@ func TestStalledBodies(t *testing.T) {
 		}
 		conns = append(conns, conn) // and nothing more: it stalls
 	}
-	// The server reads each past 256 KB and takes a chunk of the budget.
+	// The server reads two past 256 KB, each taking a chunk of the budget;
+	// the others wait for their address's turn.
 	held := func() int {
 		n, _ := strconv.ParseFloat(s.metric("runpolicy_webhook_large_body_bytes", ""), 64)
 		return int(n)
 	}
-	if !harness.WaitFor(5*time.Second, func() bool { return held() >= stalled*256<<10 }) {
-		t.Logf("large-body bytes held: %d, want the stalled bodies' %d", held(), stalled*256<<10)
+	if !harness.WaitFor(5*time.Second, func() bool { return held() >= turns*256<<10 }) {
+		t.Logf("large-body bytes held: %d, want the stalled bodies' %d", held(), turns*256<<10)
 	}
 
 	r := harness.Run{Repo: "acme/big", ID: 7700, HeadSHA: sha(7700), Path: ".github/workflows/ci.yml", Installation: installation}
@@ -281,18 +285,21 @@ func TestStalledBodies(t *testing.T) {
 		t.Errorf("decision = %s", jsonOf(d))
 	}
 
-	// The stalled senders are answered 408 and let go once the body's
-	// deadline passes, well before the server's 2-minute read timeout.
+	// The stalled senders are let go: 503 for those that waited for a turn
+	// in vain, 408 once the body's deadline passes for those that had one,
+	// well before the server's 2-minute read timeout.
+	got := map[int]int{}
 	for i, conn := range conns {
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
-			t.Errorf("stalled sender %d: %v, want a 408", i, err)
+			t.Errorf("stalled sender %d: %v, want a 408 or 503", i, err)
 			continue
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusRequestTimeout {
-			t.Errorf("stalled sender %d: status %d, want 408", i, resp.StatusCode)
-		}
+		got[resp.StatusCode]++
+	}
+	if got[http.StatusRequestTimeout] != turns || got[http.StatusServiceUnavailable] != stalled-turns {
+		t.Errorf("stalled senders answered %v, want %d × 408 and %d × 503", got, turns, stalled-turns)
 	}
 	if !harness.WaitFor(5*time.Second, func() bool { return held() == 0 }) {
 		t.Errorf("large-body bytes still held after the stalled senders were let go: %d", held())

@@ -20,13 +20,14 @@ import (
 // arrives, in chunks, and memory and time are bounded:
 //   - a body is read in chunks from a pool and assembled into one slice
 //     only once its signature holds: a forged body leaves no garbage;
-//   - past smallBody, each further chunk is taken from a budget of bytes
-//     (Options.LargeBodies bodies of MaxBodyBytes in all, one body's worth
-//     per remote address), waiting at most largeBodyWait, else 503 (GitHub
-//     records a failed delivery, which the sweep asks for again). The
-//     budget counts the bytes a body holds, not the body: a sender that
-//     stalls after a few hundred KB holds a few hundred KB of it, and a
-//     genuine delivery finds room beside any number of those;
+//   - past smallBody, a body is one of the few (Options.LargeBodies) its
+//     remote address may read at once, and each further chunk is taken
+//     from a budget of bytes (LargeBodies bodies of MaxBodyBytes in all),
+//     waiting at most largeBodyWait, else 503 (GitHub records a failed
+//     delivery, which the sweep asks for again). The budget counts the
+//     bytes a body holds, not the body: senders that stall after a few
+//     hundred KB hold a few hundred KB of it and their own address's
+//     turns, and a genuine delivery from GitHub's address finds room;
 //   - a body must arrive within bodyTimeout: GitHub gives up on a delivery
 //     after 10 seconds, so a body still arriving later is no delivery of
 //     its, and a stalled sender lets go of its memory by then (408);
@@ -57,57 +58,75 @@ func (c *chunks) get() []byte {
 
 func (c *chunks) put(b []byte) { c.pool.Put(&b) }
 
-// budget bounds the bytes of large bodies being read: in all, and per
-// remote address (the connection's, which the sender cannot choose as it
-// can X-Forwarded-For).
+// budget bounds the large bodies being read: their bytes in all, and how
+// many one remote address reads at once. The address is the connection's
+// (an IPv6 address's /64), which the sender cannot choose as it can
+// X-Forwarded-For.
 type budget struct {
-	total     *semaphore.Weighted
-	perRemote int64
+	total     *semaphore.Weighted // bytes
+	perRemote int64               // bodies
 	held      atomic.Int64
 	mu        sync.Mutex
 	remotes   map[string]*share
 }
 
-// share is one remote address's part of the budget.
+// share is one remote address's large bodies being read.
 type share struct {
 	sem     *semaphore.Weighted
 	readers int
 }
 
-// newBudget holds bodies large bodies of up to maxBody bytes each, one
-// body's worth per remote address.
+// newBudget holds bodies large bodies of up to maxBody bytes, and as many
+// from one remote address.
 func newBudget(bodies int, maxBody int64) *budget {
 	per := (maxBody/chunkSize + 1) * chunkSize // whole chunks, the one that overflows included
-	return &budget{total: semaphore.NewWeighted(int64(bodies) * per), perRemote: per, remotes: map[string]*share{}}
+	return &budget{total: semaphore.NewWeighted(int64(bodies) * per), perRemote: int64(bodies), remotes: map[string]*share{}}
 }
 
 // reservation is what one body holds of the budget.
 type reservation struct {
 	b    *budget
-	addr string
+	key  string
 	sh   *share
 	held int64
 }
 
-func (b *budget) open(addr string) *reservation {
+// remoteKey is the address a remote is counted by: an IPv4 address, or
+// the /64 of an IPv6 one (one host's usual allotment).
+func remoteKey(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.To4() != nil {
+		return host
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// open counts a large body against its remote address, waiting until ctx
+// ends for one of the address's own bodies to finish.
+func (b *budget) open(ctx context.Context, key string) (*reservation, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	sh := b.remotes[addr]
+	sh := b.remotes[key]
 	if sh == nil {
 		sh = &share{sem: semaphore.NewWeighted(b.perRemote)}
-		b.remotes[addr] = sh
+		b.remotes[key] = sh
 	}
 	sh.readers++
-	return &reservation{b: b, addr: addr, sh: sh}
+	b.mu.Unlock()
+	r := &reservation{b: b, key: key, sh: sh}
+	if err := sh.sem.Acquire(ctx, 1); err != nil {
+		r.leave()
+		return nil, err
+	}
+	return r, nil
 }
 
 // take reserves n more bytes, waiting until ctx ends.
 func (r *reservation) take(ctx context.Context, n int64) error {
-	if err := r.sh.sem.Acquire(ctx, n); err != nil {
-		return err
-	}
 	if err := r.b.total.Acquire(ctx, n); err != nil {
-		r.sh.sem.Release(n)
 		return err
 	}
 	r.held += n
@@ -117,23 +136,25 @@ func (r *reservation) take(ctx context.Context, n int64) error {
 
 // close gives back everything the body held.
 func (r *reservation) close() {
-	if r.held > 0 {
-		r.b.total.Release(r.held)
-		r.sh.sem.Release(r.held)
-		r.b.held.Add(-r.held)
-		r.held = 0
-	}
+	r.b.total.Release(r.held)
+	r.b.held.Add(-r.held)
+	r.held = 0
+	r.sh.sem.Release(1)
+	r.leave()
+}
+
+func (r *reservation) leave() {
 	r.b.mu.Lock()
 	defer r.b.mu.Unlock()
 	if r.sh.readers--; r.sh.readers == 0 {
-		delete(r.b.remotes, r.addr)
+		delete(r.b.remotes, r.key)
 	}
 }
 
 // inUse is how many bytes bodies hold.
 func (b *budget) inUse() int64 { return b.held.Load() }
 
-// holders reports how many remote addresses hold a share (tests).
+// holders reports how many remote addresses read large bodies (tests).
 func (b *budget) holders() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -166,15 +187,14 @@ func (s *Server) readBody(rc *http.ResponseController, r *http.Request, sum []by
 	}()
 	for {
 		if total >= smallBody {
-			if held == nil {
-				host, _, err := net.SplitHostPort(r.RemoteAddr)
-				if err != nil {
-					host = r.RemoteAddr
-				}
-				held = s.large.open(host)
-			}
 			ctx, cancel := context.WithTimeout(r.Context(), largeBodyWait)
-			err := held.take(ctx, chunkSize)
+			var err error
+			if held == nil {
+				held, err = s.large.open(ctx, remoteKey(r.RemoteAddr))
+			}
+			if err == nil {
+				err = held.take(ctx, chunkSize)
+			}
 			cancel()
 			if err != nil {
 				return nil, errBusy

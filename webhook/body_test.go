@@ -18,7 +18,10 @@ func TestReadBody(t *testing.T) {
 		return func(b *budget) func() {
 			var rs []*reservation
 			for range bodies {
-				r := b.open(addr)
+				r, err := b.open(context.Background(), addr)
+				if err != nil {
+					t.Fatal(err)
+				}
 				if err := r.take(context.Background(), int64(chunks)*chunkSize); err != nil {
 					t.Fatal(err)
 				}
@@ -52,9 +55,20 @@ func TestReadBody(t *testing.T) {
 		// Two senders stalled after a chunk past smallBody hold two chunks,
 		// not the budget: a genuine large delivery is read beside them.
 		{"large beside stalled bodies", big, nil, false, 2, hold(other, 2, 1), nil},
-		{"large beside many stalled bodies", big, nil, false, 2, hold(other, 5, 1), nil},
-		// One address holds one body's worth at most, even with room left.
-		{"large while this address holds its share", big, nil, false, 2, hold(me, 1, 5), errBusy},
+		{"large beside stalled bodies from many addresses", big, nil, false, 2, func(b *budget) func() {
+			var releases []func()
+			for _, addr := range []string{"198.51.100.1", "198.51.100.2", "198.51.100.3", "2001:db8::1", "2001:db8::2"} {
+				releases = append(releases, hold(addr, 1, 1)(b))
+			}
+			return func() {
+				for _, r := range releases {
+					r()
+				}
+			}
+		}, nil},
+		// One address reads as many large bodies at once as the budget
+		// holds, even with bytes left.
+		{"large while this address reads its share", big, nil, false, 2, hold(me, 2, 1), errBusy},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Server{opts: Options{Secret: secret, MaxBodyBytes: 4 * chunkSize}, large: newBudget(tc.bodies, 4*chunkSize)}
@@ -63,6 +77,7 @@ func TestReadBody(t *testing.T) {
 				release := tc.held(s.large)
 				defer release()
 			}
+			holders := s.large.holders()
 			sum := tc.sum
 			if sum == nil {
 				sum, _ = parseSignature(Sign(secret, tc.body))
@@ -84,12 +99,8 @@ func TestReadBody(t *testing.T) {
 			if err == nil && !bytes.Equal(got, tc.body) {
 				t.Errorf("readBody returned %d bytes, want the %d sent", len(got), len(tc.body))
 			}
-			want := 0
-			if tc.held != nil {
-				want = 1
-			}
-			if n := s.large.holders(); n != want {
-				t.Errorf("%d addresses hold a share of the budget after the read, want %d (what was given back)", n, want)
+			if n := s.large.holders(); n != holders {
+				t.Errorf("%d addresses read large bodies after the read, want the %d before (it gave its turn back)", n, holders)
 			}
 			if tc.held != nil {
 				return
@@ -99,5 +110,19 @@ func TestReadBody(t *testing.T) {
 				t.Error("the budget was not given back")
 			}
 		})
+	}
+}
+
+func TestRemoteKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.1:443":             "192.0.2.1",
+		"[2001:db8:1:2:3::4]:443":   "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff::9]:80": "2001:db8:1:2::/64",
+		"[::ffff:192.0.2.1]:443":    "::ffff:192.0.2.1",
+		"not an address":            "not an address",
+	} {
+		if got := remoteKey(in); got != want {
+			t.Errorf("remoteKey(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
