@@ -265,7 +265,11 @@ func errorCode(err error) string {
 	if temporary, _ := github.Temporary(err); temporary {
 		return "github_unavailable"
 	}
-	return "github_error"
+	var se *github.StatusError
+	if errors.As(err, &se) {
+		return "github_error"
+	}
+	return "error" // the store, or what no code names: never the author's
 }
 
 // authored reports the failures a workflow's author controls, which fail

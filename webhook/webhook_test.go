@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -375,6 +376,43 @@ func TestMdCode(t *testing.T) {
 	} {
 		if got := mdCode(in); got != want {
 			t.Errorf("mdCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestAuthored: what a workflow's author controls fails closed; what
+// GitHub, the store or the job's own clock do is on_error's.
+func TestAuthored(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		err      error
+		code     string
+		authored bool
+	}{
+		{"unreadable workflow", &evalError{"bad_workflow", errors.New("parse: binary data: NUL byte at offset 3")}, "bad_workflow", true},
+		{"unreadable event", &evalError{"bad_payload", errors.New("read run context")}, "bad_payload", true},
+		{"evaluation past eval_timeout", &evalError{"eval_timeout", context.DeadlineExceeded}, "eval_timeout", true},
+		{"evaluation failing on the document", &evalError{"evaluation_error", errors.New("eval_conflict_error")}, "evaluation_error", true},
+		{"workflow file missing", fmt.Errorf("get a/b/x.yml@sha: %w", github.ErrNotFound), "workflow_not_found", true},
+		{"file over the fetch limit", fmt.Errorf("resolve references of x.yml: resolving a/b@v1: %w", github.ErrTooLarge), "too_large", true},
+		{"GitHub unavailable", &github.StatusError{Status: 502}, "github_unavailable", false},
+		{"GitHub refusing the App", &github.StatusError{Status: 403}, "github_error", false},
+		{"the job out of time", fmt.Errorf("fetch: %w", context.DeadlineExceeded), "timeout", false},
+		{"the store", errors.New("store: save decision: database is locked"), "error", false},
+	} {
+		if code := errorCode(tc.err); code != tc.code {
+			t.Errorf("%s: code %q, want %q", tc.name, code, tc.code)
+		}
+		if got := authored(tc.err); got != tc.authored {
+			t.Errorf("%s: authored %v, want %v", tc.name, got, tc.authored)
+		}
+		if !tc.authored {
+			continue
+		}
+		d := unreadable(tc.err)
+		if d.Allow || len(d.Violations) != 1 || d.Violations[0].Policy != PolicyUnreadable || d.Violations[0].Mode != "enforce" ||
+			!strings.Contains(d.Violations[0].Message, "("+tc.code+")") || d.Violations[0].Details["code"] != tc.code {
+			t.Errorf("%s: decision %+v; want one enforced runpolicy finding naming %s", tc.name, d, tc.code)
 		}
 	}
 }
