@@ -42,10 +42,9 @@ func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs])
 		switch {
 		case decided && gerr == nil:
 			return nil
-		case decided && !final:
-			return gerr // acted on by the next try, which finds the decision
-		case decided:
+		case decided: // acting failed: the next try finds the decision and acts on it
 			err = gerr
+			next, final = w.s.retryable(gerr, job.JobRow)
 		}
 	}
 	if final {

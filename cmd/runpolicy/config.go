@@ -62,8 +62,8 @@ type serveConfig struct {
 	// GitHubTimeout bounds one API request (default 10s).
 	GitHubTimeout time.Duration `yaml:"github_timeout"`
 	// EvalTimeout bounds one evaluation of the policies on a run (default
-	// 5s); a workflow that makes it run longer is denied. It must be well
-	// below job_timeout.
+	// 5s, or a third of a shorter job_timeout); a workflow that makes it
+	// run longer is denied. It must be well below job_timeout.
 	EvalTimeout time.Duration `yaml:"eval_timeout"`
 	// JobTimeout bounds one attempt of a job (default 1m); RescueAfter is
 	// when a job left running by a dead replica is taken over (default
@@ -306,13 +306,14 @@ func (c *serveConfig) check() error {
 	if c.PollInterval != 0 && c.PollInterval < time.Millisecond {
 		return fmt.Errorf("poll_interval %s: at least 1ms", c.PollInterval)
 	}
-	if c.EvalTimeout == 0 {
-		c.EvalTimeout = 5 * time.Second
-	}
 	// Judging a run evaluates its document up to twice (direct, then
 	// resolved references) besides fetching it: both evaluations must fit
 	// in one job with room to spare.
-	if job := cmp.Or(c.JobTimeout, time.Minute); 3*c.EvalTimeout > job {
+	job := cmp.Or(c.JobTimeout, time.Minute)
+	if c.EvalTimeout == 0 {
+		c.EvalTimeout = min(5*time.Second, job/3)
+	}
+	if 3*c.EvalTimeout > job {
 		return fmt.Errorf("eval_timeout %s: must be at most a third of job_timeout %s", c.EvalTimeout, job)
 	}
 	if c.JobTimeout != 0 && c.RescueAfter != 0 && c.RescueAfter <= c.JobTimeout {
