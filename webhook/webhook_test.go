@@ -416,3 +416,25 @@ func TestAuthored(t *testing.T) {
 		}
 	}
 }
+
+// TestReportNotJudged: a run on_error let go is reported as not judged,
+// neither cancelled nor as dry-run findings.
+func TestReportNotJudged(t *testing.T) {
+	s := &Server{comment: template.Must(NewCommentTemplate(DefaultCommentTemplate))}
+	v := sampleVerdict(false)
+	v.log.Result, v.Cancel, v.log.Cancel = nil, false, false
+	v.log.Error = &logError{Code: "github_unavailable", Message: "get acme/api/.github/workflows/ci.yml@aaaa: 502 Bad Gateway", OnError: OnErrorAllow}
+	cr := s.checkRun(v, "neutral")
+	if cr.Title != "Run not judged (on_error: allow, not cancelled)" || len(cr.Annotations) != 0 {
+		t.Errorf("check run = %+v", cr)
+	}
+	comment, err := s.commentBody(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(comment, "dry-run") || strings.Contains(comment, "cancelled before") {
+		t.Errorf("comment = %s", comment)
+	}
+	golden(t, "check-run-not-judged.md", cr.Summary)
+	golden(t, "comment-not-judged.md", comment)
+}
