@@ -123,6 +123,9 @@ func TestFailClosed(t *testing.T) {
 		s.requested(slow, goodWorkflow, goodWorkflow, "slow-1")
 		s.requested(good, goodWorkflow, goodWorkflow, "fast-1")
 		denied(t, slow, "slow-1", "eval_timeout")
+		if s.srv.Logs.Find("evaluation ran out of eval_timeout; trying once more before denying") == nil {
+			t.Error("denied at the first timeout; want one more try (a starved machine is no slow workflow)")
+		}
 		s.processed("fast-1")
 		if d := s.only("fast-1"); d.Outcome != "allow" {
 			t.Errorf("the run after the slow one: %s", jsonOf(d))

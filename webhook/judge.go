@@ -143,6 +143,13 @@ func (s *Server) judge(ctx context.Context, job *rivertype.JobRow, t *target, ev
 	if errors.Is(evalErr, errSkipRun) {
 		return nil, evalErr
 	}
+	if evalErr != nil && errorCode(evalErr) == "eval_timeout" && job.Attempt < 2 && ctx.Err() == nil {
+		// The deadline is wall time: a machine starved of CPU can run out
+		// of it on any workflow. The queue tries once more; a workflow
+		// that is slow to evaluate is slow again, and is denied then.
+		log.Warn("evaluation ran out of eval_timeout; trying once more before denying", "err", evalErr)
+		return nil, evalErr
+	}
 	if evalErr != nil && !authored(evalErr) {
 		if temporary, _ := github.Temporary(evalErr); temporary && job.Attempt < s.opts.JudgeAttempts && ctx.Err() == nil {
 			return nil, evalErr
