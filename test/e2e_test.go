@@ -173,22 +173,6 @@ func TestRuns(t *testing.T) {
 		}
 	})
 
-	t.Run("a missing workflow file is allowed by default (on_error allow)", func(t *testing.T) {
-		s.t = t
-		r := harness.Run{Repo: "acme/gone", ID: 1006, HeadSHA: sha(1006), Path: ".github/workflows/gone.yml", Installation: installation}
-		s.gh.Fake.AddRun(fakegithub.Run{Repo: r.Repo, ID: r.ID, Path: r.Path, HeadSHA: r.HeadSHA})
-		body, _ := harness.WorkflowRunRequested(r)
-		s.send("workflow_run", "gone-1", body)
-		s.processed("gone-1")
-		d := s.only("gone-1")
-		if d.Outcome != "error" || d.Cancel || d.Error == nil || d.Error.Code != "workflow_not_found" || d.Error.OnError != "allow" {
-			t.Errorf("decision = %s", jsonOf(d))
-		}
-		if n := s.calls("POST", cancelPath("acme/gone", 1006)) + checkRunsOf(s, "acme/gone"); n != 0 {
-			t.Errorf("%d writes for an unjudged run with on_error allow", n)
-		}
-	})
-
 	t.Run("installations are recorded and used", func(t *testing.T) {
 		s.t = t
 		body, _ := harness.Payload("installation.created.json")

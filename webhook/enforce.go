@@ -83,7 +83,9 @@ func (s *Server) act(ctx context.Context, job *rivertype.JobRow, v *verdict, log
 			return "", err
 		}
 	}
-	if v.Cancel || len(v.violations()) > 0 {
+	// A run that could not be judged is reported even when on_error lets
+	// it go on: it is never allowed in silence.
+	if v.Cancel || len(v.violations()) > 0 || v.log.Error != nil {
 		if err := s.report(ctx, job, v, log); err != nil {
 			return "", err
 		}

@@ -67,8 +67,8 @@ func FuzzSignature(f *testing.F) {
 		if reason != "" {
 			return
 		}
-		s := &Server{opts: Options{Secret: secret, MaxBodyBytes: 1 << 20}, large: newSlots(1)}
-		got, err := s.readBody(httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body)), sum)
+		s := &Server{opts: Options{Secret: secret, MaxBodyBytes: 1 << 20}, large: newBudget(1, 1<<20)}
+		got, err := s.readBody(nil, httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body)), sum)
 		switch {
 		case accepted && (err != nil || !bytes.Equal(got, body)):
 			t.Fatalf("readBody of an authentic %d-byte body: %d bytes, %v", len(body), len(got), err)

@@ -2,8 +2,11 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -26,13 +29,124 @@ type deliveryWorker struct {
 	s *Server
 }
 
+// Work processes a delivery. No run delivery is dropped without a
+// decision: once judging has been tried judge_attempts times, or when the
+// job will not run again, a run still undecided gets one from the failure
+// (giveUp), which is then acted on and reported like any other.
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
-	err := w.s.process(ctx, job.JobRow, job.Args.DeliveryID)
+	id := job.Args.DeliveryID
+	err := w.s.process(ctx, job.JobRow, id)
 	next, final := w.s.retryable(err, job.JobRow)
+	if err != nil && (final || w.s.outOfTries(err, job.JobRow)) {
+		decided, gerr := w.s.giveUp(ctx, job.JobRow, id, err)
+		switch {
+		case decided && gerr == nil:
+			return nil
+		case decided: // acting failed: the next try finds the decision and acts on it
+			err = gerr
+			next, final = w.s.retryable(gerr, job.JobRow)
+		}
+	}
 	if final {
-		w.s.failDelivery(ctx, job.Args.DeliveryID, err)
+		w.s.failDelivery(ctx, id, err)
 	}
 	return next
+}
+
+// outOfTries reports a judging failure on a try past judge_attempts that
+// is not a wait (no policy yet, another worker on the delivery, a report
+// being written, a shutdown).
+func (s *Server) outOfTries(err error, job *rivertype.JobRow) bool {
+	return job.Attempt >= s.opts.JudgeAttempts && !errors.Is(err, errNotReady) && !errors.Is(err, store.ErrLeased) &&
+		!errors.Is(err, errActionPending) && !errors.Is(err, context.Canceled)
+}
+
+// giveUpTimeout bounds deciding and acting on a run after its judging
+// gave up; the job's own context may be over.
+const giveUpTimeout = 30 * time.Second
+
+// giveUp decides a run delivery that judging could not: on_error for a
+// failure outside the author's control, a deny for one in it (authored),
+// and acts on the decision. decided is false when there is nothing to
+// decide: not a run delivery, already decided or processed, or another
+// delivery's or worker's to judge.
+func (s *Server) giveUp(ctx context.Context, job *rivertype.JobRow, id string, cause error) (decided bool, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), giveUpTimeout)
+	defer cancel()
+	d, err := s.store.Delivery(ctx, id)
+	if err != nil || d.State != store.DeliveryReceived || (d.Event != "workflow_run" && d.Event != "workflow_job") {
+		return false, nil
+	}
+	if _, err := s.store.DecisionForDelivery(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		return false, nil // decided (the retries act on it), or the store cannot say
+	}
+	worker := fmt.Sprintf("%s/job-%d/attempt-%d/give-up", s.instance, job.ID, job.Attempt)
+	if _, err := s.store.LeaseDelivery(ctx, id, worker); err != nil {
+		return false, nil
+	}
+	defer func() {
+		if err := s.store.ReleaseDelivery(context.WithoutCancel(ctx), id, worker); err != nil {
+			s.log.Warn("cannot release delivery; its lease expires", "delivery_id", id, "err", err)
+		}
+	}()
+	log := s.log.With("delivery_id", id, "event", d.Event, "action", d.Action)
+	var (
+		t     *target
+		in    *installationObject
+		claim string
+	)
+	switch d.Event {
+	case "workflow_run":
+		var ok bool
+		if t, in, ok = runDelivery(d, true); !ok || dynamicWorkflow(t.Path) {
+			return false, nil
+		}
+		claim = actionJudge
+	default:
+		jd, ok := readJobDelivery(d, true)
+		if !ok {
+			return false, nil
+		}
+		t, in, claim = jd.t, jd.installation, judgeJobAction(jd.job.ID)
+		if a, err := s.store.Action(ctx, t.key(), actionCancel); err == nil && a.Done() {
+			return false, nil
+		}
+	}
+	log = log.With("repository", t.Repository, "run_id", t.ID, "run_attempt", t.Attempt)
+	if a, err := s.store.Claim(ctx, t.key(), claim, id, 0); err != nil || a.Owner != id {
+		return false, nil
+	}
+	if t.Installation, err = s.installationOf(ctx, d, in, t.Repository); err != nil {
+		return false, fmt.Errorf("give up judging delivery %s: %w", id, err)
+	}
+	if t.Path == "" {
+		// A job's delivery does not name the workflow file; the report
+		// does better with it, when GitHub answers.
+		owner, name := t.owner()
+		if raw, err := s.app.Installation(t.Installation).RunJSON(ctx, owner, name, t.ID); err == nil {
+			var obj runObject
+			if json.Unmarshal(raw, &obj) == nil {
+				attempt := t.Attempt
+				t.fill(obj)
+				t.Attempt = attempt
+			}
+		}
+	}
+	log.Warn("judging gave up; deciding from the failure", "err", cause, "attempt", job.Attempt)
+	v, err := s.decide(ctx, t, d.Event, nil, nil, cause, map[string]int64{}, log)
+	if err != nil {
+		return true, err
+	}
+	note, err := s.act(ctx, job, v, log.With("decision_id", v.ID))
+	if err != nil {
+		return true, err
+	}
+	if err := s.store.FinishDelivery(ctx, id, store.DeliveryProcessed, note); err != nil {
+		return true, err
+	}
+	outcome, _, _ := strings.Cut(note, ":")
+	s.metrics.processed.WithLabelValues(eventLabel(d.Event), outcome).Inc()
+	return true, nil
 }
 
 // escalateArgs is the job that force-cancels a run still in progress a

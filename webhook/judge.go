@@ -120,9 +120,11 @@ func verdictOf(d store.Decision) (*verdict, error) {
 type loader func(ctx context.Context, t *target) (payload []byte, job *input.WorkflowJob, err error)
 
 // judge decides on a run once per delivery: a retry after the decision was
-// recorded reuses it. Failures GitHub may recover from are retried by the
-// queue up to JudgeAttempts; after that, and at once for anything else
-// (file missing, bad workflow, evaluation error), on_error decides.
+// recorded reuses it. A workflow runpolicy cannot judge for a reason its
+// author controls (authored) is denied at once. Failures GitHub may
+// recover from are retried by the queue up to JudgeAttempts; after that,
+// and at once for other failures outside the author's control, on_error
+// decides.
 func (s *Server) judge(ctx context.Context, job *rivertype.JobRow, t *target, event string, load loader, log *slog.Logger) (*verdict, error) {
 	prev, err := s.store.DecisionForDelivery(ctx, t.deliveryID)
 	if err == nil {
@@ -142,12 +144,19 @@ func (s *Server) judge(ctx context.Context, job *rivertype.JobRow, t *target, ev
 	if errors.Is(evalErr, errSkipRun) {
 		return nil, evalErr
 	}
-	if evalErr != nil {
+	if evalErr != nil && errorCode(evalErr) == "eval_timeout" && job.Attempt < 2 && ctx.Err() == nil {
+		// The deadline is wall time: a machine starved of CPU can run out
+		// of it on any workflow. The queue tries once more; a workflow
+		// that is slow to evaluate is slow again, and is denied then.
+		log.Warn("evaluation ran out of eval_timeout; trying once more before denying", "err", evalErr)
+		return nil, evalErr
+	}
+	if evalErr != nil && !authored(evalErr) {
 		if temporary, _ := github.Temporary(evalErr); temporary && job.Attempt < s.opts.JudgeAttempts && ctx.Err() == nil {
 			return nil, evalErr
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err() // shutting down: hand the job back, judge later
+			return nil, ctx.Err() // shutting down or out of time: the queue tries again, then gives up (giveUp)
 		}
 	}
 	timers["timer_server_handler_ns"] = time.Since(start).Nanoseconds()
@@ -158,7 +167,14 @@ func (s *Server) judge(ctx context.Context, job *rivertype.JobRow, t *target, ev
 		timers["timer_received_to_decision_ns"] = time.Since(t.receivedAt).Nanoseconds()
 	}
 	s.metrics.judge.Observe(time.Since(start).Seconds())
+	return s.decide(ctx, t, event, doc, result, evalErr, timers, log)
+}
 
+// decide records the decision on a run from what judging it produced: the
+// policies' result, or the error that stopped it. A failure the workflow's
+// author controls (authored) is a deny with a finding naming the cause;
+// any other failure is on_error's to decide.
+func (s *Server) decide(ctx context.Context, t *target, event string, doc *input.Document, result *engine.Decision, evalErr error, timers map[string]int64, log *slog.Logger) (*verdict, error) {
 	l := &decisionLog{
 		DecisionID: uuid.NewString(),
 		Labels:     map[string]string{"app": "runpolicy", "id": s.instance},
@@ -174,11 +190,14 @@ func (s *Server) judge(ctx context.Context, job *rivertype.JobRow, t *target, ev
 		l.Bundles[name] = map[string]string{"revision": rev}
 	}
 	if doc != nil {
+		var err error
 		if l.Input, err = json.Marshal(doc); err != nil {
 			return nil, fmt.Errorf("encode input of delivery %s: %w", t.deliveryID, err)
 		}
 	}
 	switch {
+	case evalErr != nil && authored(evalErr):
+		l.Result, l.Outcome, l.Cancel = unreadable(evalErr), store.OutcomeDeny, true
 	case evalErr != nil:
 		l.Outcome, l.Cancel = store.OutcomeError, s.opts.OnError == OnErrorCancel
 		l.Error = &logError{Code: errorCode(evalErr), Message: evalErr.Error(), OnError: s.opts.OnError}
@@ -210,9 +229,12 @@ func (s *Server) judge(ctx context.Context, job *rivertype.JobRow, t *target, ev
 	if l.Result != nil {
 		attrs = append(attrs, "violations", len(l.Result.Violations), "revisions", s.engine.Revisions())
 	}
-	if l.Error != nil {
+	switch {
+	case l.Error != nil:
 		log.Warn("run could not be judged", append(attrs, "err", evalErr, "on_error", s.opts.OnError)...)
-	} else {
+	case evalErr != nil:
+		log.Warn("run denied: its workflow cannot be judged", append(attrs, "err", evalErr, "code", errorCode(evalErr))...)
+	default:
 		log.Info("run judged", attrs...)
 	}
 	return &verdict{Decision: saved, log: l}, nil
@@ -243,11 +265,65 @@ func errorCode(err error) string {
 		return "workflow_not_found"
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.Is(err, github.ErrTooLarge):
+		return "too_large"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
 	}
 	if temporary, _ := github.Temporary(err); temporary {
 		return "github_unavailable"
 	}
-	return "github_error"
+	var se *github.StatusError
+	if errors.As(err, &se) {
+		return "github_error"
+	}
+	return "error" // the store, or what no code names: never the author's
+}
+
+// authored reports the failures a workflow's author controls, which fail
+// closed whatever on_error says: bytes runpolicy cannot read (size and
+// structure limits, invalid UTF-8, NUL bytes, YAML it cannot parse; a
+// file, the workflow or one it uses, over the fetch limit), an
+// event it cannot read, an evaluation the document makes fail or run past
+// eval_timeout, and a workflow file missing at the head commit: the head
+// commit and the fork it lives in are the author's, who can delete the
+// fork, or point the run at a path that is no file, once the run is
+// requested. Everything else (GitHub unreachable or refusing the App, the
+// store, the job's own deadline) is outside the author's control and
+// on_error decides it.
+func authored(err error) bool {
+	switch errorCode(err) {
+	case "bad_workflow", "too_large", "bad_payload", "evaluation_error", "eval_timeout", "workflow_not_found":
+		return true
+	}
+	return false
+}
+
+// PolicyUnreadable is the policy name of the finding that denies a run
+// whose workflow runpolicy cannot judge for a reason its author controls.
+const PolicyUnreadable = "runpolicy"
+
+// unreadable is the decision on such a run: one enforced finding saying
+// why, so that the run is cancelled and reported like any other deny.
+func unreadable(err error) *engine.Decision {
+	code := errorCode(err)
+	why := map[string]string{
+		"bad_workflow":       "runpolicy cannot read this workflow",
+		"too_large":          "the workflow, or a file it uses, is larger than runpolicy reads",
+		"bad_payload":        "runpolicy cannot read this run's event",
+		"evaluation_error":   "the policies cannot be evaluated on this workflow",
+		"eval_timeout":       "evaluating the policies on this workflow took longer than eval_timeout",
+		"workflow_not_found": "the workflow file is not at the run's head commit",
+	}[code]
+	return &engine.Decision{
+		Violations: []engine.Violation{{
+			Policy:  PolicyUnreadable,
+			Mode:    "enforce",
+			Message: fmt.Sprintf("%s (%s), so it is denied: %s", why, code, err),
+			Details: map[string]any{"code": code},
+		}},
+		Warnings: []engine.Violation{},
+	}
 }
 
 // errSkipRun is a loader's way to say the run is not runpolicy's to judge.
@@ -413,11 +489,20 @@ func (s *Server) fetchWorkflow(ctx context.Context, t *target, compare bool) (he
 	return head, base, nil
 }
 
-// eval evaluates a document, timing it.
+// eval evaluates a document, timing it, within eval_timeout: a document
+// that makes the policies run longer is the workflow's doing
+// (eval_timeout), while an evaluation the job's own end stopped is not.
 func (s *Server) eval(ctx context.Context, doc *input.Document, timers map[string]int64) (*engine.Decision, error) {
 	begin := time.Now()
-	result, err := s.engine.Eval(ctx, doc)
-	if err != nil {
+	evalCtx, cancel := context.WithTimeout(ctx, s.opts.EvalTimeout)
+	defer cancel()
+	result, err := s.engine.Eval(evalCtx, doc)
+	switch {
+	case err != nil && ctx.Err() == nil && errors.Is(evalCtx.Err(), context.DeadlineExceeded):
+		return nil, &evalError{"eval_timeout", fmt.Errorf("evaluation stopped after %s: %w", s.opts.EvalTimeout, err)}
+	case err != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("evaluation: %w", ctx.Err())
+	case err != nil:
 		return nil, &evalError{"evaluation_error", err}
 	}
 	timers["timer_rego_query_eval_ns"] += time.Since(begin).Nanoseconds()

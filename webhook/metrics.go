@@ -28,12 +28,13 @@ type metrics struct {
 	redeliveries      prometheus.Counter
 }
 
-func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
+// largeHeld reports the bytes of large bodies being read (budget.inUse).
+func newMetrics(reg *prometheus.Registry, st *store.Store, largeHeld func() float64) *metrics {
 	m := &metrics{
 		registry: reg,
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "runpolicy_webhook_deliveries_total",
-			Help: "Webhook deliveries received, by event and outcome (queued, duplicate, ignored, unauthorized, too_large, busy, bad_request, error).",
+			Help: "Webhook deliveries received, by event and outcome (queued, duplicate, ignored, unauthorized, too_large, busy, bad_request, timeout, error).",
 		}, []string{"event", "outcome"}),
 		signatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "runpolicy_webhook_signature_failures_total",
@@ -80,7 +81,11 @@ func newMetrics(reg *prometheus.Registry, st *store.Store) *metrics {
 		}),
 	}
 	reg.MustRegister(m.deliveries, m.signatureFailures, m.ack, m.processed, m.decisions, m.violations,
-		m.cancels, m.toCancel, m.judge, m.reports, m.redeliveries, queueCollector{st})
+		m.cancels, m.toCancel, m.judge, m.reports, m.redeliveries, queueCollector{st},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "runpolicy_webhook_large_body_bytes",
+			Help: "Bytes of the large-body budget held by bodies over 256 KB being read, authenticated or not yet.",
+		}, largeHeld))
 	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		_ = reg.Register(c) // already registered by the caller is fine
 	}

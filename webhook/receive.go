@@ -48,7 +48,7 @@ func (s *Server) receive(c echo.Context) error {
 	if r.ContentLength > s.opts.MaxBodyBytes {
 		return s.answer(c, "", "too_large", http.StatusRequestEntityTooLarge, "payload too large")
 	}
-	body, err := s.readBody(r, sum)
+	body, err := s.readBody(http.NewResponseController(c.Response()), r, sum)
 	switch {
 	case errors.Is(err, errBadSignature):
 		return s.refuse(c, sigMismatch)
@@ -56,6 +56,8 @@ func (s *Server) receive(c echo.Context) error {
 		return s.answer(c, "", "too_large", http.StatusRequestEntityTooLarge, "payload too large")
 	case errors.Is(err, errBusy):
 		return s.answer(c, "", "busy", http.StatusServiceUnavailable, "too many large deliveries at once, try again")
+	case errors.Is(err, errSlow):
+		return s.answer(c, "", "timeout", http.StatusRequestTimeout, "body not received in time")
 	case err != nil:
 		return s.answer(c, "", "bad_request", http.StatusBadRequest, "cannot read body")
 	}

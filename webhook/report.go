@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"unicode"
 
 	gh "github.com/google/go-github/v62/github"
 	"github.com/riverqueue/river/rivertype"
@@ -146,27 +147,32 @@ func (s *Server) checkRun(v *verdict, conclusion string) github.CheckRun {
 		}
 	}
 	switch {
-	case v.log.Error != nil:
+	case v.log.Error != nil && v.Cancel:
 		cr.Title = "Run cancelled: it could not be judged"
+	case v.log.Error != nil:
+		cr.Title = "Run not judged (on_error: allow, not cancelled)"
 	case v.Cancel:
 		cr.Title = fmt.Sprintf("Run cancelled: %s", plural(enforced, "policy violation"))
 	default:
 		cr.Title = fmt.Sprintf("%s (dry run, not cancelled)", plural(len(violations), "policy finding"))
 	}
 	var b strings.Builder
-	if v.Cancel {
+	switch {
+	case v.Cancel:
 		fmt.Fprintf(&b, "runpolicy **cancelled** %s.\n\n", runLink(t))
-	} else {
+	case v.log.Error != nil:
+		fmt.Fprintf(&b, "runpolicy could not judge %s and let it go on.\n\n", runLink(t))
+	default:
 		fmt.Fprintf(&b, "runpolicy found policy violations in %s. Their policies run in dry-run mode: the run was not cancelled.\n\n", runLink(t))
 	}
-	fmt.Fprintf(&b, "Workflow `%s` at `%s`.\n\n", t.Path, short(t.HeadSHA))
+	fmt.Fprintf(&b, "Workflow %s at %s.\n\n", mdCode(t.Path), mdCode(short(t.HeadSHA)))
 	if v.log.Error != nil {
 		fmt.Fprintf(&b, "The run could not be judged (%s): %s\n\n`on_error` is `%s`.\n\n", v.log.Error.Code, mdCell(v.log.Error.Message), v.log.Error.OnError)
 	}
 	if len(violations) > 0 {
 		b.WriteString("| Policy | Mode | Finding | Where |\n|---|---|---|---|\n")
 		for _, x := range violations {
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", x.Policy, x.Mode, mdCell(x.Message), where(x))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdCode(x.Policy), x.Mode, mdCell(x.Message), where(x))
 		}
 		b.WriteString("\n")
 	}
@@ -201,7 +207,7 @@ func runLink(t *target) string {
 func where(x engine.Violation) string {
 	var parts []string
 	if x.Job != "" {
-		parts = append(parts, "job `"+x.Job+"`")
+		parts = append(parts, "job "+mdCode(x.Job))
 	}
 	if x.Step != nil {
 		parts = append(parts, fmt.Sprintf("step %d", *x.Step))
@@ -210,7 +216,7 @@ func where(x engine.Violation) string {
 		parts = append(parts, fmt.Sprintf("line %d", x.Line))
 	}
 	if x.Uses != "" {
-		parts = append(parts, "`"+x.Uses+"`")
+		parts = append(parts, mdCode(x.Uses))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -242,11 +248,83 @@ func short(sha string) string {
 	return sha
 }
 
-// mdCell makes text safe inside a Markdown table cell.
+// zwsp is a zero-width space: placed after an @ or inside a URL's scheme,
+// it keeps GitHub from reading a mention or an autolink, and is invisible.
+const zwsp = "\u200b"
+
+// mdCell makes text from a workflow (a uses: value, a job name, a policy's
+// message quoting them) inert as Markdown prose, on one line and inside a
+// table cell too: what would be markup ([links](…), <html>, emphasis,
+// code, tables) is backslash-escaped; an @-mention, a #123 or owner/repo#123
+// reference and a bare URL get a zero-width space, because GitHub finds
+// those in the rendered text, after escapes; control and bidirectional
+// formatting characters are replaced. A workflow cannot make the App post
+// a link or ping a team.
 func mdCell(s string) string {
-	s = strings.ReplaceAll(s, "\r", "")
-	s = strings.ReplaceAll(s, "\n", " ")
-	return strings.ReplaceAll(s, "|", `\|`)
+	var b strings.Builder
+	var prev rune
+	for i, r := range s {
+		switch {
+		case r == '\r':
+			continue
+		case r == '\n' || r == '\t':
+			b.WriteByte(' ')
+		case r == '_' && alnum(prev) && i+1 < len(s) && alnum(rune(s[i+1])):
+			b.WriteRune(r) // within a word (snake_case) it is no emphasis
+		case strings.ContainsRune("\\`*_[]<>|~&", r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '@' && !alnum(prev):
+			b.WriteString("@" + zwsp)
+		case r == '#' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
+			b.WriteString("#" + zwsp)
+		case r == ':' && strings.HasPrefix(s[i:], "://"):
+			b.WriteString(":" + zwsp)
+		case r == '.' && i >= 3 && strings.EqualFold(s[i-3:i], "www"):
+			b.WriteString(zwsp + ".")
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
+			b.WriteRune(unicode.ReplacementChar)
+		default:
+			b.WriteRune(r)
+		}
+		prev = r
+	}
+	return b.String()
+}
+
+func alnum(r rune) bool { return r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) }
+
+// mdCode puts text from a workflow in a Markdown code span, where GitHub
+// reads no markup, mention or link: the fence is longer than any run of
+// backticks inside, and pipes are escaped for table cells.
+func mdCode(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			return ' '
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
+			return unicode.ReplacementChar
+		}
+		return r
+	}, s)
+	s = strings.ReplaceAll(s, "|", `\|`)
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if s == "" {
+		return "` `"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
 }
 
 func truncate(s string, n int) string {
@@ -268,7 +346,7 @@ type CommentData struct {
 	Cancelled bool
 	// Violations are the findings, enforced ones first.
 	Violations []engine.Violation
-	// Error says why the run could not be judged (on_error: cancel).
+	// Error says why the run could not be judged (on_error decided).
 	Error      string
 	DecisionID string
 	DeliveryID string
@@ -276,24 +354,28 @@ type CommentData struct {
 
 // DefaultCommentTemplate is the pull request comment unless
 // comment_template_file says otherwise.
-const DefaultCommentTemplate = `{{if .Cancelled}}### :no_entry: runpolicy cancelled {{runlink .}}{{else}}### :warning: runpolicy found policy violations in {{runlink .}}{{end}}
+const DefaultCommentTemplate = `{{if .Cancelled}}### :no_entry: runpolicy cancelled {{runlink .}}{{else if .Error}}### :warning: runpolicy could not judge {{runlink .}}{{else}}### :warning: runpolicy found policy violations in {{runlink .}}{{end}}
 
-{{if .Cancelled}}The run was cancelled before its jobs could do harm.{{else}}These policies run in dry-run mode: the run was **not** cancelled.{{end}} Workflow ` + "`{{.Workflow}}`" + ` at ` + "`{{short .HeadSHA}}`" + `.
+{{if .Cancelled}}The run was cancelled before its jobs could do harm.{{else if .Error}}` + "`on_error`" + ` is ` + "`allow`" + `: the run was **not** cancelled.{{else}}These policies run in dry-run mode: the run was **not** cancelled.{{end}} Workflow {{code .Workflow}} at {{code (short .HeadSHA)}}.
 {{if .Error}}
 The run could not be judged: {{md .Error}}
 {{end}}{{if .Violations}}
 | Policy | Mode | Finding |
 |---|---|---|
-{{range .Violations}}| ` + "`{{.Policy}}`" + ` | {{.Mode}} | {{md .Message}}{{if .Job}} (job ` + "`{{.Job}}`" + `{{if .Line}}, line {{.Line}}{{end}}){{end}} |
+{{range .Violations}}| {{code .Policy}} | {{.Mode}} | {{md .Message}}{{if .Job}} (job {{code .Job}}{{if .Line}}, line {{.Line}}{{end}}){{end}} |
 {{end}}{{end}}
 <sub>runpolicy decision {{.DecisionID}}</sub>`
 
 // NewCommentTemplate parses a comment template with runpolicy's functions:
-// md (escape for a Markdown table cell), short (a commit sha's first 7
-// characters) and runlink (a Markdown link to the run).
+// md (make text inert Markdown prose, table cells included), code (a
+// Markdown code span of any text), short (a commit sha's first 7
+// characters) and runlink (a Markdown link to the run). Strings from the
+// workflow (.Workflow, .Message, .Job, .Uses, .Error) must go through md
+// or code: text/template escapes nothing.
 func NewCommentTemplate(text string) (*template.Template, error) {
 	return template.New("comment").Funcs(template.FuncMap{
 		"md":    mdCell,
+		"code":  mdCode,
 		"short": short,
 		"runlink": func(d CommentData) string {
 			return runLink(&target{ID: d.RunID, Attempt: d.RunAttempt, URL: d.RunURL})

@@ -82,6 +82,11 @@ type Options struct {
 	// JudgeAttempts is how many times a run is tried before on_error
 	// decides it, when GitHub keeps failing (default 5).
 	JudgeAttempts int
+	// EvalTimeout bounds one evaluation of the policies on a run's
+	// document (default 5s), well below the job's timeout: a workflow that
+	// makes evaluation run longer is denied, and the evaluation slot it
+	// held is free again.
+	EvalTimeout time.Duration
 	// PolicyRepositories are the repositories (owner/name) whose pushes to
 	// the default branch refresh the policy bundles.
 	PolicyRepositories []string
@@ -94,9 +99,10 @@ type Options struct {
 	RedeliverLookback time.Duration
 	// MaxBodyBytes caps a delivery (default 25 MB, GitHub's limit).
 	MaxBodyBytes int64
-	// LargeBodies bounds how many deliveries over 256 KB are read at once
-	// (default 2), which bounds the memory bodies take: GitHub's are
-	// nearly all smaller.
+	// LargeBodies bounds the memory of deliveries over 256 KB being read
+	// to this many bodies of MaxBodyBytes (default 2), counted in bytes
+	// held, one body's worth per remote address: GitHub's are nearly all
+	// smaller.
 	LargeBodies int
 	// FactsCacheEntries bounds the parsed-workflow cache (default 1024).
 	FactsCacheEntries int
@@ -141,9 +147,9 @@ type Server struct {
 
 	resolvers *lru.Cache[int64, Resolver]
 	cpu       slots
-	// large holds the slots of bodies over smallBody being read; chunks
-	// are their read buffers (body.go).
-	large  slots
+	// large is the memory budget of bodies over smallBody being read;
+	// chunks are their read buffers (body.go).
+	large  *budget
 	chunks chunks
 	// instance names this process in decision logs.
 	instance string
@@ -169,7 +175,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s.facts = input.NewCache(o.FactsCacheEntries)
 	s.cpu = newSlots(o.EvalConcurrency)
-	s.large = newSlots(o.LargeBodies)
+	s.large = newBudget(o.LargeBodies, o.MaxBodyBytes)
 	s.resolvers, _ = lru.New[int64, Resolver](1024)
 
 	workers := river.NewWorkers()
@@ -199,7 +205,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
-	s.metrics = newMetrics(o.Registry, st)
+	s.metrics = newMetrics(o.Registry, st, func() float64 { return float64(s.large.inUse()) })
 	s.echo = s.routes()
 	return s, nil
 }
@@ -223,6 +229,9 @@ func withDefaults(o *Options) error {
 	}
 	if o.JudgeAttempts <= 0 {
 		o.JudgeAttempts = 5
+	}
+	if o.EvalTimeout <= 0 {
+		o.EvalTimeout = 5 * time.Second
 	}
 	if o.RedeliverInterval == 0 {
 		o.RedeliverInterval = 5 * time.Minute

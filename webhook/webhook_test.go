@@ -1,12 +1,14 @@
 package webhook
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"text/template"
@@ -265,4 +267,174 @@ func TestCheckRun(t *testing.T) {
 		}
 		golden(t, fmt.Sprintf("check-run-cancel-%v.md", tc.cancel), cr.Summary)
 	}
+}
+
+// hostileVerdict is a run whose workflow chose its strings to make the
+// App post links, HTML and mentions in its reports.
+func hostileVerdict() *verdict {
+	step := 0
+	l := &decisionLog{
+		DecisionID: "0b5e2d1c-0000-4000-8000-000000000002",
+		Bundles:    map[string]map[string]string{"builtin": {"revision": "builtin-abc"}},
+		Run: &target{Repository: "acme/api", ID: 43, Attempt: 1, HeadSHA: strings.Repeat("b", 40),
+			Path: ".github/workflows/`x`|@acme/admins.yml", URL: "https://github.com/acme/api/actions/runs/43", PullRequests: []int{8}},
+		Result: &engine.Decision{Violations: []engine.Violation{{
+			Policy: "compromised_actions", Mode: "enforce", Job: "build`@acme/admins`[x](https://evil)",
+			Message: "@acme/admins [x](https://evil.example/steal) <img src=https://evil.example/t.png> **bold** " +
+				"see https://evil.example and www.evil.example, acme/other#12 and #34, cc x.@acme/security\nnext line\u202egnp.exe " +
+				"tj-actions/changed-files@v44",
+			Uses: "evil/act@v1`<img src=x>`@acme/admins", Step: &step, Line: 3,
+		}}},
+		Cancel: true,
+	}
+	return &verdict{Decision: store.Decision{ID: l.DecisionID, Cancel: true}, log: l}
+}
+
+// TestReportEscapesWorkflowStrings: what a workflow author wrote reaches
+// the check run and the comment as text: no link, HTML, mention or
+// reference GitHub would act on.
+func TestReportEscapesWorkflowStrings(t *testing.T) {
+	s := &Server{comment: template.Must(NewCommentTemplate(DefaultCommentTemplate))}
+	v := hostileVerdict()
+	comment, err := s.commentBody(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := s.checkRun(v, "failure").Summary
+	for name, text := range map[string]string{"comment": comment, "check run": summary} {
+		// Outside code spans nothing may read as markup; inside them GitHub reads nothing.
+		// The lines with the workflow's strings (the App's own markup is
+		// elsewhere); a backslash-escaped character is a literal one: drop both.
+		var hostile []string
+		for _, line := range strings.Split(text, "\n") {
+			if strings.Contains(line, "acme/admins") {
+				hostile = append(hostile, line)
+			}
+		}
+		if len(hostile) != 2 {
+			t.Errorf("%s: %d lines with the workflow's strings, want 2 (the workflow, its finding)", name, len(hostile))
+		}
+		prose := regexp.MustCompile(`\\.`).ReplaceAllString(stripCodeSpans(strings.Join(hostile, "\n")), "")
+		for _, bad := range []string{"@acme/admins", "@acme/security", "](https://evil", "<img", "https://evil", "www.evil",
+			"acme/other#12", " #34", "**", "](", "\u202e"} {
+			if strings.Contains(prose, bad) {
+				t.Errorf("%s has %q outside a code span:\n%s", name, bad, text)
+			}
+		}
+		if strings.Count(text, "\n| ") != strings.Count(text, "|\n")-1 {
+			t.Errorf("%s: a table row was split:\n%s", name, text)
+		}
+		if !strings.Contains(prose, "tj-actions/changed-files@v44") {
+			t.Errorf("%s: an action reference was mangled:\n%s", name, text)
+		}
+	}
+	golden(t, "comment-hostile.md", comment)
+	golden(t, "check-run-hostile.md", summary)
+}
+
+// stripCodeSpans drops the code spans of Markdown text, fences matched by length.
+func stripCodeSpans(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] != '`' || (i > 0 && s[i-1] == '\\') {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		n := 0
+		for i+n < len(s) && s[i+n] == '`' {
+			n++
+		}
+		fence := strings.Repeat("`", n)
+		end := strings.Index(s[i+n:], fence)
+		for end >= 0 && i+n+end+n < len(s) && s[i+n+end+n] == '`' { // a longer run is not the fence
+			next := strings.Index(s[i+n+end+n:], fence)
+			if next < 0 {
+				end = -1
+				break
+			}
+			end += n + next
+		}
+		if end < 0 {
+			b.WriteString(fence)
+			i += n
+			continue
+		}
+		i += n + end + n
+	}
+	return b.String()
+}
+
+func TestMdCode(t *testing.T) {
+	for in, want := range map[string]string{
+		"build":      "`build`",
+		"a`b":        "``a`b``",
+		"`x`":        "`` `x` ``",
+		"a``b|c":     "```a``b\\|c```",
+		"":           "` `",
+		"two\nlines": "`two lines`",
+	} {
+		if got := mdCode(in); got != want {
+			t.Errorf("mdCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestAuthored: what a workflow's author controls fails closed; what
+// GitHub, the store or the job's own clock do is on_error's.
+func TestAuthored(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		err      error
+		code     string
+		authored bool
+	}{
+		{"unreadable workflow", &evalError{"bad_workflow", errors.New("parse: binary data: NUL byte at offset 3")}, "bad_workflow", true},
+		{"unreadable event", &evalError{"bad_payload", errors.New("read run context")}, "bad_payload", true},
+		{"evaluation past eval_timeout", &evalError{"eval_timeout", context.DeadlineExceeded}, "eval_timeout", true},
+		{"evaluation failing on the document", &evalError{"evaluation_error", errors.New("eval_conflict_error")}, "evaluation_error", true},
+		{"workflow file missing", fmt.Errorf("get a/b/x.yml@sha: %w", github.ErrNotFound), "workflow_not_found", true},
+		{"file over the fetch limit", fmt.Errorf("resolve references of x.yml: resolving a/b@v1: %w", github.ErrTooLarge), "too_large", true},
+		{"GitHub unavailable", &github.StatusError{Status: 502}, "github_unavailable", false},
+		{"GitHub refusing the App", &github.StatusError{Status: 403}, "github_error", false},
+		{"the job out of time", fmt.Errorf("fetch: %w", context.DeadlineExceeded), "timeout", false},
+		{"the store", errors.New("store: save decision: database is locked"), "error", false},
+	} {
+		if code := errorCode(tc.err); code != tc.code {
+			t.Errorf("%s: code %q, want %q", tc.name, code, tc.code)
+		}
+		if got := authored(tc.err); got != tc.authored {
+			t.Errorf("%s: authored %v, want %v", tc.name, got, tc.authored)
+		}
+		if !tc.authored {
+			continue
+		}
+		d := unreadable(tc.err)
+		if d.Allow || len(d.Violations) != 1 || d.Violations[0].Policy != PolicyUnreadable || d.Violations[0].Mode != "enforce" ||
+			!strings.Contains(d.Violations[0].Message, "("+tc.code+")") || d.Violations[0].Details["code"] != tc.code {
+			t.Errorf("%s: decision %+v; want one enforced runpolicy finding naming %s", tc.name, d, tc.code)
+		}
+	}
+}
+
+// TestReportNotJudged: a run on_error let go is reported as not judged,
+// neither cancelled nor as dry-run findings.
+func TestReportNotJudged(t *testing.T) {
+	s := &Server{comment: template.Must(NewCommentTemplate(DefaultCommentTemplate))}
+	v := sampleVerdict(false)
+	v.log.Result, v.Cancel, v.log.Cancel = nil, false, false
+	v.log.Error = &logError{Code: "github_unavailable", Message: "get acme/api/.github/workflows/ci.yml@aaaa: 502 Bad Gateway", OnError: OnErrorAllow}
+	cr := s.checkRun(v, "neutral")
+	if cr.Title != "Run not judged (on_error: allow, not cancelled)" || len(cr.Annotations) != 0 {
+		t.Errorf("check run = %+v", cr)
+	}
+	comment, err := s.commentBody(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(comment, "dry-run") || strings.Contains(comment, "cancelled before") {
+		t.Errorf("comment = %s", comment)
+	}
+	golden(t, "check-run-not-judged.md", cr.Summary)
+	golden(t, "comment-not-judged.md", comment)
 }

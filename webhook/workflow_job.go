@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 
 	"github.com/riverqueue/river/rivertype"
 
@@ -26,10 +27,17 @@ type jobObject struct {
 	RunnerGroupName *string  `json:"runner_group_name"`
 }
 
-// onWorkflowJob judges a queued or waiting job with the runner labels
-// GitHub resolved. It also catches a run whose workflow_run delivery never
-// arrived: the whole workflow is judged again with the job's context.
-func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, resumed bool, log *slog.Logger) (string, error) {
+// jobDelivery is what a workflow_job delivery says.
+type jobDelivery struct {
+	t            *target
+	job          *jobObject
+	repository   json.RawMessage
+	installation *installationObject
+}
+
+// readJobDelivery reads a workflow_job delivery; ok is false when the
+// payload has no job or repository.
+func readJobDelivery(d *store.Delivery, resumed bool) (jd jobDelivery, ok bool) {
 	var p struct {
 		WorkflowJob  *jobObject          `json:"workflow_job"`
 		Repository   json.RawMessage     `json:"repository"`
@@ -38,17 +46,40 @@ func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *st
 	var repo repoObject
 	if err := json.Unmarshal(d.Payload, &p); err != nil || p.WorkflowJob == nil || p.WorkflowJob.RunID == 0 ||
 		json.Unmarshal(p.Repository, &repo) != nil || repo.FullName == "" {
-		return skip(log, "workflow_job payload without a job or repository"), nil
+		return jobDelivery{}, false
 	}
 	wj := p.WorkflowJob
 	t := &target{Repository: repo.FullName, DefaultBranch: repo.DefaultBranch, ID: wj.RunID, Attempt: max(wj.RunAttempt, 1),
-		HeadSHA: wj.HeadSHA, HeadRepository: repo.FullName, deliveryID: d.ID, receivedAt: d.ReceivedAt,
-		resumed: resumed || job.Attempt > 1}
+		HeadSHA: wj.HeadSHA, HeadRepository: repo.FullName, deliveryID: d.ID, receivedAt: d.ReceivedAt, resumed: resumed}
+	return jobDelivery{t: t, job: wj, repository: p.Repository, installation: p.Installation}, true
+}
+
+// judgeJobAction is claimed by the delivery that judges a job of a run
+// attempt: a job's delivery replayed under new delivery ids (each validly
+// signed: the replayer had a real one) is judged once.
+func judgeJobAction(jobID int64) string { return "judge:workflow_job:" + strconv.FormatInt(jobID, 10) }
+
+// onWorkflowJob judges a queued or waiting job with the runner labels
+// GitHub resolved. It also catches a run whose workflow_run delivery never
+// arrived: the whole workflow is judged again with the job's context.
+func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, resumed bool, log *slog.Logger) (string, error) {
+	jd, ok := readJobDelivery(d, resumed || job.Attempt > 1)
+	if !ok {
+		return skip(log, "workflow_job payload without a job or repository"), nil
+	}
+	t, wj := jd.t, jd.job
 	log = log.With("repository", t.Repository, "run_id", t.ID, "run_attempt", t.Attempt, "job", wj.Name)
 	if s.cancelledAndClaimed(ctx, t.key(), d.ID) {
 		return skip(log, "run attempt already cancelled"), nil
 	}
-	installation, err := s.installationOf(ctx, d, p.Installation, t.Repository)
+	claim, err := s.store.Claim(ctx, t.key(), judgeJobAction(wj.ID), d.ID, 0)
+	if err != nil {
+		return "", err
+	}
+	if claim.Owner != d.ID {
+		return skip(log, fmt.Sprintf("job %d of the run attempt already judged (delivery %s)", wj.ID, claim.Owner)), nil
+	}
+	installation, err := s.installationOf(ctx, d, jd.installation, t.Repository)
 	if err != nil {
 		return "", err
 	}
@@ -74,7 +105,7 @@ func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *st
 		}
 		payload, err := json.Marshal(map[string]any{
 			"action": "requested", "workflow_run": json.RawMessage(raw),
-			"repository": p.Repository, "installation": p.Installation,
+			"repository": jd.repository, "installation": jd.installation,
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode run %d: %w", t.ID, err)

@@ -57,19 +57,29 @@ func (t *target) fill(run runObject) {
 // itself (CodeQL default setup, Dependabot updates): their path is no file.
 func dynamicWorkflow(path string) bool { return strings.HasPrefix(path, "dynamic/") }
 
-// onWorkflowRun judges a requested workflow run as a whole.
-func (s *Server) onWorkflowRun(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, resumed bool, log *slog.Logger) (string, error) {
+// runDelivery reads the run of a workflow_run delivery; ok is false when
+// the payload has no run or repository.
+func runDelivery(d *store.Delivery, resumed bool) (t *target, in *installationObject, ok bool) {
 	var p struct {
 		WorkflowRun  *runObject          `json:"workflow_run"`
 		Repository   *repoObject         `json:"repository"`
 		Installation *installationObject `json:"installation"`
 	}
 	if err := json.Unmarshal(d.Payload, &p); err != nil || p.WorkflowRun == nil || p.Repository == nil || p.WorkflowRun.ID == 0 {
+		return nil, nil, false
+	}
+	t = &target{Repository: p.Repository.FullName, DefaultBranch: p.Repository.DefaultBranch, Attempt: 1,
+		deliveryID: d.ID, receivedAt: d.ReceivedAt, resumed: resumed}
+	t.fill(*p.WorkflowRun)
+	return t, p.Installation, true
+}
+
+// onWorkflowRun judges a requested workflow run as a whole.
+func (s *Server) onWorkflowRun(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, resumed bool, log *slog.Logger) (string, error) {
+	t, in, ok := runDelivery(d, resumed || job.Attempt > 1)
+	if !ok {
 		return skip(log, "workflow_run payload without a run or repository"), nil
 	}
-	t := &target{Repository: p.Repository.FullName, DefaultBranch: p.Repository.DefaultBranch, Attempt: 1,
-		deliveryID: d.ID, receivedAt: d.ReceivedAt, resumed: resumed || job.Attempt > 1}
-	t.fill(*p.WorkflowRun)
 	log = log.With("repository", t.Repository, "run_id", t.ID, "run_attempt", t.Attempt)
 	if dynamicWorkflow(t.Path) {
 		return skip(log, "GitHub-managed workflow "+t.Path), nil
@@ -85,7 +95,7 @@ func (s *Server) onWorkflowRun(ctx context.Context, job *rivertype.JobRow, d *st
 	if claim.Owner != d.ID {
 		return skip(log, "run attempt already judged (delivery "+claim.Owner+")"), nil
 	}
-	installation, err := s.installationOf(ctx, d, p.Installation, t.Repository)
+	installation, err := s.installationOf(ctx, d, in, t.Repository)
 	if err != nil {
 		return "", err
 	}

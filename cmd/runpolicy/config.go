@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,6 +69,10 @@ type serveConfig struct {
 	RetryMax  time.Duration `yaml:"retry_max"`
 	// GitHubTimeout bounds one API request (default 10s).
 	GitHubTimeout time.Duration `yaml:"github_timeout"`
+	// EvalTimeout bounds one evaluation of the policies on a run (default
+	// 5s, or a third of a shorter job_timeout); a workflow that makes it
+	// run longer is denied. It must be well below job_timeout.
+	EvalTimeout time.Duration `yaml:"eval_timeout"`
 	// JobTimeout bounds one attempt of a job (default 1m); RescueAfter is
 	// when a job left running by a dead replica is taken over (default
 	// job_timeout + 30s).
@@ -326,7 +331,7 @@ func (c *serveConfig) check() error {
 		val time.Duration
 	}{
 		{"cancel_escalation_delay", *c.CancelEscalationDelay}, {"retry_base", c.RetryBase}, {"retry_max", c.RetryMax},
-		{"github_timeout", c.GitHubTimeout}, {"job_timeout", c.JobTimeout}, {"rescue_after", c.RescueAfter},
+		{"github_timeout", c.GitHubTimeout}, {"eval_timeout", c.EvalTimeout}, {"job_timeout", c.JobTimeout}, {"rescue_after", c.RescueAfter},
 		{"poll_interval", c.PollInterval}, {"redeliver_interval", *c.RedeliverInterval},
 		{"redeliver_lookback", c.RedeliverLookback}, {"shutdown_timeout", c.ShutdownTimeout},
 	} {
@@ -336,6 +341,16 @@ func (c *serveConfig) check() error {
 	}
 	if c.PollInterval != 0 && c.PollInterval < time.Millisecond {
 		return fmt.Errorf("poll_interval %s: at least 1ms", c.PollInterval)
+	}
+	// Judging a run evaluates its document up to twice (direct, then
+	// resolved references) besides fetching it: both evaluations must fit
+	// in one job with room to spare.
+	job := cmp.Or(c.JobTimeout, time.Minute)
+	if c.EvalTimeout == 0 {
+		c.EvalTimeout = min(5*time.Second, job/3)
+	}
+	if 3*c.EvalTimeout > job {
+		return fmt.Errorf("eval_timeout %s: must be at most a third of job_timeout %s", c.EvalTimeout, job)
 	}
 	if c.JobTimeout != 0 && c.RescueAfter != 0 && c.RescueAfter <= c.JobTimeout {
 		return fmt.Errorf("rescue_after %s: must be longer than job_timeout %s", c.RescueAfter, c.JobTimeout)

@@ -93,6 +93,13 @@ func TestLoadConfigEnvironment(t *testing.T) {
 		len(cfg.Bundles) != 1 || cfg.Bundles[0].URL != "/srv/policies" {
 		t.Errorf("config = %+v", cfg)
 	}
+	if cfg.EvalTimeout != 5*time.Second {
+		t.Errorf("eval_timeout = %s, want the default 5s", cfg.EvalTimeout)
+	}
+	short, err := loadConfig(writeConfig(t, validConfig+"job_timeout: 3s\n"), nil)
+	if err != nil || short.EvalTimeout != time.Second {
+		t.Errorf("eval_timeout with job_timeout 3s = %v (%v), want a third of it", short, err)
+	}
 	// The environment alone is enough.
 	if _, err := loadConfig("", []string{"RUNPOLICY_WEBHOOK_SECRET=x", "RUNPOLICY_APP_ID=1", "RUNPOLICY_PRIVATE_KEY=" + pem}); err != nil {
 		t.Errorf("config from the environment only: %v", err)
@@ -130,6 +137,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"not yaml", "a: [", nil, "config"},
 		{"not a mapping", "- a\n", nil, "want a mapping"},
 		{"rescue before timeout", validConfig + "job_timeout: 1m\nrescue_after: 30s\n", nil, "rescue_after"},
+		{"eval timeout near the job's", validConfig + "eval_timeout: 30s\n", nil, "eval_timeout 30s: must be at most a third of job_timeout 1m0s"},
+		{"negative eval timeout", validConfig + "eval_timeout: -1s\n", nil, "eval_timeout -1s: must not be negative"},
+		{"eval timeout near a short job's", validConfig + "job_timeout: 2s\neval_timeout: 1s\n", nil, "eval_timeout 1s: must be at most a third of job_timeout 2s"},
 	} {
 		_, err := loadConfig(writeConfig(t, tc.body), tc.env)
 		if err == nil {

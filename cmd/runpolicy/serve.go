@@ -103,6 +103,7 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		CancelEscalation:   *cfg.CancelEscalationDelay,
 		CommentTemplate:    tmpl,
 		JudgeAttempts:      cfg.JudgeAttempts,
+		EvalTimeout:        cfg.EvalTimeout,
 		PolicyRepositories: cfg.policyRepositories(),
 		AdminToken:         cfg.AdminToken,
 		RedeliverInterval:  *cfg.RedeliverInterval,

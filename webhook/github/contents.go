@@ -63,7 +63,7 @@ func (c *Client) fetch(ctx context.Context, owner, repo, path, ref string) ([]by
 		return nil, fmt.Errorf("get %s/%s/%s@%s: %w (a directory)", owner, repo, path, ref, ErrNotFound)
 	}
 	if file.GetSize() > MaxFileSize {
-		return nil, fmt.Errorf("get %s/%s/%s@%s: %d bytes, more than the %d allowed", owner, repo, path, ref, file.GetSize(), MaxFileSize)
+		return nil, fmt.Errorf("get %s/%s/%s@%s: %d bytes: %w of %d bytes", owner, repo, path, ref, file.GetSize(), ErrTooLarge, MaxFileSize)
 	}
 	if file.GetEncoding() == "none" || (file.Content != nil && *file.Content == "" && file.GetSize() > 0) {
 		return c.raw(ctx, owner, repo, path, ref)
@@ -87,15 +87,17 @@ func (c *Client) raw(ctx context.Context, owner, repo, path, ref string) ([]byte
 	var buf limitedBuffer
 	buf.limit = MaxFileSize
 	if _, err := c.gh.Do(ctx, req, &buf); err != nil {
-		if errors.Is(err, errTooLarge) {
-			return nil, fmt.Errorf("get %s/%s/%s@%s (raw): more than %d bytes", owner, repo, path, ref, MaxFileSize)
+		if errors.Is(err, ErrTooLarge) {
+			return nil, fmt.Errorf("get %s/%s/%s@%s (raw): %w of %d bytes", owner, repo, path, ref, ErrTooLarge, MaxFileSize)
 		}
 		return nil, wrap(err, "get %s/%s/%s@%s (raw)", owner, repo, path, ref)
 	}
 	return buf.Bytes(), nil
 }
 
-var errTooLarge = errors.New("too large")
+// ErrTooLarge is a file over MaxFileSize: its author's doing, which no
+// retry changes.
+var ErrTooLarge = errors.New("over the size limit")
 
 type limitedBuffer struct {
 	bytes.Buffer
@@ -104,7 +106,7 @@ type limitedBuffer struct {
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if b.Len()+len(p) > b.limit {
-		return 0, errTooLarge
+		return 0, ErrTooLarge
 	}
 	return b.Buffer.Write(p)
 }

@@ -131,7 +131,7 @@ func TestOversizedActionIsUnresolved(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Resolve: %v; want the reference unresolved", err)
 	}
-	if got := out.Uses[0].Unresolved; !strings.Contains(got, "more than the 10485760 allowed") || out.Resolution.Complete {
+	if got := out.Uses[0].Unresolved; !strings.Contains(got, "over the size limit of 10485760 bytes") || out.Resolution.Complete {
 		t.Errorf("unresolved = %q, complete %v; want the size named", got, out.Resolution.Complete)
 	}
 }
