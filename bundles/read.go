@@ -137,6 +137,9 @@ func (s *fileSet) read(vc *bundle.VerificationConfig) (*bundle.Bundle, error) {
 	// The files sit under a folder, not at the root: OPA's FS loader
 	// trims a root of "." off ".signatures.json", losing the signatures.
 	const root = "bundle"
+	if len(s.files) == 0 {
+		return nil, errors.New("holds no policy: no .rego, data.json or data.yaml file")
+	}
 	fsys := fstest.MapFS{}
 	for n, b := range s.files {
 		fsys[root+"/"+n] = &fstest.MapFile{Data: b, Mode: 0o644}

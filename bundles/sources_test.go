@@ -409,3 +409,16 @@ func TestOpenGitSpec(t *testing.T) {
 		t.Errorf("revision %s with %d modules, want %s with 1", b.Bundle.Manifest.Revision, len(b.Bundle.Modules), sha)
 	}
 }
+
+// TestOpenEmptyDir names a folder with no policy in it as such, not as a
+// missing file.
+func TestOpenEmptyDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# no policy here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), dir)
+	if err == nil || !strings.Contains(err.Error(), dir+" holds no policy") || strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("empty folder: error %v, want one saying %s holds no policy", err, dir)
+	}
+}
