@@ -81,5 +81,10 @@ func readDir(ctx context.Context, root string) (*fileSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", root, err)
 	}
+	if len(files.files) == 0 {
+		// OPA would say "open bundle: file does not exist", which reads
+		// like a missing directory.
+		return nil, fmt.Errorf("%s holds no policy: no .rego, data.json or data.yaml file in it", root)
+	}
 	return files, nil
 }

@@ -61,5 +61,7 @@ func snapshotOf(files *fileSet, known string, vc *bundle.VerificationConfig) (st
 	if rev == "" {
 		rev = shortRevision(version)
 	}
-	return version, split(b, version, rev), nil
+	snap := split(b, version, rev)
+	snap.where = files.locator()
+	return version, snap, nil
 }

@@ -281,9 +281,9 @@ func (m *Manager) activate(ctx context.Context, cand map[*source]*snapshot) erro
 	var set []engine.Bundle
 	for _, s := range m.sources {
 		if snap, ok := cand[s]; ok {
-			set = append(set, engine.Bundle{Name: s.cfg.Name, Bundle: snap.bundle})
+			set = append(set, engine.Bundle{Name: s.cfg.Name, Bundle: snap.bundle, Where: snap.where})
 		} else if s.active != nil {
-			set = append(set, engine.Bundle{Name: s.cfg.Name, Bundle: s.active.bundle})
+			set = append(set, engine.Bundle{Name: s.cfg.Name, Bundle: s.active.bundle, Where: s.active.where})
 		}
 	}
 	for s, snap := range cand {

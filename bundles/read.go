@@ -1,6 +1,7 @@
 package bundles
 
 import (
+	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"crypto/ecdsa"
@@ -22,6 +23,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/keys"
+
+	"github.com/runpolicy/runpolicy/engine"
 )
 
 // Limits that keep a hostile or mistaken source from exhausting memory.
@@ -45,6 +48,8 @@ type snapshot struct {
 	version string
 	bundle  *bundle.Bundle
 	tests   []bundle.ModuleFile
+	// where locates data paths in the bundle's data files, for errors.
+	where engine.Locator
 }
 
 // isBundleFile reports whether a file belongs in a bundle read from a
@@ -137,12 +142,67 @@ func (s *fileSet) read(vc *bundle.VerificationConfig) (*bundle.Bundle, error) {
 	// The files sit under a folder, not at the root: OPA's FS loader
 	// trims a root of "." off ".signatures.json", losing the signatures.
 	const root = "bundle"
+	if len(s.files) == 0 {
+		return nil, errors.New("holds no policy: no .rego, data.json or data.yaml file")
+	}
 	fsys := fstest.MapFS{}
 	for n, b := range s.files {
 		fsys[root+"/"+n] = &fstest.MapFile{Data: b, Mode: 0o644}
 	}
 	loader := bundle.NewFSLoaderWithRoot(fsys, root)
 	return readBundle(bundle.NewCustomReader(loader), vc)
+}
+
+// locator finds data paths in the set's data files (see engine.Locate).
+func (s *fileSet) locator() engine.Locator {
+	return dataLocator(s.files)
+}
+
+// dataLocator locates data paths in the data files among files (slash
+// paths to contents): a/b/data.yaml holds data.a.b.
+func dataLocator(files map[string][]byte) engine.Locator {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		if base := path.Base(n); base == "data.json" || bundle.IsYAMLDataFile(base) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	dfs := make([]engine.DataFile, 0, len(names))
+	for _, n := range names {
+		var prefix []string
+		if dir := path.Dir(strings.TrimPrefix(n, "/")); dir != "." {
+			prefix = strings.Split(dir, "/")
+		}
+		dfs = append(dfs, engine.DataFile{Name: n, Prefix: prefix, Src: files[n]})
+	}
+	return engine.Locate(dfs...)
+}
+
+// tarballData reads the data files of a .tar.gz bundle (already bounded by
+// readTarball) for dataLocator; nil when the archive does not read.
+func tarballData(data []byte) map[string][]byte {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil
+	}
+	tr := tar.NewReader(zr)
+	out := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return out
+		}
+		base := path.Base(h.Name)
+		if h.Typeflag != tar.TypeReg || (base != "data.json" && !bundle.IsYAMLDataFile(base)) {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, MaxBundleBytes))
+		if err != nil {
+			return out
+		}
+		out[strings.TrimPrefix(path.Clean("/"+h.Name), "/")] = b
+	}
 }
 
 // readTarball parses a .tar.gz bundle. The archive is decompressed once

@@ -22,6 +22,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/util"
+
+	"github.com/runpolicy/runpolicy/engine"
 )
 
 // opaBundle builds a bundle as `opa build` would, from module sources by
@@ -407,5 +409,69 @@ func TestOpenGitSpec(t *testing.T) {
 	}
 	if b.Bundle.Manifest.Revision != sha || len(b.Bundle.Modules) != 1 {
 		t.Errorf("revision %s with %d modules, want %s with 1", b.Bundle.Manifest.Revision, len(b.Bundle.Modules), sha)
+	}
+}
+
+// TestOpenEmptyDir names a folder with no policy in it as such, not as a
+// missing file.
+func TestOpenEmptyDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# no policy here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), dir)
+	if err == nil || !strings.Contains(err.Error(), dir+" holds no policy") || strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("empty folder: error %v, want one saying %s holds no policy", err, dir)
+	}
+}
+
+// TestBundleDataUnderstoodWhole: a bundle's data file with a key no policy
+// reads is refused naming the file and line, from a folder and from a
+// tarball; data its own modules read loads.
+func TestBundleDataUnderstoodWhole(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string // "" loads
+	}{
+		{"settings at the top", map[string]string{"data.yaml": "# org settings\nsettings:\n  allowed_actions: {mode: enforce}\n"},
+			"data.yaml:2: data.settings: unknown top-level key"},
+		{"misspelt runpolicy key", map[string]string{"runpolicy/data.yaml": "setting:\n  allowed_actions: {mode: enforce}\n"},
+			"runpolicy/data.yaml:1: data.runpolicy.setting is reserved"},
+		{"unknown setting", map[string]string{"runpolicy/settings/data.json": "{\n  \"allowed_actions\": {\n    \"alow\": []\n  }\n}\n"},
+			"runpolicy/settings/data.json:3: settings.allowed_actions.alow: unknown setting"},
+		{"data its module reads", map[string]string{
+			"acme/data.yaml":   "trusted: [octo-org]\n",
+			"policy/mine.rego": "package runpolicy.policies.mine\n\ndeny contains \"x\" if \"evil\" in data.acme.trusted\n",
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, tc.files)
+			b, err := Open(ctx, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "org.tar.gz")
+			if err := os.WriteFile(file, writeTarball(t, *b.Bundle), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tb, err := Open(ctx, file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// OPA's writer puts a tarball's data in one data.json line.
+			_, msg, _ := strings.Cut(tc.want, ": ")
+			for b, want := range map[*engine.Bundle]string{&b: tc.want, &tb: "data.json:1: " + msg} {
+				_, err := engine.New(ctx, []engine.Bundle{*b})
+				switch {
+				case tc.want == "" && err != nil:
+					t.Errorf("%s: %v", b.Name, err)
+				case tc.want != "" && (err == nil || !strings.Contains(err.Error(), "bundle "+b.Name+": "+want)):
+					t.Errorf("%s: error %v, want one containing %q", b.Name, err, want)
+				}
+			}
+		})
 	}
 }

@@ -93,7 +93,7 @@ func Fetch(ctx context.Context, cfg SourceConfig) (engine.Bundle, error) {
 	if err != nil {
 		return engine.Bundle{}, fmt.Errorf("bundle source %s: %w", cfg.Name, err)
 	}
-	b := engine.Bundle{Name: cfg.Name, Bundle: snap.bundle}
+	b := engine.Bundle{Name: cfg.Name, Bundle: snap.bundle, Where: snap.where}
 	if cfg.RunTests {
 		if err := runTests(ctx, true, nil, []engine.Bundle{b}, snap.tests); err != nil {
 			return engine.Bundle{}, fmt.Errorf("bundle source %s: %w", cfg.Name, err)

@@ -52,5 +52,7 @@ func snapshotOfTarball(data []byte, version, known string, vc *bundle.Verificati
 	if rev == "" {
 		rev = shortRevision(digestOf(data))
 	}
-	return version, split(b, version, rev), nil
+	snap := split(b, version, rev)
+	snap.where = dataLocator(tarballData(data))
+	return version, snap, nil
 }

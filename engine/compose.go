@@ -16,6 +16,42 @@ type Bundle struct {
 	Name string
 	// Bundle is OPA's bundle: modules, data and a manifest with revision and roots.
 	Bundle *bundle.Bundle
+	// Where finds the data file and line that set a data path, for errors
+	// ("runpolicy/data.yaml:3"); nil when the reader kept no positions.
+	Where Locator
+}
+
+// dataDoc is a data document merged over the bundles: a --data file.
+type dataDoc struct {
+	data map[string]any
+	// name names it in errors when where finds no line: "data document 1",
+	// or the file.
+	name  string
+	where Locator
+}
+
+// source names a data source in errors: who it is, and where in it path is
+// set when that is known. A bundle's locations are inside the bundle, so
+// its name stays; a data file's location names the file.
+type source struct {
+	who    string
+	prefix bool // keep who before a location
+	where  Locator
+}
+
+func (s source) at(path ...string) string {
+	loc := ""
+	if s.where != nil {
+		loc = s.where(path)
+	}
+	switch {
+	case loc == "":
+		return s.who
+	case s.prefix:
+		return s.who + ": " + loc
+	default:
+		return loc
+	}
 }
 
 // composition is every bundle's modules and data merged into what one
@@ -27,6 +63,32 @@ type composition struct {
 	// exceptions are the compromised-list exceptions in force, with the
 	// entries each dropped.
 	exceptions []Exception
+	// sources are the bundles and data documents that set data, in merge
+	// order, for locating errors about it.
+	sources []source
+	// checked are the sources whose every top-level key must be read by
+	// some module (see checkTopLevel), with their data.
+	checked []checkedData
+}
+
+type checkedData struct {
+	src  source
+	data map[string]any
+}
+
+// locate is where the source that wins for path sets it: the last one in
+// merge order that does.
+func (c *composition) locate(path []string) string {
+	for i := len(c.sources) - 1; i >= 0; i-- {
+		s := c.sources[i]
+		if s.where == nil {
+			continue
+		}
+		if loc := s.where(path); loc != "" {
+			return s.at(path...)
+		}
+	}
+	return ""
 }
 
 // compose merges bundles in order. Modules must not overlap: two bundles
@@ -36,7 +98,7 @@ type composition struct {
 // every source's entries are united, so none can shrink another's (see
 // compromised.go). The runpolicy namespace belongs to the built-in bundle
 // (see reserved.go).
-func compose(bundles []Bundle, extra []map[string]any) (*composition, error) {
+func compose(bundles []Bundle, extra []dataDoc) (*composition, error) {
 	c := &composition{
 		modules:   map[string]*ast.Module{},
 		data:      map[string]any{},
@@ -89,18 +151,27 @@ func compose(bundles []Bundle, extra []map[string]any) (*composition, error) {
 			}
 			owner[root] = b.Name
 		}
+		src := source{who: "bundle " + b.Name, prefix: true, where: b.Where}
 		if nsOwner != "" && b.Name != nsOwner {
-			if err := checkData("bundle "+b.Name, b.Bundle.Data); err != nil {
+			if err := checkData(src, b.Bundle.Data); err != nil {
 				return nil, err
 			}
+			c.checked = append(c.checked, checkedData{src, b.Bundle.Data})
 		}
+		c.sources = append(c.sources, src)
 		merge(c.data, withoutCompromised(b.Bundle.Data, list))
 	}
 	for i, d := range extra {
-		if err := checkData(fmt.Sprintf("data document %d", i+1), d); err != nil {
+		src := source{who: d.name, where: d.where}
+		if src.who == "" {
+			src.who = fmt.Sprintf("data document %d", i+1)
+		}
+		if err := checkData(src, d.data); err != nil {
 			return nil, err
 		}
-		merge(c.data, withoutCompromised(d, list))
+		c.checked = append(c.checked, checkedData{src, d.data})
+		c.sources = append(c.sources, src)
+		merge(c.data, withoutCompromised(d.data, list))
 	}
 	var err error
 	if c.exceptions, err = applyExceptions(c.data, list); err != nil {

@@ -42,7 +42,7 @@ const BuiltinName = "builtin"
 // concurrent use.
 type Engine struct {
 	builtin bool
-	data    []map[string]any
+	data    []dataDoc
 	logger  *slog.Logger
 	allow   []string // network builtins the operator allowed
 
@@ -70,7 +70,26 @@ func WithoutBuiltin() Option { return func(e *Engine) { e.builtin = false } }
 // WithData adds data documents merged over every bundle's data, in order;
 // this is how --data settings files override the defaults.
 func WithData(docs ...map[string]any) Option {
-	return func(e *Engine) { e.data = append(e.data, docs...) }
+	return func(e *Engine) {
+		for _, d := range docs {
+			e.data = append(e.data, dataDoc{data: d})
+		}
+	}
+}
+
+// WithDataFile adds a data document read from a file: errors about it name
+// the file, and the line where says sets the key at fault.
+func WithDataFile(name string, doc map[string]any, where Locator) Option {
+	return func(e *Engine) { e.data = append(e.data, dataDoc{data: doc, name: name, where: where}) }
+}
+
+// docs wraps plain data documents.
+func docs(data []map[string]any) []dataDoc {
+	out := make([]dataDoc, len(data))
+	for i, d := range data {
+		out[i] = dataDoc{data: d}
+	}
+	return out
 }
 
 // WithLogger sets the logger; the default discards.
@@ -150,7 +169,7 @@ func (e *Engine) Exceptions() []Exception {
 // Modules returns the composed modules and data of bundles, for the test
 // runner, which needs them without preparing a query.
 func Modules(bundles []Bundle, data ...map[string]any) (map[string]*ast.Module, map[string]any, error) {
-	c, err := compose(bundles, data)
+	c, err := compose(bundles, docs(data))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -164,7 +183,7 @@ func Modules(bundles []Bundle, data ...map[string]any) (map[string]*ast.Module, 
 // data.runpolicy.prepared). Settings are validated on the way. The
 // benchmark harness hands the same data to a stock OPA.
 func Compile(ctx context.Context, bundles []Bundle, data ...map[string]any) (*ast.Compiler, map[string]any, error) {
-	c, err := compose(bundles, data)
+	c, err := compose(bundles, docs(data))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -193,9 +212,13 @@ func compileComposition(ctx context.Context, c *composition, caps *ast.Capabilit
 	if compiler.Compile(c.modules); compiler.Failed() {
 		return nil, fmt.Errorf("compile policies: %w", explainCapabilities(compiler.Errors))
 	}
+	if err := checkTopLevel(compiler.Modules, c.checked); err != nil {
+		return nil, err
+	}
 	setPath(c.data, packages(compiler), "runpolicy", "packages")
+	setPath(c.data, declaredSettings(compiler), "runpolicy", "declared_settings")
 	store := newStore(c.data)
-	if err := checkConfig(ctx, compiler, store); err != nil {
+	if err := checkConfig(ctx, compiler, store, c.locate); err != nil {
 		return nil, err
 	}
 	// Index the list settings once per load rather than once per decision:
@@ -210,7 +233,7 @@ func compileComposition(ctx context.Context, c *composition, caps *ast.Capabilit
 	return compiler, nil
 }
 
-func prepare(ctx context.Context, bundles []Bundle, data []map[string]any, caps *ast.Capabilities) (*revision, error) {
+func prepare(ctx context.Context, bundles []Bundle, data []dataDoc, caps *ast.Capabilities) (*revision, error) {
 	c, err := compose(bundles, data)
 	if err != nil {
 		return nil, err
@@ -263,6 +286,56 @@ func packages(compiler *ast.Compiler) []any {
 	return out
 }
 
+// declaredSettings maps each policy under runpolicy.policies whose package
+// METADATA declares custom.settings to the names it declares, each to its
+// type as runpolicy.config checks it: "boolean" when its default is one,
+// "any" otherwise. runpolicy.config refuses any other setting of such a
+// policy; a policy that declares none takes any.
+func declaredSettings(compiler *ast.Compiler) map[string]any {
+	prefix := ast.MustParseRef("data.runpolicy.policies")
+	out := map[string]any{}
+	for _, m := range compiler.Modules {
+		path := m.Package.Path
+		if len(path) != len(prefix)+1 || !path.HasPrefix(prefix) {
+			continue
+		}
+		name, ok := path[len(prefix)].Value.(ast.String)
+		if !ok {
+			continue
+		}
+		for _, a := range m.Annotations {
+			if a.Scope != "package" && a.Scope != "subpackages" {
+				continue
+			}
+			list, ok := a.Custom["settings"].([]any)
+			if !ok {
+				continue
+			}
+			decl, _ := out[string(name)].(map[string]any)
+			if decl == nil {
+				decl = map[string]any{}
+				out[string(name)] = decl
+			}
+			for _, item := range list {
+				entry, ok := item.(map[string]any)
+				if !ok {
+					continue
+				}
+				key, ok := entry["name"].(string)
+				if !ok {
+					continue
+				}
+				kind := "any"
+				if _, ok := entry["default"].(bool); ok {
+					kind = "boolean"
+				}
+				decl[key] = kind
+			}
+		}
+	}
+	return out
+}
+
 // evalData evaluates a query that reads no input and returns its value, or
 // nil when it is undefined (an aggregator without the rule).
 func evalData(ctx context.Context, compiler *ast.Compiler, store storage.Store, query string) (any, error) {
@@ -291,7 +364,9 @@ func setPath(data map[string]any, v any, path ...string) {
 
 // checkConfig refuses settings the policies call invalid, so a typo in a
 // settings file fails the load instead of silently allowing runs.
-func checkConfig(ctx context.Context, compiler *ast.Compiler, store storage.Store) error {
+// Each message is prefixed with the file and line that set the setting,
+// when locate finds them.
+func checkConfig(ctx context.Context, compiler *ast.Compiler, store storage.Store, locate Locator) error {
 	rs, err := rego.New(rego.Query(ConfigErrorsQuery), rego.Compiler(compiler), rego.Store(store)).Eval(ctx)
 	if err != nil {
 		return fmt.Errorf("validate settings: %w", err)
@@ -305,7 +380,13 @@ func checkConfig(ctx context.Context, compiler *ast.Compiler, store storage.Stor
 	}
 	msgs := make([]string, 0, len(errs))
 	for _, m := range errs {
-		msgs = append(msgs, fmt.Sprint(m))
+		msg := fmt.Sprint(m)
+		if path := settingPath(msg); path != nil && locate != nil {
+			if loc := locate(path); loc != "" {
+				msg = loc + ": " + msg
+			}
+		}
+		msgs = append(msgs, msg)
 	}
 	sort.Strings(msgs)
 	// One line, bounded: a generated settings file can be wrong 10,000 times.

@@ -79,35 +79,101 @@ func checkModule(bundle, file string, m *ast.Module, owner string, owned map[str
 }
 
 // checkData refuses data of a bundle other than the owner (or of a --data
-// document) in the reserved namespace, except the documented keys. who
-// names the source: "bundle team", "data document 1".
-func checkData(who string, data map[string]any) error {
+// document) in the reserved namespace, except the documented keys.
+func checkData(src source, data map[string]any) error {
 	rp, ok := data[ReservedRoot]
 	if !ok {
 		return nil
 	}
 	obj, ok := rp.(map[string]any)
 	if !ok {
-		return fmt.Errorf("%s: data.%s is reserved: a bundle may set data.runpolicy.settings and add to data.runpolicy.compromised only", who, ReservedRoot)
+		return fmt.Errorf("%s: data.%s is reserved: a bundle may set data.runpolicy.settings and add to data.runpolicy.compromised only", src.at(ReservedRoot), ReservedRoot)
 	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
 	var bad []string
-	for k, v := range obj {
+	for _, k := range keys {
 		if !userData[k] {
-			bad = append(bad, "data."+ReservedRoot+"."+k)
+			bad = append(bad, k)
 			continue
 		}
-		if _, ok := v.(map[string]any); !ok {
-			return fmt.Errorf("%s: data.%s.%s must be an object, got %T", who, ReservedRoot, k, v)
+		if _, ok := obj[k].(map[string]any); !ok {
+			return fmt.Errorf("%s: data.%s.%s must be an object, got %T", src.at(ReservedRoot, k), ReservedRoot, k, obj[k])
 		}
 	}
 	if len(bad) == 0 {
 		return nil
 	}
-	sort.Strings(bad)
-	// Bundle data is merged by the time it gets here; the path says which
-	// file: runpolicy/<key>/data.json, or a key of a data file above it.
-	return fmt.Errorf("%s: %s reserved (from a data file at or above %s): a bundle may set data.runpolicy.settings and add to data.runpolicy.compromised only",
-		who, strings.Join(bad, ", ")+map[bool]string{true: " is", false: " are"}[len(bad) == 1], strings.ReplaceAll(strings.TrimPrefix(bad[0], "data."), ".", "/")+"/")
+	// Bundle data is merged by the time it gets here; the locator (when the
+	// reader kept one) says which file and line set the first bad key.
+	names := make([]string, len(bad))
+	for i, k := range bad {
+		names[i] = "data." + ReservedRoot + "." + k
+	}
+	return fmt.Errorf("%s: %s reserved: a bundle or data file may set only %s",
+		src.at(ReservedRoot, bad[0]), strings.Join(names, ", ")+map[bool]string{true: " is", false: " are"}[len(bad) == 1], userKeys())
+}
+
+// userKeys lists the keys of userData for errors.
+func userKeys() string {
+	keys := make([]string, 0, len(userData))
+	for k := range userData {
+		keys = append(keys, "runpolicy."+k)
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ", ")
+}
+
+// checkTopLevel refuses a top-level key of a bundle's or data file's data
+// that no module reads: a settings file written as `settings:` instead of
+// `runpolicy: settings:` would otherwise load, change nothing and look
+// configured. A key counts as read when a module's package lies under it
+// or a module refers to data under it; a module that indexes data with a
+// variable (data[x]) may read anything.
+func checkTopLevel(modules map[string]*ast.Module, checked []checkedData) error {
+	read := map[string]bool{ReservedRoot: true}
+	anyKey := false
+	for _, m := range modules {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if len(r) == 0 || !r[0].Equal(ast.DefaultRootDocument) {
+				return false
+			}
+			if len(r) == 1 {
+				anyKey = true
+				return false
+			}
+			if s, ok := r[1].Value.(ast.String); ok {
+				read[string(s)] = true
+			} else {
+				anyKey = true
+			}
+			return false
+		})
+	}
+	if anyKey {
+		return nil
+	}
+	for _, cd := range checked {
+		keys := make([]string, 0, len(cd.data))
+		for k := range cd.data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if read[k] {
+				continue
+			}
+			hint := ""
+			if k == "settings" || k == "compromised" || k == "compromised_additions" || k == "vulnerable_additions" {
+				hint = fmt.Sprintf(" (did you mean runpolicy: %s:?)", k)
+			}
+			return fmt.Errorf("%s: data.%s: unknown top-level key: no loaded policy reads it; runpolicy's own data goes under runpolicy:%s", cd.src.at(k), k, hint)
+		}
+	}
+	return nil
 }
 
 // parsedModule is mf's parsed module, parsing it when the reader did not;

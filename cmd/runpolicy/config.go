@@ -125,7 +125,7 @@ func loadConfig(path string, environ []string) (*serveConfig, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := decodeConfig(path, src, cfg); err != nil {
+		if err := decodeConfig(path, src, cfg, environ); err != nil {
 			return nil, err
 		}
 	}
@@ -139,8 +139,9 @@ func loadConfig(path string, environ []string) (*serveConfig, error) {
 }
 
 // decodeConfig decodes the file key by key, so that an unknown key or a
-// bad value is reported with its name and line.
-func decodeConfig(path string, src []byte, cfg *serveConfig) error {
+// bad value is reported with its name and line. ${VAR} in a value is
+// replaced by the variable from environ first (see expandNode).
+func decodeConfig(path string, src []byte, cfg *serveConfig, environ []string) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return fmt.Errorf("config %s: %s", path, squash(err.Error()))
@@ -165,11 +166,111 @@ func decodeConfig(path string, src []byte, cfg *serveConfig) error {
 			return fmt.Errorf("config %s: line %d: key %q given twice", path, k.Line, k.Value)
 		}
 		seen[k.Value] = true
+		if err := expandNode(val, k.Value, environ); err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
 		if err := decodeValue(val, v.FieldByIndex(field.Index)); err != nil {
 			return fmt.Errorf("config %s: line %d: %s: %s", path, val.Line, k.Value, err)
 		}
 	}
 	return nil
+}
+
+// expandNode replaces ${NAME} in every scalar value under n with the
+// environment variable NAME, so that secrets stay out of the file. An unset
+// variable is an error naming the key: sending "${TOKEN}" as a token, or
+// an empty one, would look configured when it is not. $${ is a literal ${;
+// any other $ is kept as written. where names n in errors.
+func expandNode(n *yaml.Node, where string, environ []string) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		out, changed, err := expandVars(n.Value, environ)
+		if err != nil {
+			return fmt.Errorf("line %d: %s: %w", n.Line, where, err)
+		}
+		if changed {
+			n.Value = out
+			if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+				// An unquoted ${APP_ID} reads as a string; its value may
+				// be a number or a duration.
+				n.Tag = ""
+				n.Tag = n.ShortTag()
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := expandNode(c, fmt.Sprintf("%s[%d]", where, i), environ); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if err := expandNode(n.Content[i+1], where+"."+n.Content[i].Value, environ); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// expandVars expands ${NAME} references in s (see expandNode).
+func expandVars(s string, environ []string) (string, bool, error) {
+	if !strings.Contains(s, "${") {
+		return s, false, nil
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), true, nil
+		}
+		if i > 0 && s[i-1] == '$' {
+			b.WriteString(s[:i]) // the first $ of $${ is the escape; keep the second
+			b.WriteString("{")
+			s = s[i+2:]
+			continue
+		}
+		b.WriteString(s[:i])
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return "", false, fmt.Errorf("%q: unterminated ${ (write $${ for a literal ${)", s[i:])
+		}
+		name := s[i+2 : i+end]
+		if !envName(name) {
+			return "", false, fmt.Errorf("${%s}: not an environment variable name (write $${ for a literal ${)", name)
+		}
+		v, ok := lookupEnv(environ, name)
+		if !ok {
+			return "", false, fmt.Errorf("${%s}: environment variable %s is not set", name, name)
+		}
+		b.WriteString(v)
+		s = s[i+end+1:]
+	}
+}
+
+// envName reports whether s is a shell-style variable name.
+func envName(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, r := range s {
+		if r != '_' && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// lookupEnv finds name in environ (KEY=value entries); the last entry wins,
+// as in os/exec.
+func lookupEnv(environ []string, name string) (string, bool) {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(environ[i], "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 var sourceType = reflect.TypeOf(bundles.SourceConfig{})

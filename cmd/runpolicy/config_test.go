@@ -163,3 +163,40 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		t.Errorf("serve with a missing config: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestLoadConfigExpandsVariables: ${VAR} in the file is read from the
+// environment, in nested values too; an unset one fails naming the key
+// rather than sending "${VAR}" as a secret.
+func TestLoadConfigExpandsVariables(t *testing.T) {
+	body := `webhook_secret: "${HOOK_SECRET}"
+app_id: ${APP_ID}
+private_key_file: /dev/null
+admin_token: "pa$$word-$${LITERAL}"
+bundles:
+  - name: platform
+    url: https://bundles.example/p.tar.gz
+    token: "Bearer-${BUNDLE_TOKEN}"
+`
+	env := []string{"HOOK_SECRET=s3cret", "APP_ID=42", "BUNDLE_TOKEN=tok"}
+	cfg, err := loadConfig(writeConfig(t, body), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.WebhookSecret != "s3cret" || cfg.AppID != 42 || cfg.AdminToken != "pa$$word-${LITERAL}" {
+		t.Errorf("secret %q, app id %d, admin token %q", cfg.WebhookSecret, cfg.AppID, cfg.AdminToken)
+	}
+	if len(cfg.Bundles) != 1 || cfg.Bundles[0].Token != "Bearer-tok" {
+		t.Errorf("bundles = %+v", cfg.Bundles)
+	}
+	for _, tc := range []struct{ name, body, want string }{
+		{"unset", body, `line 8: bundles[0].token: ${BUNDLE_TOKEN}: environment variable BUNDLE_TOKEN is not set`},
+		{"top-level unset", validConfig + "admin_token: ${NOPE}\n", `line 4: admin_token: ${NOPE}: environment variable NOPE is not set`},
+		{"unterminated", validConfig + "admin_token: \"${NOPE\"\n", "admin_token: \"${NOPE\": unterminated"},
+		{"bad name", validConfig + "admin_token: \"${A-B}\"\n", "admin_token: ${A-B}: not an environment variable name"},
+	} {
+		_, err := loadConfig(writeConfig(t, tc.body), env[:2])
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v, want one line containing %q", tc.name, err, tc.want)
+		}
+	}
+}

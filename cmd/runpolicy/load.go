@@ -45,11 +45,21 @@ func readFile(path string) ([]byte, error) {
 	return b, nil
 }
 
-// readData reads a --data file (JSON or YAML) as one object.
-func readData(path string) (map[string]any, error) {
+// readData reads a --data file (JSON or YAML) as one object, and a
+// locator that finds the line of each key in it, so errors about a setting
+// name file:line.
+func readData(path string) (map[string]any, engine.Locator, error) {
+	doc, b, err := decodeData(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return doc, engine.Locate(engine.DataFile{Name: path, Src: b}), nil
+}
+
+func decodeData(path string) (map[string]any, []byte, error) {
 	b, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var doc map[string]any
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -61,12 +71,12 @@ func readData(path string) (map[string]any, error) {
 		err = yaml.Unmarshal(b, &doc)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a JSON or YAML object: %s", path, oneLine(err))
+		return nil, nil, fmt.Errorf("%s: not a JSON or YAML object: %s", path, oneLine(err))
 	}
 	if doc == nil {
-		return nil, fmt.Errorf("%s: empty data file", path)
+		return nil, nil, fmt.Errorf("%s: empty data file", path)
 	}
-	return doc, nil
+	return doc, b, nil
 }
 
 // newEngine loads the built-in bundle (unless noBuiltin), every --policy
@@ -83,11 +93,11 @@ func newEngine(ctx context.Context, policyPaths, dataPaths []string, noBuiltin b
 	}
 	var opts []engine.Option
 	for _, p := range dataPaths {
-		d, err := readData(p)
+		d, where, err := readData(p)
 		if err != nil {
 			return nil, fmt.Errorf("data %w", err)
 		}
-		opts = append(opts, engine.WithData(d))
+		opts = append(opts, engine.WithDataFile("data "+p, d, where))
 	}
 	if noBuiltin {
 		opts = append(opts, engine.WithoutBuiltin())

@@ -53,7 +53,8 @@ known := {
 	"workflow_syntax": {"mode": "mode", "strict": "boolean"},
 }
 
-modes := {"enforce", "dry_run", "off"}
+# false is an unquoted `mode: off` read as YAML 1.1 (see runpolicy.main.mode_name).
+modes := {"enforce", "dry_run", "off", false}
 
 default settings := {}
 
@@ -88,21 +89,52 @@ errors contains sprintf("%s.mode: must be enforce, dry_run or off, got %v", [whe
 
 errors contains sprintf("%s.%s: unknown setting (%s takes %s)", [where, key, policy, concat(", ", sort(object.keys(known[policy])))]) if {
 	some [where, policy, value] in scopes
+	known[policy]
 	some key, _ in value
 	not known[policy][key]
 }
 
-errors contains sprintf("%s.%s: must be true or false, got %v", [where, key, v]) if {
+# A policy of another bundle whose package annotations declare
+# custom.settings takes those (and mode) only: the engine lists them at
+# data.runpolicy.declared_settings. One that declares none takes anything.
+default declared := {}
+
+declared := data.runpolicy.declared_settings
+
+custom_settings(policy) := object.union({"mode": "mode"}, declared[policy]) if not known[policy]
+
+errors contains sprintf("%s.%s: unknown setting (%s declares %s in its METADATA custom.settings)", [where, key, policy, concat(", ", sort(object.keys(custom_settings(policy))))]) if {
+	some [where, policy, value] in scopes
+	is_object(value)
+	some key, _ in value
+	not custom_settings(policy)[key]
+}
+
+# setting_type is the type a policy's setting takes.
+setting_type(policy, key) := known[policy][key]
+
+setting_type(policy, key) := custom_settings(policy)[key]
+
+# Booleans are YAML's: true/false, and unquoted yes/no/on/off, which YAML 1.1
+# reads as booleans. A quoted "true" or "no" is a string and is refused, as
+# any other value is: guessing what a string means could turn a check off.
+errors contains sprintf("%s.%s: must be true or false, got %s", [where, key, describe(v)]) if {
 	some [where, policy, value] in scopes
 	some key, v in value
-	known[policy][key] == "boolean"
+	setting_type(policy, key) == "boolean"
 	not is_boolean(v)
 }
+
+# describe shows a value so that a quoted string reads as one.
+describe(v) := sprintf("the string %q (write it unquoted)", [v]) if {
+	is_string(v)
+	lower(v) in {"true", "false", "yes", "no", "on", "off", "y", "n"}
+} else := sprintf("%v", [v])
 
 errors contains sprintf("%s.%s: must be a list of strings, got %v", [where, key, v]) if {
 	some [where, policy, value] in scopes
 	some key, v in value
-	known[policy][key] == "strings"
+	setting_type(policy, key) == "strings"
 	not strings(v)
 }
 

@@ -32,7 +32,33 @@ test_user_policy_settings_are_free_form if {
 }
 
 test_booleans if {
-	errors_with({"allowed_actions": {"allow_local": "yes"}}) == {"settings.allowed_actions.allow_local: must be true or false, got yes"}
+	errors_with({"allowed_actions": {"allow_local": "yes"}}) == {`settings.allowed_actions.allow_local: must be true or false, got the string "yes" (write it unquoted)`}
+	errors_with({"allowed_actions": {"allow_local": "true"}}) == {`settings.allowed_actions.allow_local: must be true or false, got the string "true" (write it unquoted)`}
+	errors_with({"allowed_actions": {"allow_local": "maybe"}}) == {"settings.allowed_actions.allow_local: must be true or false, got maybe"}
+	errors_with({"allowed_actions": {"allow_local": 1}}) == {"settings.allowed_actions.allow_local: must be true or false, got 1"}
+	errors_with({"allowed_actions": {"allow_local": false, "require_sha_pinning": true}}) == set()
+}
+
+# `mode: off` unquoted is YAML 1.1's false; `mode: on` (true) names no mode.
+test_unquoted_off_is_a_mode if {
+	errors_with({"harden_runner": {"mode": false}}) == set()
+	errors_with({"my_policy": {"mode": false}}) == set()
+	errors_with({"repositories": {"acme/*": {"harden_runner": {"mode": false}}}}) == set()
+	errors_with({"harden_runner": {"mode": true}}) == {"settings.harden_runner.mode: must be enforce, dry_run or off, got true"}
+}
+
+# A policy of another bundle that declares custom.settings takes those and
+# mode; one that declares none takes anything (test_user_policy_settings_are_free_form).
+test_declared_settings_of_a_custom_policy if {
+	declared := {"team_rules": {"mode": "any", "labels": "any", "strict": "boolean"}}
+	config.errors == set() with data.runpolicy.settings as {"team_rules": {"mode": "dry_run", "labels": ["x"], "strict": true}}
+		with data.runpolicy.declared_settings as declared
+	config.errors == {"settings.team_rules.lables: unknown setting (team_rules declares labels, mode, strict in its METADATA custom.settings)"} with data.runpolicy.settings as {"team_rules": {"lables": ["x"]}}
+		with data.runpolicy.declared_settings as declared
+	config.errors == {`settings.repositories["acme/*"].team_rules.strict: must be true or false, got the string "no" (write it unquoted)`} with data.runpolicy.settings as {"repositories": {"acme/*": {"team_rules": {"strict": "no"}}}}
+		with data.runpolicy.declared_settings as declared
+	config.errors == set() with data.runpolicy.settings as {"team_rules": {"mode": "off"}}
+		with data.runpolicy.declared_settings as {"team_rules": {}}
 }
 
 test_lists_of_strings if {

@@ -52,9 +52,17 @@ active := data.runpolicy.prepared.active if {
 
 modes := {name: mode |
 	some name in policy_names
-	mode := object.get(lib.settings(name), "mode", "enforce")
+	mode := mode_name(object.get(lib.settings(name), "mode", "enforce"))
 	mode != "off"
 }
+
+# mode_name reads an unquoted `mode: off` as off: YAML 1.1 (which OPA's and
+# runpolicy's YAML readers follow) makes it the boolean false. This is the
+# one place a mode is read; runpolicy.config accepts false for the same
+# reason and refuses true (`mode: on` names no mode).
+mode_name(false) := "off"
+
+mode_name(mode) := mode if mode != false
 
 # policy_names are the packages directly under data.runpolicy.policies. The
 # engine lists them in data.runpolicy.packages from the compiled modules; a

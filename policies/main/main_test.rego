@@ -47,6 +47,20 @@ test_off_policies_are_not_active if {
 	d.violations == []
 }
 
+# An unquoted `mode: off` is the YAML 1.1 boolean false: it switches the
+# policy off, organization-wide and in a repository override.
+test_unquoted_off_is_off if {
+	a := main.active with input as fx.doc
+		with data.runpolicy.settings.harden_runner.mode as false
+	not a.harden_runner
+	a.compromised_actions == "enforce"
+	doc := object.union(compromised, {"repository": object.union(fx.doc.repository, {"full_name": "acme/legacy-app"})})
+	d := main.decision with input as doc
+		with data.runpolicy.settings.repositories as {"acme/legacy-*": {"compromised_actions": {"mode": false}}}
+	d.allow == true
+	[v | some v in d.violations; v.policy == "compromised_actions"] == []
+}
+
 test_repository_override_sets_the_mode if {
 	doc := object.union(compromised, {"repository": object.union(fx.doc.repository, {"full_name": "acme/legacy-app"})})
 	d := main.decision with input as doc
