@@ -219,7 +219,7 @@ func (s *Server) judge(ctx context.Context, job *rivertype.JobRow, t *target, ev
 }
 
 func (s *Server) count(l *decisionLog) {
-	s.metrics.decisions.WithLabelValues("all", l.Outcome).Inc()
+	s.metrics.decisions.WithLabelValues(l.Outcome).Inc()
 	if l.Result == nil {
 		return
 	}
@@ -231,7 +231,7 @@ func (s *Server) count(l *decisionLog) {
 		}
 	}
 	for policy, mode := range seen {
-		s.metrics.decisions.WithLabelValues(policy, mode).Inc()
+		s.metrics.policyDecisions.WithLabelValues(policy, mode).Inc()
 	}
 }
 
