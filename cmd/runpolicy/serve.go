@@ -28,7 +28,7 @@ Every config key can be set with RUNPOLICY_<KEY> instead.
 `
 
 // runServe runs the App until ctx ends (SIGTERM or SIGINT), then stops
-// gracefully. Logs are JSON lines on stderr.
+// gracefully. Logs go to stderr, as text on a terminal and JSON lines otherwise (log_format).
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
