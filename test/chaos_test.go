@@ -316,6 +316,9 @@ func TestHandedBackReportIsWritten(t *testing.T) {
 		if d := s.processed("handback-job"); d.State != "failed" {
 			t.Errorf("workflow_job delivery = %+v; want failed: GitHub refused its report", d)
 		}
+		if got := s.metric("runpolicy_deliveries_processed_total", `event="workflow_job",outcome="failed"`); got != "1" {
+			t.Errorf("processed workflow_job failed = %q, want 1 (the failure counted under its event)", got)
+		}
 		body, _ := harness.WorkflowRunRequested(r)
 		if code := s.send("workflow_run", "handback-run", body); code != 202 {
 			t.Fatalf("workflow_run: %d", code)

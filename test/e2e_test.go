@@ -260,8 +260,9 @@ func TestRuns(t *testing.T) {
 			{"runpolicy_webhook_deliveries_total", `event="workflow_run",outcome="queued"`},
 			{"runpolicy_webhook_deliveries_total", `outcome="duplicate"`},
 			{"runpolicy_webhook_deliveries_total", `event="other",outcome="ignored"`},
-			{"runpolicy_decisions_total", `outcome="deny",policy="all"`},
-			{"runpolicy_decisions_total", `outcome="enforce",policy="compromised_actions"`},
+			{"runpolicy_decisions_total", `outcome="deny"`},
+			{"runpolicy_policy_decisions_total", `mode="enforce",policy="compromised_actions"`},
+			{"runpolicy_violations_total", `mode="enforce",policy="compromised_actions"`},
 			{"runpolicy_cancels_total", `kind="cancel",result="accepted"`},
 			{"runpolicy_delivery_to_cancel_seconds_count", ""},
 			{"runpolicy_github_api_calls_total", `code="202",endpoint="cancel"`},
@@ -269,6 +270,16 @@ func TestRuns(t *testing.T) {
 		} {
 			if v := s.metric(want.name, want.labels); v == "" {
 				t.Errorf("no %s{%s} in /metrics", want.name, want.labels)
+			}
+		}
+		// One meaning per label: outcomes and modes live in different families.
+		for _, bad := range []struct{ name, labels string }{
+			{"runpolicy_decisions_total", `policy=`},
+			{"runpolicy_decisions_total", `outcome="enforce"`},
+			{"runpolicy_policy_decisions_total", `policy="all"`},
+		} {
+			if v := s.metric(bad.name, bad.labels); v != "" {
+				t.Errorf("%s{%s} is in /metrics (%s)", bad.name, bad.labels, v)
 			}
 		}
 	})
@@ -320,6 +331,20 @@ func TestSignatures(t *testing.T) {
 	code, err := s.gh.Send(ctx, s.srv.URL, harness.Delivery{Event: "workflow_run", ID: "big-1", Body: big})
 	if err != nil || code != http.StatusRequestEntityTooLarge {
 		t.Errorf("26 MB body: status %d, %v; want 413", code, err)
+	}
+	// Refused before the signature was verified: counted as refusals, not
+	// as deliveries of an event nobody proved.
+	if got := s.metric("runpolicy_webhook_refused_total", `reason="unauthorized"`); got != "6" {
+		t.Errorf("refused as unauthorized = %q, want 6", got)
+	}
+	if got := s.metric("runpolicy_webhook_refused_total", `reason="too_large"`); got != "1" {
+		t.Errorf("refused as too large = %q, want 1", got)
+	}
+	if got := s.metric("runpolicy_webhook_deliveries_total", `event="unauthenticated"`); got != "" {
+		t.Errorf("deliveries_total has event=\"unauthenticated\" (%s)", got)
+	}
+	if got := s.metric("runpolicy_webhook_deliveries_total", `event="workflow_run"`); got != "" {
+		t.Errorf("a refused delivery was counted as a workflow_run delivery (%s)", got)
 	}
 	if code, _ := s.srv.Get(ctx, "/admin/decisions", "wrong-token", nil); code != 401 {
 		t.Errorf("admin API with a wrong token: %d, want 401", code)

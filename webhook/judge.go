@@ -241,7 +241,7 @@ func (s *Server) decide(ctx context.Context, t *target, event string, doc *input
 }
 
 func (s *Server) count(l *decisionLog) {
-	s.metrics.decisions.WithLabelValues("all", l.Outcome).Inc()
+	s.metrics.decisions.WithLabelValues(l.Outcome).Inc()
 	if l.Result == nil {
 		return
 	}
@@ -253,7 +253,7 @@ func (s *Server) count(l *decisionLog) {
 		}
 	}
 	for policy, mode := range seen {
-		s.metrics.decisions.WithLabelValues(policy, mode).Inc()
+		s.metrics.policyDecisions.WithLabelValues(policy, mode).Inc()
 	}
 }
 

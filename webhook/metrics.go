@@ -16,10 +16,12 @@ import (
 type metrics struct {
 	registry          *prometheus.Registry
 	deliveries        *prometheus.CounterVec
+	refused           *prometheus.CounterVec
 	signatureFailures *prometheus.CounterVec
 	ack               prometheus.Histogram
 	processed         *prometheus.CounterVec
 	decisions         *prometheus.CounterVec
+	policyDecisions   *prometheus.CounterVec
 	violations        *prometheus.CounterVec
 	cancels           *prometheus.CounterVec
 	toCancel          prometheus.Histogram
@@ -34,8 +36,12 @@ func newMetrics(reg *prometheus.Registry, st *store.Store, largeHeld func() floa
 		registry: reg,
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "runpolicy_webhook_deliveries_total",
-			Help: "Webhook deliveries received, by event and outcome (queued, duplicate, ignored, unauthorized, too_large, busy, bad_request, timeout, error).",
+			Help: "Webhook deliveries whose signature was verified, by event and outcome (queued, duplicate, ignored, bad_request, error).",
 		}, []string{"event", "outcome"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "runpolicy_webhook_refused_total",
+			Help: "Requests to /webhook refused before their signature was verified, by reason (unauthorized, too_large, busy, bad_request).",
+		}, []string{"reason"}),
 		signatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "runpolicy_webhook_signature_failures_total",
 			Help: "Deliveries refused for their X-Hub-Signature-256, by reason (missing, malformed, mismatch).",
@@ -51,8 +57,12 @@ func newMetrics(reg *prometheus.Registry, st *store.Store, largeHeld func() floa
 		}, []string{"event", "outcome"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "runpolicy_decisions_total",
-			Help: "Decisions on workflow runs by policy and outcome: policy=\"all\" counts each decision once (allow, deny, error); each policy with a finding counts it by mode (enforce, dry_run).",
-		}, []string{"policy", "outcome"}),
+			Help: "Decisions on workflow runs, each counted once by outcome (allow, deny, error).",
+		}, []string{"outcome"}),
+		policyDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "runpolicy_policy_decisions_total",
+			Help: "Decisions in which a policy found violations, by policy and the strongest mode of its violations (enforce over dry_run).",
+		}, []string{"policy", "mode"}),
 		violations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "runpolicy_violations_total",
 			Help: "Violations found, by policy and mode.",
@@ -80,7 +90,7 @@ func newMetrics(reg *prometheus.Registry, st *store.Store, largeHeld func() floa
 			Help: "Failed deliveries GitHub was asked to send again.",
 		}),
 	}
-	reg.MustRegister(m.deliveries, m.signatureFailures, m.ack, m.processed, m.decisions, m.violations,
+	reg.MustRegister(m.deliveries, m.refused, m.signatureFailures, m.ack, m.processed, m.decisions, m.policyDecisions, m.violations,
 		m.cancels, m.toCancel, m.judge, m.reports, m.redeliveries, queueCollector{st},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "runpolicy_webhook_large_body_bytes",

@@ -93,7 +93,13 @@ func (s *Server) process(ctx context.Context, job *rivertype.JobRow, id string) 
 // failDelivery records that a delivery's processing gave up.
 func (s *Server) failDelivery(ctx context.Context, id string, cause error) {
 	s.log.Error("delivery processing gave up", "delivery_id", id, "err", cause)
-	s.metrics.processed.WithLabelValues("all", outcomeFailed).Inc()
+	// The event label names an event, as for every other outcome; "other"
+	// when the delivery cannot be read back.
+	event := "other"
+	if d, err := s.store.Delivery(context.WithoutCancel(ctx), id); err == nil {
+		event = eventLabel(d.Event)
+	}
+	s.metrics.processed.WithLabelValues(event, outcomeFailed).Inc()
 	if err := s.store.FinishDelivery(context.WithoutCancel(ctx), id, store.DeliveryFailed, cause.Error()); err != nil {
 		s.log.Error("cannot record failed delivery", "delivery_id", id, "err", err)
 	}

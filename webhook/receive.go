@@ -46,20 +46,20 @@ func (s *Server) receive(c echo.Context) error {
 		return s.refuse(c, reason)
 	}
 	if r.ContentLength > s.opts.MaxBodyBytes {
-		return s.answer(c, "", "too_large", http.StatusRequestEntityTooLarge, "payload too large")
+		return s.reject(c, "too_large", http.StatusRequestEntityTooLarge, "payload too large")
 	}
 	body, err := s.readBody(http.NewResponseController(c.Response()), r, sum)
 	switch {
 	case errors.Is(err, errBadSignature):
 		return s.refuse(c, sigMismatch)
 	case errors.Is(err, errTooLarge):
-		return s.answer(c, "", "too_large", http.StatusRequestEntityTooLarge, "payload too large")
+		return s.reject(c, "too_large", http.StatusRequestEntityTooLarge, "payload too large")
 	case errors.Is(err, errBusy):
-		return s.answer(c, "", "busy", http.StatusServiceUnavailable, "too many large deliveries at once, try again")
+		return s.reject(c, "busy", http.StatusServiceUnavailable, "too many large deliveries at once, try again")
 	case errors.Is(err, errSlow):
-		return s.answer(c, "", "timeout", http.StatusRequestTimeout, "body not received in time")
+		return s.reject(c, "timeout", http.StatusRequestTimeout, "body not received in time")
 	case err != nil:
-		return s.answer(c, "", "bad_request", http.StatusBadRequest, "cannot read body")
+		return s.reject(c, "bad_request", http.StatusBadRequest, "cannot read body")
 	}
 
 	// Authenticated: GitHub sent this.
@@ -114,13 +114,19 @@ func (s *Server) receive(c echo.Context) error {
 func (s *Server) refuse(c echo.Context, reason string) error {
 	s.metrics.signatureFailures.WithLabelValues(reason).Inc()
 	s.log.Warn("webhook signature refused", "reason", reason, "remote", c.RealIP())
-	return s.answer(c, "unauthenticated", "unauthorized", http.StatusUnauthorized, "bad signature")
+	return s.reject(c, "unauthorized", http.StatusUnauthorized, "bad signature")
 }
 
+// reject answers a request refused before its signature was verified:
+// nothing in it can be trusted, not even its event, so it is counted
+// apart from deliveries.
+func (s *Server) reject(c echo.Context, reason string, status int, msg string) error {
+	s.metrics.refused.WithLabelValues(reason).Inc()
+	return c.JSON(status, map[string]string{"status": msg})
+}
+
+// answer answers a delivery whose signature was verified.
 func (s *Server) answer(c echo.Context, event, outcome string, status int, msg string) error {
-	if event == "" {
-		event = "unauthenticated"
-	}
 	s.metrics.deliveries.WithLabelValues(event, outcome).Inc()
 	return c.JSON(status, map[string]string{"status": msg})
 }

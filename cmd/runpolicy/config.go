@@ -88,6 +88,9 @@ type serveConfig struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is text or json; left empty, text when standard error is
+	// a terminal and JSON otherwise (for log collectors).
+	LogFormat string `yaml:"log_format"`
 	// AllowBuiltins names the network built-ins policies may call
 	// (comma-separated: http.send, net.lookup_ip_addr, …); none by default.
 	AllowBuiltins string `yaml:"allow_builtins"`
@@ -481,6 +484,9 @@ func (c *serveConfig) check() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "" && c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
 	}
 	for i, b := range c.Bundles {
 		if b.Name == "" {

@@ -28,7 +28,7 @@ Every config key can be set with RUNPOLICY_<KEY> instead.
 `
 
 // runServe runs the App until ctx ends (SIGTERM or SIGINT), then stops
-// gracefully. Logs are JSON lines on stderr.
+// gracefully. Logs go to stderr, as text on a terminal and JSON lines otherwise (log_format).
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
@@ -62,7 +62,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)}))
+	logger := newLogger(stderr, cfg.LogFormat, logLevel(cfg.LogLevel))
 	key, err := cfg.privateKey()
 	if err != nil {
 		return err
@@ -156,4 +156,24 @@ func logLevel(s string) slog.Level {
 		return slog.LevelError
 	}
 	return slog.LevelInfo
+}
+
+// newLogger writes text or JSON lines to w; format "" picks text for a
+// terminal, where a person reads, and JSON elsewhere, where a collector does.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" || (format == "" && isTerminal(w)) {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// isTerminal reports whether w is a character device such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -160,6 +160,9 @@ var goldens = []string{
 	corpus + "/fixtures/electron__electron__pipeline-segment-electron-test.yml",            // a parallel block in production
 	corpus + "/fixtures/zizmorcore__zizmor__sample-workflows__parallel-steps-wait-all.yml", // background steps and wait-all
 	corpus + "/fixtures/zizmorcore__zizmor__unpinned-uses__issue-433-repro.yml",            // $/ references with and without a ref
+	corpus + "/workflows/astral-sh__uv__ci.yml",                                            // 20 reusable workflows called through $/, needs chains
+	corpus + "/workflows/astral-sh__ruff__release.yml",                                     // 11 $/ reusable workflows, each with secrets: inherit
+	corpus + "/workflows/vitejs__vite__bot.yml",                                            // a $/ composite action as a step, given GITHUB_TOKEN
 }
 
 // TestGolden compares the whole document of each golden workflow with

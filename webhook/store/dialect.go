@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -87,14 +88,11 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 		return fmt.Errorf("store: open sqlite %s: %w", o.DSN, err)
 	}
 	driver := localDriver{riversqlite.New(db)}
-	migrator, err := rivermigrate.New[*sql.Tx](driver, &rivermigrate.Config{Logger: o.Logger})
+	migrator, err := rivermigrate.New[*sql.Tx](driver, &rivermigrate.Config{Logger: slog.New(demoted{o.Logger.Handler()})})
 	if err != nil {
 		return fmt.Errorf("store: queue migrations: %w", err)
 	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("store: queue migrations: %w", err)
-	}
-	if err := s.migrate(ctx); err != nil {
+	if err := migrateAll(ctx, s, migrator); err != nil {
 		return err
 	}
 	if err := s.recoverOrphans(ctx); err != nil {
@@ -254,14 +252,11 @@ func (s *Store) openPostgres(ctx context.Context, o Options) error {
 	}
 	driver := riverpgxv5.New(pool)
 	err = withAdvisoryLock(ctx, pool, migrateLockKey, func() error {
-		migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: o.Logger})
+		migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: slog.New(demoted{o.Logger.Handler()})})
 		if err != nil {
 			return fmt.Errorf("store: queue migrations: %w", err)
 		}
-		if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-			return fmt.Errorf("store: queue migrations: %w", err)
-		}
-		return s.migrate(ctx)
+		return migrateAll(ctx, s, migrator)
 	})
 	if err != nil {
 		return err

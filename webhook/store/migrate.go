@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 // migrations are runpolicy's schema changes, applied in order once each.
@@ -80,27 +83,70 @@ var migrations = []string{
 	ALTER TABLE runpolicy_delivery ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0`,
 }
 
+// migrateAll runs River's migrations, then runpolicy's, and logs one line
+// when either applied anything: a first start would otherwise fill the
+// screen with one line per River migration. The details are at debug.
+func migrateAll[TTx any](ctx context.Context, s *Store, m *rivermigrate.Migrator[TTx]) error {
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return fmt.Errorf("store: queue migrations: %w", err)
+	}
+	from, to, err := s.migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(res.Versions) > 0 || to > from {
+		s.logger.Info("database migrated", "backend", s.dialect.name,
+			"schema_from", from, "schema_to", to, "queue_migrations", len(res.Versions))
+	}
+	return nil
+}
+
+// demoted passes info records on at debug, for River's migrator, which
+// logs every step at info.
+type demoted struct{ slog.Handler }
+
+func (d demoted) Enabled(ctx context.Context, l slog.Level) bool {
+	if l == slog.LevelInfo {
+		l = slog.LevelDebug
+	}
+	return d.Handler.Enabled(ctx, l)
+}
+
+func (d demoted) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelInfo {
+		r.Level = slog.LevelDebug
+	}
+	return d.Handler.Handle(ctx, r)
+}
+
+func (d demoted) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return demoted{d.Handler.WithAttrs(attrs)}
+}
+func (d demoted) WithGroup(name string) slog.Handler { return demoted{d.Handler.WithGroup(name)} }
+
 // migrate applies the migrations not yet applied, each in a transaction
-// with its version row. On Postgres the caller holds the migration lock;
-// on SQLite the one connection serializes.
-func (s *Store) migrate(ctx context.Context) error {
+// with its version row, and returns the schema versions before and after.
+// On Postgres the caller holds the migration lock; on SQLite the one
+// connection serializes.
+func (s *Store) migrate(ctx context.Context) (from, to int, err error) {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS runpolicy_schema (
 		version    INTEGER PRIMARY KEY,
 		applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
+		return 0, 0, fmt.Errorf("store: migrations: %w", err)
 	}
 	var current int
 	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM runpolicy_schema").Scan(&current); err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
+		return 0, 0, fmt.Errorf("store: migrations: %w", err)
 	}
 	if current > len(migrations) {
-		return fmt.Errorf("store: database schema version %d is newer than this binary's %d", current, len(migrations))
+		return 0, 0, fmt.Errorf("store: database schema version %d is newer than this binary's %d", current, len(migrations))
 	}
 	for i := current; i < len(migrations); i++ {
 		version := i + 1
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
-			return fmt.Errorf("store: migration %d: %w", version, err)
+			return current, version - 1, fmt.Errorf("store: migration %d: %w", version, err)
 		}
 		for _, stmt := range strings.Split(strings.ReplaceAll(migrations[i], "{{blob}}", s.dialect.blob), ";") {
 			if strings.TrimSpace(stmt) == "" {
@@ -108,17 +154,17 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				_ = tx.Rollback()
-				return fmt.Errorf("store: migration %d: %w", version, err)
+				return current, version - 1, fmt.Errorf("store: migration %d: %w", version, err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, s.dialect.rebind("INSERT INTO runpolicy_schema (version, applied_at) VALUES (?, ?)"), version, time.Now().UnixNano()); err != nil {
 			_ = tx.Rollback()
-			return fmt.Errorf("store: migration %d: %w", version, err)
+			return current, version - 1, fmt.Errorf("store: migration %d: %w", version, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("store: migration %d: %w", version, err)
+			return current, version - 1, fmt.Errorf("store: migration %d: %w", version, err)
 		}
-		s.logger.Info("database migrated", "version", version, "backend", s.dialect.name)
+		s.logger.Debug("database schema migrated", "version", version, "backend", s.dialect.name)
 	}
-	return nil
+	return current, len(migrations), nil
 }
