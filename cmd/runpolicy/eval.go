@@ -21,7 +21,7 @@ type result struct {
 }
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("eval", stderr)
+	fs := newFlagSet("eval", evalSynopsis, stderr)
 	var policyPaths, dataPaths listFlag
 	fs.Var(&policyPaths, "policy", "policy `PATH` added beside the built-in bundle: directory, .tar.gz bundle or git::URL (repeatable)")
 	fs.Var(&dataPaths, "data", "settings `FILE` (JSON or YAML) merged over the defaults (repeatable)")
@@ -33,9 +33,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&allow, "allow-builtin", "let policies call the network built-in `NAME` (http.send, net.lookup_ip_addr, …), refused by default (repeatable)")
 	var rf resolveFlags
 	rf.register(fs)
-	files, err := parseInterspersed(fs, args)
+	files, err := parseInterspersed(fs, args, stdout)
 	if err != nil {
-		return exitError
+		return flagExit(err, exitError)
 	}
 	if len(files) == 0 {
 		return fail(stderr, "eval: no workflow file given")
@@ -117,14 +117,14 @@ func document(ctx context.Context, res *resolve.Resolver, rf *resolveFlags, path
 }
 
 func runInput(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("input", stderr)
+	fs := newFlagSet("input", inputSynopsis, stderr)
 	eventPath := fs.String("event", "", "workflow_run or workflow_job webhook `PAYLOAD.json` giving the run context")
 	basePath := fs.String("base", "", "the default branch's copy of the workflow `FILE`; decides workflow.modified")
 	var rf resolveFlags
 	rf.register(fs)
-	files, err := parseInterspersed(fs, args)
+	files, err := parseInterspersed(fs, args, stdout)
 	if err != nil {
-		return exitError
+		return flagExit(err, exitError)
 	}
 	res, err := rf.resolver()
 	if err != nil {

@@ -31,15 +31,15 @@ const (
 // judge documents against the real defaults. With no path it runs the
 // built-in policies' own tests.
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("test", stderr)
+	fs := newFlagSet("test", testSynopsis, stderr)
 	verbose := fs.Bool("v", false, "report every test, not only failures")
 	filter := fs.String("run", "", "run only tests whose name matches `REGEX`")
 	timeout := fs.Duration("timeout", 30*time.Second, "time limit for each test")
 	var allow listFlag
 	fs.Var(&allow, "allow-builtin", "let policies call the network built-in `NAME` (http.send, net.lookup_ip_addr, …), refused by default (repeatable)")
-	paths, err := parseInterspersed(fs, args)
+	paths, err := parseInterspersed(fs, args, stdout)
 	if err != nil {
-		return exitTestError
+		return flagExit(err, exitTestError)
 	}
 	modules, data, err := testFiles(paths)
 	if err != nil {
