@@ -65,3 +65,36 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version output lacks the module version or the bundle revision:\n%s", out)
 	}
 }
+
+// Every load error is printed with its file:line, not a count of them.
+func TestTestPrintsEveryLoadError(t *testing.T) {
+	code, _, errOut := runBinary(t, "test", "testdata/test-load-errors")
+	if code != exitTestError {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitTestError, errOut)
+	}
+	for _, want := range []string{"test-load-errors/a.rego:", "test-load-errors/b.rego:", "rego_parse_error"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(errOut, "more lines") || strings.Contains(errOut, "errors occurred") {
+		t.Errorf("stderr summarizes instead of listing:\n%s", errOut)
+	}
+}
+
+// A policy repository whose .manifest roots do not cover its packages
+// passes its own tests but is refused by eval and serve: test must refuse
+// it too, or CI lets the mistake through.
+func TestTestChecksManifestRoots(t *testing.T) {
+	code, out, errOut := runBinary(t, "test", "testdata/test-wrong-roots")
+	if code != exitTestError {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitTestError, out, errOut)
+	}
+	if !strings.Contains(errOut, "manifest roots [teamx] do not permit") {
+		t.Errorf("stderr does not name the roots:\n%s", errOut)
+	}
+	// The example repository, whose roots are right, still passes.
+	if code, out, errOut := runBinary(t, "test", "../../examples/policy-repo"); code != exitOK {
+		t.Errorf("examples/policy-repo: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,9 +44,12 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return flagExit(err, exitTestError)
 	}
+	if code := checkBundleDirs(ctx, paths, allow, stderr); code != exitOK {
+		return code
+	}
 	modules, data, err := testFiles(paths)
 	if err != nil {
-		fmt.Fprintf(stderr, "runpolicy test: %s\n", oneLine(err))
+		printErrors(stderr, err)
 		return exitTestError
 	}
 	schemas, err := policies.Schemas()
@@ -77,7 +83,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Filter(*filter).
 		RunTests(ctx, txn)
 	if err != nil {
-		fmt.Fprintf(stderr, "runpolicy test: %s\n", oneLine(err))
+		printErrors(stderr, err)
 		return exitTestError
 	}
 	code, ran := exitOK, false
@@ -157,4 +163,51 @@ func definesBuiltin(modules map[string]*ast.Module) bool {
 		}
 	}
 	return false
+}
+
+// printErrors writes every load or compile error on its own line with its
+// file:line, as `opa test` does: a summary of the first one hides the rest.
+func printErrors(w io.Writer, err error) {
+	lines := errorLines(err)
+	for _, l := range lines {
+		fmt.Fprintf(w, "runpolicy test: %s\n", l)
+	}
+}
+
+func errorLines(err error) []string {
+	var loadErrs loader.Errors
+	if errors.As(err, &loadErrs) {
+		var lines []string
+		for _, e := range loadErrs {
+			lines = append(lines, errorLines(e)...)
+		}
+		return lines
+	}
+	var astErrs ast.Errors
+	if errors.As(err, &astErrs) {
+		lines := make([]string, 0, len(astErrs))
+		for _, e := range astErrs {
+			lines = append(lines, strings.TrimSpace(e.Error()))
+		}
+		return lines
+	}
+	return []string{strings.TrimSpace(err.Error())}
+}
+
+// checkBundleDirs loads every path that holds a .manifest as `eval
+// --policy` and `serve` would activate it beside the built-in bundle:
+// manifest roots, reserved namespaces, root overlaps, compilation. A
+// repository whose tests pass but which activation refuses must fail in CI,
+// not at deploy time.
+func checkBundleDirs(ctx context.Context, paths, allow []string, stderr io.Writer) int {
+	for _, p := range paths {
+		if _, err := os.Stat(filepath.Join(p, ".manifest")); err != nil {
+			continue
+		}
+		if _, err := newEngine(ctx, []string{p}, nil, false, allow...); err != nil {
+			fmt.Fprintf(stderr, "runpolicy test: eval and serve would refuse it: %s\n", oneLine(err))
+			return exitTestError
+		}
+	}
+	return exitOK
 }
