@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -97,4 +98,60 @@ func TestTestChecksManifestRoots(t *testing.T) {
 	if code, out, errOut := runBinary(t, "test", "../../examples/policy-repo"); code != exitOK {
 		t.Errorf("examples/policy-repo: exit %d\n%s%s", code, out, errOut)
 	}
+}
+
+// --format json and --coverage print what `opa test` prints, so tools
+// written for opa read them; coverage counts the files under test only.
+func TestTestJSONAndCoverage(t *testing.T) {
+	const dir = "testdata/test-coverage"
+	code, out, errOut := runBinary(t, "test", "--format", "json", dir)
+	if code != exitOK {
+		t.Fatalf("--format json: exit %d\n%s", code, errOut)
+	}
+	var results []struct {
+		Package string `json:"package"`
+		Name    string `json:"name"`
+	}
+	if err := json.Unmarshal([]byte(out), &results); err != nil || len(results) != 1 || results[0].Name != "test_double" || results[0].Package != "data.cov_test" {
+		t.Errorf("--format json: %v %+v\n%s", err, results, out)
+	}
+
+	code, out, errOut = runBinary(t, "test", "--coverage", dir)
+	if code != exitOK {
+		t.Fatalf("--coverage: exit %d\n%s", code, errOut)
+	}
+	var report struct {
+		Files           map[string]json.RawMessage `json:"files"`
+		CoveredLines    int                        `json:"covered_lines"`
+		NotCoveredLines int                        `json:"not_covered_lines"`
+		Coverage        float64                    `json:"coverage"`
+	}
+	if err := json.Unmarshal([]byte(out), &report); err != nil {
+		t.Fatalf("--coverage: %v\n%s", err, out)
+	}
+	if len(report.Files) != 2 || report.Files[dir+"/cov.rego"] == nil {
+		t.Errorf("--coverage files: %v, want only the two under test", keys(report.Files))
+	}
+	if report.CoveredLines != 2 || report.NotCoveredLines != 1 {
+		t.Errorf("--coverage: covered %d, not covered %d; want 2 and 1 (triple is untested)", report.CoveredLines, report.NotCoveredLines)
+	}
+
+	code, _, errOut = runBinary(t, "test", "--threshold", "90", dir)
+	if code != exitTestFail || !strings.Contains(errOut, "threshold not met") {
+		t.Errorf("--threshold 90: exit %d, stderr %q; want %d and the threshold error", code, errOut, exitTestFail)
+	}
+	if code, _, errOut := runBinary(t, "test", "--threshold", "60", dir); code != exitOK {
+		t.Errorf("--threshold 60: exit %d: %s", code, errOut)
+	}
+	if code, _, _ := runBinary(t, "test", "--format", "xml", dir); code != exitTestError {
+		t.Errorf("--format xml: exit %d, want %d", code, exitTestError)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/cover"
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
@@ -40,14 +42,28 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 30*time.Second, "time limit for each test")
 	var allow listFlag
 	fs.Var(&allow, "allow-builtin", "let policies call the network built-in `NAME` (http.send, net.lookup_ip_addr, …), refused by default (repeatable)")
+	coverage := fs.Bool("coverage", false, "report the coverage of the policies under test as JSON, as `opa test --coverage` does")
+	threshold := fs.Float64("threshold", 0, "fail (status 2) when coverage is below `PERCENT`; implies --coverage")
+	format := fs.String("format", "pretty", "test report format: pretty or json (ignored with --coverage, which is JSON)")
 	paths, err := parseInterspersed(fs, args, stdout)
 	if err != nil {
 		return flagExit(err, exitTestError)
 	}
+	if *threshold < 0 || *threshold > 100 {
+		fmt.Fprintf(stderr, "runpolicy test: --threshold %v: want a percentage between 0 and 100\n", *threshold)
+		return exitTestError
+	}
+	if *format != "pretty" && *format != "json" {
+		fmt.Fprintf(stderr, "runpolicy test: unknown --format %q (want pretty or json)\n", *format)
+		return exitTestError
+	}
+	if *threshold > 0 {
+		*coverage = true
+	}
 	if code := checkBundleDirs(ctx, paths, allow, stderr); code != exitOK {
 		return code
 	}
-	modules, data, err := testFiles(paths)
+	modules, own, data, err := testFiles(paths)
 	if err != nil {
 		printErrors(stderr, err)
 		return exitTestError
@@ -75,7 +91,21 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		WithSchemas(schemas).
 		WithUseTypeCheckAnnotations(true).
 		WithCapabilities(caps)
-	ch, err := tester.NewRunner().
+	runner := tester.NewRunner()
+	var reporter tester.Reporter
+	switch {
+	case *coverage:
+		// Coverage of the user's own modules: the built-in ones beneath
+		// them are runpolicy's, tested by runpolicy.
+		cov := cover.New()
+		runner = runner.SetCoverageQueryTracer(cov)
+		reporter = coverageReporter{cover: cov, modules: own, output: stdout, threshold: *threshold, verbose: *verbose}
+	case *format == "json":
+		reporter = tester.JSONReporter{Output: stdout}
+	default:
+		reporter = tester.PrettyReporter{Output: stdout, Verbose: *verbose, FailureLine: true}
+	}
+	ch, err := runner.
 		SetCompiler(compiler).
 		SetStore(store).
 		SetModules(modules).
@@ -98,8 +128,12 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			results <- r
 		}
 	}()
-	if err := (tester.PrettyReporter{Output: stdout, Verbose: *verbose, FailureLine: true}).Report(results); err != nil {
-		fmt.Fprintf(stderr, "runpolicy test: %v\n", err)
+	if err := reporter.Report(results); err != nil {
+		fmt.Fprintf(stderr, "runpolicy test: %s\n", oneLine(err))
+		var below *cover.CoverageThresholdError
+		if errors.As(err, &below) || code == exitTestFail {
+			return exitTestFail
+		}
 		return exitTestError
 	}
 	if !ran {
@@ -111,36 +145,38 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // testFiles loads the modules and data under paths, plus the built-in
 // bundle beneath them. With no paths, the built-in tree itself, tests included.
-func testFiles(paths []string) (map[string]*ast.Module, map[string]any, error) {
+// own are the modules under paths (all of them with no paths).
+func testFiles(paths []string) (modules, own map[string]*ast.Module, data map[string]any, err error) {
 	ld := loader.NewFileLoader().WithRegoVersion(ast.RegoV1).WithProcessAnnotation(true)
-	var (
-		res *loader.Result
-		err error
-	)
+	var res *loader.Result
 	if len(paths) == 0 {
 		res, err = ld.WithFS(policies.FS()).Filtered([]string{"."}, skipNonPolicy)
 	} else {
 		res, err = ld.Filtered(paths, skipNonPolicy)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	modules := res.ParsedModules()
-	if len(paths) == 0 || definesBuiltin(modules) {
-		return modules, res.Documents, nil
+	own = res.ParsedModules()
+	if len(paths) == 0 || definesBuiltin(own) {
+		return own, own, res.Documents, nil
+	}
+	modules = make(map[string]*ast.Module, len(own))
+	for name, m := range own {
+		modules[name] = m
 	}
 	builtin, err := policies.Bundle()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	bmods, data, err := engine.Modules([]engine.Bundle{{Name: engine.BuiltinName, Bundle: builtin}}, res.Documents)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for name, m := range bmods {
 		modules[name] = m
 	}
-	return modules, data, nil
+	return modules, own, data, nil
 }
 
 // skipNonPolicy keeps Rego files and data documents; schemas, fixtures and
@@ -210,4 +246,67 @@ func checkBundleDirs(ctx context.Context, paths, allow []string, stderr io.Write
 		}
 	}
 	return exitOK
+}
+
+// coverageReporter is OPA's JSONCoverageReporter (same output, same
+// threshold error) limited to the files under test: OPA's counts every
+// file a test touched, so the built-in policies beneath a team's would
+// dilute its number.
+type coverageReporter struct {
+	cover     *cover.Cover
+	modules   map[string]*ast.Module
+	output    io.Writer
+	threshold float64
+	verbose   bool
+}
+
+func (r coverageReporter) Report(ch chan *tester.Result) error {
+	var failures []*tester.Result
+	for tr := range ch {
+		if tr.Error != nil {
+			return tr.Error
+		}
+		if tr.Fail {
+			failures = append(failures, tr)
+		}
+	}
+	if len(failures) > 0 {
+		out := make(chan *tester.Result, len(failures))
+		for _, f := range failures {
+			out <- f
+		}
+		close(out)
+		_ = tester.PrettyReporter{Output: r.output, Verbose: r.verbose, FailureLine: true}.Report(out)
+		return fmt.Errorf("%d tests failed", len(failures))
+	}
+	report := r.cover.Report(r.modules)
+	keep := map[string]bool{}
+	for name, m := range r.modules {
+		keep[name] = true
+		if m.Package != nil && m.Package.Location != nil {
+			keep[m.Package.Location.File] = true
+		}
+	}
+	report.CoveredLines, report.NotCoveredLines, report.Coverage = 0, 0, 0
+	for file, fr := range report.Files {
+		if !keep[file] {
+			delete(report.Files, file)
+			continue
+		}
+		report.CoveredLines += fr.CoveredLines
+		report.NotCoveredLines += fr.NotCoveredLines
+	}
+	if total := report.CoveredLines + report.NotCoveredLines; total > 0 {
+		report.Coverage = 100 * float64(report.CoveredLines) / float64(total)
+	}
+	if report.Coverage < r.threshold {
+		err := &cover.CoverageThresholdError{Coverage: report.Coverage, Threshold: r.threshold}
+		if r.verbose {
+			err.Report = &report
+		}
+		return err
+	}
+	enc := json.NewEncoder(r.output)
+	enc.SetIndent("", "  ")
+	return enc.Encode(report)
 }
