@@ -51,7 +51,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if info, err := os.Stat(defaultWorkflowDir); err != nil || !info.IsDir() {
 			return fail(stderr, "eval: no workflow file given and no %s folder here", defaultWorkflowDir)
 		}
-		args = []string{defaultWorkflowDir}
+		// The repository root: its workflows and its actions.
+		args = []string{"."}
 	}
 	print, ok := printers[*format]
 	if !ok {
