@@ -71,7 +71,7 @@ func TestEvalDirectories(t *testing.T) {
 	}
 	for name, args := range map[string][]string{
 		"no argument is .github/workflows and the actions": {"eval"},
-		"the repository root":                            {"eval", "."},
+		"the repository root":                              {"eval", "."},
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, out, errOut := runBinaryWith(t, dir, "", args...)
