@@ -213,3 +213,42 @@ func TestEvalNotLookedInside(t *testing.T) {
 		t.Errorf("unexpected note:\n%s%s", out, errOut)
 	}
 }
+
+// input reads stdin and actions as eval does, and refuses a directory.
+func TestInputStdinAndAction(t *testing.T) {
+	src, err := os.ReadFile("testdata/actions/using-first/action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, run := range map[string]func() (int, string, string){
+		"stdin": func() (int, string, string) { return runBinaryWith(t, ".", string(src), "input", "-") },
+		"file":  func() (int, string, string) { return runBinary(t, "input", "testdata/actions/using-first/action.yml") },
+	} {
+		code, out, errOut := run()
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", name, code, errOut)
+		}
+		var doc struct {
+			Uses []struct {
+				Raw  string `json:"raw"`
+				Job  string `json:"job"`
+				Line int    `json:"line"`
+			} `json:"uses"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		found := false
+		for _, u := range doc.Uses {
+			if u.Raw == "reviewdog/action-setup@v1" && u.Job == "action" && u.Line == 11 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: uses lack reviewdog/action-setup@v1 in job action at line 11: %+v", name, doc.Uses)
+		}
+	}
+	if code, _, errOut := runBinary(t, "input", "testdata/actions"); code != exitError || !strings.Contains(errOut, "is a directory") {
+		t.Errorf("directory: exit %d, stderr %q", code, errOut)
+	}
+}
