@@ -73,6 +73,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "%v", err)
 	}
 	files, failed := expandInputs(args, os.Stdin), false
+	if *basePath != "" && len(files) != 1 {
+		// --base is one file's default-branch copy: applied to several, it
+		// would call the others unmodified or modified by mistake.
+		return fail(stderr, "eval: --base is the copy of one workflow, but %d files are to be judged", len(files))
+	}
 	results := make([]result, 0, len(files))
 	notLookedInside := map[string]bool{}
 	for _, f := range files {

@@ -252,3 +252,12 @@ func TestInputStdinAndAction(t *testing.T) {
 		t.Errorf("directory: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// --base is one workflow's default-branch copy; with a directory it would
+// misjudge every other file's workflow.modified, so it is refused.
+func TestEvalBaseWithSeveralFiles(t *testing.T) {
+	code, _, errOut := runBinary(t, "eval", "--base", "testdata/pr-target-checkout.yml", "testdata/actions")
+	if code != exitError || !strings.Contains(errOut, "--base is the copy of one workflow") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
