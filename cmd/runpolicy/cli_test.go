@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -93,6 +94,15 @@ func TestTestChecksManifestRoots(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "manifest roots [teamx] do not permit") {
 		t.Errorf("stderr does not name the roots:\n%s", errOut)
+	}
+	// A bundle in a folder of the repository is checked too.
+	repo := t.TempDir()
+	for _, f := range []string{".manifest", "no_pr_target_checkout.rego", "no_pr_target_checkout_test.rego"} {
+		copyFile(t, filepath.Join("testdata/test-wrong-roots", f), filepath.Join(repo, "policy", f))
+	}
+	code, _, errOut = runBinary(t, "test", repo)
+	if code != exitTestError || !strings.Contains(errOut, "manifest roots [teamx] do not permit") {
+		t.Errorf("nested bundle: exit %d, stderr:\n%s", code, errOut)
 	}
 	// The example repository, whose roots are right, still passes.
 	if code, out, errOut := runBinary(t, "test", "../../examples/policy-repo"); code != exitOK {

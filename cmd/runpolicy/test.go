@@ -230,23 +230,52 @@ func errorLines(err error) []string {
 	return []string{strings.TrimSpace(err.Error())}
 }
 
-// checkBundleDirs loads every path that holds a .manifest as `eval
-// --policy` and `serve` would activate it beside the built-in bundle:
-// manifest roots, reserved namespaces, root overlaps, compilation. A
-// repository whose tests pass but which activation refuses must fail in CI,
-// not at deploy time.
+// checkBundleDirs loads every folder under paths that holds a .manifest
+// as `eval --policy` and `serve` would activate it beside the built-in
+// bundle: manifest roots, reserved namespaces, root overlaps, compilation.
+// A repository whose tests pass but which activation refuses must fail in
+// CI, not at deploy time.
 func checkBundleDirs(ctx context.Context, paths, allow []string, stderr io.Writer) int {
-	for _, p := range paths {
-		if _, err := os.Stat(filepath.Join(p, ".manifest")); err != nil {
-			continue
+	code := exitOK
+	for _, root := range paths {
+		if info, err := os.Stat(root); err != nil || !info.IsDir() {
+			continue // the loader reports it
 		}
-		if _, err := newEngine(ctx, []string{p}, nil, false, allow...); err != nil {
-			fmt.Fprintf(stderr, "runpolicy test: eval and serve would refuse it: %s\n", oneLine(err))
-			return exitTestError
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != root && skipNonPolicy(p, dirInfo{d}, 0) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Name() != ".manifest" {
+				return nil
+			}
+			dir := filepath.Dir(p)
+			if _, err := newEngine(ctx, []string{dir}, nil, false, allow...); err != nil {
+				fmt.Fprintf(stderr, "runpolicy test: eval and serve would refuse it: %s\n", oneLine(err))
+				code = exitTestError
+			}
+			return nil
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "runpolicy test: %v\n", err)
+			code = exitTestError
 		}
 	}
-	return exitOK
+	return code
 }
+
+// dirInfo adapts a fs.DirEntry to the fs.FileInfo skipNonPolicy takes.
+type dirInfo struct{ fs.DirEntry }
+
+func (d dirInfo) Size() int64        { return 0 }
+func (d dirInfo) Mode() fs.FileMode  { return fs.ModeDir }
+func (d dirInfo) ModTime() time.Time { return time.Time{} }
+func (d dirInfo) Sys() any           { return nil }
 
 // coverageReporter is OPA's JSONCoverageReporter (same output, same
 // threshold error) limited to the files under test: OPA's counts every
