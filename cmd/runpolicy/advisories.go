@@ -36,14 +36,14 @@ func runAdvisories(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprint(stderr, advisoriesUsage)
 		return exitError
 	}
-	fs := newFlagSet("advisories import", stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, advisoriesUsage) }
+	fs := newFlagSet("advisories import", "", stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), advisoriesUsage); fs.PrintDefaults() }
 	var overlays listFlag
 	fs.Var(&overlays, "overlay", "YAML or JSON `FILE` merged over the import (repeatable)")
 	out := fs.String("o", "-", "write the list to `OUT` instead of stdout")
-	paths, err := parseInterspersed(fs, args[1:])
+	paths, err := parseInterspersed(fs, args[1:], stdout)
 	if err != nil {
-		return exitError
+		return flagExit(err, exitError)
 	}
 	if len(paths) == 0 {
 		return fail(stderr, "advisories import: no advisory file or directory given")

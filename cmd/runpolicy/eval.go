@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/engine/input"
@@ -18,10 +21,17 @@ type result struct {
 	Violations  []engine.Violation `json:"violations"`
 	Warnings    []engine.Violation `json:"warnings"`
 	ParseErrors []input.ParseError `json:"parse_errors,omitempty"`
+	// NotLookedInside counts the distinct references to other
+	// repositories (actions, reusable workflows) that were judged by name
+	// only, without --resolve.
+	NotLookedInside int `json:"not_looked_inside,omitempty"`
 }
 
+// defaultWorkflowDir is what eval judges when no file is given.
+const defaultWorkflowDir = ".github/workflows"
+
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("eval", stderr)
+	fs := newFlagSet("eval", evalSynopsis, stderr)
 	var policyPaths, dataPaths listFlag
 	fs.Var(&policyPaths, "policy", "policy `PATH` added beside the built-in bundle: directory, .tar.gz bundle or git::URL (repeatable)")
 	fs.Var(&dataPaths, "data", "settings `FILE` (JSON or YAML) merged over the defaults (repeatable)")
@@ -33,12 +43,16 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&allow, "allow-builtin", "let policies call the network built-in `NAME` (http.send, net.lookup_ip_addr, …), refused by default (repeatable)")
 	var rf resolveFlags
 	rf.register(fs)
-	files, err := parseInterspersed(fs, args)
+	args, err := parseInterspersed(fs, args, stdout)
 	if err != nil {
-		return exitError
+		return flagExit(err, exitError)
 	}
-	if len(files) == 0 {
-		return fail(stderr, "eval: no workflow file given")
+	if len(args) == 0 {
+		if info, err := os.Stat(defaultWorkflowDir); err != nil || !info.IsDir() {
+			return fail(stderr, "eval: no workflow file given and no %s folder here", defaultWorkflowDir)
+		}
+		// The repository root: its workflows and its actions.
+		args = []string{"."}
 	}
 	print, ok := printers[*format]
 	if !ok {
@@ -58,16 +72,51 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
+	files, failed := expandInputs(args, os.Stdin), false
+	if *basePath != "" && len(files) != 1 {
+		// --base is one file's default-branch copy: applied to several, it
+		// would call the others unmodified or modified by mistake.
+		return fail(stderr, "eval: --base is the copy of one workflow, but %d files are to be judged", len(files))
+	}
 	results := make([]result, 0, len(files))
+	notLookedInside := map[string]bool{}
 	for _, f := range files {
-		r, err := evalFile(ctx, eng, res, &rf, f, *eventPath, base, *basePath != "")
+		if err := ctx.Err(); err != nil {
+			return fail(stderr, "eval: %v", err)
+		}
+		r, skipped, err := evalFile(ctx, eng, res, &rf, f, *eventPath, base, *basePath != "")
+		if errors.Is(err, errNotComposite) {
+			// A JavaScript or Docker action runs its own code, no steps:
+			// said, not judged, and not an error.
+			fmt.Fprintf(stderr, "runpolicy: %v; no steps for the policies to judge\n", err)
+			continue
+		}
 		if err != nil {
-			return fail(stderr, "%v", err)
+			// One bad file does not hide the others' findings: it is
+			// reported, the rest is judged, and the status says it.
+			fmt.Fprintf(stderr, "runpolicy: %v\n", err)
+			failed = true
+			continue
+		}
+		for _, s := range skipped {
+			notLookedInside[s] = true
 		}
 		results = append(results, r)
 	}
 	if err := print(stdout, results); err != nil {
 		return fail(stderr, "write output: %v", err)
+	}
+	if n := len(notLookedInside); n > 0 {
+		// One line, not one per finding: the references were judged by
+		// name, but what they run was not read.
+		w := stderr
+		if *format == "text" {
+			w = stdout
+		}
+		fmt.Fprintf(w, "%s not looked inside (remote actions and reusable workflows); --resolve follows them through the GitHub API\n", plural(n, "reference"))
+	}
+	if failed {
+		return exitError
 	}
 	for _, r := range results {
 		if !r.Allow {
@@ -77,54 +126,87 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// evalFile normalizes and judges one workflow file.
-func evalFile(ctx context.Context, eng *engine.Engine, res *resolve.Resolver, rf *resolveFlags, path, eventPath string, base []byte, hasBase bool) (result, error) {
-	doc, err := document(ctx, res, rf, path, eventPath, base, hasBase)
+// evalFile normalizes and judges one workflow or action file. skipped are
+// the references to other repositories left unread (without --resolve).
+func evalFile(ctx context.Context, eng *engine.Engine, res *resolve.Resolver, rf *resolveFlags, f inputFile, eventPath string, base []byte, hasBase bool) (result, []string, error) {
+	doc, err := document(ctx, res, rf, f, eventPath, base, hasBase)
 	if err != nil {
-		return result{}, err
+		return result{}, nil, err
 	}
 	d, err := eng.Eval(ctx, doc)
 	if err != nil {
-		return result{}, fmt.Errorf("%s: %s", path, oneLine(err))
+		return result{}, nil, fmt.Errorf("%s: %s", f.path, oneLine(err))
+	}
+	var skipped []string
+	if !rf.enabled {
+		skipped = remoteReferences(doc)
 	}
 	return result{
-		File:        path,
-		Allow:       d.Allow,
-		Violations:  d.Violations,
-		Warnings:    d.Warnings,
-		ParseErrors: doc.Workflow.ParseErrors,
-	}, nil
+		File:            f.path,
+		Allow:           d.Allow,
+		Violations:      d.Violations,
+		Warnings:        d.Warnings,
+		ParseErrors:     doc.Workflow.ParseErrors,
+		NotLookedInside: len(skipped),
+	}, skipped, nil
 }
 
-// document reads and normalizes one workflow file with its run context,
+// remoteReferences are the distinct actions and reusable workflows of
+// other repositories the document uses: what --resolve would read.
+func remoteReferences(doc *input.Document) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, u := range doc.Uses {
+		raw := strings.TrimSpace(u.Raw)
+		if u.Kind != input.KindAction && u.Kind != input.KindReusableWorkflow {
+			continue
+		}
+		if raw == "." || strings.HasPrefix(raw, "./") || strings.HasPrefix(raw, "$/") || strings.HasPrefix(raw, "docker://") {
+			continue
+		}
+		if !seen[raw] {
+			seen[raw] = true
+			out = append(out, raw)
+		}
+	}
+	return out
+}
+
+// document normalizes one workflow (or action) file with its run context,
 // and follows its references: its own repository's from the checkout, and
 // with --resolve the others through GitHub.
-func document(ctx context.Context, res *resolve.Resolver, rf *resolveFlags, path, eventPath string, base []byte, hasBase bool) (*input.Document, error) {
-	src, err := readFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+func document(ctx context.Context, res *resolve.Resolver, rf *resolveFlags, f inputFile, eventPath string, base []byte, hasBase bool) (*input.Document, error) {
+	if f.err != nil {
+		return nil, fmt.Errorf("%s: %v", f.path, f.err)
 	}
-	facts, err := input.Parse(path, src)
+	src := f.src
+	if f.action {
+		var err error
+		if src, err = actionWorkflow(f.src); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.path, err)
+		}
+	}
+	facts, err := input.Parse(f.path, src)
 	if err != nil {
 		return nil, fmt.Errorf("%s", oneLine(err))
 	}
-	c, err := runContext(eventPath, path, base, hasBase)
+	c, err := runContext(eventPath, f.path, base, hasBase)
 	if err != nil {
 		return nil, err
 	}
 	doc := input.Build(facts, c)
-	return resolveDocument(ctx, res, doc, path, rf.repoRoot, rf.enabled)
+	return resolveDocument(ctx, res, doc, f.path, rf.repoRoot, rf.enabled)
 }
 
 func runInput(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("input", stderr)
+	fs := newFlagSet("input", inputSynopsis, stderr)
 	eventPath := fs.String("event", "", "workflow_run or workflow_job webhook `PAYLOAD.json` giving the run context")
 	basePath := fs.String("base", "", "the default branch's copy of the workflow `FILE`; decides workflow.modified")
 	var rf resolveFlags
 	rf.register(fs)
-	files, err := parseInterspersed(fs, args)
+	files, err := parseInterspersed(fs, args, stdout)
 	if err != nil {
-		return exitError
+		return flagExit(err, exitError)
 	}
 	res, err := rf.resolver()
 	if err != nil {
@@ -139,7 +221,13 @@ func runInput(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return fail(stderr, "base %s: %v", *basePath, err)
 		}
 	}
-	doc, err := document(ctx, res, &rf, files[0], *eventPath, base, *basePath != "")
+	f := readInput(files[0], os.Stdin)
+	if f.err == nil {
+		if info, err := os.Stat(files[0]); err == nil && info.IsDir() {
+			f.err = errors.New("is a directory; input takes one file")
+		}
+	}
+	doc, err := document(ctx, res, &rf, f, *eventPath, base, *basePath != "")
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}

@@ -12,14 +12,34 @@ import (
 	"syscall"
 )
 
+// The synopses list every flag; TestUsageListsEveryFlag keeps them honest.
+const (
+	evalSynopsis = `runpolicy eval [--policy PATH]… [--data FILE]… [--no-builtin] [--allow-builtin NAME]…
+                      [--event PAYLOAD.json] [--base FILE] [--format text|json|sarif]
+                      [--resolve] [--resolve-max-commit-calls N] [--github-token TOKEN]
+                      [--github-api-url URL] [--repo-root DIR]
+                      [WORKFLOW|ACTION|DIR|-]…`
+	inputSynopsis = `runpolicy input [--event PAYLOAD.json] [--base FILE]
+                      [--resolve] [--resolve-max-commit-calls N] [--github-token TOKEN]
+                      [--github-api-url URL] [--repo-root DIR]
+                      WORKFLOW|ACTION|-`
+	testSynopsis = `runpolicy test [-v] [--run REGEX] [--timeout DURATION] [--allow-builtin NAME]…
+                      [--coverage] [--threshold PERCENT] [--format pretty|json] [PATH]…`
+)
+
 const usage = `runpolicy enforces OPA/Rego policies on GitHub Actions workflow runs.
 
 Usage:
-  runpolicy eval   [--policy PATH]… [--data FILE]… [--event PAYLOAD.json] [--format text|json|sarif] WORKFLOW…
-  runpolicy input  [--event PAYLOAD.json] WORKFLOW
-  runpolicy test   [-v] [--run REGEX] [PATH]…
-  runpolicy serve  [--config FILE]
-  runpolicy advisories import [--overlay FILE] [-o OUT] FILE|DIR…
+  ` + evalSynopsis + `
+  ` + inputSynopsis + `
+  ` + testSynopsis + `
+  runpolicy serve [--config FILE]
+  runpolicy advisories import [--overlay FILE]… [-o OUT] FILE|DIR…
+  runpolicy version
+
+eval with no file judges .github/workflows; a directory gives every
+*.yml/*.yaml under it, '-' reads one file from stdin. action.yml and
+action.yaml files are judged as actions.
 
 Run 'runpolicy COMMAND -h' for a command's flags.
 `
@@ -55,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, rest, stdout, stderr)
 	case "advisories":
 		return runAdvisories(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		return runVersion(stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -30,14 +30,15 @@ Every config key can be set with RUNPOLICY_<KEY> instead.
 // runServe runs the App until ctx ends (SIGTERM or SIGINT), then stops
 // gracefully. Logs go to stderr, as text on a terminal and JSON lines otherwise (log_format).
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
+	fs := newFlagSet("serve", "", stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), serveUsage); fs.PrintDefaults() }
 	configPath := fs.String("config", "", "configuration file (YAML)")
-	if err := fs.Parse(args); err != nil {
-		return exitError
+	rest, err := parseInterspersed(fs, args, stdout)
+	if err != nil {
+		return flagExit(err, exitError)
 	}
-	if fs.NArg() > 0 {
-		return fail(stderr, "serve: unexpected argument %q", fs.Arg(0))
+	if len(rest) > 0 {
+		return fail(stderr, "serve: unexpected argument %q", rest[0])
 	}
 	cfg, err := loadConfig(*configPath, os.Environ())
 	if err != nil {

@@ -1,0 +1,5 @@
+package cov
+
+double(x) := x * 2
+
+triple(x) := x * 3

@@ -1,0 +1,5 @@
+package b
+
+import rego.v1
+
+y if {
