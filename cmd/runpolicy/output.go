@@ -454,14 +454,16 @@ func sarifRuleFor(id string, p engine.PolicyInfo) sarifRule {
 	if len(p.URLs) > 0 {
 		r.HelpURI = p.URLs[0]
 	}
-	sev := securitySeverity[id]
+	// Code scanning ranks an alert by security-severity; a custom policy
+	// that states none is ranked medium rather than left unranked.
+	sev, ok := securitySeverity[id]
+	if !ok {
+		sev = severityScore("medium")
+	}
 	if s := severityScore(p.Severity); s != "" {
 		sev = s
 	}
-	props := map[string]any{"tags": []string{"security", "github-actions"}}
-	if sev != "" {
-		props["security-severity"] = sev
-	}
+	props := map[string]any{"tags": []string{"security", "github-actions"}, "security-severity": sev}
 	r.Properties = props
 	r.DefaultConfiguration = map[string]any{"level": "error"}
 	return r
