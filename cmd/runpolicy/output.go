@@ -196,8 +196,8 @@ func printJSON(w io.Writer, results []result, _ report) error {
 
 // printGitHub writes GitHub Actions workflow commands, which the runner
 // turns into annotations on the run and the pull request without code
-// scanning: enforced violations and parse errors as errors, dry-run
-// violations as warnings, warnings as notices.
+// scanning: enforced violations as errors; dry-run violations and parse
+// errors, which do not deny the run, as warnings; warnings as notices.
 func printGitHub(w io.Writer, results []result, rep report) error {
 	var err error
 	emit := func(cmd, file string, line, col int, title, msg string) {
@@ -219,7 +219,7 @@ func printGitHub(w io.Writer, results []result, rep report) error {
 		src := sourceLines(r.File)
 		file := repoRelative(r.File, rep.repoRoot)
 		for _, pe := range r.ParseErrors {
-			emit("error", file, pe.Line, pe.Column, "runpolicy: parse error", pe.Message)
+			emit("warning", file, pe.Line, pe.Column, "runpolicy parse error", pe.Message)
 		}
 		for _, v := range r.Violations {
 			cmd, label := "error", "DENY"
@@ -355,7 +355,7 @@ func printSARIF(w io.Writer, results []result, rep report) error {
 			props["job"] = v.Job
 		}
 		if v.Step != nil {
-			props["step"] = *v.Step + 1
+			props["step"] = *v.Step // the 0-based index, as in --format json
 		}
 		if v.Uses != "" {
 			props["uses"] = v.Uses
@@ -371,15 +371,15 @@ func printSARIF(w io.Writer, results []result, rep report) error {
 		uri := repoRelative(r.File, rep.repoRoot)
 		src := sourceLines(r.File)
 		for _, pe := range r.ParseErrors {
-			used["workflow_syntax"] = true
+			used[parseErrorRule] = true
 			reg := &sarifRegion{StartLine: max(pe.Line, 1), StartColumn: pe.Column}
-			fp := fingerprint("workflow_syntax", uri, engine.Violation{Message: pe.Message})
+			fp := fingerprint(parseErrorRule, uri, engine.Violation{Message: pe.Message})
 			seen[fp]++
 			if n := seen[fp]; n > 1 {
 				fp += ":" + strconv.Itoa(n)
 			}
 			out = append(out, sarifResult{
-				RuleID: "workflow_syntax", Level: "error", Message: sarifMessage{Text: "parse error: " + pe.Message},
+				RuleID: parseErrorRule, Level: "warning", Message: sarifMessage{Text: pe.Message},
 				Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri, URIBaseID: "%SRCROOT%"}, Region: reg}}},
 				PartialFingerprints: map[string]string{"runpolicyFinding/v1": fp},
 				Properties:          map[string]any{"kind": "parse_error"},
@@ -434,8 +434,23 @@ func printSARIF(w io.Writer, results []result, rep report) error {
 	return enc.Encode(doc)
 }
 
+// parseErrorRule is the SARIF rule of actionlint's parse errors, which
+// eval reports beside the policies' findings without denying the run.
+const parseErrorRule = "parse_error"
+
 // sarifRuleFor describes a policy as a SARIF rule from its METADATA.
 func sarifRuleFor(id string, p engine.PolicyInfo) sarifRule {
+	if id == parseErrorRule {
+		d := "The workflow does not follow GitHub's workflow syntax where actionlint reports it; runpolicy judged what it could read."
+		return sarifRule{
+			ID: id, Name: ruleName(id), ShortDescription: sarifMessage{Text: "Workflow parse error"},
+			FullDescription:      &sarifMessage{Text: d},
+			Help:                 &sarifMessage{Text: d},
+			HelpURI:              "https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax",
+			DefaultConfiguration: map[string]any{"level": "warning"},
+			Properties:           map[string]any{"tags": []string{"correctness", "github-actions"}},
+		}
+	}
 	title := p.Title
 	if title == "" {
 		title = "runpolicy policy " + strings.ReplaceAll(id, "_", " ")

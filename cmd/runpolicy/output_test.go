@@ -34,6 +34,43 @@ func TestEvalTextQuotesTheLine(t *testing.T) {
 	}
 }
 
+// TestEvalParseErrorsQuoted checks that actionlint's parse errors are
+// quoted at their column in text, and reported, without denying, in the
+// other formats.
+func TestEvalParseErrorsQuoted(t *testing.T) {
+	code, out, errOut := runBinary(t, "eval", "testdata/parse-error.yml")
+	if code != exitOK {
+		t.Fatalf("exit %d, want %d\n%s%s", code, exitOK, out, errOut)
+	}
+	want := "testdata/parse-error.yml:5:22: parse error: expecting a single ${{...}} expression or float number literal, but found plain text node\n" +
+		"  5 |     timeout-minutes: abc\n" +
+		"    |                      ^\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("stdout lacks\n%s\ngot:\n%s", want, out)
+	}
+	_, out, _ = runBinary(t, "eval", "--format", "github", "--repo-root", "../..", "testdata/parse-error.yml")
+	if !strings.Contains(out, "::warning file=cmd/runpolicy/testdata/parse-error.yml,line=9,col=9,title=runpolicy parse error::unexpected key \"bogus\"") {
+		t.Errorf("no parse error warning with the path from the repository root:\n%s", out)
+	}
+	_, out, _ = runBinary(t, "eval", "--format", "sarif", "--repo-root", "../..", "testdata/parse-error.yml")
+	var log sarifLog
+	if err := json.Unmarshal([]byte(out), &log); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for _, r := range log.Runs[0].Results {
+		if r.RuleID == "parse_error" {
+			n++
+			if r.Level != "warning" || r.Locations[0].PhysicalLocation.ArtifactLocation.URI != "cmd/runpolicy/testdata/parse-error.yml" {
+				t.Errorf("parse error result %+v", r)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d parse_error results, want 2:\n%s", n, out)
+	}
+}
+
 // TestEvalTextQuoteIsPrintable checks that the quoted line cannot carry
 // control characters to the terminal and that carets count characters,
 // not bytes.
@@ -186,6 +223,7 @@ func TestEvalSARIFSchema(t *testing.T) {
 		{corpus + "/workflows/reviewdog__reviewdog__reviewdog.yml"},
 		{"--policy", writeEscapePolicy(t), "testdata/pr-target-checkout.yml"},
 		{corpus + "/workflows/ossf__scorecard__main.yml"},
+		{"testdata/parse-error.yml"},
 	} {
 		_, out, errOut := runBinary(t, append([]string{"eval", "--format", "sarif"}, args...)...)
 		var doc, sch any
