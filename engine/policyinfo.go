@@ -20,12 +20,17 @@ type PolicyInfo struct {
 }
 
 // Policies describes every loaded policy package under runpolicy.policies
-// from its package METADATA, by policy name.
+// from its package METADATA (empty but for the name without one), by name.
 func (e *Engine) Policies() map[string]PolicyInfo {
 	out := map[string]PolicyInfo{}
 	rev := e.cur.Load()
 	if rev == nil {
 		return out
+	}
+	// Every policy package is listed, one without METADATA too.
+	for _, n := range packages(rev.compiler) {
+		name := n.(string)
+		out[name] = PolicyInfo{Name: name}
 	}
 	prefix := ast.MustParseRef("data.runpolicy.policies")
 	for _, ref := range rev.compiler.GetAnnotationSet().Flatten() {
