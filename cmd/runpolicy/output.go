@@ -101,8 +101,17 @@ func span(src []string, v engine.Violation) (col, width int) {
 	}
 	text := src[v.Line-1]
 	if v.Uses != "" {
-		if i := strings.Index(text, v.Uses); i >= 0 {
-			return i + 1, len(v.Uses)
+		// The reference itself, not a longer one it begins (a/b@v1 in a/b@v10).
+		for off := 0; off < len(text); {
+			i := strings.Index(text[off:], v.Uses)
+			if i < 0 {
+				break
+			}
+			start, end := off+i, off+i+len(v.Uses)
+			if end == len(text) || !strings.ContainsRune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/@", rune(text[end])) {
+				return start + 1, len(v.Uses)
+			}
+			off = start + 1
 		}
 	}
 	trimmed := strings.TrimLeft(text, " \t")

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/runpolicy/runpolicy/engine"
 )
 
 // TestEvalTextQuotesTheLine checks that each finding is followed by the
@@ -68,6 +70,28 @@ func TestEvalParseErrorsQuoted(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d parse_error results, want 2:\n%s", n, out)
+	}
+}
+
+func TestSpan(t *testing.T) {
+	src := []string{"      - uses: a/b@v10 # not a/b@v1", "  build:", "", "      - uses: a/b@v1"}
+	tests := []struct {
+		v          engine.Violation
+		col, width int
+	}{
+		{engine.Violation{Line: 1, Uses: "a/b@v1"}, 29, 6},
+		{engine.Violation{Line: 1, Uses: "a/b@v10"}, 15, 7},
+		{engine.Violation{Line: 1, Uses: "c/d@v1"}, 9, 26},
+		{engine.Violation{Line: 2}, 3, 6},
+		{engine.Violation{Line: 3}, 0, 0},
+		{engine.Violation{Line: 4, Uses: "a/b@v1"}, 15, 6},
+		{engine.Violation{Line: 5}, 0, 0},
+		{engine.Violation{}, 0, 0},
+	}
+	for _, tt := range tests {
+		if col, width := span(src, tt.v); col != tt.col || width != tt.width {
+			t.Errorf("span(%+v) = %d, %d, want %d, %d", tt.v, col, width, tt.col, tt.width)
+		}
 	}
 }
 
