@@ -210,7 +210,7 @@ func where(x engine.Violation) string {
 		parts = append(parts, "job "+mdCode(x.Job))
 	}
 	if x.Step != nil {
-		parts = append(parts, fmt.Sprintf("step %d", *x.Step))
+		parts = append(parts, fmt.Sprintf("step %d", *x.Step+1)) // people count from 1, index from 0
 	}
 	if x.Line > 0 {
 		parts = append(parts, fmt.Sprintf("line %d", x.Line))

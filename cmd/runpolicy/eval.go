@@ -37,7 +37,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&dataPaths, "data", "settings `FILE` (JSON or YAML) merged over the defaults (repeatable)")
 	eventPath := fs.String("event", "", "workflow_run or workflow_job webhook `PAYLOAD.json` giving the run context")
 	basePath := fs.String("base", "", "the default branch's copy of the workflow `FILE`; decides workflow.modified")
-	format := fs.String("format", "text", "output format: text, json or sarif")
+	format := fs.String("format", "text", "output format: "+formats)
 	noBuiltin := fs.Bool("no-builtin", false, "do not load the built-in policies")
 	var allow listFlag
 	fs.Var(&allow, "allow-builtin", "let policies call the network built-in `NAME` (http.send, net.lookup_ip_addr, …), refused by default (repeatable)")
@@ -56,7 +56,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	print, ok := printers[*format]
 	if !ok {
-		return fail(stderr, "eval: unknown --format %q (want text, json or sarif)", *format)
+		return fail(stderr, "eval: unknown --format %q (want %s)", *format, formats)
 	}
 	var base []byte
 	if *basePath != "" {
@@ -103,7 +103,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		results = append(results, r)
 	}
-	if err := print(stdout, results); err != nil {
+	if err := print(stdout, results, report{policies: eng.Policies(), repoRoot: rf.repoRoot}); err != nil {
 		return fail(stderr, "write output: %v", err)
 	}
 	if n := len(notLookedInside); n > 0 {

@@ -15,7 +15,7 @@ import (
 // The synopses list every flag; TestUsageListsEveryFlag keeps them honest.
 const (
 	evalSynopsis = `runpolicy eval [--policy PATH]… [--data FILE]… [--no-builtin] [--allow-builtin NAME]…
-                      [--event PAYLOAD.json] [--base FILE] [--format text|json|sarif]
+                      [--event PAYLOAD.json] [--base FILE] [--format text|json|sarif|github]
                       [--resolve] [--resolve-max-commit-calls N] [--github-token TOKEN]
                       [--github-api-url URL] [--repo-root DIR]
                       [WORKFLOW|ACTION|DIR|-]…`

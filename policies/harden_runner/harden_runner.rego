@@ -22,7 +22,7 @@
 #       description: Action name patterns that count as harden-runner.
 #     - name: require_first_step
 #       default: false
-#       description: The hardening step must run before anything else - step 0, not in a parallel block, not in the background.
+#       description: The hardening step must run before anything else - the first step, not in a parallel block, not in the background.
 #     - name: require_policy_store
 #       default: false
 #       description: harden-runner must read its policy from the policy store.
@@ -82,25 +82,25 @@ deny contains {"job": id, "step": first, "line": input.jobs[id].steps[first].lin
 }
 
 # not_first says why a job's first hardening step does not run before
-# everything else, and is undefined when it does: it must be step 0 (steps
+# everything else, and is undefined when it does: it must be at index 0 (steps
 # are numbered flat, a parallel block before the steps it runs), neither
 # inside a parallel block, whose steps start together, nor in the
 # background, which the steps after it do not wait for.
 not_first(id, first) := sprintf(
 	"job %s runs harden-runner as step %d, inside the parallel block at step %d whose other steps start with it: move it before the block, as the job's first step",
-	[id, first, group],
+	[id, first + 1, group + 1], # people count steps from 1; index counts from 0
 ) if {
 	group := input.jobs[id].steps[first].parallel_group
 	group != null
 } else := sprintf(
-	"job %s runs harden-runner in the background (step 0): the steps after it start before it is ready; remove background: true",
+	"job %s runs harden-runner in the background (step 1): the steps after it start before it is ready; remove background: true",
 	[id],
 ) if {
 	first == 0
 	input.jobs[id].steps[0].background == true
 } else := sprintf(
 	"job %s runs harden-runner as step %d, not first: move it to the top so it monitors every step",
-	[id, first],
+	[id, first + 1],
 ) if {
 	first != 0
 }

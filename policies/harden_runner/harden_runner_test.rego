@@ -60,7 +60,7 @@ test_require_first_step if {
 	count(harden_runner.deny) == 0 with input as jobs({"build": late})
 	harden_runner.deny == {{
 		"job": "build", "step": 1, "line": 11,
-		"message": "job build runs harden-runner as step 1, not first: move it to the top so it monitors every step",
+		"message": "job build runs harden-runner as step 2, not first: move it to the top so it monitors every step",
 	}} with input as jobs({"build": late})
 		with data.runpolicy.settings.harden_runner.require_first_step as true
 	count(harden_runner.deny) == 0 with input as jobs({"build": hardened})
@@ -131,7 +131,7 @@ test_require_first_step_parallel_block if {
 	count(harden_runner.deny) == 0 with input as jobs({"build": job})
 	harden_runner.deny == {{
 		"job": "build", "step": 1, "line": 11,
-		"message": "job build runs harden-runner as step 1, inside the parallel block at step 0 whose other steps start with it: move it before the block, as the job's first step",
+		"message": "job build runs harden-runner as step 2, inside the parallel block at step 1 whose other steps start with it: move it before the block, as the job's first step",
 	}} with input as jobs({"build": job})
 		with data.runpolicy.settings.harden_runner.require_first_step as true
 }
@@ -141,7 +141,7 @@ test_require_first_step_background if {
 	job := fx.job(["ubuntu-latest"], [object.union(fx.step(0, harden), {"background": true}), fx.step(1, fx.checkout)])
 	harden_runner.deny == {{
 		"job": "build", "step": 0, "line": 10,
-		"message": "job build runs harden-runner in the background (step 0): the steps after it start before it is ready; remove background: true",
+		"message": "job build runs harden-runner in the background (step 1): the steps after it start before it is ready; remove background: true",
 	}} with input as jobs({"build": job})
 		with data.runpolicy.settings.harden_runner.require_first_step as true
 }

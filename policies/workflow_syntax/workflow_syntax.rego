@@ -44,7 +44,7 @@ finding(shape) := {"job": shape.job, "step": shape.step, "line": shape.line, "me
 	[place(shape), shape.line, shape.message],
 )}
 
-place(shape) := sprintf("job %s, step %d", [shape.job, shape.step]) if {
+place(shape) := sprintf("job %s, step %d", [shape.job, shape.step + 1]) if { # people count steps from 1
 	shape.step != null
 } else := sprintf("job %s", [shape.job]) if {
 	shape.job != ""

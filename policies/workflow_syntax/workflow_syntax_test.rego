@@ -20,7 +20,7 @@ test_unmodeled_shapes_warn_by_default if {
 	workflow_syntax.warn == {
 		{
 			"job": "build", "step": 2, "line": 14,
-			"message": "job build, step 2, line 14: step has neither uses, run nor parallel, wait, wait-all, cancel: runpolicy cannot tell what it runs. runpolicy judged what it could read there, but GitHub may run it otherwise: write it in the documented workflow syntax",
+			"message": "job build, step 3, line 14: step has neither uses, run nor parallel, wait, wait-all, cancel: runpolicy cannot tell what it runs. runpolicy judged what it could read there, but GitHub may run it otherwise: write it in the documented workflow syntax",
 		},
 		{
 			"job": "build", "step": null, "line": 20,
