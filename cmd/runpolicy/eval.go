@@ -72,6 +72,21 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
+	// An action is judged on what its steps use. The job it is read into
+	// is made up (see actionWorkflow): the job-level policies, whose
+	// findings would be about that made-up job, are off for it.
+	var actionEng *engine.Engine
+	engineFor := func(f inputFile) (*engine.Engine, error) {
+		if !f.action || *noBuiltin {
+			return eng, nil
+		}
+		if actionEng == nil {
+			if actionEng, err = newEngineWith(ctx, policyPaths, dataPaths, *noBuiltin, allow, jobPoliciesOff); err != nil {
+				return nil, err
+			}
+		}
+		return actionEng, nil
+	}
 	files, failed := expandInputs(args, os.Stdin), false
 	if *basePath != "" && len(files) != 1 {
 		// --base is one file's default-branch copy: applied to several, it
@@ -84,7 +99,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := ctx.Err(); err != nil {
 			return fail(stderr, "eval: %v", err)
 		}
-		r, skipped, err := evalFile(ctx, eng, res, &rf, f, *eventPath, base, *basePath != "")
+		fileEng, err := engineFor(f)
+		if err != nil {
+			return fail(stderr, "%v", err)
+		}
+		r, skipped, err := evalFile(ctx, fileEng, res, &rf, f, *eventPath, base, *basePath != "")
 		if errors.Is(err, errNotComposite) {
 			// A JavaScript or Docker action runs its own code, no steps:
 			// said, not judged, and not an error.
@@ -125,6 +144,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return exitOK
 }
+
+// jobPoliciesOff turns off the built-in policies that judge a job itself
+// (its runner, its first step) rather than what its steps use.
+var jobPoliciesOff = map[string]any{"runpolicy": map[string]any{"settings": map[string]any{
+	"harden_runner": map[string]any{"mode": "off"},
+	"runner_labels": map[string]any{"mode": "off"},
+}}}
 
 // evalFile normalizes and judges one workflow or action file. skipped are
 // the references to other repositories left unread (without --resolve).

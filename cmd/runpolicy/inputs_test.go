@@ -152,6 +152,30 @@ func TestEvalCompositeActions(t *testing.T) {
 	}
 }
 
+// An action has no job of its own: the job-level policies (harden_runner,
+// runner_labels) do not judge the job it is read into, even when settings
+// enforce them, while a workflow judged in the same run still gets them.
+func TestEvalActionSkipsJobPolicies(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "strict.yaml")
+	mustWrite(t, data, "runpolicy:\n  settings:\n    harden_runner: {mode: enforce}\n    runner_labels: {mode: enforce, allowed: [self-hosted]}\n")
+	action := filepath.Join(dir, "action.yml")
+	mustWrite(t, action, "name: x\nruns:\n  using: composite\n  steps:\n    - uses: actions/checkout@v4\n")
+	wf := filepath.Join(dir, "ci.yml")
+	mustWrite(t, wf, "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n")
+	_, out, errOut := runBinary(t, "eval", "--data", data, action, wf)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, action) && (strings.Contains(line, "harden_runner") || strings.Contains(line, "runner_labels")) {
+			t.Errorf("a job-level policy judged the action's made-up job: %s", line)
+		}
+	}
+	for _, want := range []string{wf + ":3: DENY harden_runner", wf + ":3: DENY runner_labels"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q: the workflow must still be judged by the job-level policies\n%s%s", want, out, errOut)
+		}
+	}
+}
+
 func TestActionWorkflowRefuses(t *testing.T) {
 	for name, src := range map[string]string{
 		"flow style":          "name: x\nruns: {using: composite, steps: []}\n",

@@ -83,6 +83,11 @@ func decodeData(path string) (map[string]any, []byte, error) {
 // source and every --data file. allow names the network built-ins policies
 // may call.
 func newEngine(ctx context.Context, policyPaths, dataPaths []string, noBuiltin bool, allow ...string) (*engine.Engine, error) {
+	return newEngineWith(ctx, policyPaths, dataPaths, noBuiltin, allow, nil)
+}
+
+// newEngineWith is newEngine with data merged over the --data files.
+func newEngineWith(ctx context.Context, policyPaths, dataPaths []string, noBuiltin bool, allow []string, over map[string]any) (*engine.Engine, error) {
 	var bs []engine.Bundle
 	for _, p := range policyPaths {
 		b, err := bundles.Open(ctx, p)
@@ -101,6 +106,9 @@ func newEngine(ctx context.Context, policyPaths, dataPaths []string, noBuiltin b
 	}
 	if noBuiltin {
 		opts = append(opts, engine.WithoutBuiltin())
+	}
+	if over != nil {
+		opts = append(opts, engine.WithData(over))
 	}
 	opts = append(opts, engine.WithAllowedBuiltins(allow...))
 	eng, err := engine.New(ctx, bs, opts...)
