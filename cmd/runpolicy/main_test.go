@@ -41,16 +41,7 @@ func TestMain(m *testing.M) {
 // runBinary runs the built binary and returns its exit code and output.
 func runBinary(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), out.String(), errb.String()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return 0, out.String(), errb.String()
+	return runBinaryWith(t, "", "", args...)
 }
 
 func TestEvalBinaryExitCodes(t *testing.T) {
