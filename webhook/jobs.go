@@ -98,12 +98,12 @@ func (s *Server) giveUp(ctx context.Context, job *rivertype.JobRow, id string, c
 	switch d.Event {
 	case "workflow_run":
 		var ok bool
-		if t, in, ok = runDelivery(d, true); !ok || dynamicWorkflow(t.Path) {
+		if t, in, ok = runDelivery(d); !ok || dynamicWorkflow(t.Path) {
 			return false, nil
 		}
 		claim = actionJudge
 	default:
-		jd, ok := readJobDelivery(d, true)
+		jd, ok := readJobDelivery(d)
 		if !ok {
 			return false, nil
 		}

@@ -38,9 +38,6 @@ type target struct {
 
 	deliveryID string
 	receivedAt time.Time
-	// resumed says an earlier attempt worked on the delivery: what it did
-	// on GitHub is looked for before it is done again.
-	resumed bool
 }
 
 func (t *target) key() store.RunKey {
@@ -130,7 +127,7 @@ func (s *Server) judge(ctx context.Context, job *rivertype.JobRow, t *target, ev
 	if err == nil {
 		v, err := verdictOf(*prev)
 		if err == nil {
-			v.log.Run.deliveryID, v.log.Run.receivedAt, v.log.Run.resumed = t.deliveryID, t.receivedAt, t.resumed
+			v.log.Run.deliveryID, v.log.Run.receivedAt = t.deliveryID, t.receivedAt
 		}
 		return v, err
 	}
@@ -220,7 +217,7 @@ func (s *Server) decide(ctx context.Context, t *target, event string, doc *input
 	if saved.ID != l.DecisionID { // another worker of the same delivery got there first
 		v, err := verdictOf(saved)
 		if err == nil {
-			v.log.Run.deliveryID, v.log.Run.receivedAt, v.log.Run.resumed = t.deliveryID, t.receivedAt, true
+			v.log.Run.deliveryID, v.log.Run.receivedAt = t.deliveryID, t.receivedAt
 		}
 		return v, err
 	}
@@ -292,11 +289,19 @@ func errorCode(err error) string {
 // store, the job's own deadline) is outside the author's control and
 // on_error decides it.
 func authored(err error) bool {
-	switch errorCode(err) {
-	case "bad_workflow", "too_large", "bad_payload", "evaluation_error", "eval_timeout", "workflow_not_found":
-		return true
-	}
-	return false
+	_, ok := authoredWhy[errorCode(err)]
+	return ok
+}
+
+// authoredWhy names, for each failure code its author controls, why the
+// run is denied.
+var authoredWhy = map[string]string{
+	"bad_workflow":       "runpolicy cannot read this workflow",
+	"too_large":          "the workflow, or a file it uses, is larger than runpolicy reads",
+	"bad_payload":        "runpolicy cannot read this run's event",
+	"evaluation_error":   "the policies cannot be evaluated on this workflow",
+	"eval_timeout":       "evaluating the policies on this workflow took longer than eval_timeout",
+	"workflow_not_found": "the workflow file is not at the run's head commit",
 }
 
 // PolicyUnreadable is the policy name of the finding that denies a run
@@ -307,14 +312,7 @@ const PolicyUnreadable = "runpolicy"
 // why, so that the run is cancelled and reported like any other deny.
 func unreadable(err error) *engine.Decision {
 	code := errorCode(err)
-	why := map[string]string{
-		"bad_workflow":       "runpolicy cannot read this workflow",
-		"too_large":          "the workflow, or a file it uses, is larger than runpolicy reads",
-		"bad_payload":        "runpolicy cannot read this run's event",
-		"evaluation_error":   "the policies cannot be evaluated on this workflow",
-		"eval_timeout":       "evaluating the policies on this workflow took longer than eval_timeout",
-		"workflow_not_found": "the workflow file is not at the run's head commit",
-	}[code]
+	why := authoredWhy[code]
 	return &engine.Decision{
 		Violations: []engine.Violation{{
 			Policy:  PolicyUnreadable,

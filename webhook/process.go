@@ -40,10 +40,10 @@ func (s *Server) process(ctx context.Context, job *rivertype.JobRow, id string) 
 		return nil
 	}
 	// One worker at a time acts on a delivery, even when the queue hands
-	// its job out twice; a worker that takes over from an earlier one
-	// looks for what it did on GitHub before doing it again.
+	// its job out twice; what an earlier one did on GitHub is found through
+	// the run's claimed actions (store.Claim), not through the lease.
 	worker := fmt.Sprintf("%s/job-%d/attempt-%d", s.instance, job.ID, job.Attempt)
-	resumed, err := s.store.LeaseDelivery(ctx, d.ID, worker)
+	_, err = s.store.LeaseDelivery(ctx, d.ID, worker)
 	if err != nil {
 		return err
 	}
@@ -59,9 +59,9 @@ func (s *Server) process(ctx context.Context, job *rivertype.JobRow, id string) 
 	var note string
 	switch d.Event {
 	case "workflow_run":
-		note, err = s.onWorkflowRun(ctx, job, d, resumed, log)
+		note, err = s.onWorkflowRun(ctx, job, d, log)
 	case "workflow_job":
-		note, err = s.onWorkflowJob(ctx, job, d, resumed, log)
+		note, err = s.onWorkflowJob(ctx, job, d, log)
 	case "installation":
 		note, err = s.onInstallation(ctx, d, log)
 	case "installation_repositories":

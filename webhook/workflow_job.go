@@ -37,7 +37,7 @@ type jobDelivery struct {
 
 // readJobDelivery reads a workflow_job delivery; ok is false when the
 // payload has no job or repository.
-func readJobDelivery(d *store.Delivery, resumed bool) (jd jobDelivery, ok bool) {
+func readJobDelivery(d *store.Delivery) (jd jobDelivery, ok bool) {
 	var p struct {
 		WorkflowJob  *jobObject          `json:"workflow_job"`
 		Repository   json.RawMessage     `json:"repository"`
@@ -50,7 +50,7 @@ func readJobDelivery(d *store.Delivery, resumed bool) (jd jobDelivery, ok bool) 
 	}
 	wj := p.WorkflowJob
 	t := &target{Repository: repo.FullName, DefaultBranch: repo.DefaultBranch, ID: wj.RunID, Attempt: max(wj.RunAttempt, 1),
-		HeadSHA: wj.HeadSHA, HeadRepository: repo.FullName, deliveryID: d.ID, receivedAt: d.ReceivedAt, resumed: resumed}
+		HeadSHA: wj.HeadSHA, HeadRepository: repo.FullName, deliveryID: d.ID, receivedAt: d.ReceivedAt}
 	return jobDelivery{t: t, job: wj, repository: p.Repository, installation: p.Installation}, true
 }
 
@@ -62,8 +62,8 @@ func judgeJobAction(jobID int64) string { return "judge:workflow_job:" + strconv
 // onWorkflowJob judges a queued or waiting job with the runner labels
 // GitHub resolved. It also catches a run whose workflow_run delivery never
 // arrived: the whole workflow is judged again with the job's context.
-func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, resumed bool, log *slog.Logger) (string, error) {
-	jd, ok := readJobDelivery(d, resumed || job.Attempt > 1)
+func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, log *slog.Logger) (string, error) {
+	jd, ok := readJobDelivery(d)
 	if !ok {
 		return skip(log, "workflow_job payload without a job or repository"), nil
 	}

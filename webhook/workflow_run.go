@@ -59,7 +59,7 @@ func dynamicWorkflow(path string) bool { return strings.HasPrefix(path, "dynamic
 
 // runDelivery reads the run of a workflow_run delivery; ok is false when
 // the payload has no run or repository.
-func runDelivery(d *store.Delivery, resumed bool) (t *target, in *installationObject, ok bool) {
+func runDelivery(d *store.Delivery) (t *target, in *installationObject, ok bool) {
 	var p struct {
 		WorkflowRun  *runObject          `json:"workflow_run"`
 		Repository   *repoObject         `json:"repository"`
@@ -69,14 +69,14 @@ func runDelivery(d *store.Delivery, resumed bool) (t *target, in *installationOb
 		return nil, nil, false
 	}
 	t = &target{Repository: p.Repository.FullName, DefaultBranch: p.Repository.DefaultBranch, Attempt: 1,
-		deliveryID: d.ID, receivedAt: d.ReceivedAt, resumed: resumed}
+		deliveryID: d.ID, receivedAt: d.ReceivedAt}
 	t.fill(*p.WorkflowRun)
 	return t, p.Installation, true
 }
 
 // onWorkflowRun judges a requested workflow run as a whole.
-func (s *Server) onWorkflowRun(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, resumed bool, log *slog.Logger) (string, error) {
-	t, in, ok := runDelivery(d, resumed || job.Attempt > 1)
+func (s *Server) onWorkflowRun(ctx context.Context, job *rivertype.JobRow, d *store.Delivery, log *slog.Logger) (string, error) {
+	t, in, ok := runDelivery(d)
 	if !ok {
 		return skip(log, "workflow_run payload without a run or repository"), nil
 	}

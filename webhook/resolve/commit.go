@@ -160,7 +160,7 @@ func (s *commitSearch) compare(ctx context.Context, base string) (string, error)
 		st, err := s.f.Compare(ctx, s.owner, s.repo, base, s.sha)
 		return st, 0, err
 	})
-	if errors.Is(err, ErrNotFound) && !errors.Is(err, errCommitCap) {
+	if errors.Is(err, ErrNotFound) {
 		return "diverged", nil // no common history: not contained
 	}
 	if err != nil {
