@@ -68,7 +68,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
-	eng, err := newEngine(ctx, policyPaths, dataPaths, *noBuiltin, allow...)
+	src, err := loadSources(ctx, policyPaths, dataPaths, *noBuiltin, allow...)
+	if err != nil {
+		return fail(stderr, "%v", err)
+	}
+	eng, err := src.engine(ctx)
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
@@ -81,7 +85,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return eng, nil
 		}
 		if actionEng == nil {
-			if actionEng, err = newEngineWith(ctx, policyPaths, dataPaths, *noBuiltin, allow, jobPoliciesOff); err != nil {
+			if actionEng, err = src.engine(ctx, engine.WithData(jobPoliciesOff)); err != nil {
 				return nil, err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -83,35 +84,47 @@ func decodeData(path string) (map[string]any, []byte, error) {
 // source and every --data file. allow names the network built-ins policies
 // may call.
 func newEngine(ctx context.Context, policyPaths, dataPaths []string, noBuiltin bool, allow ...string) (*engine.Engine, error) {
-	return newEngineWith(ctx, policyPaths, dataPaths, noBuiltin, allow, nil)
+	src, err := loadSources(ctx, policyPaths, dataPaths, noBuiltin, allow...)
+	if err != nil {
+		return nil, err
+	}
+	return src.engine(ctx)
 }
 
-// newEngineWith is newEngine with data merged over the --data files.
-func newEngineWith(ctx context.Context, policyPaths, dataPaths []string, noBuiltin bool, allow []string, over map[string]any) (*engine.Engine, error) {
-	var bs []engine.Bundle
+// sources are what an engine is built from, loaded once: eval builds a
+// second engine from the same sources for action files.
+type sources struct {
+	bundles []engine.Bundle
+	opts    []engine.Option
+}
+
+// loadSources opens every --policy source and reads every --data file.
+func loadSources(ctx context.Context, policyPaths, dataPaths []string, noBuiltin bool, allow ...string) (*sources, error) {
+	src := &sources{opts: []engine.Option{engine.WithAllowedBuiltins(allow...)}}
 	for _, p := range policyPaths {
 		b, err := bundles.Open(ctx, p)
 		if err != nil {
 			return nil, fmt.Errorf("policy %s: %s", p, oneLine(err))
 		}
-		bs = append(bs, b)
+		src.bundles = append(src.bundles, b)
 	}
-	var opts []engine.Option
 	for _, p := range dataPaths {
 		d, where, err := readData(p)
 		if err != nil {
 			return nil, fmt.Errorf("data %w", err)
 		}
-		opts = append(opts, engine.WithDataFile("data "+p, d, where))
+		src.opts = append(src.opts, engine.WithDataFile("data "+p, d, where))
 	}
 	if noBuiltin {
-		opts = append(opts, engine.WithoutBuiltin())
+		src.opts = append(src.opts, engine.WithoutBuiltin())
 	}
-	if over != nil {
-		opts = append(opts, engine.WithData(over))
-	}
-	opts = append(opts, engine.WithAllowedBuiltins(allow...))
-	eng, err := engine.New(ctx, bs, opts...)
+	return src, nil
+}
+
+// engine builds an engine from the sources; extra options come after the
+// --data files, so data they add is merged over them.
+func (s *sources) engine(ctx context.Context, extra ...engine.Option) (*engine.Engine, error) {
+	eng, err := engine.New(ctx, s.bundles, append(slices.Clip(s.opts), extra...)...)
 	if err != nil {
 		return nil, errors.New(oneLine(err))
 	}
