@@ -187,13 +187,11 @@ func remoteReferences(doc *input.Document) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, u := range doc.Uses {
-		raw := strings.TrimSpace(u.Raw)
+		// ParseUses made ./, $/ and docker:// references local or docker.
 		if u.Kind != input.KindAction && u.Kind != input.KindReusableWorkflow {
 			continue
 		}
-		if raw == "." || strings.HasPrefix(raw, "./") || strings.HasPrefix(raw, "$/") || strings.HasPrefix(raw, "docker://") {
-			continue
-		}
+		raw := strings.TrimSpace(u.Raw)
 		if !seen[raw] {
 			seen[raw] = true
 			out = append(out, raw)
@@ -251,12 +249,7 @@ func runInput(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return fail(stderr, "base %s: %v", *basePath, err)
 		}
 	}
-	f := readInput(files[0], os.Stdin)
-	if f.err == nil {
-		if info, err := os.Stat(files[0]); err == nil && info.IsDir() {
-			f.err = errors.New("is a directory; input takes one file")
-		}
-	}
+	f := readInput(files[0], os.Stdin) // a directory fails to read
 	doc, err := document(ctx, res, &rf, f, *eventPath, base, *basePath != "")
 	if err != nil {
 		return fail(stderr, "%v", err)

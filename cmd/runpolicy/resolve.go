@@ -247,8 +247,7 @@ func resolveDocument(ctx context.Context, r *resolve.Resolver, doc *input.Docume
 // hasLocal reports whether the document uses a path of its own repository.
 func hasLocal(doc *input.Document) bool {
 	for _, u := range doc.Uses {
-		raw := strings.TrimSpace(u.Raw)
-		if u.Kind == input.KindLocal || raw == "." || strings.HasPrefix(raw, "./") || strings.HasPrefix(raw, "$/") {
+		if u.Kind == input.KindLocal { // ./ and $/ alike (ParseUses)
 			return true
 		}
 	}
