@@ -25,6 +25,8 @@ type result struct {
 	// repositories (actions, reusable workflows) that were judged by name
 	// only, without --resolve.
 	NotLookedInside int `json:"not_looked_inside,omitempty"`
+
+	src []byte // the bytes judged, for quoting findings' lines
 }
 
 // defaultWorkflowDir is what eval judges when no file is given.
@@ -178,6 +180,7 @@ func evalFile(ctx context.Context, eng *engine.Engine, res *resolve.Resolver, rf
 		Warnings:        d.Warnings,
 		ParseErrors:     doc.Workflow.ParseErrors,
 		NotLookedInside: len(skipped),
+		src:             f.src,
 	}, skipped, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -45,7 +44,7 @@ func printText(w io.Writer, results []result, _ report) error {
 	for _, r := range results {
 		byLine(r.Violations)
 		byLine(r.Warnings)
-		src := sourceLines(r.File)
+		src := sourceLines(r.src)
 		for _, pe := range r.ParseErrors {
 			fmt.Fprintf(w, "%s:%d:%d: parse error: %s\n", r.File, pe.Line, pe.Column, pe.Message)
 			quote(w, src, pe.Line, pe.Column, 1)
@@ -82,14 +81,13 @@ func printText(w io.Writer, results []result, _ report) error {
 	return err
 }
 
-// sourceLines reads a workflow file's lines for quoting; nil when it cannot
-// be read again, and then findings are printed without their line.
-func sourceLines(path string) []string {
-	b, err := os.ReadFile(path)
-	if err != nil {
+// sourceLines splits the bytes a file was judged on into lines for
+// quoting (an action's own lines: actionWorkflow keeps every line in place).
+func sourceLines(src []byte) []string {
+	if src == nil {
 		return nil
 	}
-	return strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
+	return strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
 }
 
 // span finds the 1-based column and width of what a finding is about on
@@ -225,7 +223,7 @@ func printGitHub(w io.Writer, results []result, rep report) error {
 	for _, r := range results {
 		byLine(r.Violations)
 		byLine(r.Warnings)
-		src := sourceLines(r.File)
+		src := sourceLines(r.src)
 		file := repoRelative(r.File, rep.repoRoot)
 		for _, pe := range r.ParseErrors {
 			emit("warning", file, pe.Line, pe.Column, "runpolicy parse error", pe.Message)
@@ -378,7 +376,7 @@ func printSARIF(w io.Writer, results []result, rep report) error {
 	}
 	for _, r := range results {
 		uri := repoRelative(r.File, rep.repoRoot)
-		src := sourceLines(r.File)
+		src := sourceLines(r.src)
 		for _, pe := range r.ParseErrors {
 			used[parseErrorRule] = true
 			reg := &sarifRegion{StartLine: max(pe.Line, 1), StartColumn: pe.Column}
