@@ -124,7 +124,7 @@ func (n *normalizer) flatten(flat []flatStep, job string, f flatStep, node *yaml
 	y := n.yaml
 	if node == nil || node.Kind != yaml.MappingNode || y == nil {
 		if f.s.Exec == nil && y != nil {
-			y.unmodel(job, &index, f.s.Pos.Line, "step is a %s, not a mapping: runpolicy cannot tell what it runs", kindOf(orNil(node)))
+			y.unmodel(job, &index, f.s.Pos.Line, "step is a %s, not a mapping: runpolicy cannot tell what it runs", kindOf(node))
 		}
 		return append(flat, f)
 	}

@@ -573,8 +573,10 @@ func (n *normalizer) useLine(job string, step int, s *actionlint.String) int {
 	return s.Pos.Line
 }
 
+// unalias returns the node an alias points to; n itself otherwise, nil
+// included.
 func unalias(n *yaml.Node) *yaml.Node {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
+	if n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
 		return n.Alias
 	}
 	return n

@@ -52,7 +52,7 @@ type workflowYAML struct {
 	uses int
 	// explained are actionlint's errors about what the YAML models: a
 	// control step is no error for GitHub.
-	explained map[ParseError]bool
+	explained []ParseError
 	unmodeled []Unmodeled
 }
 
@@ -65,7 +65,7 @@ func readWorkflowYAML(src []byte, wf *actionlint.Workflow, errs []*actionlint.Er
 	if len(errs) == 0 && !hasBareStep(wf) {
 		return nil
 	}
-	y := &workflowYAML{jobs: map[string]*yaml.Node{}, explained: map[ParseError]bool{}}
+	y := &workflowYAML{jobs: map[string]*yaml.Node{}}
 	root, err := decodeYAML(src)
 	if err != nil {
 		// actionlint read a tree the YAML decoder refuses: what only the
@@ -73,7 +73,7 @@ func readWorkflowYAML(src []byte, wf *actionlint.Workflow, errs []*actionlint.Er
 		y.unmodel("", nil, 1, "the YAML decoder refuses the file that actionlint read (%v): steps actionlint does not know are not judged", err)
 		return y
 	}
-	jobs := unalias(orNil(mappingValue(root, "jobs")))
+	jobs := unalias(mappingValue(root, "jobs"))
 	if jobs == nil || jobs.Kind != yaml.MappingNode {
 		return y
 	}
@@ -82,14 +82,6 @@ func readWorkflowYAML(src []byte, wf *actionlint.Workflow, errs []*actionlint.Er
 	}
 	y.uses = countUses(jobs, 0)
 	return y
-}
-
-// orNil keeps a nil node nil through unalias.
-func orNil(n *yaml.Node) *yaml.Node {
-	if n == nil {
-		return &yaml.Node{}
-	}
-	return n
 }
 
 func hasBareStep(wf *actionlint.Workflow) bool {
@@ -165,7 +157,7 @@ func (y *workflowYAML) stepNodes(j *actionlint.Job) []*yaml.Node {
 // explain records that actionlint's error at n's position starting with
 // prefix describes syntax runpolicy models.
 func (y *workflowYAML) explain(n *yaml.Node, message string) {
-	y.explained[ParseError{Line: n.Line, Column: n.Column, Message: message}] = true
+	y.explained = append(y.explained, ParseError{Line: n.Line, Column: n.Column, Message: message})
 }
 
 // filter drops the errors explain recorded: a message matches by prefix.
@@ -176,7 +168,7 @@ func (y *workflowYAML) filter(errs []ParseError) []ParseError {
 	out := errs[:0:0]
 	for _, e := range errs {
 		drop := false
-		for x := range y.explained {
+		for _, x := range y.explained {
 			if x.Line == e.Line && x.Column == e.Column && strings.HasPrefix(e.Message, x.Message) {
 				drop = true
 				break
@@ -253,7 +245,7 @@ func (n *normalizer) recoverCall(j *actionlint.Job) {
 		Inputs:  map[string]*actionlint.WorkflowCallInput{},
 		Secrets: map[string]*actionlint.WorkflowCallSecret{},
 	}
-	if with := unalias(orNil(mappingValue(job, "with"))); with.Kind == yaml.MappingNode {
+	if with := unalias(mappingValue(job, "with")); with != nil && with.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(with.Content); i += 2 {
 			k := with.Content[i]
 			call.Inputs[strings.ToLower(k.Value)] = &actionlint.WorkflowCallInput{Name: yamlString(k), Value: yamlString(with.Content[i+1])}
@@ -409,5 +401,8 @@ func stepsUnder(n *yaml.Node, depth int, out []*yaml.Node) []*yaml.Node {
 }
 
 func kindOf(n *yaml.Node) string {
-	return kindName(unalias(n).Kind)
+	if n = unalias(n); n == nil {
+		return kindName(0)
+	}
+	return kindName(n.Kind)
 }
