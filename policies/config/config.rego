@@ -247,7 +247,7 @@ vulnerable_additions := data.runpolicy.vulnerable_additions
 compromised_lists := [["compromised", compromised], ["compromised_additions", compromised_additions]]
 
 errors contains sprintf("%s.actions[%q]: action names must be lowercase", [path, name]) if {
-	some [path, list] in compromised_lists
+	some [path, list] in array.concat(compromised_lists, vulnerable_lists)
 	some name, _ in object.get(list, "actions", {})
 	name != lower(name)
 }
@@ -278,12 +278,6 @@ errors contains sprintf("%s.commits[%q]: must be a full lower-case commit SHA", 
 
 # The vulnerable lists hold an entry per action and advisory id.
 vulnerable_lists := [["vulnerable", vulnerable], ["vulnerable_additions", vulnerable_additions]]
-
-errors contains sprintf("%s.actions[%q]: action names must be lowercase", [path, name]) if {
-	some [path, list] in vulnerable_lists
-	some name, _ in object.get(list, "actions", {})
-	name != lower(name)
-}
 
 errors contains sprintf("%s.actions[%q]: must be an object of advisory ids to entries", [path, name]) if {
 	some [path, list] in vulnerable_lists

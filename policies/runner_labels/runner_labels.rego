@@ -237,14 +237,9 @@ unknown(labels, group) := "group" if {
 	count(labels) == 0
 } else := ""
 
-# labels are [where, label] pairs to judge: the labels GitHub resolved for a
-# queued job when there is one, else those of every runner of the file.
-labels contains [{"job": input.workflow_job.name}, label] if {
-	some label in input.workflow_job.labels
-}
-
+# labels are [where, label] pairs to judge: the labels of every runner, which
+# for a queued job are the ones GitHub resolved (see runners).
 labels contains [runner.where, label] if {
-	input.workflow_job == null
 	some runner in runners
 	some label in runner.labels
 }
