@@ -104,12 +104,12 @@ additions := data.runpolicy.compromised_additions
 verdict(use) := found[0] if {
 	found := [v |
 		some entry in entries(use)
-		v := entry_verdict(use, entry)
+		v := [entry, versions.affected(use, entry, "a known malicious commit")]
 	]
 	count(found) > 0
 } else := [entry, sprintf("commit %s is a known malicious commit of %s", [sha, name])] if {
 	matches := [[sha, name, entry] |
-		some sha in shas(use)
+		some sha in versions.shas(use)
 		some list in lists
 		name := list.commits[sha]
 		some named in lists
@@ -117,24 +117,6 @@ verdict(use) := found[0] if {
 	]
 	count(matches) > 0
 	[sha, name, entry] := matches[0]
-}
-
-# entry_verdict is [entry, reason] for the first way the reference matches
-# one entry, or undefined when it does not.
-entry_verdict(use, entry) := [entry, "every version of it is affected"] if {
-	entry.all_versions == true
-} else := [entry, sprintf("commit %s is a known malicious commit", [sha])] if {
-	listed := {sha | some sha in shas(use); entry.commits[sha]}
-	count(listed) > 0
-	sha := min(listed)
-} else := [entry, sprintf("tag %s is an affected version", [use.ref])] if {
-	use.ref_type == "tag_or_branch"
-	some spelling in spellings(use.ref)
-	entry.versions[spelling]
-} else := [entry, sprintf("tag %s is in the affected range (%s)", [use.ref, versions.range_text(ranges[0])])] if {
-	use.ref_type == "tag_or_branch"
-	ranges := [range | some range in entry.ranges; versions.in_range(use.ref, range)]
-	count(ranges) > 0
 }
 
 # entries are the entries of both lists for the reference: by its full
@@ -145,19 +127,6 @@ entries(use) := [entry |
 	some name in use.names
 	entry := list.actions[name]
 ]
-
-# shas are the commits the reference runs: its ref when pinned to a commit,
-# and the commit its tag resolved to.
-shas(use) := {lower(sha) |
-	some sha in [use.ref | use.ref_type == "sha"]
-} | {lower(sha) |
-	sha := use.resolved_sha
-	is_string(sha)
-}
-
-# spellings of a tag with and without its leading "v": advisories write "1"
-# for the tag v1.
-spellings(ref) := {ref, trim_prefix(ref, "v"), concat("", ["v", ref])}
 
 advisory_text(entry) := concat(", ", entry.advisories) if {
 	count(entry.advisories) > 0

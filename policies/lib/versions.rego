@@ -67,3 +67,36 @@ range_text(range) := sprintf("up to %s", [range.last_affected]) if {
 } else := sprintf("before %s", [range.fixed]) if {
 	range.fixed
 } else := sprintf("from %s on", [object.get(range, "introduced", "0")])
+
+# affected says why a reference matches an advisory entry, undefined when it
+# does not: every version, a listed commit (the ref, or the commit its tag
+# resolved to), a listed version, or a range. commit says what a listed
+# commit is. Each step picks one value: a tag can fall in two ranges of one
+# entry, and a function must not produce two values for one reference.
+affected(use, entry, commit) := "every version of it is affected" if {
+	entry.all_versions == true
+} else := sprintf("commit %s is %s", [min(listed), commit]) if {
+	listed := {sha | some sha in shas(use); entry.commits[sha]}
+	count(listed) > 0
+} else := sprintf("tag %s is an affected version", [use.ref]) if {
+	use.ref_type == "tag_or_branch"
+	some spelling in spellings(use.ref)
+	entry.versions[spelling]
+} else := sprintf("tag %s is in the affected range (%s)", [use.ref, range_text(ranges[0])]) if {
+	use.ref_type == "tag_or_branch"
+	ranges := [range | some range in entry.ranges; in_range(use.ref, range)]
+	count(ranges) > 0
+}
+
+# shas are the commits a reference runs, in lower case: its ref when it is
+# one, and the commit its tag resolved to.
+shas(use) := {lower(sha) |
+	some sha in [use.ref | use.ref_type == "sha"]
+} | {lower(sha) |
+	sha := use.resolved_sha
+	is_string(sha)
+}
+
+# spellings of a tag with and without its leading "v": advisories write "1"
+# for the tag v1.
+spellings(ref) := {ref, trim_prefix(ref, "v"), concat("", ["v", ref])}

@@ -66,3 +66,18 @@ test_range_text if {
 	versions.range_text({"introduced": "0", "fixed": "0.35.0"}) == "before 0.35.0"
 	versions.range_text({"introduced": "2.0"}) == "from 2.0 on"
 }
+
+test_affected if {
+	tag := {"ref": "v44", "ref_type": "tag_or_branch", "resolved_sha": "ABC"}
+	versions.affected(tag, {"all_versions": true}, "bad") == "every version of it is affected"
+	versions.affected(tag, {"all_versions": false, "commits": {"abc": true}}, "bad") == "commit abc is bad"
+	versions.affected(tag, {"all_versions": false, "commits": {}, "versions": {"44": true}}, "bad") == "tag v44 is an affected version"
+	in_two_ranges := {"all_versions": false, "commits": {}, "versions": {}, "ranges": [{"introduced": "0", "fixed": "45"}, {"introduced": "40", "last_affected": "44"}]}
+	versions.affected(tag, in_two_ranges, "bad") == "tag v44 is in the affected range (before 45)"
+	not versions.affected({"ref": "main", "ref_type": "tag_or_branch", "resolved_sha": null}, in_two_ranges, "bad")
+}
+
+test_shas if {
+	versions.shas({"ref": "ABCDEF", "ref_type": "sha", "resolved_sha": null}) == {"abcdef"}
+	versions.shas({"ref": "v1", "ref_type": "tag_or_branch", "resolved_sha": "Ff"}) == {"ff"}
+}

@@ -49,32 +49,7 @@ findings(actions) := {object.union(lib.finding(use), {
 	some use in input.uses
 	some name in use.names
 	some entry in actions[name]
-	reason := affected(use, entry)
-}
-
-# affected is why the reference is affected, or undefined when it is not.
-# Each step picks one value: a function must not produce two for one
-# reference, and a tag can fall in two ranges of one advisory.
-affected(use, entry) := "every version of it is affected" if {
-	entry.all_versions == true
-} else := sprintf("commit %s is affected", [min(listed)]) if {
-	listed := {sha | some sha in shas(use); entry.commits[sha]}
-	count(listed) > 0
-} else := sprintf("tag %s is an affected version", [use.ref]) if {
-	use.ref_type == "tag_or_branch"
-	some spelling in {use.ref, trim_prefix(use.ref, "v"), concat("", ["v", use.ref])}
-	entry.versions[spelling]
-} else := sprintf("tag %s is in the affected range (%s)", [use.ref, versions.range_text(ranges[0])]) if {
-	use.ref_type == "tag_or_branch"
-	ranges := [range | some range in entry.ranges; versions.in_range(use.ref, range)]
-	count(ranges) > 0
-}
-
-shas(use) := {lower(sha) |
-	some sha in [use.ref | use.ref_type == "sha"]
-} | {lower(sha) |
-	sha := use.resolved_sha
-	is_string(sha)
+	reason := versions.affected(use, entry, "affected")
 }
 
 # remedy names the versions that fix the advisory: the fixed ends of its
