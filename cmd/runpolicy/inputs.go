@@ -68,14 +68,11 @@ func expandInputs(args []string, stdin io.Reader) []inputFile {
 func readInput(path string, stdin io.Reader) inputFile {
 	f := inputFile{path: path, action: isActionFile(path)}
 	if path == stdinName {
-		b, err := io.ReadAll(io.LimitReader(stdin, maxInputFile+1))
-		switch {
-		case err != nil:
-			f.err = fmt.Errorf("read stdin: %w", err)
-		case len(b) > maxInputFile:
-			f.err = fmt.Errorf("larger than %d MiB", maxInputFile>>20)
+		b, err := readBounded(stdin)
+		if err != nil && !errors.Is(err, errTooLarge) {
+			err = fmt.Errorf("read stdin: %w", err)
 		}
-		f.src = b
+		f.src, f.err = b, err
 		f.action = f.err == nil && topLevelKey(b, "runs") >= 0 && topLevelKey(b, "jobs") < 0
 		return f
 	}

@@ -36,12 +36,21 @@ func readFile(path string) ([]byte, error) {
 	if info, err := f.Stat(); err == nil && info.IsDir() {
 		return nil, errors.New("is a directory")
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxInputFile+1))
+	return readBounded(f)
+}
+
+// errTooLarge is an input over maxInputFile.
+var errTooLarge = fmt.Errorf("larger than %d MiB", maxInputFile>>20)
+
+// readBounded reads r to its end, or fails with errTooLarge past
+// maxInputFile bytes.
+func readBounded(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxInputFile+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(b) > maxInputFile {
-		return nil, fmt.Errorf("larger than %d MiB", maxInputFile>>20)
+		return nil, errTooLarge
 	}
 	return b, nil
 }

@@ -339,6 +339,13 @@ func printSARIF(w io.Writer, results []result, rep report) error {
 	var out []sarifResult
 	used := map[string]bool{}
 	seen := map[string]int{} // fingerprint → occurrences, to keep them unique
+	unique := func(fp string) string {
+		seen[fp]++
+		if n := seen[fp]; n > 1 {
+			fp += ":" + strconv.Itoa(n)
+		}
+		return fp
+	}
 	add := func(file, uri string, src []string, v engine.Violation, level, kind string) {
 		used[v.Policy] = true
 		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri, URIBaseID: "%SRCROOT%"}}}
@@ -349,11 +356,7 @@ func printSARIF(w io.Writer, results []result, rep report) error {
 			}
 			loc.PhysicalLocation.Region = reg
 		}
-		fp := fingerprint(v.Policy, uri, v)
-		seen[fp]++
-		if n := seen[fp]; n > 1 {
-			fp += ":" + strconv.Itoa(n)
-		}
+		fp := unique(fingerprint(v.Policy, uri, v))
 		props := map[string]any{"kind": kind}
 		if v.Mode != "" {
 			props["mode"] = v.Mode
@@ -380,11 +383,7 @@ func printSARIF(w io.Writer, results []result, rep report) error {
 		for _, pe := range r.ParseErrors {
 			used[parseErrorRule] = true
 			reg := &sarifRegion{StartLine: max(pe.Line, 1), StartColumn: pe.Column}
-			fp := fingerprint(parseErrorRule, uri, engine.Violation{Message: pe.Message})
-			seen[fp]++
-			if n := seen[fp]; n > 1 {
-				fp += ":" + strconv.Itoa(n)
-			}
+			fp := unique(fingerprint(parseErrorRule, uri, engine.Violation{Message: pe.Message}))
 			out = append(out, sarifResult{
 				RuleID: parseErrorRule, Level: "warning", Message: sarifMessage{Text: pe.Message},
 				Locations:           []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri, URIBaseID: "%SRCROOT%"}, Region: reg}}},
@@ -464,7 +463,7 @@ func sarifRuleFor(id string, p engine.PolicyInfo) sarifRule {
 	}
 	r := sarifRule{ID: id, Name: ruleName(id), ShortDescription: sarifMessage{Text: title}}
 	if p.Description != "" {
-		desc := strings.Join(strings.Fields(p.Description), " ")
+		desc := squash(p.Description)
 		r.FullDescription = &sarifMessage{Text: desc}
 		help := sarifMessage{Text: desc, Markdown: "**" + title + "**\n\n" + p.Description}
 		for _, u := range p.URLs {
