@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -121,16 +120,9 @@ func (s *Server) giveUp(ctx context.Context, job *rivertype.JobRow, id string, c
 	}
 	if t.Path == "" {
 		// A job's delivery does not name the workflow file; the report
-		// does better with it, when GitHub answers.
-		owner, name := t.owner()
-		if raw, err := s.app.Installation(t.Installation).RunJSON(ctx, owner, name, t.ID); err == nil {
-			var obj runObject
-			if json.Unmarshal(raw, &obj) == nil {
-				attempt := t.Attempt
-				t.fill(obj)
-				t.Attempt = attempt
-			}
-		}
+		// does better with it, when GitHub answers (and goes without it
+		// when not).
+		_, _ = s.fillRun(ctx, t)
 	}
 	log.Warn("judging gave up; deciding from the failure", "err", cause, "attempt", job.Attempt)
 	v, err := s.decide(ctx, t, d.Event, nil, nil, cause, map[string]int64{}, log)

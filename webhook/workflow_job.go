@@ -59,6 +59,26 @@ func readJobDelivery(d *store.Delivery) (jd jobDelivery, ok bool) {
 // signed: the replayer had a real one) is judged once.
 func judgeJobAction(jobID int64) string { return "judge:workflow_job:" + strconv.FormatInt(jobID, 10) }
 
+// fillRun completes a job's target from its run, fetched from GitHub (a
+// job's delivery names neither the workflow file nor the pull requests),
+// and returns the run's JSON. The attempt stays the job's, whatever the
+// run's latest is.
+func (s *Server) fillRun(ctx context.Context, t *target) ([]byte, error) {
+	owner, name := t.owner()
+	raw, err := s.app.Installation(t.Installation).RunJSON(ctx, owner, name, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	var obj runObject
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, fmt.Errorf("decode run %d: %w", t.ID, err)
+	}
+	attempt := t.Attempt
+	t.fill(obj)
+	t.Attempt = attempt
+	return raw, nil
+}
+
 // onWorkflowJob judges a queued or waiting job with the runner labels
 // GitHub resolved. It also catches a run whose workflow_run delivery never
 // arrived: the whole workflow is judged again with the job's context.
@@ -88,18 +108,10 @@ func (s *Server) onWorkflowJob(ctx context.Context, job *rivertype.JobRow, d *st
 	// The job payload does not say which workflow file the run executes:
 	// the run does. Its object normalizes like a workflow_run delivery.
 	load := func(ctx context.Context, t *target) ([]byte, *input.WorkflowJob, error) {
-		owner, name := t.owner()
-		raw, err := s.app.Installation(t.Installation).RunJSON(ctx, owner, name, t.ID)
+		raw, err := s.fillRun(ctx, t)
 		if err != nil {
 			return nil, nil, err
 		}
-		var obj runObject
-		if err := json.Unmarshal(raw, &obj); err != nil {
-			return nil, nil, fmt.Errorf("decode run %d: %w", t.ID, err)
-		}
-		attempt := t.Attempt
-		t.fill(obj)
-		t.Attempt = attempt // the job's attempt, whatever the run's latest is
 		if dynamicWorkflow(t.Path) {
 			return nil, nil, fmt.Errorf("%w: GitHub-managed workflow %s", errSkipRun, t.Path)
 		}
