@@ -210,11 +210,7 @@ func (n *normalizer) flatten(flat []flatStep, job string, f flatStep, node *yaml
 // it, not at the anchor.
 func nestedStep(node *yaml.Node, group int) flatStep {
 	f := flatStep{s: stepFromYAML(unalias(node)), serial: -1, group: group}
-	if node.Kind == yaml.AliasNode {
-		f.usesLine = node.Line
-	} else if u := mappingValue(node, "uses"); u != nil && u.Kind == yaml.AliasNode {
-		f.usesLine = u.Line
-	}
+	f.usesLine, _ = aliasedUsesLine(node)
 	return f
 }
 

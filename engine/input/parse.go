@@ -551,18 +551,27 @@ func findYAMLLines(root *yaml.Node) yamlLines {
 				}
 			case "steps":
 				for s, step := range unalias(val).Content {
-					if step.Kind == yaml.AliasNode {
-						lines.uses[useAt{id, s}] = step.Line
-						continue
-					}
-					if u := mappingValue(step, "uses"); u != nil && u.Kind == yaml.AliasNode {
-						lines.uses[useAt{id, s}] = u.Line
+					if line, ok := aliasedUsesLine(step); ok {
+						lines.uses[useAt{id, s}] = line
 					}
 				}
 			}
 		}
 	}
 	return lines
+}
+
+// aliasedUsesLine is the line where the author wrote a step's uses: when
+// an alias stands for it, the whole step or its uses value; ok is false
+// when neither is an alias (the node's own line is right then).
+func aliasedUsesLine(step *yaml.Node) (line int, ok bool) {
+	if step.Kind == yaml.AliasNode {
+		return step.Line, true
+	}
+	if u := mappingValue(step, "uses"); u != nil && u.Kind == yaml.AliasNode {
+		return u.Line, true
+	}
+	return 0, false
 }
 
 // useLine returns the line of a uses: value, where the author wrote it.
