@@ -11,7 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/runpolicy/runpolicy/webhook/github"
+	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 

@@ -24,7 +24,7 @@ import (
 	"github.com/runpolicy/runpolicy/engine/input"
 	"github.com/runpolicy/runpolicy/policies"
 	"github.com/runpolicy/runpolicy/test/fakegithub"
-	"github.com/runpolicy/runpolicy/webhook/github"
+	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/runpolicy/runpolicy/webhook/github"
+	"github.com/runpolicy/runpolicy/github"
 )
 
 // lastSweepKey remembers when the previous sweep started, so that the

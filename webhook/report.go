@@ -14,7 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/runpolicy/runpolicy/engine"
-	"github.com/runpolicy/runpolicy/webhook/github"
+	"github.com/runpolicy/runpolicy/github"
 )
 
 // CheckRunName is the name of the check run on the head commit.

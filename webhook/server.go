@@ -34,7 +34,7 @@ import (
 	"github.com/runpolicy/runpolicy/bundles"
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/engine/input"
-	"github.com/runpolicy/runpolicy/webhook/github"
+	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 

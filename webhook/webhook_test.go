@@ -17,7 +17,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/runpolicy/runpolicy/engine"
-	"github.com/runpolicy/runpolicy/webhook/github"
+	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/runpolicy/runpolicy/bundles"
 	"github.com/runpolicy/runpolicy/webhook"
-	"github.com/runpolicy/runpolicy/webhook/resolve"
+	"github.com/runpolicy/runpolicy/resolve"
 )
 
 // serveConfig is the server's configuration file. Every key can be

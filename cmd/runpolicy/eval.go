@@ -11,7 +11,7 @@ import (
 
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/engine/input"
-	"github.com/runpolicy/runpolicy/webhook/resolve"
+	"github.com/runpolicy/runpolicy/resolve"
 )
 
 // result is the decision on one workflow file, as eval prints it.

@@ -17,8 +17,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/runpolicy/runpolicy/engine/input"
-	"github.com/runpolicy/runpolicy/webhook/github"
-	"github.com/runpolicy/runpolicy/webhook/resolve"
+	"github.com/runpolicy/runpolicy/github"
+	"github.com/runpolicy/runpolicy/resolve"
 )
 
 // resolveFlags are the flags that say where eval and input read what a

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/runpolicy/runpolicy/engine/input"
-	"github.com/runpolicy/runpolicy/webhook/resolve"
+	"github.com/runpolicy/runpolicy/resolve"
 )
 
 func sha(s string) string { return fmt.Sprintf("%040x", []byte(s))[:40] }

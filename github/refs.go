@@ -7,7 +7,7 @@ import (
 
 	gh "github.com/google/go-github/v62/github"
 
-	"github.com/runpolicy/runpolicy/webhook/resolve"
+	"github.com/runpolicy/runpolicy/resolve"
 )
 
 // refsPerPage is the most branches or tags GitHub returns a page.

@@ -22,7 +22,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/runpolicy/runpolicy/webhook/resolve"
+	"github.com/runpolicy/runpolicy/resolve"
 )
 
 // DefaultAPIURL is github.com's REST API.

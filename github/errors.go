@@ -14,7 +14,7 @@ import (
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v62/github"
 
-	"github.com/runpolicy/runpolicy/webhook/resolve"
+	"github.com/runpolicy/runpolicy/resolve"
 )
 
 // ErrNotFound is returned when a repository, file, ref or run does not

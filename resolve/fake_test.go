@@ -278,7 +278,7 @@ func fakeSHA(name string) string {
 // corpus reads a file of the repository's test corpus.
 func corpus(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "test", "testdata", "corpus", name))
+	b, err := os.ReadFile(filepath.Join("..", "test", "testdata", "corpus", name))
 	if err != nil {
 		t.Fatal(err)
 	}
