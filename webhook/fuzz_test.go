@@ -22,9 +22,9 @@ import (
 	"github.com/runpolicy/runpolicy/bundles"
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/engine/input"
+	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/policies"
 	"github.com/runpolicy/runpolicy/test/fakegithub"
-	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 

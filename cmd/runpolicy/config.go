@@ -17,8 +17,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runpolicy/runpolicy/bundles"
-	"github.com/runpolicy/runpolicy/webhook"
 	"github.com/runpolicy/runpolicy/resolve"
+	"github.com/runpolicy/runpolicy/webhook"
 )
 
 // serveConfig is the server's configuration file. Every key can be

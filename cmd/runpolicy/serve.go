@@ -14,9 +14,9 @@ import (
 
 	"github.com/runpolicy/runpolicy/bundles"
 	"github.com/runpolicy/runpolicy/engine"
-	"github.com/runpolicy/runpolicy/webhook"
 	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/resolve"
+	"github.com/runpolicy/runpolicy/webhook"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
