@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -34,27 +35,75 @@ type Decision struct {
 }
 
 // SaveDecision records d unless the delivery already has a decision, and
-// returns the decision on record: d, or the earlier one.
+// returns the decision on record: d, or the earlier one. In the same
+// transaction it records what the console filters decisions by, the
+// policies that fired and the inventory of the actions the run used, all
+// read from d.Log. A log the store cannot read is still recorded, without
+// them, and logged: the decision is what must not be lost.
 func (s *Store) SaveDecision(ctx context.Context, d Decision) (Decision, error) {
 	cancel := 0
 	if d.Cancel {
 		cancel = 1
 	}
-	res, err := s.exec(ctx, `INSERT INTO runpolicy_decision
-		(id, delivery_id, event, repository, run_id, run_attempt, outcome, cancel, created_at, log)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		d.ID, d.DeliveryID, d.Event, d.Repository, d.RunID, d.RunAttempt, d.Outcome, cancel, nanos(d.CreatedAt), d.Log)
+	sm, err := summarize(d)
+	if err != nil {
+		s.logger.Warn("decision recorded without its index and inventory", "decision_id", d.ID, "err", err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return d, nil
-	}
-	prev, err := s.DecisionForDelivery(ctx, d.DeliveryID)
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	res, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO runpolicy_decision
+		(id, delivery_id, event, repository, run_id, run_attempt, outcome, cancel, created_at, log,
+		 owner, workflow, branch, run_event, verdict)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		d.ID, d.DeliveryID, d.Event, d.Repository, d.RunID, d.RunAttempt, d.Outcome, cancel, nanos(d.CreatedAt), d.Log,
+		sm.owner, sm.workflow, sm.branch, sm.runEvent, sm.verdict)
 	if err != nil {
-		return Decision{}, err
+		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
 	}
-	return *prev, nil
+	if n, _ := res.RowsAffected(); n != 1 {
+		_ = tx.Rollback()
+		prev, err := s.DecisionForDelivery(ctx, d.DeliveryID)
+		if err != nil {
+			return Decision{}, err
+		}
+		return *prev, nil
+	}
+	if err := s.savePolicies(ctx, tx, d, sm.policies); err != nil {
+		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
+	}
+	if err := s.saveInventory(ctx, tx, d, sm); err != nil {
+		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
+	}
+	return d, nil
+}
+
+// savePolicies records the policies that fired in a decision.
+func (s *Store) savePolicies(ctx context.Context, tx *sql.Tx, d Decision, hits []PolicyHit) error {
+	if len(hits) == 0 {
+		return nil
+	}
+	q := "INSERT INTO runpolicy_decision_policy (decision_id, policy, mode, findings, created_at) VALUES " +
+		placeholders(len(hits), 5)
+	args := make([]any, 0, 5*len(hits))
+	for _, h := range hits {
+		args = append(args, d.ID, h.Policy, h.Mode, h.Findings, nanos(d.CreatedAt))
+	}
+	if _, err := tx.ExecContext(ctx, s.dialect.rebind(q), args...); err != nil {
+		return fmt.Errorf("policies: %w", err)
+	}
+	return nil
+}
+
+// placeholders is "(?, …), (?, …)": rows tuples of cols placeholders.
+func placeholders(rows, cols int) string {
+	tuple := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	return strings.Repeat(tuple+", ", rows-1) + tuple
 }
 
 const decisionColumns = "id, delivery_id, event, repository, run_id, run_attempt, outcome, cancel, created_at, log"

@@ -12,7 +12,8 @@ import (
 
 // migrations are runpolicy's schema changes, applied in order once each.
 // Never edit one that has shipped; add the next. {{blob}} is the raw-bytes
-// column type of the dialect. Times are Unix nanoseconds.
+// column type of the dialect, {{strpos}} its substring-position function.
+// Times are Unix nanoseconds.
 var migrations = []string{
 	// 1: deliveries, decisions, run actions, installations, redeliveries.
 	`CREATE TABLE runpolicy_delivery (
@@ -81,6 +82,73 @@ var migrations = []string{
 	// 2: the lease of the worker processing a delivery (LeaseDelivery).
 	`ALTER TABLE runpolicy_delivery ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
 	ALTER TABLE runpolicy_delivery ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0`,
+	// 3: what the console filters decisions by (evaluations.go), the
+	// policies that fired in each, the inventory of actions used
+	// (inventory.go), replays of decisions (replays.go), and what pruning
+	// (retention.go) looks up by time. Decisions
+	// recorded before get their owner and verdict here; their workflow,
+	// branch, event, policies and inventory rows stay empty.
+	`ALTER TABLE runpolicy_decision ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runpolicy_decision ADD COLUMN workflow TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runpolicy_decision ADD COLUMN branch TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runpolicy_decision ADD COLUMN run_event TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runpolicy_decision ADD COLUMN verdict TEXT NOT NULL DEFAULT '';
+	UPDATE runpolicy_decision SET owner = substr(repository, 1, {{strpos}}(repository, '/') - 1), verdict = outcome;
+	DROP INDEX runpolicy_decision_created;
+	CREATE INDEX runpolicy_decision_time ON runpolicy_decision (created_at, id);
+	CREATE INDEX runpolicy_decision_owner_time ON runpolicy_decision (owner, created_at, id);
+	CREATE INDEX runpolicy_decision_repository_time ON runpolicy_decision (repository, created_at, id);
+	CREATE INDEX runpolicy_decision_workflow_time ON runpolicy_decision (workflow, created_at, id);
+	CREATE INDEX runpolicy_decision_branch_time ON runpolicy_decision (branch, created_at, id);
+	CREATE INDEX runpolicy_decision_event_time ON runpolicy_decision (run_event, created_at, id);
+	CREATE INDEX runpolicy_decision_verdict_time ON runpolicy_decision (verdict, created_at, id);
+	CREATE TABLE runpolicy_decision_policy (
+		decision_id TEXT NOT NULL,
+		policy      TEXT NOT NULL,
+		mode        TEXT NOT NULL,
+		findings    INTEGER NOT NULL,
+		created_at  BIGINT NOT NULL,
+		PRIMARY KEY (decision_id, policy)
+	);
+	CREATE INDEX runpolicy_decision_policy_time ON runpolicy_decision_policy (policy, created_at, decision_id);
+	CREATE TABLE runpolicy_inventory (
+		repository       TEXT NOT NULL,
+		workflow         TEXT NOT NULL,
+		name             TEXT NOT NULL,
+		ref              TEXT NOT NULL,
+		sha              TEXT NOT NULL,
+		kind             TEXT NOT NULL,
+		repo             TEXT NOT NULL,
+		via              TEXT NOT NULL,
+		first_seen       BIGINT NOT NULL,
+		last_seen        BIGINT NOT NULL,
+		last_run_id      BIGINT NOT NULL,
+		last_run_attempt INTEGER NOT NULL,
+		last_decision    TEXT NOT NULL,
+		last_outcome     TEXT NOT NULL,
+		last_stopped     INTEGER NOT NULL,
+		PRIMARY KEY (repository, workflow, name, ref, sha)
+	);
+	CREATE INDEX runpolicy_inventory_name ON runpolicy_inventory (name, last_seen);
+	CREATE INDEX runpolicy_inventory_repo ON runpolicy_inventory (repo, last_seen);
+	CREATE INDEX runpolicy_inventory_sha ON runpolicy_inventory (sha);
+	CREATE INDEX runpolicy_inventory_repository ON runpolicy_inventory (lower(repository));
+	CREATE TABLE runpolicy_replay (
+		id           TEXT PRIMARY KEY,
+		state        TEXT NOT NULL,
+		request      {{blob}} NOT NULL,
+		requested_by TEXT NOT NULL,
+		worker       TEXT NOT NULL,
+		done         INTEGER NOT NULL DEFAULT 0,
+		total        INTEGER NOT NULL DEFAULT 0,
+		result       {{blob}},
+		error        TEXT NOT NULL DEFAULT '',
+		created_at   BIGINT NOT NULL,
+		updated_at   BIGINT NOT NULL,
+		finished_at  BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX runpolicy_replay_created ON runpolicy_replay (created_at);
+	CREATE INDEX runpolicy_run_action_created ON runpolicy_run_action (created_at)`,
 }
 
 // migrateAll runs River's migrations, then runpolicy's, and logs one line
@@ -148,7 +216,7 @@ func (s *Store) migrate(ctx context.Context) (from, to int, err error) {
 		if err != nil {
 			return current, version - 1, fmt.Errorf("store: migration %d: %w", version, err)
 		}
-		for _, stmt := range strings.Split(strings.ReplaceAll(migrations[i], "{{blob}}", s.dialect.blob), ";") {
+		for _, stmt := range strings.Split(s.dialect.expand(migrations[i]), ";") {
 			if strings.TrimSpace(stmt) == "" {
 				continue
 			}
@@ -167,4 +235,9 @@ func (s *Store) migrate(ctx context.Context) (from, to int, err error) {
 		s.logger.Debug("database schema migrated", "version", version, "backend", s.dialect.name)
 	}
 	return current, len(migrations), nil
+}
+
+// expand fills a migration's placeholders for the dialect.
+func (d dialect) expand(m string) string {
+	return strings.NewReplacer("{{blob}}", d.blob, "{{strpos}}", d.strpos).Replace(m)
 }

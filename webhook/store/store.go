@@ -60,6 +60,10 @@ type Options struct {
 	ID string
 	// Logger receives the queue's own logs (warnings and up).
 	Logger *slog.Logger
+	// DecisionRetention is how long decisions are kept; older ones are
+	// pruned in the background by a periodic job (retention.go), when
+	// Workers is set. Zero or less keeps them forever.
+	DecisionRetention time.Duration
 }
 
 // Store is the database and the queue on top of it. It is safe for
@@ -103,6 +107,11 @@ type queue interface {
 func Open(ctx context.Context, o Options) (*Store, error) {
 	o = withDefaults(o)
 	s := &Store{logger: o.Logger}
+	if o.Workers != nil && o.DecisionRetention > 0 {
+		if err := s.addPruning(&o); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	if isPostgres(o.DSN) {
 		err = s.openPostgres(ctx, o)
