@@ -198,6 +198,11 @@ func (d demoted) WithGroup(name string) slog.Handler { return demoted{d.Handler.
 // On Postgres the caller holds the migration lock; on SQLite the one
 // connection serializes.
 func (s *Store) migrate(ctx context.Context) (from, to int, err error) {
+	return s.migrateList(ctx, migrations)
+}
+
+// migrateList applies the migrations of list not yet applied.
+func (s *Store) migrateList(ctx context.Context, migrations []string) (from, to int, err error) {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS runpolicy_schema (
 		version    INTEGER PRIMARY KEY,
 		applied_at BIGINT NOT NULL)`); err != nil {
