@@ -81,11 +81,18 @@ func splitSubdir(loc string) (repo, subdir string) {
 // the bundle's own tests are run, with the built-in bundle beside it, and a
 // failure is an error.
 func Fetch(ctx context.Context, cfg SourceConfig) (engine.Bundle, error) {
+	return FetchWith(ctx, cfg, nil)
+}
+
+// FetchWith is Fetch for a source that may take its token from the App
+// (token_from_app), such as a configured source a replay fetches at
+// another ref.
+func FetchWith(ctx context.Context, cfg SourceConfig, tokens TokenSource) (engine.Bundle, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
 		return engine.Bundle{}, err
 	}
-	f, err := newFetcher(cfg, nil)
+	f, err := newFetcher(cfg, tokens)
 	if err != nil {
 		return engine.Bundle{}, err
 	}

@@ -346,3 +346,18 @@ func (s *Store) RunActions(ctx context.Context, key RunKey) ([]Action, error) {
 	}
 	return out, rows.Err()
 }
+
+// CountEvaluations counts the decisions f selects (After and Limit
+// ignored): the total a replay's progress is measured against.
+func (s *Store) CountEvaluations(ctx context.Context, f EvaluationFilter) (int, error) {
+	f.After = nil
+	from, cond, _, _, args, err := f.where()
+	if err != nil {
+		return 0, fmt.Errorf("store: count evaluations: %w", err)
+	}
+	var n int
+	if err := s.queryRow(ctx, "SELECT count(*) FROM "+from+" WHERE "+cond, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count evaluations: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,134 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runpolicy/runpolicy/webhook/store"
+)
+
+// waitState polls a replay until it leaves running.
+func waitState(t *testing.T, r *Runner, id string) *Status {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, err := r.Status(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State != store.ReplayRunning {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replay %s still running after 60s: %+v", id, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRunner(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := openStore(t, dsn)
+			t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+			rec := record(t, s, t0)
+			p := Policies{OnlyConfigured: true}
+			r := NewRunner(s, p, Options{Concurrency: 1}, "test-worker", nil)
+			defer r.Close()
+
+			id, err := r.Start(ctx, Request{Bundle: tarballOf(t, map[string]string{"no_checkout.rego": noCheckout}), Since: t0.Add(-time.Minute)}, "octocat")
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := waitState(t, r, id)
+			if st.State != store.ReplayDone || st.Result == nil || st.Result.NewlyDeniedRuns != rec.checkoutAllowed ||
+				st.RequestedBy != "octocat" || st.Done != 0 && st.Done != st.Total || st.FinishedAt.IsZero() {
+				t.Errorf("finished replay = %+v; want done with %d newly denied", st, rec.checkoutAllowed)
+			}
+			list, err := r.List(ctx, 10)
+			if err != nil || len(list) != 1 || list[0].ID != id || list[0].Result != nil {
+				t.Errorf("List = %+v, %v", list, err)
+			}
+
+			// A candidate that cannot be built fails the replay, with why.
+			id, err = r.Start(ctx, Request{Policy: "/etc", Since: t0}, "admin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := waitState(t, r, id); st.State != store.ReplayFailed || !strings.Contains(st.Error, "want NAME@REF") {
+				t.Errorf("replay of a local path on a server = %+v; want failed, refused", st)
+			}
+
+			if _, err := r.Start(ctx, Request{Since: t0}, "admin"); err == nil {
+				t.Error("a replay without a candidate was started")
+			}
+			if _, err := r.Start(ctx, Request{Policy: "a@b", Since: time.Now().Add(time.Hour)}, "admin"); err == nil {
+				t.Error("a replay of the future was started")
+			}
+		})
+	}
+}
+
+// Closing the runner stops a running replay and records it failed.
+func TestRunnerClose(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir()+"/runpolicy.db")
+	t0 := time.Now().Add(-time.Hour)
+	record(t, s, t0)
+	slow := `package runpolicy.policies.slow
+
+deny contains {"message": "x"} if {
+	count([1 | some i in numbers.range(1, 3000); some j in numbers.range(1, 3000)]) < 0
+}
+`
+	r := NewRunner(s, Policies{}, Options{Concurrency: 1}, "w", nil)
+	id, err := r.Start(ctx, Request{Policy: bundleDir(t, map[string]string{"slow.rego": slow}), Since: t0.Add(-time.Minute)}, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Start(ctx, Request{Policy: "x", Since: t0}, "admin"); !errors.Is(err, ErrBusy) {
+		t.Errorf("second Start while one runs = %v; want ErrBusy", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	r.Close()
+	st, err := r.Status(ctx, id)
+	if err != nil || st.State != store.ReplayFailed || !strings.Contains(st.Error, "canceled") {
+		t.Errorf("replay after Close = %+v, %v; want failed, cancelled", st, err)
+	}
+	if _, err := r.Start(ctx, Request{Policy: "x", Since: t0}, "admin"); err == nil || !strings.Contains(err.Error(), "stopping") {
+		t.Errorf("Start after Close = %v; want refused", err)
+	}
+}
+
+// A running replay whose process stopped answering is reported failed.
+func TestStatusOfLostReplay(t *testing.T) {
+	now := time.Now()
+	rec := store.Replay{ID: "r", State: store.ReplayRunning, Request: []byte(`{"policy":"org@main","since":"2026-01-01T00:00:00Z"}`),
+		Worker: "host-1", UpdatedAt: now.Add(-2 * silentFor)}
+	st, err := statusOf(rec, now)
+	if err != nil || st.State != store.ReplayFailed || !strings.Contains(st.Error, "host-1") || st.Request.Policy != "org@main" {
+		t.Errorf("lost replay = %+v, %v; want failed, naming its worker", st, err)
+	}
+	rec.UpdatedAt = now.Add(-heartbeat)
+	if st, _ := statusOf(rec, now); st.State != store.ReplayRunning {
+		t.Errorf("a replay heard from %s ago = %s; want running", heartbeat, st.State)
+	}
+}
+
+func tarballOf(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	out := t.TempDir() + "/b.tar.gz"
+	if err := writeTarball(bundleDir(t, files), out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
