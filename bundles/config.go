@@ -118,6 +118,14 @@ func (c SourceConfig) normalize() (SourceConfig, error) {
 	return c, nil
 }
 
+// Kind is the source's type: Type, or the one its URL implies.
+func (c SourceConfig) Kind() string {
+	if c.Type != "" {
+		return c.Type
+	}
+	return guessType(c.URL)
+}
+
 // guessType infers a source's type from its location.
 func guessType(loc string) string {
 	switch {

@@ -91,7 +91,7 @@ func (p Policies) resolve(spec string) ([]bundles.SourceConfig, *bundles.SourceC
 		}
 		sources := append([]bundles.SourceConfig(nil), p.Sources...)
 		i := p.configured(name)
-		if sources[i].Type != "" && sources[i].Type != bundles.TypeGit {
+		if sources[i].Kind() != bundles.TypeGit {
 			return nil, nil, fmt.Errorf("replay: %s: source %s is not a git repository; give a bundle instead", spec, name)
 		}
 		sources[i].Type, sources[i].Ref = bundles.TypeGit, ref

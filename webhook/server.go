@@ -35,6 +35,7 @@ import (
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/engine/input"
 	"github.com/runpolicy/runpolicy/github"
+	"github.com/runpolicy/runpolicy/replay"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
@@ -119,6 +120,9 @@ type Options struct {
 
 	// Store configures the database and queue; New fills in the workers.
 	Store store.Options
+	// Replay are the policies replays make their candidates from: the
+	// configured bundle sources (see replay.Policies).
+	Replay replay.Policies
 
 	Engine   *engine.Engine
 	Policies Policies
@@ -153,6 +157,9 @@ type Server struct {
 	chunks chunks
 	// instance names this process in decision logs.
 	instance string
+	// replays runs the replays asked for through /admin/replays and the
+	// console.
+	replays *replay.Runner
 }
 
 // New checks the options, opens the store (running its migrations) and
@@ -205,6 +212,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.store = st
+	// Replays take evaluation slots like judging does, so a replay never
+	// holds up the runs being judged for more than one evaluation.
+	s.replays = replay.NewRunner(st, o.Replay, replay.Options{Concurrency: o.EvalConcurrency, Gate: s.cpu.acquire,
+		EvalTimeout: o.EvalTimeout}, s.instance, o.Logger.With("component", "replay"))
 	s.metrics = newMetrics(o.Registry, st, func() float64 { return float64(s.large.inUse()) })
 	s.echo = s.routes()
 	return s, nil
@@ -283,6 +294,9 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // Store is the server's store.
 func (s *Server) Store() *store.Store { return s.store }
 
+// Replays runs and reports the server's replays.
+func (s *Server) Replays() *replay.Runner { return s.replays }
+
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -296,6 +310,7 @@ func (s *Server) routes() *echo.Echo {
 		admin.GET("/decisions", s.adminDecisions)
 		admin.GET("/deliveries/:id", s.adminDelivery)
 		admin.GET("/bundles", s.adminBundles)
+		s.dataRoutes(admin)
 		// The path the bundles documentation names, for status dashboards.
 		e.GET("/status/bundles", s.adminBundles, s.requireAdmin)
 	}
@@ -308,6 +323,7 @@ func (s *Server) routes() *echo.Echo {
 // handed back to the queue.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.store.Close()
+	defer s.replays.Close() // before the store closes
 	// Nothing is being acknowledged yet, so on the embedded store every
 	// delivery without a job lost it in a crash; replicas leave each other
 	// a minute.

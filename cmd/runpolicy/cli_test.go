@@ -16,6 +16,7 @@ func TestHelpExitsZero(t *testing.T) {
 		{"eval", "-h"}, {"eval", "--help"}, {"eval", "ci.yml", "-h"},
 		{"input", "-h"}, {"test", "-h"}, {"test", "--help"},
 		{"serve", "-h"}, {"advisories", "-h"}, {"advisories", "import", "-h"},
+		{"inventory", "-h"}, {"replay", "--help"},
 	} {
 		code, out, errOut := runBinary(t, args...)
 		if code != 0 {
@@ -40,7 +41,7 @@ func TestBadFlagFails(t *testing.T) {
 func TestUsageListsEveryFlag(t *testing.T) {
 	_, top, _ := runBinary(t, "-h")
 	flagName := regexp.MustCompile(`(?m)^  -(\S+)`)
-	for _, cmd := range [][]string{{"eval"}, {"input"}, {"test"}, {"serve"}, {"advisories", "import"}} {
+	for _, cmd := range [][]string{{"eval"}, {"input"}, {"test"}, {"serve"}, {"advisories", "import"}, {"inventory"}, {"replay"}} {
 		_, out, _ := runBinary(t, append(cmd, "-h")...)
 		names := flagName.FindAllStringSubmatch(out, -1)
 		if len(names) == 0 {

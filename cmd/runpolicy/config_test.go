@@ -200,3 +200,40 @@ bundles:
 		}
 	}
 }
+
+// decision_retention: a duration with days and weeks, forever, or the
+// default for absent and 0; anything else refuses the config naming it.
+func TestDecisionRetention(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		value string
+		env   []string
+		want  time.Duration
+		err   string
+	}{
+		{value: "", want: 90 * day},
+		{value: "decision_retention: 0\n", want: 90 * day},
+		{value: "decision_retention: forever\n", want: 0},
+		{value: "decision_retention: 30d\n", want: 30 * day},
+		{value: "decision_retention: 12w\n", want: 84 * day},
+		{value: "decision_retention: 2160h\n", want: 90 * day},
+		{env: []string{"RUNPOLICY_DECISION_RETENTION=400d"}, want: 400 * day},
+		{value: "decision_retention: 1d\n", err: `decision_retention "1d": at least 7d`},
+		{value: "decision_retention: 36h\n", err: `decision_retention "36h": at least 7d`},
+		{value: "decision_retention: -30d\n", err: `decision_retention "-30d": want a duration such as 90d`},
+		{value: "decision_retention: always\n", err: `decision_retention "always": want a duration such as 90d, 12w or 2160h, or forever`},
+		{value: "decision_retention: 1.5d\n", err: `decision_retention "1.5d"`},
+		{value: "decision_retention: [90d]\n", err: "decision_retention: want a single value"},
+		{env: []string{"RUNPOLICY_DECISION_RETENTION=never"}, err: `decision_retention "never"`},
+	} {
+		cfg, err := loadConfig(writeConfig(t, validConfig+tc.value), tc.env)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "\n")):
+			t.Errorf("%q %v: error %v; want one line with %q", tc.value, tc.env, err, tc.err)
+		case tc.err == "" && err != nil:
+			t.Errorf("%q %v: %v", tc.value, tc.env, err)
+		case tc.err == "" && cfg.retention != tc.want:
+			t.Errorf("%q %v: retention %s; want %s", tc.value, tc.env, cfg.retention, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 // Command runpolicy enforces OPA/Rego policies on GitHub Actions workflow
 // runs: as a GitHub App (serve) and on workflow files from the command line
-// (eval, input, test).
+// (eval, input, test), and on the decisions the App recorded (inventory,
+// replay).
 package main
 
 import (
@@ -27,6 +28,8 @@ const (
                       [--coverage] [--threshold PERCENT] [--format pretty|json] [PATH]…`
 )
 
+// inventorySynopsis and replaySynopsis are in inventory.go and replay.go.
+
 const usage = `runpolicy enforces OPA/Rego policies on GitHub Actions workflow runs.
 
 Usage:
@@ -34,6 +37,8 @@ Usage:
   ` + inputSynopsis + `
   ` + testSynopsis + `
   runpolicy serve [--config FILE]
+  ` + inventorySynopsis + `
+  ` + replaySynopsis + `
   runpolicy advisories import [--overlay FILE]… [-o OUT] FILE|DIR…
   runpolicy version
 
@@ -73,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runTest(ctx, rest, stdout, stderr)
 	case "serve":
 		return runServe(ctx, rest, stdout, stderr)
+	case "inventory":
+		return runInventory(ctx, rest, stdout, stderr)
+	case "replay":
+		return runReplay(ctx, rest, stdout, stderr)
 	case "advisories":
 		return runAdvisories(ctx, rest, stdout, stderr)
 	case "version", "--version":

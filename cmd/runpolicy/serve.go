@@ -15,6 +15,7 @@ import (
 	"github.com/runpolicy/runpolicy/bundles"
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/github"
+	"github.com/runpolicy/runpolicy/replay"
 	"github.com/runpolicy/runpolicy/resolve"
 	"github.com/runpolicy/runpolicy/webhook"
 	"github.com/runpolicy/runpolicy/webhook/store"
@@ -85,16 +86,10 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tokens := appTokens(app)
 	mgr, err := bundles.NewManager(eng, cfg.Bundles,
 		bundles.WithLogger(logger.With("component", "bundles")), bundles.WithRegisterer(reg),
-		bundles.WithTokenSource(func(ctx context.Context, repo string) (string, error) {
-			owner, name, _ := strings.Cut(repo, "/")
-			id, err := app.FindInstallation(ctx, owner, name)
-			if err != nil {
-				return "", err
-			}
-			return app.Token(ctx, id)
-		}))
+		bundles.WithTokenSource(tokens))
 	if err != nil {
 		return err
 	}
@@ -113,7 +108,13 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		RetryMax:           cfg.RetryMax,
 		ShutdownTimeout:    cfg.ShutdownTimeout,
 		Store: store.Options{DSN: cfg.Database, MaxWorkers: cfg.Workers, MaxAttempts: cfg.MaxAttempts,
-			JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter, PollInterval: cfg.PollInterval},
+			JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter, PollInterval: cfg.PollInterval,
+			DecisionRetention: cfg.retention},
+		// A replay's candidate is a configured source at another ref, or
+		// an uploaded bundle: no path or URL of the server's is taken from
+		// a request.
+		Replay: replay.Policies{Sources: cfg.Bundles, AllowBuiltins: cfg.allowedBuiltins(), Tokens: tokens,
+			OnlyConfigured: true},
 		Engine:   eng,
 		Policies: mgr,
 		App:      app,
@@ -145,6 +146,19 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		}
 	}()
 	return srv.Serve(ctx, ln)
+}
+
+// appTokens gives bundle sources with token_from_app an installation
+// token of the App for their repository.
+func appTokens(app *github.App) bundles.TokenSource {
+	return func(ctx context.Context, repo string) (string, error) {
+		owner, name, _ := strings.Cut(repo, "/")
+		id, err := app.FindInstallation(ctx, owner, name)
+		if err != nil {
+			return "", err
+		}
+		return app.Token(ctx, id)
+	}
 }
 
 func logLevel(s string) slog.Level {
