@@ -233,4 +233,3 @@ func findingLine(f replay.Finding) string {
 // oneLineString keeps a recorded string on one line of the report, with
 // no control character: workflows, and so findings, are anyone's to write.
 func oneLineString(s string) string { return printable(strings.Join(strings.Fields(s), " ")) }
-
