@@ -65,6 +65,14 @@ func (r *Runner) Start(ctx context.Context, req Request, requestedBy string) (st
 	if !req.Since.Before(req.Until) {
 		return "", fmt.Errorf("replay: since %s is not before until %s", req.Since.Format(time.RFC3339), req.Until.Format(time.RFC3339))
 	}
+	// A candidate the policies refuse is refused now, not in the background.
+	if len(req.Bundle) == 0 {
+		if _, _, err := r.policies.resolve(req.Policy); err != nil {
+			return "", err
+		}
+	} else if req.Replace != "" && r.policies.configured(req.Replace) < 0 {
+		return "", fmt.Errorf("replay: no configured bundle source named %q (%s)", req.Replace, r.policies.names())
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ctx.Err() != nil {

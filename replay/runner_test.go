@@ -55,13 +55,21 @@ func TestRunner(t *testing.T) {
 				t.Errorf("List = %+v, %v", list, err)
 			}
 
+			// A server takes no path for a candidate.
+			if _, err := r.Start(ctx, Request{Policy: "/etc", Since: t0}, "admin"); err == nil || !strings.Contains(err.Error(), "want NAME@REF") {
+				t.Errorf("replay of a local path on a server: %v; want refused", err)
+			}
+			if _, err := r.Start(ctx, Request{Bundle: []byte("x"), Replace: "org", Since: t0}, "admin"); err == nil ||
+				!strings.Contains(err.Error(), `no configured bundle source named "org"`) {
+				t.Errorf("upload replacing an unknown source: %v; want refused", err)
+			}
 			// A candidate that cannot be built fails the replay, with why.
-			id, err = r.Start(ctx, Request{Policy: "/etc", Since: t0}, "admin")
+			id, err = r.Start(ctx, Request{Bundle: []byte("not a tarball"), Since: t0}, "admin")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st := waitState(t, r, id); st.State != store.ReplayFailed || !strings.Contains(st.Error, "want NAME@REF") {
-				t.Errorf("replay of a local path on a server = %+v; want failed, refused", st)
+			if st := waitState(t, r, id); st.State != store.ReplayFailed || !strings.Contains(st.Error, "candidate") {
+				t.Errorf("replay of a broken upload = %+v; want failed, saying why", st)
 			}
 
 			if _, err := r.Start(ctx, Request{Since: t0}, "admin"); err == nil {
@@ -87,11 +95,12 @@ deny contains {"message": "x"} if {
 }
 `
 	r := NewRunner(s, Policies{}, Options{Concurrency: 1}, "w", nil)
-	id, err := r.Start(ctx, Request{Policy: bundleDir(t, map[string]string{"slow.rego": slow}), Since: t0.Add(-time.Minute)}, "admin")
+	slowDir := bundleDir(t, map[string]string{"slow.rego": slow})
+	id, err := r.Start(ctx, Request{Policy: slowDir, Since: t0.Add(-time.Minute)}, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Start(ctx, Request{Policy: "x", Since: t0}, "admin"); !errors.Is(err, ErrBusy) {
+	if _, err := r.Start(ctx, Request{Policy: slowDir, Since: t0}, "admin"); !errors.Is(err, ErrBusy) {
 		t.Errorf("second Start while one runs = %v; want ErrBusy", err)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -100,7 +109,7 @@ deny contains {"message": "x"} if {
 	if err != nil || st.State != store.ReplayFailed || !strings.Contains(st.Error, "canceled") {
 		t.Errorf("replay after Close = %+v, %v; want failed, cancelled", st, err)
 	}
-	if _, err := r.Start(ctx, Request{Policy: "x", Since: t0}, "admin"); err == nil || !strings.Contains(err.Error(), "stopping") {
+	if _, err := r.Start(ctx, Request{Policy: slowDir, Since: t0}, "admin"); err == nil || !strings.Contains(err.Error(), "stopping") {
 		t.Errorf("Start after Close = %v; want refused", err)
 	}
 }

@@ -30,6 +30,12 @@ func TestAdminAuthorization(t *testing.T) {
 		"/admin/deliveries/auth-1",
 		"/admin/bundles",
 		"/status/bundles",
+		"/admin/inventory?name=tj-actions/changed-files",
+		"/admin/inventory?repository=acme/auth",
+		"/admin/evaluations",
+		"/admin/evaluations?repository=acme/auth",
+		"/admin/evaluations/stats",
+		"/admin/replays",
 	}
 	refused := []struct {
 		name   string
