@@ -157,7 +157,7 @@ func record(t testing.TB, s *store.Store, t0 time.Time) fixture {
 }
 
 // bundleDir writes a bundle directory.
-func bundleDir(t *testing.T, files map[string]string) string {
+func bundleDir(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {

@@ -83,16 +83,18 @@ func (s *Store) SaveDecision(ctx context.Context, d Decision) (Decision, error) 
 	return d, nil
 }
 
-// savePolicies records the policies that fired in a decision.
+// savePolicies records the policies that fired in a decision, with the
+// decision's time, owner and repository: a policy filter walks the policy
+// rows of an organization or repository newest first (evaluations.go).
 func (s *Store) savePolicies(ctx context.Context, tx *sql.Tx, d Decision, hits []PolicyHit) error {
 	if len(hits) == 0 {
 		return nil
 	}
-	q := "INSERT INTO runpolicy_decision_policy (decision_id, policy, mode, findings, created_at) VALUES " +
-		placeholders(len(hits), 5)
-	args := make([]any, 0, 5*len(hits))
+	q := "INSERT INTO runpolicy_decision_policy (decision_id, policy, mode, findings, created_at, owner, repository) VALUES " +
+		placeholders(len(hits), 7)
+	args := make([]any, 0, 7*len(hits))
 	for _, h := range hits {
-		args = append(args, d.ID, h.Policy, h.Mode, h.Findings, nanos(d.CreatedAt))
+		args = append(args, d.ID, h.Policy, h.Mode, h.Findings, nanos(d.CreatedAt), ownerOf(d.Repository), d.Repository)
 	}
 	if _, err := tx.ExecContext(ctx, s.dialect.rebind(q), args...); err != nil {
 		return fmt.Errorf("policies: %w", err)

@@ -99,21 +99,31 @@ type EvaluationPage struct {
 const evaluationColumns = `d.id, d.delivery_id, d.owner, d.repository, d.workflow, d.branch, d.run_event, d.event,
 	d.run_id, d.run_attempt, d.outcome, d.verdict, d.cancel, d.created_at`
 
-// where is the filter's condition on runpolicy_decision d (and, with a
-// policy, runpolicy_decision_policy p), and the columns its time order and
+// where is the filter's condition on runpolicy_decision d or, with a
+// policy (or policyRows), on runpolicy_decision_policy p joined to d when
+// needDecision or a filter reads d; and the columns its time order and
 // cursor use.
-func (f EvaluationFilter) where() (from, cond, timeCol, idCol string, args []any, err error) {
+func (f EvaluationFilter) where(policyRows, needDecision bool) (from, cond, timeCol, idCol string, args []any, err error) {
 	from, timeCol, idCol = "runpolicy_decision d", "d.created_at", "d.id"
 	var conds []string
-	if f.Policy != "" {
-		// The policy's own index walks its decisions newest first.
-		from = "runpolicy_decision_policy p JOIN runpolicy_decision d ON d.id = p.decision_id"
-		timeCol, idCol = "p.created_at", "p.decision_id"
-		conds = append(conds, "p.policy = ?")
-		args = append(args, f.Policy)
+	ownerCol, repoCol := "d.owner", "d.repository"
+	if f.Policy != "" || policyRows {
+		// The policy rows carry the decision's time, owner and repository:
+		// their indexes walk a policy's decisions newest first, in an
+		// organization or repository too. The decision is joined for the
+		// other filters.
+		from = "runpolicy_decision_policy p"
+		if needDecision || f.Workflow != "" || f.Branch != "" || f.Event != "" || f.Verdict != "" {
+			from += " JOIN runpolicy_decision d ON d.id = p.decision_id"
+		}
+		timeCol, idCol, ownerCol, repoCol = "p.created_at", "p.decision_id", "p.owner", "p.repository"
+		if f.Policy != "" {
+			conds = append(conds, "p.policy = ?")
+			args = append(args, f.Policy)
+		}
 	}
 	for _, eq := range []struct{ col, val string }{
-		{"d.owner", f.Organization}, {"d.repository", f.Repository}, {"d.workflow", f.Workflow},
+		{ownerCol, f.Organization}, {repoCol, f.Repository}, {"d.workflow", f.Workflow},
 		{"d.branch", f.Branch}, {"d.run_event", f.Event}, {"d.verdict", f.Verdict},
 	} {
 		if eq.val != "" {
@@ -129,7 +139,7 @@ func (f EvaluationFilter) where() (from, cond, timeCol, idCol string, args []any
 			if err != nil {
 				return "", "", "", "", nil, err
 			}
-			conds = append(conds, "d.repository IN "+in)
+			conds = append(conds, repoCol+" IN "+in)
 			args = append(args, inArgs...)
 		}
 	}
@@ -159,7 +169,7 @@ func (s *Store) Evaluations(ctx context.Context, f EvaluationFilter) (Evaluation
 		f.Limit = 50
 	}
 	f.Limit = min(f.Limit, 1000)
-	from, cond, timeCol, idCol, args, err := f.where()
+	from, cond, timeCol, idCol, args, err := f.where(false, true)
 	if err != nil {
 		return EvaluationPage{}, fmt.Errorf("store: evaluations: %w", err)
 	}
@@ -251,7 +261,7 @@ type DayCount struct {
 // bound the time with Since.
 func (s *Store) EvaluationsPerDay(ctx context.Context, f EvaluationFilter) ([]DayCount, error) {
 	f.After = nil
-	from, cond, timeCol, _, args, err := f.where()
+	from, cond, timeCol, _, args, err := f.where(false, true)
 	if err != nil {
 		return nil, fmt.Errorf("store: evaluations per day: %w", err)
 	}
@@ -290,13 +300,12 @@ func (s *Store) TopPolicies(ctx context.Context, f EvaluationFilter, n int) ([]P
 		n = 10
 	}
 	f.After, f.Policy = nil, ""
-	_, cond, _, _, args, err := f.where()
+	from, cond, _, _, args, err := f.where(true, false)
 	if err != nil {
 		return nil, fmt.Errorf("store: top policies: %w", err)
 	}
 	rows, err := s.query(ctx, `SELECT p.policy, count(*), sum(CASE WHEN p.mode = 'enforce' THEN 1 ELSE 0 END)
-		FROM runpolicy_decision_policy p JOIN runpolicy_decision d ON d.id = p.decision_id
-		WHERE `+cond+` GROUP BY p.policy ORDER BY 2 DESC, 1 LIMIT ?`, append(args, n)...)
+		FROM `+from+` WHERE `+cond+` GROUP BY p.policy ORDER BY 2 DESC, 1 LIMIT ?`, append(args, n)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: top policies: %w", err)
 	}
@@ -351,7 +360,7 @@ func (s *Store) RunActions(ctx context.Context, key RunKey) ([]Action, error) {
 // ignored): the total a replay's progress is measured against.
 func (s *Store) CountEvaluations(ctx context.Context, f EvaluationFilter) (int, error) {
 	f.After = nil
-	from, cond, _, _, args, err := f.where()
+	from, cond, _, _, args, err := f.where(false, false)
 	if err != nil {
 		return 0, fmt.Errorf("store: count evaluations: %w", err)
 	}

@@ -108,9 +108,13 @@ var migrations = []string{
 		mode        TEXT NOT NULL,
 		findings    INTEGER NOT NULL,
 		created_at  BIGINT NOT NULL,
+		owner       TEXT NOT NULL,
+		repository  TEXT NOT NULL,
 		PRIMARY KEY (decision_id, policy)
 	);
 	CREATE INDEX runpolicy_decision_policy_time ON runpolicy_decision_policy (policy, created_at, decision_id);
+	CREATE INDEX runpolicy_decision_policy_owner ON runpolicy_decision_policy (policy, owner, created_at, decision_id);
+	CREATE INDEX runpolicy_decision_policy_repository ON runpolicy_decision_policy (policy, repository, created_at, decision_id);
 	CREATE TABLE runpolicy_inventory (
 		repository       TEXT NOT NULL,
 		workflow         TEXT NOT NULL,
