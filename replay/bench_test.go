@@ -85,4 +85,3 @@ func BenchmarkReplay10k(b *testing.B) {
 		})
 	}
 }
-
