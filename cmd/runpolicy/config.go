@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runpolicy/runpolicy/bundles"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/resolve"
 	"github.com/runpolicy/runpolicy/webhook"
 )
@@ -147,7 +148,7 @@ func loadConfig(path string, environ []string) (*serveConfig, error) {
 func decodeConfig(path string, src []byte, cfg *serveConfig, environ []string) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return fmt.Errorf("config %s: %s", path, squash(err.Error()))
+		return fmt.Errorf("config %s: %s", path, oneline.Fold(err.Error()))
 	}
 	if len(doc.Content) == 0 {
 		return nil // empty file
@@ -297,7 +298,7 @@ func decodeValue(n *yaml.Node, dst reflect.Value) error {
 			}
 			var sc bundles.SourceConfig
 			if err := json.Unmarshal(b, &sc); err != nil {
-				return fmt.Errorf("[%d]: %s", i, squash(err.Error()))
+				return fmt.Errorf("[%d]: %s", i, oneline.Fold(err.Error()))
 			}
 			out = append(out, sc)
 		}
@@ -331,16 +332,13 @@ func decodeValue(n *yaml.Node, dst reflect.Value) error {
 
 // yamlError drops the "yaml: unmarshal errors: line N:" wrapping.
 func yamlError(err error) string {
-	msg := squash(err.Error())
+	msg := oneline.Fold(err.Error())
 	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors: ")
 	if i := strings.Index(msg, ": "); strings.HasPrefix(msg, "line ") && i > 0 {
 		msg = msg[i+2:]
 	}
 	return msg
 }
-
-// squash puts a message on one line.
-func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // applyEnv overrides keys from RUNPOLICY_<KEY>. Strings are taken as they
 // are (a PEM key keeps its newlines); other values are read as YAML.
@@ -371,7 +369,7 @@ func applyEnv(cfg *serveConfig, environ []string) error {
 		}
 		var doc yaml.Node
 		if err := yaml.Unmarshal([]byte(val), &doc); err != nil {
-			return fmt.Errorf("config: %s: %s", name, squash(err.Error()))
+			return fmt.Errorf("config: %s: %s", name, oneline.Fold(err.Error()))
 		}
 		if len(doc.Content) == 0 {
 			return fmt.Errorf("config: %s: empty value", name)
@@ -519,7 +517,7 @@ func (c *serveConfig) commentTemplate() (*template.Template, error) {
 	}
 	t, err := webhook.NewCommentTemplate(string(src))
 	if err != nil {
-		return nil, fmt.Errorf("comment_template_file %s: %s", c.CommentTemplateFile, squash(err.Error()))
+		return nil, fmt.Errorf("comment_template_file %s: %s", c.CommentTemplateFile, oneline.Fold(err.Error()))
 	}
 	return t, nil
 }

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // report is what every printer may use besides the results.
@@ -463,7 +464,7 @@ func sarifRuleFor(id string, p engine.PolicyInfo) sarifRule {
 	}
 	r := sarifRule{ID: id, Name: ruleName(id), ShortDescription: sarifMessage{Text: title}}
 	if p.Description != "" {
-		desc := squash(p.Description)
+		desc := oneline.Fold(p.Description)
 		r.FullDescription = &sarifMessage{Text: desc}
 		help := sarifMessage{Text: desc, Markdown: "**" + title + "**\n\n" + p.Description}
 		for _, u := range p.URLs {

@@ -137,7 +137,7 @@ func ParseEvent(payload []byte) (Context, error) {
 			c.Run.PullRequests = append(c.Run.PullRequests, pr.Number)
 		}
 		for _, w := range r.ReferencedWorkflows {
-			if key, ok := referencedKey(w.Path, w.Ref); ok && isFullSHA(strings.ToLower(w.SHA)) {
+			if key, ok := referencedKey(w.Path, w.Ref); ok && IsFullSHA(strings.ToLower(w.SHA)) {
 				c.ReferencedWorkflows[key] = strings.ToLower(w.SHA)
 			}
 		}
