@@ -9,10 +9,10 @@ import (
 
 func TestFold(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                                    "",
-		"one line":                            "one line",
+		"":                                   "",
+		"one line":                           "one line",
 		"2 errors occurred:\n\t* a\n\t* b\n": "2 errors occurred: * a * b",
-		"  spaced \r\n  out  ":                "spaced out",
+		"  spaced \r\n  out  ":               "spaced out",
 	} {
 		if got := Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
