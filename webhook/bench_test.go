@@ -18,7 +18,6 @@ import (
 	"github.com/runpolicy/runpolicy/test/fakegithub"
 	"github.com/runpolicy/runpolicy/test/harness"
 	"github.com/runpolicy/runpolicy/webhook"
-	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
 // The server's benchmarks go through its public API only (New, Handler,
@@ -60,9 +59,10 @@ func benchServer(b *testing.B, ready bool) (*webhook.Server, *fakegithub.Server)
 }
 
 func benchOptions(b *testing.B, eng *engine.Engine, app *github.App, ready bool) webhook.Options {
-	return webhook.Options{Secret: []byte(benchSecret), Engine: eng, Policies: readyPolicies{ready}, App: app,
-		RedeliverInterval: -1, CancelEscalation: 0,
-		Store: store.Options{DSN: filepath.Join(b.TempDir(), "bench.db"), PollInterval: 20 * time.Millisecond}}
+	cfg := webhook.DefaultConfig()
+	cfg.RedeliverInterval, cfg.CancelEscalationDelay, cfg.PollInterval = 0, 0, 20*time.Millisecond
+	return webhook.Options{Config: cfg, Secret: []byte(benchSecret), Engine: eng, Policies: readyPolicies{ready}, App: app,
+		Database: filepath.Join(b.TempDir(), "bench.db")}
 }
 
 // BenchmarkReceive is acknowledging a workflow_run delivery: verify,

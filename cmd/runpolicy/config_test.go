@@ -40,15 +40,15 @@ bundles:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Addr != "127.0.0.1:9000" || cfg.OnError != "cancel" || *cfg.CancelEscalationDelay != 0 || cfg.RetryBase != 250*time.Millisecond ||
+	if cfg.Addr != "127.0.0.1:9000" || cfg.OnError != "cancel" || cfg.CancelEscalationDelay != 0 || cfg.RetryBase != 250*time.Millisecond ||
 		cfg.Workers != 4 || cfg.GitHubAPIURL != "https://api.github.com" || cfg.LogLevel != "info" {
 		t.Errorf("config = %+v", cfg)
 	}
 	if len(cfg.Bundles) != 1 || cfg.Bundles[0].Interval != 30*time.Second || !cfg.Bundles[0].TokenFromApp {
 		t.Errorf("bundles = %+v", cfg.Bundles)
 	}
-	if *cfg.RedeliverInterval != 5*time.Minute || cfg.Database != "postgres://runpolicy@db/runpolicy" {
-		t.Errorf("defaults: redeliver %s, database %s", *cfg.RedeliverInterval, cfg.Database)
+	if cfg.RedeliverInterval != 5*time.Minute || cfg.Database != "postgres://runpolicy@db/runpolicy" {
+		t.Errorf("defaults: redeliver %s, database %s", cfg.RedeliverInterval, cfg.Database)
 	}
 	if cfg.ResolveTrustedOwners != nil || len(cfg.resolveOptions()) != 0 {
 		t.Errorf("resolver defaults: trusted owners %v, %d options", cfg.ResolveTrustedOwners, len(cfg.resolveOptions()))
