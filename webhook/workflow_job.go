@@ -63,15 +63,15 @@ func (h jobHandler) GiveUp(ctx context.Context, d delivery, cause error) (outcom
 }
 
 // cancelledAndClaimed reports a run attempt whose cancel is done and whose
-// other actions have owners, when delivery made no decision yet: its jobs'
+// other actions have owners, when the delivery made no decision yet: its jobs'
 // deliveries have nothing left to do. A delivery that decided finishes
 // what it claimed (its retry after a failed report must not stop here),
 // and an action handed back needs a decision to take it over.
-func (h jobHandler) cancelledAndClaimed(ctx context.Context, key store.RunKey, delivery string) bool {
+func (h jobHandler) cancelledAndClaimed(ctx context.Context, key store.RunKey, deliveryID string) bool {
 	if a, err := h.store.Action(ctx, key, actionCancel); err != nil || !a.Done() {
 		return false
 	}
-	if _, err := h.store.DecisionForDelivery(ctx, delivery); !errors.Is(err, store.ErrNotFound) {
+	if _, err := h.store.DecisionForDelivery(ctx, deliveryID); !errors.Is(err, store.ErrNotFound) {
 		return false
 	}
 	handedBack, err := h.store.HandedBack(ctx, key)

@@ -394,7 +394,7 @@ func printSARIF(w io.Writer, results []result, rep report) error {
 		for _, v := range r.Violations {
 			level, kind := "error", "violation"
 			if !v.Enforced() {
-				level, kind = "warning", "dry_run"
+				level, kind = "warning", engine.ModeDryRun
 			}
 			add(r.File, uri, src, v, level, kind)
 		}
