@@ -52,7 +52,7 @@ func printText(w io.Writer, results []result, _ report) error {
 		}
 		for _, v := range r.Violations {
 			label := "DENY"
-			if v.Mode != "enforce" {
+			if !v.Enforced() {
 				label = "DRY-RUN"
 				dryRun++
 			} else {
@@ -231,7 +231,7 @@ func printGitHub(w io.Writer, results []result, rep report) error {
 		}
 		for _, v := range r.Violations {
 			cmd, label := "error", "DENY"
-			if v.Mode != "enforce" {
+			if !v.Enforced() {
 				cmd, label = "warning", "DRY-RUN"
 			}
 			col, _ := charSpan(src, v)
@@ -394,8 +394,8 @@ func printSARIF(w io.Writer, results []result, rep report) error {
 		}
 		for _, v := range r.Violations {
 			level, kind := "error", "violation"
-			if v.Mode != "enforce" {
-				level, kind = "warning", "dry_run"
+			if !v.Enforced() {
+				level, kind = "warning", engine.ModeDryRun
 			}
 			add(r.File, uri, src, v, level, kind)
 		}
