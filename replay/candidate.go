@@ -10,6 +10,7 @@ import (
 
 	"github.com/runpolicy/runpolicy/bundles"
 	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // Policies are the policies decisions are made with: the built-in bundle
@@ -129,13 +130,13 @@ func (p Policies) build(ctx context.Context, sources []bundles.SourceConfig, ext
 	for _, cfg := range sources {
 		b, err := bundles.FetchWith(ctx, cfg, p.Tokens)
 		if err != nil {
-			return nil, fmt.Errorf("replay: candidate: %s", oneLine(err))
+			return nil, fmt.Errorf("replay: candidate: %s", oneline.Error(err))
 		}
 		set = append(set, b)
 	}
 	eng, err := engine.New(ctx, set, engine.WithAllowedBuiltins(p.AllowBuiltins...))
 	if err != nil {
-		return nil, fmt.Errorf("replay: candidate: %s", oneLine(err))
+		return nil, fmt.Errorf("replay: candidate: %s", oneline.Error(err))
 	}
 	return eng, nil
 }

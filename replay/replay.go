@@ -27,6 +27,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
@@ -334,7 +335,7 @@ func replayOne(ctx context.Context, candidate *engine.Engine, e store.Evaluation
 	case err != nil:
 		// The server denies a run whose document the policies fail on,
 		// or run past eval_timeout on: so does the replay.
-		msg := "the policies cannot be evaluated on this workflow: " + oneLine(err)
+		msg := "the policies cannot be evaluated on this workflow: " + oneline.Error(err)
 		if errors.Is(evalCtx.Err(), context.DeadlineExceeded) {
 			msg = fmt.Sprintf("evaluating the policies on this workflow took longer than %s", o.EvalTimeout)
 		}
@@ -353,14 +354,6 @@ func findings(vs []engine.Violation) []Finding {
 		out = append(out, Finding{Policy: v.Policy, Mode: v.Mode, Message: v.Message, Job: v.Job, Uses: v.Uses, Line: v.Line})
 	}
 	return out
-}
-
-func oneLine(err error) string {
-	s := strings.TrimSpace(err.Error())
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }
 
 // run gathers the replayed decisions of one run attempt: a run is judged

@@ -17,26 +17,31 @@ import (
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
-// The admin API's data routes: the inventory, the evaluation lists and
-// replays. They serve scripts with the admin token; the console calls the
-// same store and replay functions for its pages.
-func (s *Server) dataRoutes(admin *echo.Group) {
-	admin.GET("/inventory", s.adminInventory)
-	admin.GET("/evaluations", s.adminEvaluations)
-	admin.GET("/evaluations/stats", s.adminEvaluationStats)
-	admin.GET("/decisions/:id", s.adminDecision)
-	admin.POST("/replays", s.adminStartReplay)
-	admin.GET("/replays", s.adminReplays)
-	admin.GET("/replays/:id", s.adminReplay)
+// dataAPI serves the admin API's data routes: the inventory, the
+// evaluation lists and replays, for scripts with the admin token; the
+// console calls the same store and replay functions for its pages.
+type dataAPI struct {
+	store   *store.Store
+	replays *replay.Runner
+}
+
+func (d *dataAPI) routes(admin *echo.Group) {
+	admin.GET("/inventory", d.inventory)
+	admin.GET("/evaluations", d.evaluations)
+	admin.GET("/evaluations/stats", d.evaluationStats)
+	admin.GET("/decisions/:id", d.decision)
+	admin.POST("/replays", d.startReplay)
+	admin.GET("/replays", d.replayList)
+	admin.GET("/replays/:id", d.replay)
 }
 
 func badRequest(c echo.Context, format string, a ...any) error {
 	return c.JSON(http.StatusBadRequest, map[string]string{"status": fmt.Sprintf(format, a...)})
 }
 
-// adminInventory answers ?name=NAME[@REF] (who uses it) or
+// inventory answers ?name=NAME[@REF] (who uses it) or
 // ?repository=OWNER/NAME (what it uses), with &limit=N.
-func (s *Server) adminInventory(c echo.Context) error {
+func (d *dataAPI) inventory(c echo.Context) error {
 	q := store.InventoryQuery{Repository: c.QueryParam("repository")}
 	if v := c.QueryParam("name"); v != "" {
 		var err error
@@ -54,7 +59,7 @@ func (s *Server) adminInventory(c echo.Context) error {
 		}
 		q.Limit = n
 	}
-	rows, more, err := s.store.Inventory(c.Request().Context(), q)
+	rows, more, err := d.store.Inventory(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
@@ -105,14 +110,14 @@ func evaluationFilter(c echo.Context) (store.EvaluationFilter, error) {
 	return f, nil
 }
 
-// adminEvaluations lists decisions newest first, a page at a time: next
+// evaluations lists decisions newest first, a page at a time: next
 // is the after= of the next page, empty on the last.
-func (s *Server) adminEvaluations(c echo.Context) error {
+func (d *dataAPI) evaluations(c echo.Context) error {
 	f, err := evaluationFilter(c)
 	if err != nil {
 		return badRequest(c, "%v", err)
 	}
-	page, err := s.store.Evaluations(c.Request().Context(), f)
+	page, err := d.store.Evaluations(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
@@ -126,9 +131,9 @@ func (s *Server) adminEvaluations(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"evaluations": page.Evaluations, "next": next})
 }
 
-// adminEvaluationStats counts the decisions the filters select by day and
+// evaluationStats counts the decisions the filters select by day and
 // verdict, and by policy (?top=N, default 10).
-func (s *Server) adminEvaluationStats(c echo.Context) error {
+func (d *dataAPI) evaluationStats(c echo.Context) error {
 	f, err := evaluationFilter(c)
 	if err != nil {
 		return badRequest(c, "%v", err)
@@ -140,11 +145,11 @@ func (s *Server) adminEvaluationStats(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
-	days, err := s.store.EvaluationsPerDay(ctx, f)
+	days, err := d.store.EvaluationsPerDay(ctx, f)
 	if err != nil {
 		return err
 	}
-	policies, err := s.store.TopPolicies(ctx, f, top)
+	policies, err := d.store.TopPolicies(ctx, f, top)
 	if err != nil {
 		return err
 	}
@@ -157,17 +162,17 @@ func (s *Server) adminEvaluationStats(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"per_day": days, "top_policies": policies})
 }
 
-// adminDecision is one decision's log entry and what was done on its run.
-func (s *Server) adminDecision(c echo.Context) error {
+// decision is one decision's log entry and what was done on its run.
+func (d *dataAPI) decision(c echo.Context) error {
 	ctx := c.Request().Context()
-	d, err := s.store.DecisionByID(ctx, c.Param("id"))
+	rec, err := d.store.DecisionByID(ctx, c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return c.JSON(http.StatusNotFound, map[string]string{"status": "no such decision"})
 	}
 	if err != nil {
 		return err
 	}
-	actions, err := s.store.RunActions(ctx, store.RunKey{Repository: d.Repository, RunID: d.RunID, Attempt: d.RunAttempt})
+	actions, err := d.store.RunActions(ctx, store.RunKey{Repository: rec.Repository, RunID: rec.RunID, Attempt: rec.RunAttempt})
 	if err != nil {
 		return err
 	}
@@ -175,15 +180,15 @@ func (s *Server) adminDecision(c echo.Context) error {
 	for _, a := range actions {
 		done = append(done, map[string]any{"action": a.Name, "ref": a.Ref, "begun_at": a.CreatedAt, "done_at": a.DoneAt, "done": a.Done()})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"decision": json.RawMessage(d.Log), "actions": done})
+	return c.JSON(http.StatusOK, map[string]any{"decision": json.RawMessage(rec.Log), "actions": done})
 }
 
-// adminStartReplay starts a replay: a JSON body {"policy": "NAME@REF",
+// startReplay starts a replay: a JSON body {"policy": "NAME@REF",
 // "since": "7d", "until": …, "repositories": […], "organization": …}, or
 // a .tar.gz bundle (Content-Type application/gzip) with those as query
 // parameters (repository repeated) and replace=NAME. 202 with its id; 409
 // while another runs here.
-func (s *Server) adminStartReplay(c echo.Context) error {
+func (d *dataAPI) startReplay(c echo.Context) error {
 	var body struct {
 		Policy       string   `json:"policy"`
 		Replace      string   `json:"replace"`
@@ -226,7 +231,7 @@ func (s *Server) adminStartReplay(c echo.Context) error {
 			return badRequest(c, "until: %v", err)
 		}
 	}
-	id, err := s.replays.Start(r.Context(), req, "admin")
+	id, err := d.replays.Start(r.Context(), req, "admin")
 	switch {
 	case errors.Is(err, replay.ErrBusy):
 		return c.JSON(http.StatusConflict, map[string]string{"status": err.Error()})
@@ -238,18 +243,18 @@ func (s *Server) adminStartReplay(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, map[string]string{"id": id, "status": "running"})
 }
 
-// adminReplays lists the latest replays without their results.
-func (s *Server) adminReplays(c echo.Context) error {
-	list, err := s.replays.List(c.Request().Context(), 100)
+// replayList lists the latest replays without their results.
+func (d *dataAPI) replayList(c echo.Context) error {
+	list, err := d.replays.List(c.Request().Context(), 100)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, list)
 }
 
-// adminReplay is a replay's progress, and its result once done.
-func (s *Server) adminReplay(c echo.Context) error {
-	st, err := s.replays.Status(c.Request().Context(), c.Param("id"))
+// replay is a replay's progress, and its result once done.
+func (d *dataAPI) replay(c echo.Context) error {
+	st, err := d.replays.Status(c.Request().Context(), c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return c.JSON(http.StatusNotFound, map[string]string{"status": "no such replay"})
 	}

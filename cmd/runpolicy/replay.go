@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runpolicy/runpolicy/github"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/replay"
 )
 
@@ -232,4 +233,4 @@ func findingLine(f replay.Finding) string {
 
 // oneLineString keeps a recorded string on one line of the report, with
 // no control character: workflows, and so findings, are anyone's to write.
-func oneLineString(s string) string { return printable(strings.Join(strings.Fields(s), " ")) }
+func oneLineString(s string) string { return printable(oneline.Fold(s)) }
