@@ -346,4 +346,3 @@ func TestDecisionRetention(t *testing.T) {
 		}
 	}
 }
-
