@@ -12,6 +12,7 @@ import (
 	"github.com/runpolicy/runpolicy/engine/input"
 	"github.com/runpolicy/runpolicy/replay/replaytest"
 	"github.com/runpolicy/runpolicy/test/pgtest"
+	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
 // BenchmarkReplay10k replays 10,000 recorded runs (the corpus workflows'
@@ -67,7 +68,7 @@ func BenchmarkReplay10k(b *testing.B) {
 				}
 			}
 			b.Logf("recorded %d decisions in %s", runs, time.Since(begin).Round(time.Second))
-			req := Request{Since: t0.Add(-time.Minute), Until: time.Now()}
+			req := Request{Since: t0.Add(-time.Minute), Until: time.Now(), Scope: store.Scope{All: true}}
 			var res *Result
 			cpu0 := cpuTime()
 			for b.Loop() {

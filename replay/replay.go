@@ -45,11 +45,12 @@ type Request struct {
 	// zero: now).
 	Since time.Time `json:"since"`
 	Until time.Time `json:"until,omitzero"`
-	// Repositories, when not nil, are the repositories (owner/name, as
-	// GitHub names them) whose decisions are replayed; Organization keeps
-	// one owner's.
-	Repositories []string `json:"repositories,omitempty"`
-	Organization string   `json:"organization,omitempty"`
+	// Scope is whose decisions are replayed (store.Scope: the zero Scope
+	// sees nothing; Scope{All: true} every repository; a console user's
+	// scope what they may read); Organization and Repository narrow it.
+	Scope        store.Scope `json:"scope"`
+	Organization string      `json:"organization,omitempty"`
+	Repository   string      `json:"repository,omitempty"`
 }
 
 // Options tune Run.
@@ -187,8 +188,8 @@ func Run(ctx context.Context, st *store.Store, candidate *engine.Engine, req Req
 	if !req.Since.Before(req.Until) {
 		return nil, fmt.Errorf("replay: since %s is not before until %s", req.Since.Format(time.RFC3339), req.Until.Format(time.RFC3339))
 	}
-	f := store.EvaluationFilter{Organization: req.Organization, Repositories: req.Repositories,
-		Since: req.Since, Until: req.Until, WithLog: true, Limit: pageSize}
+	f := store.EvaluationFilter{Scope: req.Scope, Organization: req.Organization, Repository: req.Repository,
+		Since: req.Since, Until: req.Until}
 	total, err := st.CountEvaluations(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
@@ -203,7 +204,7 @@ func Run(ctx context.Context, st *store.Store, candidate *engine.Engine, req Req
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	todo := make(chan store.Evaluation, o.Concurrency)
+	todo := make(chan store.Decision, o.Concurrency)
 	done := make(chan outcome, o.Concurrency)
 	readErr := make(chan error, 1)
 	go func() {
@@ -253,23 +254,24 @@ func Run(ctx context.Context, st *store.Store, candidate *engine.Engine, req Req
 }
 
 // read sends the decisions f selects, page by page, newest first.
-func read(ctx context.Context, st *store.Store, f store.EvaluationFilter, todo chan<- store.Evaluation) error {
+func read(ctx context.Context, st *store.Store, f store.EvaluationFilter, todo chan<- store.Decision) error {
+	var before *store.Cursor
 	for {
-		page, err := st.Evaluations(ctx, f)
+		page, next, err := st.DecisionLogs(ctx, f, before, pageSize)
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
-		for _, e := range page.Evaluations {
+		for _, d := range page {
 			select {
-			case todo <- e:
+			case todo <- d:
 			case <-ctx.Done():
 				return nil
 			}
 		}
-		if page.Next == nil {
+		if next == nil {
 			return nil
 		}
-		f.After = page.Next
+		before = next
 	}
 }
 
@@ -279,14 +281,16 @@ type recorded struct {
 	Result  *engine.Decision `json:"result"`
 	Outcome string           `json:"outcome"`
 	Run     *struct {
-		URL string `json:"html_url"`
+		URL      string `json:"html_url"`
+		Workflow string `json:"workflow_path"`
 	} `json:"run"`
 }
 
 // outcome is one decision replayed.
 type outcome struct {
-	e        store.Evaluation
+	e        store.Decision
 	url      string
+	workflow string
 	skipped  bool
 	failed   bool // the candidate could not evaluate the document
 	was, now []Finding
@@ -296,7 +300,7 @@ type outcome struct {
 }
 
 // replayOne evaluates one decision's input document with the candidate.
-func replayOne(ctx context.Context, candidate *engine.Engine, e store.Evaluation, o Options) outcome {
+func replayOne(ctx context.Context, candidate *engine.Engine, e store.Decision, o Options) outcome {
 	out := outcome{e: e}
 	var l recorded
 	if err := json.Unmarshal(e.Log, &l); err != nil {
@@ -304,7 +308,7 @@ func replayOne(ctx context.Context, candidate *engine.Engine, e store.Evaluation
 		return out
 	}
 	if l.Run != nil {
-		out.url = l.Run.URL
+		out.url, out.workflow = l.Run.URL, l.Run.Workflow
 	}
 	if len(l.Input) == 0 || bytes.Equal(l.Input, []byte("null")) || l.Result == nil ||
 		(l.Outcome != store.OutcomeAllow && l.Outcome != store.OutcomeDeny) {
@@ -387,7 +391,7 @@ func (r *Result) merge(runs map[store.RunKey]*run, out outcome) {
 		runs[key] = x
 	}
 	if out.e.CreatedAt.After(x.at) || x.decision == "" {
-		x.decision, x.at, x.workflow = out.e.ID, out.e.CreatedAt, out.e.Workflow
+		x.decision, x.at, x.workflow = out.e.ID, out.e.CreatedAt, out.workflow
 		if out.url != "" {
 			x.url = out.url
 		}

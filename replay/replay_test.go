@@ -184,7 +184,7 @@ func TestReplay(t *testing.T) {
 			s := openStore(t, dsn)
 			t0 := time.Now().Add(-24 * time.Hour).Truncate(time.Second)
 			rec := record(t, s, t0)
-			req := Request{Since: t0.Add(-time.Minute), Until: time.Now()}
+			req := Request{Since: t0.Add(-time.Minute), Until: time.Now(), Scope: store.Scope{All: true}}
 			var p Policies
 
 			t.Run("the recorded policies change nothing", func(t *testing.T) {
@@ -246,7 +246,7 @@ func TestReplay(t *testing.T) {
 
 			t.Run("a repository filter and a window", func(t *testing.T) {
 				r := req
-				r.Repositories = []string{"acme/repo1"}
+				r.Scope = store.Scope{Repositories: []string{"ACME/repo1"}}
 				r.Until = t0.Add(10 * time.Minute)
 				res, err := Run(ctx, s, builtin(t), r, Options{})
 				if err != nil {
@@ -254,6 +254,15 @@ func TestReplay(t *testing.T) {
 				}
 				if res.Runs != 3 { // runs 1, 4 and 7 of the first ten minutes
 					t.Errorf("replayed %d runs; want 3 of acme/repo1 in the window", res.Runs)
+				}
+			})
+
+			t.Run("a scope that sees nothing replays nothing", func(t *testing.T) {
+				r := req
+				r.Scope = store.Scope{}
+				res, err := Run(ctx, s, builtin(t), r, Options{})
+				if err != nil || res.Decisions != 0 || res.Runs != 0 {
+					t.Errorf("replay of the zero scope = %+v, %v; want nothing", res, err)
 				}
 			})
 

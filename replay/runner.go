@@ -145,7 +145,13 @@ func (r *Runner) run(id string, req Request) {
 		}
 		return
 	}
+	mu.Lock()
+	d, t := done, total
+	mu.Unlock()
 	raw, err := json.Marshal(res)
+	if err == nil {
+		err = r.store.ReplayProgress(ctx, id, d, t) // the last word on progress: all done
+	}
 	if err == nil {
 		err = r.store.FinishReplay(ctx, id, store.ReplayDone, raw, "")
 	}

@@ -41,13 +41,13 @@ func TestRunner(t *testing.T) {
 			r := NewRunner(s, p, Options{Concurrency: 1}, "test-worker", nil)
 			defer r.Close()
 
-			id, err := r.Start(ctx, Request{Bundle: tarballOf(t, map[string]string{"no_checkout.rego": noCheckout}), Since: t0.Add(-time.Minute)}, "octocat")
+			id, err := r.Start(ctx, Request{Bundle: tarballOf(t, map[string]string{"no_checkout.rego": noCheckout}), Since: t0.Add(-time.Minute), Scope: store.Scope{All: true}}, "octocat")
 			if err != nil {
 				t.Fatal(err)
 			}
 			st := waitState(t, r, id)
 			if st.State != store.ReplayDone || st.Result == nil || st.Result.NewlyDeniedRuns != rec.checkoutAllowed ||
-				st.RequestedBy != "octocat" || st.Done != 0 && st.Done != st.Total || st.FinishedAt.IsZero() {
+				st.RequestedBy != "octocat" || st.Total == 0 || st.Done != st.Total || st.FinishedAt.IsZero() {
 				t.Errorf("finished replay = %+v; want done with %d newly denied", st, rec.checkoutAllowed)
 			}
 			list, err := r.List(ctx, 10)
@@ -96,7 +96,7 @@ deny contains {"message": "x"} if {
 `
 	r := NewRunner(s, Policies{}, Options{Concurrency: 1}, "w", nil)
 	slowDir := bundleDir(t, map[string]string{"slow.rego": slow})
-	id, err := r.Start(ctx, Request{Policy: slowDir, Since: t0.Add(-time.Minute)}, "admin")
+	id, err := r.Start(ctx, Request{Policy: slowDir, Since: t0.Add(-time.Minute), Scope: store.Scope{All: true}}, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}

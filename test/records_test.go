@@ -108,41 +108,41 @@ func TestInventoryEvaluationsAndReplayFromTheServer(t *testing.T) {
 	}
 
 	type evaluation struct {
-		ID, Repository, Workflow, Verdict string
+		ID, Repository, Workflow, Outcome string
 		Policies                          []struct{ Policy, Mode string }
 	}
 	var page struct {
 		Evaluations []evaluation `json:"evaluations"`
-		Next        string       `json:"next"`
+		Older       string       `json:"older"`
 	}
-	get("/admin/evaluations?verdict=deny&policy=compromised_actions&since=1h", &page)
-	if len(page.Evaluations) != 1 || page.Evaluations[0].Repository != "acme/web" || page.Next != "" ||
+	get("/admin/evaluations?outcome=deny&policy=compromised_actions&since=1h", &page)
+	if len(page.Evaluations) != 1 || page.Evaluations[0].Repository != "acme/web" || page.Older != "" ||
 		!slices.Contains(page.Evaluations[0].Policies, struct{ Policy, Mode string }{"compromised_actions", "enforce"}) {
 		t.Errorf("denied evaluations: %+v", page)
 	}
 	denied := page.Evaluations[0].ID
 	get("/admin/evaluations?limit=1", &page)
 	first := slices.Clone(page.Evaluations) // the next decode reuses the slice
-	if len(first) != 1 || page.Next == "" {
+	if len(first) != 1 || page.Older == "" {
 		t.Fatalf("first page of one: %+v", page)
 	}
-	get("/admin/evaluations?limit=1&after="+page.Next, &page)
-	if len(page.Evaluations) != 1 || page.Evaluations[0].ID == first[0].ID || page.Next != "" {
+	get("/admin/evaluations?limit=1&before="+page.Older, &page)
+	if len(page.Evaluations) != 1 || page.Evaluations[0].ID == first[0].ID || page.Older != "" {
 		t.Errorf("second page: %+v after %+v", page, first)
 	}
 	var stats struct {
+		Total  int `json:"total"`
 		PerDay []struct {
-			Verdict string
-			Count   int
+			Allow, Deny int
 		} `json:"per_day"`
 	}
-	get("/admin/evaluations/stats?organization=acme", &stats)
+	get("/admin/evaluations/stats?organization=acme&since=2d", &stats)
 	total := 0
 	for _, d := range stats.PerDay {
-		total += d.Count
+		total += d.Allow + d.Deny
 	}
-	if total != 2 {
-		t.Errorf("per day: %+v; want the two decisions", stats.PerDay)
+	if total != 2 || stats.Total != 2 {
+		t.Errorf("per day: %+v; want the two decisions", stats)
 	}
 	var one struct {
 		Decision struct {
@@ -197,7 +197,7 @@ func TestInventoryEvaluationsAndReplayFromTheServer(t *testing.T) {
 			t.Errorf("POST %s: %d %s; want 400 with %q", tc.body, code, body, tc.want)
 		}
 	}
-	for _, path := range []string{"/admin/inventory", "/admin/inventory?name=checkout", "/admin/evaluations?verdict=maybe",
+	for _, path := range []string{"/admin/inventory", "/admin/inventory?name=checkout", "/admin/evaluations?outcome=maybe",
 		"/admin/evaluations?after=x", "/admin/evaluations?since=soon"} {
 		if code, err := s.srv.Get(ctx, path, adminToken, nil); code != http.StatusBadRequest {
 			t.Errorf("GET %s: %d, %v; want 400", path, code, err)

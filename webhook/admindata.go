@@ -42,7 +42,7 @@ func badRequest(c echo.Context, format string, a ...any) error {
 // inventory answers ?name=NAME[@REF] (who uses it) or
 // ?repository=OWNER/NAME (what it uses), with &limit=N.
 func (d *dataAPI) inventory(c echo.Context) error {
-	q := store.InventoryQuery{Repository: c.QueryParam("repository")}
+	q := store.InventoryQuery{Repository: c.QueryParam("repository"), Scope: store.Scope{All: true}}
 	if v := c.QueryParam("name"); v != "" {
 		var err error
 		if q.Name, q.Ref, err = store.ParseInventoryName(v); err != nil {
@@ -70,18 +70,20 @@ func (d *dataAPI) inventory(c echo.Context) error {
 }
 
 // evaluationFilter reads the evaluation filters of a query string:
-// organization, repository, workflow, branch, event, verdict, policy,
-// since, until (see replay.ParseTime), after (a page's next) and limit.
+// organization, repository, workflow, branch, event, outcome, policy,
+// since, until (see replay.ParseTime), before and after (a page's older
+// and newer cursors) and limit. The admin token sees every repository.
 func evaluationFilter(c echo.Context) (store.EvaluationFilter, error) {
 	f := store.EvaluationFilter{
+		Scope:        store.Scope{All: true},
 		Organization: c.QueryParam("organization"), Repository: c.QueryParam("repository"),
 		Workflow: c.QueryParam("workflow"), Branch: c.QueryParam("branch"), Event: c.QueryParam("event"),
-		Verdict: c.QueryParam("verdict"), Policy: c.QueryParam("policy"),
+		Outcome: c.QueryParam("outcome"), Policy: c.QueryParam("policy"),
 	}
-	switch f.Verdict {
-	case "", store.VerdictAllow, store.VerdictDryRun, store.VerdictDeny, store.VerdictError:
+	switch f.Outcome {
+	case "", store.OutcomeAllow, store.OutcomeDryRun, store.OutcomeDeny, store.OutcomeError:
 	default:
-		return f, fmt.Errorf("verdict %q: want allow, dry_run, deny or error", f.Verdict)
+		return f, fmt.Errorf("outcome %q: want allow, dry_run, deny or error", f.Outcome)
 	}
 	now := time.Now()
 	var err error
@@ -95,12 +97,17 @@ func evaluationFilter(c echo.Context) (store.EvaluationFilter, error) {
 			return f, fmt.Errorf("until: %w", err)
 		}
 	}
-	if v := c.QueryParam("after"); v != "" {
-		cur, err := store.ParseCursor(v)
-		if err != nil {
-			return f, fmt.Errorf("after: %w", err)
+	for _, p := range []struct {
+		name string
+		dst  **store.Cursor
+	}{{"before", &f.Before}, {"after", &f.After}} {
+		if v := c.QueryParam(p.name); v != "" {
+			cur, err := store.ParseCursor(v)
+			if err != nil {
+				return f, fmt.Errorf("%s: %w", p.name, err)
+			}
+			*p.dst = &cur
 		}
-		f.After = &cur
 	}
 	if v := c.QueryParam("limit"); v != "" {
 		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit <= 0 {
@@ -110,8 +117,29 @@ func evaluationFilter(c echo.Context) (store.EvaluationFilter, error) {
 	return f, nil
 }
 
-// evaluations lists decisions newest first, a page at a time: next
-// is the after= of the next page, empty on the last.
+// evaluationJSON is an evaluation as the admin API shows it.
+func evaluationJSON(e store.Evaluation) map[string]any {
+	policies := make([]map[string]string, 0, len(e.Policies))
+	for _, p := range e.Policies {
+		policies = append(policies, map[string]string{"policy": p.Policy, "mode": p.Mode})
+	}
+	actions := make([]map[string]any, 0, len(e.Actions))
+	for _, a := range e.Actions {
+		actions = append(actions, actionJSON(a))
+	}
+	return map[string]any{"id": e.ID, "delivery_id": e.DeliveryID, "delivery_event": e.Event, "repository": e.Repository,
+		"run_id": e.RunID, "run_attempt": e.RunAttempt, "workflow": e.Workflow, "branch": e.Branch, "event": e.RunEvent,
+		"outcome": e.Outcome, "dry_run": e.DryRun, "cancel": e.Cancel, "created_at": e.CreatedAt,
+		"policies": policies, "actions": actions}
+}
+
+func actionJSON(a store.Action) map[string]any {
+	return map[string]any{"action": a.Name, "ref": a.Ref, "begun_at": a.CreatedAt, "done_at": a.DoneAt, "done": a.Done()}
+}
+
+// evaluations lists decisions newest first, a page at a time: older is
+// the before= of the next page, newer the after= of the previous, empty
+// at either end.
 func (d *dataAPI) evaluations(c echo.Context) error {
 	f, err := evaluationFilter(c)
 	if err != nil {
@@ -121,22 +149,33 @@ func (d *dataAPI) evaluations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	next := ""
-	if page.Next != nil {
-		next = page.Next.String()
+	list := make([]map[string]any, 0, len(page.Evaluations))
+	for _, e := range page.Evaluations {
+		list = append(list, evaluationJSON(e))
 	}
-	if page.Evaluations == nil {
-		page.Evaluations = []store.Evaluation{}
+	older, newer := "", ""
+	if page.Older != nil {
+		older = page.Older.String()
 	}
-	return c.JSON(http.StatusOK, map[string]any{"evaluations": page.Evaluations, "next": next})
+	if page.Newer != nil {
+		newer = page.Newer.String()
+	}
+	return c.JSON(http.StatusOK, map[string]any{"evaluations": list, "older": older, "newer": newer})
 }
 
 // evaluationStats counts the decisions the filters select by day and
-// verdict, and by policy (?top=N, default 10).
+// outcome, and by policy (?top=N, default 10); since defaults to 30 days
+// back, until to now.
 func (d *dataAPI) evaluationStats(c echo.Context) error {
 	f, err := evaluationFilter(c)
 	if err != nil {
 		return badRequest(c, "%v", err)
+	}
+	if f.Until.IsZero() {
+		f.Until = time.Now()
+	}
+	if f.Since.IsZero() {
+		f.Since = f.Until.Add(-30 * 24 * time.Hour)
 	}
 	top := 10
 	if v := c.QueryParam("top"); v != "" {
@@ -144,41 +183,33 @@ func (d *dataAPI) evaluationStats(c echo.Context) error {
 			return badRequest(c, "top must be a number from 1 to 100")
 		}
 	}
-	ctx := c.Request().Context()
-	days, err := d.store.EvaluationsPerDay(ctx, f)
+	st, err := d.store.EvaluationStats(c.Request().Context(), f, top)
 	if err != nil {
-		return err
+		return badRequest(c, "%v", err)
 	}
-	policies, err := d.store.TopPolicies(ctx, f, top)
-	if err != nil {
-		return err
+	days := make([]map[string]any, 0, len(st.Days))
+	for _, x := range st.Days {
+		days = append(days, map[string]any{"day": x.Day, "allow": x.Allow, "dry_run": x.DryRun, "deny": x.Deny, "error": x.Errors})
 	}
-	if days == nil {
-		days = []store.DayCount{}
+	policies := make([]map[string]any, 0, len(st.TopPolicies))
+	for _, p := range st.TopPolicies {
+		policies = append(policies, map[string]any{"policy": p.Policy, "decisions": p.Decisions, "enforced": p.Enforce})
 	}
-	if policies == nil {
-		policies = []store.PolicyCount{}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"per_day": days, "top_policies": policies})
+	return c.JSON(http.StatusOK, map[string]any{"total": st.Total, "per_day": days, "top_policies": policies})
 }
 
 // decision is one decision's log entry and what was done on its run.
 func (d *dataAPI) decision(c echo.Context) error {
-	ctx := c.Request().Context()
-	rec, err := d.store.DecisionByID(ctx, c.Param("id"))
+	rec, actions, err := d.store.Evaluation(c.Request().Context(), store.Scope{All: true}, c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return c.JSON(http.StatusNotFound, map[string]string{"status": "no such decision"})
 	}
 	if err != nil {
 		return err
 	}
-	actions, err := d.store.RunActions(ctx, store.RunKey{Repository: rec.Repository, RunID: rec.RunID, Attempt: rec.RunAttempt})
-	if err != nil {
-		return err
-	}
 	done := make([]map[string]any, 0, len(actions))
 	for _, a := range actions {
-		done = append(done, map[string]any{"action": a.Name, "ref": a.Ref, "begun_at": a.CreatedAt, "done_at": a.DoneAt, "done": a.Done()})
+		done = append(done, actionJSON(a))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"decision": json.RawMessage(rec.Log), "actions": done})
 }
@@ -218,7 +249,10 @@ func (d *dataAPI) startReplay(c echo.Context) error {
 	}
 	now := time.Now()
 	req := replay.Request{Policy: body.Policy, Replace: body.Replace, Bundle: upload,
-		Repositories: body.Repositories, Organization: body.Organization}
+		Scope: store.Scope{All: true}, Organization: body.Organization}
+	if len(body.Repositories) > 0 {
+		req.Scope = store.Scope{Repositories: body.Repositories}
+	}
 	var err error
 	if body.Since == "" {
 		return badRequest(c, "since is required (7d, 2026-03-01, …)")

@@ -51,7 +51,7 @@ func runInventory(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *limit <= 0 || *limit > 10000 {
 		return fail(stderr, "inventory: --limit %d: want 1 to 10000", *limit)
 	}
-	q := store.InventoryQuery{Repository: *repository, Limit: *limit}
+	q := store.InventoryQuery{Repository: *repository, Limit: *limit, Scope: store.Scope{All: true}}
 	switch {
 	case len(rest) > 1:
 		return fail(stderr, "inventory: one NAME at a time (got %d)", len(rest))

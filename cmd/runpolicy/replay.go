@@ -14,6 +14,7 @@ import (
 	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/replay"
+	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
 const replaySynopsis = `runpolicy replay --policy SRC --since WHEN [--until WHEN] [--repository OWNER/REPO|OWNER/*]…
@@ -85,17 +86,18 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return fail(stderr, "replay: --until: %v", err)
 		}
 	}
+	// Every repository, or those --repository names: OWNER/REPO, or
+	// OWNER/* for all of an owner's.
+	req.Scope = store.Scope{All: len(repos) == 0}
 	for _, r := range repos {
 		owner, name, ok := strings.Cut(r, "/")
 		switch {
 		case !ok || owner == "" || name == "" || strings.Contains(name, "/"):
 			return fail(stderr, "replay: --repository %q: want OWNER/REPO or OWNER/*", r)
-		case name == "*" && (req.Organization != "" || len(repos) > 1):
-			return fail(stderr, "replay: --repository %s: OWNER/* goes alone", r)
 		case name == "*":
-			req.Organization = owner
+			req.Scope.Owners = append(req.Scope.Owners, owner)
 		default:
-			req.Repositories = append(req.Repositories, r)
+			req.Scope.Repositories = append(req.Scope.Repositories, r)
 		}
 	}
 	st, cfg, err := openData(ctx, *database, *configPath)

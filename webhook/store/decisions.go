@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -35,77 +34,20 @@ type Decision struct {
 }
 
 // SaveDecision records d unless the delivery already has a decision, and
-// returns the decision on record: d, or the earlier one. In the same
-// transaction it records what the console filters decisions by, the
-// policies that fired and the inventory of the actions the run used, all
-// read from d.Log. A log the store cannot read is still recorded, without
-// them, and logged: the decision is what must not be lost.
+// returns the decision on record: d, or the earlier one.
 func (s *Store) SaveDecision(ctx context.Context, d Decision) (Decision, error) {
-	cancel := 0
-	if d.Cancel {
-		cancel = 1
-	}
-	sm, err := summarize(d)
-	if err != nil {
-		s.logger.Warn("decision recorded without its index and inventory", "decision_id", d.ID, "err", err)
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	inserted, err := s.insertDecision(ctx, d)
 	if err != nil {
 		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
 	}
-	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	res, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO runpolicy_decision
-		(id, delivery_id, event, repository, run_id, run_attempt, outcome, cancel, created_at, log,
-		 owner, workflow, branch, run_event, verdict)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-		d.ID, d.DeliveryID, d.Event, d.Repository, d.RunID, d.RunAttempt, d.Outcome, cancel, nanos(d.CreatedAt), d.Log,
-		sm.owner, sm.workflow, sm.branch, sm.runEvent, sm.verdict)
+	if inserted {
+		return d, nil
+	}
+	prev, err := s.DecisionForDelivery(ctx, d.DeliveryID)
 	if err != nil {
-		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
+		return Decision{}, err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		_ = tx.Rollback()
-		prev, err := s.DecisionForDelivery(ctx, d.DeliveryID)
-		if err != nil {
-			return Decision{}, err
-		}
-		return *prev, nil
-	}
-	if err := s.savePolicies(ctx, tx, d, sm.policies); err != nil {
-		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
-	}
-	if err := s.saveInventory(ctx, tx, d, sm); err != nil {
-		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
-	}
-	return d, nil
-}
-
-// savePolicies records the policies that fired in a decision, with the
-// decision's time, owner and repository: a policy filter walks the policy
-// rows of an organization or repository newest first (evaluations.go).
-func (s *Store) savePolicies(ctx context.Context, tx *sql.Tx, d Decision, hits []PolicyHit) error {
-	if len(hits) == 0 {
-		return nil
-	}
-	q := "INSERT INTO runpolicy_decision_policy (decision_id, policy, mode, findings, created_at, owner, repository) VALUES " +
-		placeholders(len(hits), 7)
-	args := make([]any, 0, 7*len(hits))
-	for _, h := range hits {
-		args = append(args, d.ID, h.Policy, h.Mode, h.Findings, nanos(d.CreatedAt), ownerOf(d.Repository), d.Repository)
-	}
-	if _, err := tx.ExecContext(ctx, s.dialect.rebind(q), args...); err != nil {
-		return fmt.Errorf("policies: %w", err)
-	}
-	return nil
-}
-
-// placeholders is "(?, …), (?, …)": rows tuples of cols placeholders.
-func placeholders(rows, cols int) string {
-	tuple := "(" + strings.Repeat("?, ", cols-1) + "?)"
-	return strings.Repeat(tuple+", ", rows-1) + tuple
+	return *prev, nil
 }
 
 const decisionColumns = "id, delivery_id, event, repository, run_id, run_attempt, outcome, cancel, created_at, log"

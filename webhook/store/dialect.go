@@ -28,14 +28,11 @@ type dialect struct {
 	// jobArgs selects River's job arguments as JSON text (SQLite keeps
 	// them in its binary JSON format).
 	jobArgs string
-	// strpos is the function finding a substring's position: strpos on
-	// Postgres, instr on SQLite (same arguments).
-	strpos string
 }
 
 var (
-	sqliteDialect   = dialect{name: "sqlite", blob: "BLOB", jobArgs: "json(args)", strpos: "instr"}
-	postgresDialect = dialect{name: "postgres", blob: "BYTEA", dollar: true, jobArgs: "args", strpos: "strpos"}
+	sqliteDialect   = dialect{name: "sqlite", blob: "BLOB", jobArgs: "json(args)"}
+	postgresDialect = dialect{name: "postgres", blob: "BYTEA", dollar: true, jobArgs: "args"}
 )
 
 // rebind rewrites ? placeholders for Postgres. runpolicy's statements have

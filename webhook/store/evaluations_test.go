@@ -2,204 +2,302 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
 
-// evaluationSet records 40 decisions over 4 days in two organizations,
-// and returns their ids newest first.
-func evaluationSet(t *testing.T, s *Store, t0 time.Time) []string {
+// evalLog is a decision log entry in the shape webhook writes, with the
+// fields the console's columns come from.
+func evalLog(t *testing.T, workflow, event, branch string, violations ...[2]string) []byte {
 	t.Helper()
-	var ids []string
-	for i := range 40 {
-		r := rec{id: fmt.Sprintf("e%02d", i), repo: []string{"acme/web", "acme/api", "other/x"}[i%3],
-			workflow: []string{"ci.yml", "release.yml"}[i%2], branch: []string{"main", "dev"}[i%4/3],
-			event: []string{"push", "pull_request"}[i%5/4], run: int64(100 + i), at: t0.Add(time.Duration(i) * 2 * time.Hour)}
-		switch {
-		case i%10 == 0:
-			r.outcome, r.cancel, r.findings = OutcomeDeny, true, []finding{{"compromised_actions", "enforce"}, {"harden_runner", "dry_run"}}
-		case i%10 == 5:
-			r.findings = []finding{{"harden_runner", "dry_run"}, {"harden_runner", "dry_run"}}
-		case i%10 == 7:
-			r.outcome = OutcomeError
-		}
-		save(t, s, r)
-		ids = append([]string{r.id}, ids...)
+	var vs []map[string]any
+	for _, v := range violations {
+		vs = append(vs, map[string]any{"policy": v[0], "mode": v[1], "message": "m"})
 	}
-	return ids
+	b, err := json.Marshal(map[string]any{
+		"run":    map[string]any{"workflow_path": workflow},
+		"input":  map[string]any{"run": map[string]any{"event": event, "branch": branch}, "jobs": []any{map[string]any{"x": 1}}},
+		"result": map[string]any{"allow": true, "violations": vs},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type seeded struct {
+	id, repo, outcome string
+	at                time.Time
+	log               []byte
+}
+
+func seed(t *testing.T, s *Store, rows []seeded) {
+	t.Helper()
+	for i, r := range rows {
+		d := Decision{ID: r.id, DeliveryID: "del-" + r.id, Event: "workflow_run", Repository: r.repo, RunID: int64(100 + i),
+			RunAttempt: 1, Outcome: r.outcome, Cancel: r.outcome == OutcomeDeny, CreatedAt: r.at, Log: r.log}
+		if _, err := s.SaveDecision(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func ids(list []Evaluation) []string {
-	out := []string{}
+	var out []string
 	for _, e := range list {
 		out = append(out, e.ID)
 	}
 	return out
 }
 
-func TestEvaluationsFilters(t *testing.T) {
+func TestEvaluationsFilterAndScope(t *testing.T) {
+	base := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	for name, dsn := range backends(t) {
 		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
 			s := open(t, dsn, nil)
-			t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-			all := evaluationSet(t, s, t0)
-			// want keeps the ids, newest first, of the decisions ok accepts.
-			want := func(ok func(i int) bool) []string {
-				out := []string{}
-				for _, id := range all {
-					var i int
-					fmt.Sscanf(id, "e%d", &i)
-					if ok(i) {
-						out = append(out, id)
-					}
-				}
-				return out
-			}
-			tests := []struct {
+			seed(t, s, []seeded{
+				{"e1", "Acme/API", OutcomeDeny, base, evalLog(t, ".github/workflows/ci.yml", "pull_request", "feature",
+					[2]string{"compromised_actions", "enforce"}, [2]string{"harden_runner", "dry_run"})},
+				{"e2", "acme/web", OutcomeAllow, base.Add(time.Hour), evalLog(t, ".github/workflows/build.yml", "push", "main")},
+				{"e3", "acme/web", OutcomeAllow, base.Add(2 * time.Hour), evalLog(t, ".github/workflows/lint.yml", "push", "main",
+					[2]string{"allowed_actions", "dry_run"})},
+				{"e4", "secret/vault", OutcomeError, base.Add(3 * time.Hour), []byte(`{"run":{"workflow_path":".github/workflows/x.yml"},"error":{"code":"timeout"}}`)},
+				{"e5", "other/tool", OutcomeDeny, base.Add(24 * time.Hour), evalLog(t, ".github/workflows/ci.yml", "push", "main",
+					[2]string{"compromised_actions", "enforce"})},
+			})
+			all := Scope{All: true}
+			for _, tc := range []struct {
 				name string
 				f    EvaluationFilter
 				want []string
 			}{
-				{"organization", EvaluationFilter{Organization: "other"}, want(func(i int) bool { return i%3 == 2 })},
-				{"repository", EvaluationFilter{Repository: "acme/api"}, want(func(i int) bool { return i%3 == 1 })},
-				{"workflow and branch", EvaluationFilter{Workflow: "release.yml", Branch: "dev"},
-					want(func(i int) bool { return i%2 == 1 && i%4/3 == 1 && i%10 != 7 })}, // errors have no branch
-				{"event", EvaluationFilter{Event: "pull_request"}, want(func(i int) bool { return i%5 == 4 })},
-				{"denied", EvaluationFilter{Verdict: VerdictDeny}, want(func(i int) bool { return i%10 == 0 })},
-				{"dry-run findings only", EvaluationFilter{Verdict: VerdictDryRun}, want(func(i int) bool { return i%10 == 5 })},
-				{"error", EvaluationFilter{Verdict: VerdictError}, want(func(i int) bool { return i%10 == 7 })},
-				{"allowed", EvaluationFilter{Verdict: VerdictAllow}, want(func(i int) bool { return i%10 != 0 && i%10 != 5 && i%10 != 7 })},
-				{"policy", EvaluationFilter{Policy: "harden_runner"}, want(func(i int) bool { return i%10 == 0 || i%10 == 5 })},
-				{"policy and repository", EvaluationFilter{Policy: "compromised_actions", Repository: "acme/web"},
-					want(func(i int) bool { return i%10 == 0 && i%3 == 0 })},
-				{"time range", EvaluationFilter{Since: t0.Add(10 * time.Hour), Until: t0.Add(20 * time.Hour)},
-					want(func(i int) bool { return i >= 5 && i < 10 })},
-				{"policy and time range", EvaluationFilter{Policy: "harden_runner", Since: t0.Add(20 * time.Hour), Until: t0.Add(30 * time.Hour)},
-					want(func(i int) bool { return i == 10 })},
-				{"readable repositories", EvaluationFilter{Repositories: []string{"acme/web", "other/x"}}, want(func(i int) bool { return i%3 != 1 })},
-				{"no readable repository", EvaluationFilter{Repositories: []string{}}, []string{}},
-				{"readable repositories and policy", EvaluationFilter{Repositories: []string{"acme/api"}, Policy: "compromised_actions"},
-					want(func(i int) bool { return i%10 == 0 && i%3 == 1 })},
-			}
-			for _, tt := range tests {
-				t.Run(tt.name, func(t *testing.T) {
-					tt.f.Limit = 1000
-					page, err := s.Evaluations(context.Background(), tt.f)
+				{"everything, newest first", EvaluationFilter{Scope: all}, []string{"e5", "e4", "e3", "e2", "e1"}},
+				{"the zero scope sees nothing", EvaluationFilter{}, nil},
+				{"repositories, case ignored", EvaluationFilter{Scope: Scope{Repositories: []string{"acme/api", "ACME/web"}}}, []string{"e3", "e2", "e1"}},
+				{"owned organizations", EvaluationFilter{Scope: Scope{Owners: []string{"SECRET"}}}, []string{"e4"}},
+				{"owners or repositories", EvaluationFilter{Scope: Scope{Owners: []string{"other"}, Repositories: []string{"acme/api"}}}, []string{"e5", "e1"}},
+				{"a filter does not widen the scope", EvaluationFilter{Scope: Scope{Repositories: []string{"acme/web"}}, Repository: "secret/vault"}, nil},
+				{"organization", EvaluationFilter{Scope: all, Organization: "ACME"}, []string{"e3", "e2", "e1"}},
+				{"repository", EvaluationFilter{Scope: all, Repository: "acme/api"}, []string{"e1"}},
+				{"workflow", EvaluationFilter{Scope: all, Workflow: ".github/workflows/ci.yml"}, []string{"e5", "e1"}},
+				{"branch", EvaluationFilter{Scope: all, Branch: "main"}, []string{"e5", "e3", "e2"}},
+				{"event", EvaluationFilter{Scope: all, Event: "pull_request"}, []string{"e1"}},
+				{"denied", EvaluationFilter{Scope: all, Outcome: OutcomeDeny}, []string{"e5", "e1"}},
+				{"allowed", EvaluationFilter{Scope: all, Outcome: OutcomeAllow}, []string{"e3", "e2"}},
+				{"dry-run findings only", EvaluationFilter{Scope: all, Outcome: OutcomeDryRun}, []string{"e3"}},
+				{"error", EvaluationFilter{Scope: all, Outcome: OutcomeError}, []string{"e4"}},
+				{"policy", EvaluationFilter{Scope: all, Policy: "compromised_actions"}, []string{"e5", "e1"}},
+				{"policy in dry run", EvaluationFilter{Scope: all, Policy: "harden_runner"}, []string{"e1"}},
+				{"time range", EvaluationFilter{Scope: all, Since: base.Add(time.Hour), Until: base.Add(3 * time.Hour)}, []string{"e3", "e2"}},
+				{"everything at once", EvaluationFilter{Scope: all, Organization: "acme", Workflow: ".github/workflows/lint.yml", Branch: "main",
+					Event: "push", Outcome: OutcomeDryRun, Policy: "allowed_actions", Since: base, Until: base.Add(day)}, []string{"e3"}},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					page, err := s.Evaluations(ctx, tc.f)
 					if err != nil {
 						t.Fatal(err)
 					}
-					if got := ids(page.Evaluations); !slices.Equal(got, tt.want) {
-						t.Errorf("Evaluations(%+v) = %v\nwant %v", tt.f, got, tt.want)
-					}
-					if page.Next != nil {
-						t.Errorf("Next = %v on the only page", page.Next)
+					if got := ids(page.Evaluations); !slices.Equal(got, tc.want) {
+						t.Errorf("evaluations = %v, want %v", got, tc.want)
 					}
 				})
 			}
-
-			page, err := s.Evaluations(context.Background(), EvaluationFilter{Repository: "acme/web", Limit: 1})
+			page, err := s.Evaluations(ctx, EvaluationFilter{Scope: all, Repository: "acme/api"})
 			if err != nil || len(page.Evaluations) != 1 {
 				t.Fatalf("Evaluations = %+v, %v", page, err)
 			}
 			e := page.Evaluations[0]
-			if e.ID != "e39" || e.Organization != "acme" || e.Workflow != "release.yml" || e.Branch != "dev" || e.Event != "pull_request" ||
-				e.DeliveryEvent != "workflow_run" || e.RunID != 139 || e.Verdict != VerdictAllow || e.Log != nil {
-				t.Errorf("newest evaluation = %+v", e)
-			}
-			page, _ = s.Evaluations(context.Background(), EvaluationFilter{Verdict: VerdictDeny, Limit: 1, WithLog: true})
-			e = page.Evaluations[0]
-			wantHits := []PolicyHit{{"compromised_actions", "enforce", 1}, {"harden_runner", "dry_run", 1}}
-			if e.ID != "e30" || !e.Cancel || !slices.Equal(e.Policies, wantHits) || !strings.Contains(string(e.Log), `"decision_id":"e30"`) {
-				t.Errorf("newest deny = %+v; want e30, cancelled, with %v and its log", e, wantHits)
+			want := []PolicyMode{{"compromised_actions", "enforce"}, {"harden_runner", "dry_run"}}
+			if e.Workflow != ".github/workflows/ci.yml" || e.Branch != "feature" || e.RunEvent != "pull_request" ||
+				!e.DryRun || !e.Cancel || !slices.Equal(e.Policies, want) || e.Repository != "Acme/API" {
+				t.Errorf("evaluation = %+v", e)
 			}
 		})
 	}
 }
 
-// Paging by cursor visits every decision once, newest first, also when
-// decisions share a time, with and without a policy.
 func TestEvaluationsKeysetPaging(t *testing.T) {
+	base := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	for name, dsn := range backends(t) {
 		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
 			s := open(t, dsn, nil)
-			t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-			var want []string
-			for i := range 23 {
-				// Three decisions per instant: the id breaks the tie.
-				r := rec{id: fmt.Sprintf("k%02d", i), repo: "acme/web", run: int64(i), at: t0.Add(time.Duration(i/3) * time.Minute),
-					findings: []finding{{"p", "dry_run"}}}
-				save(t, s, r)
-				want = append([]string{r.id}, want...)
-			}
-			for _, f := range []EvaluationFilter{{Limit: 5}, {Limit: 5, Policy: "p"}, {Limit: 4, Organization: "acme"}} {
-				var got []string
-				pages := 0
-				for {
-					page, err := s.Evaluations(context.Background(), f)
-					if err != nil {
-						t.Fatal(err)
-					}
-					got = append(got, ids(page.Evaluations)...)
-					pages++
-					if page.Next == nil {
-						break
-					}
-					c, err := ParseCursor(page.Next.String())
-					if err != nil || c != *page.Next {
-						t.Fatalf("cursor %v round trip = %v, %v", page.Next, c, err)
-					}
-					f.After = &c
+			var rows []seeded
+			for i := range 7 {
+				// e2, e3 and e4 share a time: the id orders them.
+				at := base.Add(time.Duration(i) * time.Minute)
+				if i >= 2 && i <= 4 {
+					at = base.Add(2 * time.Minute)
 				}
-				if !slices.Equal(got, want) || pages != (len(want)+f.Limit-1)/f.Limit {
-					t.Errorf("paging %+v in %d pages: %v\nwant %v", f, pages, got, want)
+				rows = append(rows, seeded{fmt.Sprintf("e%d", i), "acme/api", OutcomeAllow, at, evalLog(t, "w", "push", "main")})
+			}
+			seed(t, s, rows)
+			f := EvaluationFilter{Scope: Scope{Repositories: []string{"acme/api"}}, Limit: 3}
+			var pages [][]string
+			var cursors []*Cursor
+			for {
+				page, err := s.Evaluations(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pages = append(pages, ids(page.Evaluations))
+				cursors = append(cursors, page.Newer)
+				if page.Older == nil {
+					break
+				}
+				f.Before = page.Older
+			}
+			want := [][]string{{"e6", "e5", "e4"}, {"e3", "e2", "e1"}, {"e0"}}
+			if fmt.Sprint(pages) != fmt.Sprint(want) {
+				t.Fatalf("pages = %v, want %v", pages, want)
+			}
+			if cursors[0] != nil {
+				t.Errorf("the first page has a newer page: %v", cursors[0])
+			}
+			// Back from the last page: After its newer cursor is the middle page.
+			f.Before, f.After = nil, cursors[2]
+			page, err := s.Evaluations(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(page.Evaluations); !slices.Equal(got, want[1]) || page.Newer == nil || page.Older == nil {
+				t.Errorf("newer page = %v (newer %v, older %v), want %v with both neighbours", got, page.Newer, page.Older, want[1])
+			}
+			f.After = page.Newer
+			page, err = s.Evaluations(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(page.Evaluations); !slices.Equal(got, want[0]) || page.Newer != nil {
+				t.Errorf("first page again = %v (newer %v), want %v and no newer page", got, page.Newer, want[0])
+			}
+			c, err := ParseCursor(cursors[1].String())
+			if err != nil || c.ID != cursors[1].ID || !c.At.Equal(cursors[1].At) {
+				t.Errorf("ParseCursor(%q) = %v, %v", cursors[1].String(), c, err)
+			}
+			for _, bad := range []string{"", "x.e1", "12", "-5.e1", "12."} {
+				if _, err := ParseCursor(bad); err == nil {
+					t.Errorf("ParseCursor(%q) accepted", bad)
 				}
 			}
 		})
 	}
 }
 
-func TestParseCursor(t *testing.T) {
-	for _, bad := range []string{"", "x", "12", ".id", "0.id", "-5.id", "12.", "abc.id"} {
-		if _, err := ParseCursor(bad); err == nil {
-			t.Errorf("ParseCursor(%q) succeeded", bad)
-		}
+func TestEvaluationByIDAndActions(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t, dsn, nil)
+			now := time.Now()
+			seed(t, s, []seeded{
+				{"e1", "acme/api", OutcomeDeny, now, evalLog(t, "w", "push", "main", [2]string{"compromised_actions", "enforce"})},
+				{"e2", "secret/vault", OutcomeDeny, now, evalLog(t, "w", "push", "main")},
+			})
+			key := RunKey{Repository: "acme/api", RunID: 100, Attempt: 1}
+			for _, name := range []string{"judge:workflow_run", "cancel", "check_run"} {
+				if _, err := s.Claim(ctx, key, name, "e1", 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Complete(ctx, key, "cancel", "e1", "accepted"); err != nil {
+				t.Fatal(err)
+			}
+			d, actions, err := s.Evaluation(ctx, Scope{Repositories: []string{"acme/api"}}, "e1")
+			if err != nil || d.ID != "e1" || len(actions) != 2 {
+				t.Fatalf("Evaluation = %+v, %+v, %v", d, actions, err)
+			}
+			for _, sc := range []Scope{{}, {Repositories: []string{"acme/web"}}, {Owners: []string{"secret"}}} {
+				if _, _, err := s.Evaluation(ctx, sc, "e1"); !errors.Is(err, ErrNotFound) {
+					t.Errorf("Evaluation in %+v = %v, want ErrNotFound", sc, err)
+				}
+			}
+			if _, _, err := s.Evaluation(ctx, Scope{All: true}, "nope"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Evaluation of a missing id = %v, want ErrNotFound", err)
+			}
+			page, err := s.Evaluations(ctx, EvaluationFilter{Scope: Scope{All: true}, Repository: "acme/api"})
+			if err != nil || len(page.Evaluations) != 1 {
+				t.Fatal(page, err)
+			}
+			// Only what was done is listed: the check run is still open.
+			if a := page.Evaluations[0].Actions; len(a) != 1 || a[0].Name != "cancel" || a[0].DoneAt.IsZero() {
+				t.Errorf("actions = %+v, want the done cancel", a)
+			}
+		})
 	}
 }
 
 func TestEvaluationStats(t *testing.T) {
+	since := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	for name, dsn := range backends(t) {
 		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
 			s := open(t, dsn, nil)
-			t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-			evaluationSet(t, s, t0)
-			days, err := s.EvaluationsPerDay(context.Background(), EvaluationFilter{Organization: "acme", Since: t0.Add(48 * time.Hour)})
+			seed(t, s, []seeded{
+				{"a", "acme/api", OutcomeDeny, since.Add(time.Hour), evalLog(t, "w", "push", "main", [2]string{"compromised_actions", "enforce"}, [2]string{"harden_runner", "dry_run"})},
+				{"b", "acme/api", OutcomeAllow, since.Add(2 * time.Hour), evalLog(t, "w", "push", "main", [2]string{"harden_runner", "dry_run"})},
+				{"c", "acme/api", OutcomeAllow, since.Add(day + time.Hour), evalLog(t, "w", "push", "main")},
+				{"d", "acme/api", OutcomeError, since.Add(2*day + time.Hour), []byte(`{}`)},
+				{"e", "secret/vault", OutcomeDeny, since.Add(time.Hour), evalLog(t, "w", "push", "main", [2]string{"secret_exfiltration", "enforce"})},
+				{"f", "acme/api", OutcomeDeny, since.Add(-time.Hour), evalLog(t, "w", "push", "main", [2]string{"compromised_actions", "enforce"})},
+			})
+			st, err := s.EvaluationStats(ctx, EvaluationFilter{Scope: Scope{Repositories: []string{"acme/api"}}, Since: since, Until: since.Add(3 * day)}, 5)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, d := range days {
-				got = append(got, fmt.Sprintf("%s %s %d", d.Day.Format("01-02"), d.Verdict, d.Count))
+			want := []DayCount{{Day: since, DryRun: 1, Deny: 1}, {Day: since.Add(day), Allow: 1}, {Day: since.Add(2 * day), Errors: 1}}
+			if fmt.Sprint(st.Days) != fmt.Sprint(want) || st.Total != 4 {
+				t.Errorf("days = %v (total %d), want %v (4)", st.Days, st.Total, want)
 			}
-			// Days 3 and 4 (i 24..39), organization acme (i%3 != 2).
-			want := []string{"03-03 allow 5", "03-03 deny 1", "03-03 dry_run 1", "03-03 error 1",
-				"03-04 allow 2", "03-04 error 1"}
-			if !slices.Equal(got, want) {
-				t.Errorf("EvaluationsPerDay = %v\nwant %v", got, want)
+			wantTop := []PolicyCount{{"harden_runner", 2, 0}, {"compromised_actions", 1, 1}}
+			if !slices.Equal(st.TopPolicies, wantTop) {
+				t.Errorf("top policies = %v, want %v (secret_exfiltration is out of scope)", st.TopPolicies, wantTop)
 			}
-			top, err := s.TopPolicies(context.Background(), EvaluationFilter{}, 10)
-			if err != nil {
+			if _, err := s.EvaluationStats(ctx, EvaluationFilter{Scope: Scope{All: true}}, 5); err == nil {
+				t.Error("stats without a time range accepted")
+			}
+		})
+	}
+}
+
+// Decisions saved before the console's columns existed are summarized
+// when the store opens.
+func TestDecisionsSavedBeforeAreSummarized(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t, dsn, nil)
+			for i, log := range [][]byte{
+				evalLog(t, ".github/workflows/ci.yml", "push", "main", [2]string{"compromised_actions", "enforce"}),
+				[]byte(`not json`),
+			} {
+				if _, err := s.exec(ctx, `INSERT INTO runpolicy_decision
+					(id, delivery_id, event, repository, run_id, run_attempt, outcome, cancel, created_at, log)
+					VALUES (?, ?, 'workflow_run', 'Acme/API', ?, 1, 'deny', 1, ?, ?)`,
+					fmt.Sprintf("old-%d", i), fmt.Sprintf("del-%d", i), i, time.Now().UnixNano(), log); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.summarizeDecisions(ctx); err != nil {
 				t.Fatal(err)
 			}
-			wantTop := []PolicyCount{{"harden_runner", 8, 0}, {"compromised_actions", 4, 4}}
-			if !slices.Equal(top, wantTop) {
-				t.Errorf("TopPolicies = %v; want %v", top, wantTop)
+			page, err := s.Evaluations(ctx, EvaluationFilter{Scope: Scope{Repositories: []string{"acme/api"}}, Policy: "compromised_actions"})
+			if err != nil || !slices.Equal(ids(page.Evaluations), []string{"old-0"}) || page.Evaluations[0].Workflow != ".github/workflows/ci.yml" {
+				t.Errorf("policy filter after summarizing = %+v, %v", page.Evaluations, err)
 			}
-			top, _ = s.TopPolicies(context.Background(), EvaluationFilter{Repositories: []string{}}, 10)
-			if len(top) != 0 {
-				t.Errorf("TopPolicies with no readable repository = %v", top)
+			// The unreadable log keeps its repository: it stays visible to readers.
+			page, err = s.Evaluations(ctx, EvaluationFilter{Scope: Scope{Owners: []string{"acme"}}})
+			if err != nil || len(page.Evaluations) != 2 {
+				t.Errorf("scope after summarizing = %v, %v", ids(page.Evaluations), err)
+			}
+			var left int
+			if err := s.queryRow(ctx, "SELECT count(*) FROM runpolicy_decision WHERE summarized = 0").Scan(&left); err != nil || left != 0 {
+				t.Errorf("unsummarized = %d, %v", left, err)
 			}
 		})
 	}

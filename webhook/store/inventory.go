@@ -48,10 +48,10 @@ type InventoryEntry struct {
 	Stopped        bool   `json:"stopped"`
 }
 
-// inventoryColumns are the columns of runpolicy_inventory, in
+// inventoryColumns are the columns of runpolicy_inventory d, in
 // InventoryEntry's order.
-const inventoryColumns = `repository, workflow, name, kind, ref, sha, via, first_seen, last_seen,
-	last_run_id, last_run_attempt, last_decision, last_outcome, last_stopped`
+const inventoryColumns = `d.repository, d.workflow, d.name, d.kind, d.ref, d.sha, d.via, d.first_seen, d.last_seen,
+	d.last_run_id, d.last_run_attempt, d.last_decision, d.last_outcome, d.last_stopped`
 
 // upsertInventory records sightings. The row keeps the first and the last
 // sighting; a sighting older than the row's last one (decisions recorded
@@ -59,7 +59,7 @@ const inventoryColumns = `repository, workflow, name, kind, ref, sha, via, first
 // run attempt that lets it through does not undo an earlier one that
 // stopped it: the run was stopped.
 const upsertInventory = `INSERT INTO runpolicy_inventory
-	(repository, workflow, name, ref, sha, kind, repo, via, first_seen, last_seen,
+	(repository, workflow, name, ref, sha, kind, repo, via, owner, repository_key, first_seen, last_seen,
 	 last_run_id, last_run_attempt, last_decision, last_outcome, last_stopped)
 	VALUES %s
 	ON CONFLICT (repository, workflow, name, ref, sha) DO UPDATE SET
@@ -81,25 +81,23 @@ const newerSighting = `(excluded.last_seen >= runpolicy_inventory.last_seen AND 
 	excluded.last_run_attempt = runpolicy_inventory.last_run_attempt AND
 	runpolicy_inventory.last_stopped = 1 AND excluded.last_stopped = 0))`
 
-// inventoryBatch bounds the rows of one upsert statement (15 parameters
+// inventoryBatch bounds the rows of one upsert statement (17 parameters
 // each, well under SQLite's limit).
 const inventoryBatch = 200
 
-// saveInventory records the actions a decision's run used.
-func (s *Store) saveInventory(ctx context.Context, tx *sql.Tx, d Decision, sm summary) error {
-	stopped := 0
-	if d.Cancel {
-		stopped = 1
-	}
+// saveInventory records the actions a decision's run used, in the
+// transaction that saves the decision.
+func (s *Store) saveInventory(ctx context.Context, tx *sql.Tx, d Decision, workflow string, uses []usage) error {
 	at := nanos(d.CreatedAt)
-	for start := 0; start < len(sm.uses); start += inventoryBatch {
-		batch := sm.uses[start:min(start+inventoryBatch, len(sm.uses))]
-		args := make([]any, 0, 15*len(batch))
+	owner, _, _ := strings.Cut(d.Repository, "/")
+	for start := 0; start < len(uses); start += inventoryBatch {
+		batch := uses[start:min(start+inventoryBatch, len(uses))]
+		args := make([]any, 0, 17*len(batch))
 		for _, u := range batch {
-			args = append(args, d.Repository, sm.workflow, u.name, u.ref, u.sha, u.kind, u.repo, u.via, at, at,
-				d.RunID, d.RunAttempt, d.ID, d.Outcome, stopped)
+			args = append(args, d.Repository, workflow, u.name, u.ref, u.sha, u.kind, u.repo, u.via,
+				strings.ToLower(owner), strings.ToLower(d.Repository), at, at, d.RunID, d.RunAttempt, d.ID, d.Outcome, boolInt(d.Cancel))
 		}
-		q := fmt.Sprintf(upsertInventory, placeholders(len(batch), 15), newerSighting)
+		q := fmt.Sprintf(upsertInventory, placeholders(len(batch), 17), newerSighting)
 		if _, err := tx.ExecContext(ctx, s.dialect.rebind(q), args...); err != nil {
 			return fmt.Errorf("inventory: %w", err)
 		}
@@ -119,10 +117,9 @@ type InventoryQuery struct {
 	Ref string
 	// Repository (owner/name, case-insensitive) lists the actions it uses.
 	Repository string
-	// Repositories, when not nil, limits the answer to these repositories
-	// (exactly as GitHub names them): the ones a console user can read. An
-	// empty list matches nothing.
-	Repositories []string
+	// Scope is what the reader may see (see Scope: the zero Scope sees
+	// nothing, Scope{All: true} everything).
+	Scope Scope
 	// Limit caps the rows (default 1000, at most 10000).
 	Limit int
 }
@@ -161,34 +158,25 @@ func (s *Store) Inventory(ctx context.Context, q InventoryQuery) (rows []Invento
 		q.Limit = 1000
 	}
 	q.Limit = min(q.Limit, 10000)
-	where, args := []string{}, []any{}
-	order := "last_seen DESC, repository, workflow, name, ref, sha"
+	// The scope reads the owner and repository_key of the table aliased d.
+	cond, args := q.Scope.where()
+	where := []string{cond}
+	order := "d.last_seen DESC, d.repository, d.workflow, d.name, d.ref, d.sha"
 	if q.Name != "" {
 		name := strings.ToLower(strings.TrimSpace(q.Name))
-		where = append(where, "(name = ? OR repo = ?)")
+		where = append(where, "(d.name = ? OR d.repo = ?)")
 		args = append(args, name, name)
 		if q.Ref != "" {
-			where = append(where, "(ref = ? OR sha = ?)")
+			where = append(where, "(d.ref = ? OR d.sha = ?)")
 			args = append(args, q.Ref, strings.ToLower(q.Ref))
 		}
 	} else {
-		where = append(where, "lower(repository) = ?")
+		where = append(where, "d.repository_key = ?")
 		args = append(args, strings.ToLower(strings.TrimSpace(q.Repository)))
-		order = "workflow, name, ref, sha"
-	}
-	if q.Repositories != nil {
-		if len(q.Repositories) == 0 {
-			return nil, false, nil
-		}
-		in, inArgs, err := inList(q.Repositories)
-		if err != nil {
-			return nil, false, fmt.Errorf("store: inventory: %w", err)
-		}
-		where = append(where, "repository IN "+in)
-		args = append(args, inArgs...)
+		order = "d.workflow, d.name, d.ref, d.sha"
 	}
 	args = append(args, q.Limit+1)
-	list, err := s.query(ctx, "SELECT "+inventoryColumns+" FROM runpolicy_inventory WHERE "+
+	list, err := s.query(ctx, "SELECT "+inventoryColumns+" FROM runpolicy_inventory d WHERE "+
 		strings.Join(where, " AND ")+" ORDER BY "+order+" LIMIT ?", args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: inventory: %w", err)
@@ -214,17 +202,8 @@ func (s *Store) Inventory(ctx context.Context, q InventoryQuery) (rows []Invento
 	return rows, false, nil
 }
 
-// maxInList bounds the repositories one query may be limited to.
-const maxInList = 10000
-
-// inList is "(?, ?, …)" and its arguments for a list of strings.
-func inList(values []string) (string, []any, error) {
-	if len(values) > maxInList {
-		return "", nil, fmt.Errorf("%d repositories: at most %d", len(values), maxInList)
-	}
-	args := make([]any, len(values))
-	for i, v := range values {
-		args[i] = v
-	}
-	return placeholders(1, len(values)), args, nil
+// placeholders is "(?, …), (?, …)": rows tuples of cols placeholders.
+func placeholders(rows, cols int) string {
+	tuple := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	return strings.Repeat(tuple+", ", rows-1) + tuple
 }

@@ -133,7 +133,7 @@ func TestInventoryFilledWithDecisions(t *testing.T) {
 			save(t, s, rec{id: "a3", repo: "Acme/Web", workflow: ".github/workflows/ci.yml", run: 2, at: t0.Add(2 * time.Hour),
 				uses: []string{"reviewdog/action-setup@v1"}})
 
-			got := inventory(t, s, InventoryQuery{Name: "reviewdog/action-setup"})
+			got := inventory(t, s, InventoryQuery{Scope: Scope{All: true}, Name: "reviewdog/action-setup"})
 			want := []string{
 				"Acme/Web .github/workflows/ci.yml reviewdog/action-setup@v1 sha= run=2/1 allow stopped=false",
 				"acme/api .github/workflows/release.yml reviewdog/action-setup@v1 sha= run=7/1 deny stopped=true via acme/shared/.github/workflows/build.yml@main",
@@ -141,7 +141,7 @@ func TestInventoryFilledWithDecisions(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("who uses reviewdog/action-setup:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
-			rows, _, _ := s.Inventory(context.Background(), InventoryQuery{Name: "reviewdog/action-setup", Repositories: []string{"Acme/Web"}})
+			rows, _, _ := s.Inventory(context.Background(), InventoryQuery{Name: "reviewdog/action-setup", Scope: Scope{Repositories: []string{"acme/web"}}})
 			if len(rows) != 1 || !rows[0].FirstSeen.Equal(t0) || !rows[0].LastSeen.Equal(t0.Add(2*time.Hour)) || rows[0].LastDecision != "a3" {
 				t.Errorf("Acme/Web's row = %+v; want first seen %v, last seen 2h later by a3", rows, t0)
 			}
@@ -152,38 +152,42 @@ func TestInventoryFilledWithDecisions(t *testing.T) {
 				want []string
 			}{
 				{"name is case-insensitive, tag and resolved commit kept",
-					InventoryQuery{Name: "ACTIONS/checkout"}, []string{
+					InventoryQuery{Scope: Scope{All: true}, Name: "ACTIONS/checkout"}, []string{
 						"acme/api .github/workflows/release.yml actions/checkout@v4 sha= run=7/1 deny stopped=true",
 						"Acme/Web .github/workflows/ci.yml actions/checkout@v4 sha=" + sha2 + " run=1/1 allow stopped=false",
 					}},
 				{"a commit finds the tag that ran at it",
-					InventoryQuery{Name: "actions/checkout", Ref: strings.ToUpper(sha2)}, []string{
+					InventoryQuery{Scope: Scope{All: true}, Name: "actions/checkout", Ref: strings.ToUpper(sha2)}, []string{
 						"Acme/Web .github/workflows/ci.yml actions/checkout@v4 sha=" + sha2 + " run=1/1 allow stopped=false",
 					}},
 				{"a commit finds a pin to it",
-					InventoryQuery{Name: "actions/setup-go", Ref: sha1}, []string{
+					InventoryQuery{Scope: Scope{All: true}, Name: "actions/setup-go", Ref: sha1}, []string{
 						"Acme/Web .github/workflows/ci.yml actions/setup-go@" + sha1 + " sha=" + sha1 + " run=1/1 allow stopped=false",
 					}},
-				{"another tag finds nothing", InventoryQuery{Name: "actions/checkout", Ref: "v3"}, []string{}},
+				{"another tag finds nothing", InventoryQuery{Scope: Scope{All: true}, Name: "actions/checkout", Ref: "v3"}, []string{}},
 				{"owner/repo finds the reusable workflows under it",
-					InventoryQuery{Name: "acme/shared"}, []string{
+					InventoryQuery{Scope: Scope{All: true}, Name: "acme/shared"}, []string{
 						"acme/api .github/workflows/release.yml acme/shared/.github/workflows/build.yml@main sha= run=7/1 deny stopped=true",
 					}},
-				{"docker images", InventoryQuery{Name: "docker://alpine", Ref: "3"}, []string{
+				{"docker images", InventoryQuery{Scope: Scope{All: true}, Name: "docker://alpine", Ref: "3"}, []string{
 					"Acme/Web .github/workflows/ci.yml docker://alpine@3 sha= run=1/1 allow stopped=false",
 				}},
 				{"one repository's actions, case-insensitive, local paths left out",
-					InventoryQuery{Repository: "acme/web"}, []string{
+					InventoryQuery{Scope: Scope{All: true}, Repository: "acme/web"}, []string{
 						"Acme/Web .github/workflows/ci.yml actions/checkout@v4 sha=" + sha2 + " run=1/1 allow stopped=false",
 						"Acme/Web .github/workflows/ci.yml actions/setup-go@" + sha1 + " sha=" + sha1 + " run=1/1 allow stopped=false",
 						"Acme/Web .github/workflows/ci.yml docker://alpine@3 sha= run=1/1 allow stopped=false",
 						"Acme/Web .github/workflows/ci.yml reviewdog/action-setup@v1 sha= run=2/1 allow stopped=false",
 					}},
-				{"limited to readable repositories", InventoryQuery{Name: "actions/checkout", Repositories: []string{"acme/api"}}, []string{
+				{"limited to readable repositories", InventoryQuery{Name: "actions/checkout", Scope: Scope{Owners: []string{"nobody"}, Repositories: []string{"ACME/api"}}}, []string{
 					"acme/api .github/workflows/release.yml actions/checkout@v4 sha= run=7/1 deny stopped=true",
 				}},
-				{"no readable repository, nothing", InventoryQuery{Name: "actions/checkout", Repositories: []string{}}, []string{}},
-				{"a repository outside the readable ones", InventoryQuery{Repository: "acme/api", Repositories: []string{"Acme/Web"}}, []string{}},
+				{"no scope, nothing", InventoryQuery{Name: "actions/checkout"}, []string{}},
+				{"an owner's repositories", InventoryQuery{Name: "reviewdog/action-setup", Scope: Scope{Owners: []string{"ACME"}}}, []string{
+					"Acme/Web .github/workflows/ci.yml reviewdog/action-setup@v1 sha= run=2/1 allow stopped=false",
+					"acme/api .github/workflows/release.yml reviewdog/action-setup@v1 sha= run=7/1 deny stopped=true via acme/shared/.github/workflows/build.yml@main",
+				}},
+				{"a repository outside the readable ones", InventoryQuery{Repository: "acme/api", Scope: Scope{Repositories: []string{"Acme/Web"}}}, []string{}},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
@@ -212,7 +216,7 @@ func TestInventoryLastRun(t *testing.T) {
 			}
 			check := func(want string, first, last time.Duration) {
 				t.Helper()
-				rows, _, err := s.Inventory(context.Background(), InventoryQuery{Name: "a/b"})
+				rows, _, err := s.Inventory(context.Background(), InventoryQuery{Scope: Scope{All: true}, Name: "a/b"})
 				if err != nil || len(rows) != 1 {
 					t.Fatalf("Inventory = %v, %v; want one row", rows, err)
 				}

@@ -12,8 +12,7 @@ import (
 
 // migrations are runpolicy's schema changes, applied in order once each.
 // Never edit one that has shipped; add the next. {{blob}} is the raw-bytes
-// column type of the dialect, {{strpos}} its substring-position function.
-// Times are Unix nanoseconds.
+// column type of the dialect. Times are Unix nanoseconds.
 var migrations = []string{
 	// 1: deliveries, decisions, run actions, installations, redeliveries.
 	`CREATE TABLE runpolicy_delivery (
@@ -82,39 +81,36 @@ var migrations = []string{
 	// 2: the lease of the worker processing a delivery (LeaseDelivery).
 	`ALTER TABLE runpolicy_delivery ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
 	ALTER TABLE runpolicy_delivery ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0`,
-	// 3: what the console filters decisions by (evaluations.go), the
-	// policies that fired in each, the inventory of actions used
-	// (inventory.go), replays of decisions (replays.go), and what pruning
-	// (retention.go) looks up by time. Decisions
-	// recorded before get their owner and verdict here; their workflow,
-	// branch, event, policies and inventory rows stay empty.
+	// 3: what the console filters evaluations by, taken from each
+	// decision's log when it is saved (evaluations.go); rows saved before
+	// keep summarized = 0 until summarizeDecisions fills them.
 	`ALTER TABLE runpolicy_decision ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runpolicy_decision ADD COLUMN repository_key TEXT NOT NULL DEFAULT '';
 	ALTER TABLE runpolicy_decision ADD COLUMN workflow TEXT NOT NULL DEFAULT '';
 	ALTER TABLE runpolicy_decision ADD COLUMN branch TEXT NOT NULL DEFAULT '';
 	ALTER TABLE runpolicy_decision ADD COLUMN run_event TEXT NOT NULL DEFAULT '';
-	ALTER TABLE runpolicy_decision ADD COLUMN verdict TEXT NOT NULL DEFAULT '';
-	UPDATE runpolicy_decision SET owner = substr(repository, 1, {{strpos}}(repository, '/') - 1), verdict = outcome;
-	DROP INDEX runpolicy_decision_created;
-	CREATE INDEX runpolicy_decision_time ON runpolicy_decision (created_at, id);
-	CREATE INDEX runpolicy_decision_owner_time ON runpolicy_decision (owner, created_at, id);
-	CREATE INDEX runpolicy_decision_repository_time ON runpolicy_decision (repository, created_at, id);
-	CREATE INDEX runpolicy_decision_workflow_time ON runpolicy_decision (workflow, created_at, id);
-	CREATE INDEX runpolicy_decision_branch_time ON runpolicy_decision (branch, created_at, id);
-	CREATE INDEX runpolicy_decision_event_time ON runpolicy_decision (run_event, created_at, id);
-	CREATE INDEX runpolicy_decision_verdict_time ON runpolicy_decision (verdict, created_at, id);
+	ALTER TABLE runpolicy_decision ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE runpolicy_decision ADD COLUMN summarized INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX runpolicy_decision_unsummarized ON runpolicy_decision (created_at) WHERE summarized = 0;
+	CREATE INDEX runpolicy_decision_repository_key ON runpolicy_decision (repository_key, created_at);
+	CREATE INDEX runpolicy_decision_owner ON runpolicy_decision (owner, created_at);
 	CREATE TABLE runpolicy_decision_policy (
 		decision_id TEXT NOT NULL,
 		policy      TEXT NOT NULL,
 		mode        TEXT NOT NULL,
-		findings    INTEGER NOT NULL,
 		created_at  BIGINT NOT NULL,
-		owner       TEXT NOT NULL,
-		repository  TEXT NOT NULL,
 		PRIMARY KEY (decision_id, policy)
 	);
-	CREATE INDEX runpolicy_decision_policy_time ON runpolicy_decision_policy (policy, created_at, decision_id);
-	CREATE INDEX runpolicy_decision_policy_owner ON runpolicy_decision_policy (policy, owner, created_at, decision_id);
-	CREATE INDEX runpolicy_decision_policy_repository ON runpolicy_decision_policy (policy, repository, created_at, decision_id);
+	CREATE INDEX runpolicy_decision_policy_policy ON runpolicy_decision_policy (policy, created_at)`,
+	// 4: the console's other filters, each walked newest first by an
+	// index of its own; the inventory of what recorded runs used
+	// (inventory.go); replays (replays.go); and what pruning looks up by
+	// time (retention.go).
+	`CREATE INDEX runpolicy_decision_workflow_time ON runpolicy_decision (workflow, created_at, id);
+	CREATE INDEX runpolicy_decision_branch_time ON runpolicy_decision (branch, created_at, id);
+	CREATE INDEX runpolicy_decision_event_time ON runpolicy_decision (run_event, created_at, id);
+	CREATE INDEX runpolicy_decision_outcome_time ON runpolicy_decision (outcome, created_at, id);
+	CREATE INDEX runpolicy_decision_dry_run_time ON runpolicy_decision (dry_run, outcome, created_at, id);
 	CREATE TABLE runpolicy_inventory (
 		repository       TEXT NOT NULL,
 		workflow         TEXT NOT NULL,
@@ -124,6 +120,8 @@ var migrations = []string{
 		kind             TEXT NOT NULL,
 		repo             TEXT NOT NULL,
 		via              TEXT NOT NULL,
+		owner            TEXT NOT NULL,
+		repository_key   TEXT NOT NULL,
 		first_seen       BIGINT NOT NULL,
 		last_seen        BIGINT NOT NULL,
 		last_run_id      BIGINT NOT NULL,
@@ -136,7 +134,7 @@ var migrations = []string{
 	CREATE INDEX runpolicy_inventory_name ON runpolicy_inventory (name, last_seen);
 	CREATE INDEX runpolicy_inventory_repo ON runpolicy_inventory (repo, last_seen);
 	CREATE INDEX runpolicy_inventory_sha ON runpolicy_inventory (sha);
-	CREATE INDEX runpolicy_inventory_repository ON runpolicy_inventory (lower(repository));
+	CREATE INDEX runpolicy_inventory_repository_key ON runpolicy_inventory (repository_key);
 	CREATE TABLE runpolicy_replay (
 		id           TEXT PRIMARY KEY,
 		state        TEXT NOT NULL,
@@ -165,6 +163,9 @@ func migrateAll[TTx any](ctx context.Context, s *Store, m *rivermigrate.Migrator
 	}
 	from, to, err := s.migrate(ctx)
 	if err != nil {
+		return err
+	}
+	if err := s.summarizeDecisions(ctx); err != nil {
 		return err
 	}
 	if len(res.Versions) > 0 || to > from {
@@ -225,7 +226,7 @@ func (s *Store) migrateList(ctx context.Context, migrations []string) (from, to 
 		if err != nil {
 			return current, version - 1, fmt.Errorf("store: migration %d: %w", version, err)
 		}
-		for _, stmt := range strings.Split(s.dialect.expand(migrations[i]), ";") {
+		for _, stmt := range strings.Split(strings.ReplaceAll(migrations[i], "{{blob}}", s.dialect.blob), ";") {
 			if strings.TrimSpace(stmt) == "" {
 				continue
 			}
@@ -244,9 +245,4 @@ func (s *Store) migrateList(ctx context.Context, migrations []string) (from, to 
 		s.logger.Debug("database schema migrated", "version", version, "backend", s.dialect.name)
 	}
 	return current, len(migrations), nil
-}
-
-// expand fills a migration's placeholders for the dialect.
-func (d dialect) expand(m string) string {
-	return strings.NewReplacer("{{blob}}", d.blob, "{{strpos}}", d.strpos).Replace(m)
 }

@@ -23,7 +23,7 @@ func TestOpenReader(t *testing.T) {
 				t.Fatalf("OpenReader beside the server: %v", err)
 			}
 			defer r.Close()
-			rows, _, err := r.Inventory(ctx, InventoryQuery{Name: "a/b"})
+			rows, _, err := r.Inventory(ctx, InventoryQuery{Scope: Scope{All: true}, Name: "a/b"})
 			if err != nil || len(rows) != 1 {
 				t.Errorf("reader's inventory = %v, %v", rows, err)
 			}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -116,4 +117,55 @@ func (s *Store) Replays(ctx context.Context, limit int) ([]Replay, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// CountEvaluations counts the decisions f selects (its cursors and limit
+// ignored): the total a replay's progress is measured against.
+func (s *Store) CountEvaluations(ctx context.Context, f EvaluationFilter) (int, error) {
+	f.Before, f.After = nil, nil
+	cond, args := f.where()
+	var n int
+	if err := s.queryRow(ctx, "SELECT count(*) FROM runpolicy_decision d WHERE "+cond, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count evaluations: %w", err)
+	}
+	return n, nil
+}
+
+// DecisionLogs returns the decisions f selects older than before (nil:
+// from the newest), newest first, at most limit (at most 1000), with
+// their log entries: what a replay evaluates again. next is the cursor of
+// the following page, nil on the last. f's own cursors and limit are
+// ignored.
+func (s *Store) DecisionLogs(ctx context.Context, f EvaluationFilter, before *Cursor, limit int) (list []Decision, next *Cursor, err error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	f.Before, f.After = nil, nil
+	cond, args := f.where()
+	if before != nil {
+		cond += " AND d.created_at <= ? AND (d.created_at < ? OR d.id < ?)"
+		args = append(args, nanos(before.At), nanos(before.At), before.ID)
+	}
+	rows, err := s.query(ctx, "SELECT "+strings.ReplaceAll("d."+decisionColumns, ", ", ", d.")+
+		" FROM runpolicy_decision d WHERE "+cond+" ORDER BY d.created_at DESC, d.id DESC LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: decision logs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: decision logs: %w", err)
+		}
+		list = append(list, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("store: decision logs: %w", err)
+	}
+	if len(list) > limit {
+		list = list[:limit]
+		last := list[limit-1]
+		next = &Cursor{At: last.CreatedAt, ID: last.ID}
+	}
+	return list, next, nil
 }

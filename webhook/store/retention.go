@@ -153,9 +153,10 @@ func (s *Store) pruneDecisions(ctx context.Context, at int64) (int64, error) {
 	if err := rows.Err(); err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	in, args, err := inList(ids)
-	if err != nil {
-		return 0, err
+	in := placeholders(1, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -68,7 +68,7 @@ func TestPrune(t *testing.T) {
 			if err := s.FinishReplay(ctx, "old-done", ReplayDone, []byte("{}"), ""); err != nil {
 				t.Fatal(err)
 			}
-			inventoryBefore := inventory(t, s, InventoryQuery{Repository: "acme/web"})
+			inventoryBefore := inventory(t, s, InventoryQuery{Scope: Scope{All: true}, Repository: "acme/web"})
 
 			got, more, err := s.Prune(ctx, now.Add(-90*24*time.Hour))
 			if err != nil || more {
@@ -90,10 +90,10 @@ func TestPrune(t *testing.T) {
 			if _, err := s.Replay(ctx, "old-running"); err != nil {
 				t.Errorf("a running replay was pruned: %v", err)
 			}
-			if after := inventory(t, s, InventoryQuery{Repository: "acme/web"}); !slices.Equal(after, inventoryBefore) {
+			if after := inventory(t, s, InventoryQuery{Scope: Scope{All: true}, Repository: "acme/web"}); !slices.Equal(after, inventoryBefore) {
 				t.Errorf("inventory after pruning:\n%v\nwant it whole:\n%v", after, inventoryBefore)
 			}
-			page, err := s.Evaluations(ctx, EvaluationFilter{Policy: "p"})
+			page, err := s.Evaluations(ctx, EvaluationFilter{Scope: Scope{All: true}, Policy: "p"})
 			if err != nil || !slices.Equal(ids(page.Evaluations), []string{"new"}) {
 				t.Errorf("evaluations after pruning = %v, %v; want [new]", ids(page.Evaluations), err)
 			}
@@ -126,7 +126,7 @@ func TestPruneJobRuns(t *testing.T) {
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
-			if _, err := s.DecisionByID(ctx, "new"); err != nil {
+			if _, _, err := s.Evaluation(ctx, Scope{All: true}, "new"); err != nil {
 				t.Errorf("the recent decision: %v", err)
 			}
 			if c := count(t, s, "runpolicy_inventory"); c != 1 {
@@ -136,8 +136,8 @@ func TestPruneJobRuns(t *testing.T) {
 	}
 }
 
-// A database of schema 2 gets migration 3: its decisions keep their place
-// in the lists, by organization and outcome.
+// A database of schema 2 gets migrations 3 and 4: its decisions keep
+// their place in the lists, by organization and outcome.
 func TestMigrationFromSchema2(t *testing.T) {
 	for name, dsn := range backends(t) {
 		t.Run(name, func(t *testing.T) {
@@ -163,7 +163,7 @@ func TestMigrationFromSchema2(t *testing.T) {
 			db.Close()
 
 			s := open(t, dsn, nil)
-			page, err := s.Evaluations(ctx, EvaluationFilter{Organization: "acme", Verdict: VerdictDeny})
+			page, err := s.Evaluations(ctx, EvaluationFilter{Scope: Scope{All: true}, Organization: "acme", Outcome: OutcomeDeny})
 			if err != nil || len(page.Evaluations) != 1 || page.Evaluations[0].ID != "before" || page.Evaluations[0].Repository != "acme/web" {
 				t.Fatalf("after migration 3: %+v, %v; want the decision made before", page.Evaluations, err)
 			}
