@@ -9,7 +9,6 @@ import (
 	"os"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -41,8 +40,14 @@ type serveConfig struct {
 	// https://HOST/api/v3).
 	GitHubAPIURL string `yaml:"github_api_url"`
 	// Database is an SQLite file (default runpolicy.db) or postgres://….
-	Database string                 `yaml:"database"`
-	Bundles  []bundles.SourceConfig `yaml:"bundles"`
+	Database string `yaml:"database"`
+	// DecisionRetention is how long decisions are kept before they are
+	// pruned: a duration (90d, 12w, 2160h, at least 7d), or forever; 0 is
+	// the default, 90d. checkData sets retention from it (data.go).
+	DecisionRetention string `yaml:"decision_retention"`
+	// retention is DecisionRetention read; 0 keeps decisions forever.
+	retention time.Duration
+	Bundles   []bundles.SourceConfig `yaml:"bundles"`
 	// Resolve follows composite actions and reusable workflows (default true).
 	Resolve bool `yaml:"resolve"`
 	// ResolveTrustedOwners are the owners whose tag lookups are cached for
@@ -71,58 +76,6 @@ type serveConfig struct {
 	// AllowBuiltins names the network built-ins policies may call
 	// (comma-separated: http.send, net.lookup_ip_addr, …); none by default.
 	AllowBuiltins string `yaml:"allow_builtins"`
-	// DecisionRetention is how long decisions are kept before they are
-	// pruned: a duration (90d, 12w, 2160h, at least 7d), or forever; 0 is
-	// the default, 90d. checkData sets retention from it.
-	DecisionRetention string `yaml:"decision_retention"`
-
-	// retention is DecisionRetention read; 0 keeps decisions forever.
-	retention time.Duration
-}
-
-// defaultRetention is how long decisions are kept by default.
-const defaultRetention = 90 * 24 * time.Hour
-
-// minRetention keeps decisions, and the deliveries and run actions pruned
-// with them, past GitHub's redelivery window (3 days) and a run's life.
-const minRetention = 7 * 24 * time.Hour
-
-// parseRetention reads decision_retention: "" and 0 are the default,
-// "forever" keeps everything (0 returned), anything else is a duration
-// with d (days) and w (weeks) allowed.
-func parseRetention(s string) (time.Duration, error) {
-	v := strings.TrimSpace(s)
-	switch v {
-	case "", "0", "0s", "0d":
-		return defaultRetention, nil
-	case "forever":
-		return 0, nil
-	}
-	d, err := parseDays(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("decision_retention %q: want a duration such as 90d, 12w or 2160h, or forever", s)
-	}
-	if d < minRetention {
-		return 0, fmt.Errorf("decision_retention %q: at least 7d (GitHub redelivers for 3 days), or forever", s)
-	}
-	return d, nil
-}
-
-// parseDays is time.ParseDuration with whole days (d) and weeks (w).
-func parseDays(s string) (time.Duration, error) {
-	for _, unit := range []struct {
-		suffix string
-		d      time.Duration
-	}{{"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}} {
-		if n, ok := strings.CutSuffix(s, unit.suffix); ok {
-			v, err := strconv.Atoi(n)
-			if err != nil || v < 0 || v > 100*365 {
-				return 0, fmt.Errorf("%q: not a number of %s", s, unit.suffix)
-			}
-			return time.Duration(v) * unit.d, nil
-		}
-	}
-	return time.ParseDuration(s)
 }
 
 // defaultServeConfig is every key's default: the server's own from
@@ -134,13 +87,13 @@ func defaultServeConfig() *serveConfig {
 		Addr:                  ":8080",
 		GitHubAPIURL:          "https://api.github.com",
 		Database:              "runpolicy.db",
+		DecisionRetention:     "90d",
+		retention:             defaultRetention,
 		Resolve:               true,
 		ResolveMaxCommitCalls: resolve.DefaultMaxCommitCalls,
 		GitHubTimeout:         10 * time.Second,
 		Config:                webhook.DefaultConfig(),
 		LogLevel:              "info",
-		DecisionRetention:     "90d",
-		retention:             defaultRetention,
 	}
 }
 
@@ -484,52 +437,6 @@ func (c *serveConfig) check() error {
 		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
 	}
 	return nil
-}
-
-// checkData checks the keys that say where decisions are and how long
-// they stay, and the bundle sources, which the command line's inventory
-// and replay read too; it sets retention.
-func (c *serveConfig) checkData() error {
-	if c.Database == "" {
-		return errors.New("database: want a file path or postgres://…")
-	}
-	if strings.HasPrefix(c.Database, "postgres") && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
-		return fmt.Errorf("database: want a file path or postgres://…")
-	}
-	var err error
-	if c.retention, err = parseRetention(c.DecisionRetention); err != nil {
-		return err
-	}
-	for i, b := range c.Bundles {
-		if b.Name == "" {
-			return fmt.Errorf("bundles[%d]: name is required", i)
-		}
-	}
-	return nil
-}
-
-// loadDataConfig reads the file and RUNPOLICY_* overrides over the
-// defaults like loadConfig, but checks only what checkData does: the
-// command line reads where decisions are, not the App's credentials.
-func loadDataConfig(path string, environ []string) (*serveConfig, error) {
-	cfg := defaultServeConfig()
-	given := map[string]bool{}
-	if path != "" {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-		if err := decodeConfig(path, src, cfg, environ, given); err != nil {
-			return nil, err
-		}
-	}
-	if err := applyEnv(cfg, environ, given); err != nil {
-		return nil, err
-	}
-	if err := cfg.checkData(); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	return cfg, nil
 }
 
 // privateKey returns the App's key from the environment or the file.

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -133,19 +132,6 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		}
 	}()
 	return srv.Serve(ctx, ln)
-}
-
-// appTokens gives bundle sources with token_from_app an installation
-// token of the App for their repository.
-func appTokens(app *github.App) bundles.TokenSource {
-	return func(ctx context.Context, repo string) (string, error) {
-		owner, name, _ := strings.Cut(repo, "/")
-		id, err := app.FindInstallation(ctx, owner, name)
-		if err != nil {
-			return "", err
-		}
-		return app.Token(ctx, id)
-	}
 }
 
 func logLevel(s string) slog.Level {
