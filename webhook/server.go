@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"text/template"
 	"time"
 
@@ -300,6 +301,17 @@ func (s *Server) routes() *echo.Echo {
 		e.GET("/status/bundles", s.adminBundles, s.requireAdmin)
 	}
 	return e
+}
+
+// Mount serves h at prefix (a path ending in "/") and below, beside the
+// App's own routes, which keep their paths: the web console.
+func (s *Server) Mount(prefix string, h http.Handler) {
+	s.echo.Any(prefix+"*", echo.WrapHandler(h))
+	if prefix != "/" {
+		s.echo.GET(strings.TrimSuffix(prefix, "/"), func(c echo.Context) error {
+			return c.Redirect(http.StatusMovedPermanently, prefix)
+		})
+	}
 }
 
 // Serve accepts deliveries on ln at once, starts working the queue once a
