@@ -386,7 +386,7 @@ func TestEvaluationPage(t *testing.T) {
 		t.Fatalf("status %d", status)
 	}
 	for _, want := range []string{
-		"tj-actions/changed-files@v45 is compromised", // the finding
+		"tj-actions/changed-files@v45 is compromised",                                                      // the finding
 		`<span class="line hit"><span class="n">8</span>      - uses: tj-actions/changed-files@v45</span>`, // its line, from GitHub
 		`<span class="n">5</span>`, `<span class="n">9</span>`, // three lines around it (9 is the last)
 		"step 2", "cancelled", "comment on #12", "this evaluation", // actions

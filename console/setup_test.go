@@ -282,4 +282,3 @@ func (e *env) user(login string) *http.Client {
 	}
 	return c
 }
-
