@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -164,8 +165,14 @@ func (c *Console) evaluation(w http.ResponseWriter, r *http.Request, v *viewer) 
 		data.Bundles = append(data.Bundles, [2]string{name, b["revision"]})
 	}
 	slices.SortFunc(data.Bundles, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
-	for name, ns := range l.Metrics {
-		data.Timings = append(data.Timings, timing{Name: strings.TrimSuffix(strings.TrimPrefix(name, "timer_"), "_ns"), Duration: duration(ns)})
+	for name, n := range l.Metrics {
+		// OPA's decision log metrics: timer_…_ns are durations, the rest
+		// counts.
+		if t, ok := strings.CutPrefix(name, "timer_"); ok {
+			data.Timings = append(data.Timings, timing{Name: strings.TrimSuffix(t, "_ns"), Duration: duration(n)})
+		} else {
+			data.Timings = append(data.Timings, timing{Name: name, Duration: strconv.FormatInt(n, 10)})
+		}
 	}
 	slices.SortFunc(data.Timings, func(a, b timing) int { return strings.Compare(a.Name, b.Name) })
 	for _, a := range actions {

@@ -335,7 +335,17 @@ func (s *Server) installationsOf(u *User) []map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []map[string]any
-	for owner, id := range s.installations {
+	seen := map[int64]bool{}
+	owners := make([]string, 0, len(s.installations))
+	for owner := range s.installations {
+		owners = append(owners, owner)
+	}
+	sort.Strings(owners)
+	for _, owner := range owners {
+		id := s.installations[owner]
+		if seen[id] {
+			continue // tests may install one id on several owners: listed once
+		}
 		reach := false
 		for org := range u.Organizations {
 			reach = reach || strings.EqualFold(org, owner)
@@ -347,6 +357,7 @@ func (s *Server) installationsOf(u *User) []map[string]any {
 		if !reach {
 			continue
 		}
+		seen[id] = true
 		kind := "User"
 		for _, other := range s.oauth.users {
 			for org := range other.Organizations {
@@ -380,22 +391,22 @@ func (s *Server) userInstallationRepos(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	owner := ""
+	reachable := false
 	for _, in := range s.installationsOf(u) {
-		if in["id"].(int64) == id {
-			owner = in["account"].(map[string]any)["login"].(string)
-		}
+		reachable = reachable || in["id"].(int64) == id
 	}
-	if owner == "" {
+	if !reachable {
 		notFound(w)
 		return
 	}
+	s.mu.Lock()
 	var names []string
 	for repo := range u.Repositories {
-		if o, _, _ := strings.Cut(repo, "/"); strings.EqualFold(o, owner) && u.permission(repo) != "" {
+		if o, _, _ := strings.Cut(repo, "/"); s.installations[strings.ToLower(o)] == id && u.permission(repo) != "" {
 			names = append(names, repo)
 		}
 	}
+	s.mu.Unlock()
 	sort.Strings(names)
 	var list []map[string]any
 	for _, repo := range names {

@@ -491,7 +491,9 @@ func (s *Store) decorate(ctx context.Context, list []Evaluation) error {
 	return nil
 }
 
-// actions lists run actions matching cond, oldest first.
+// actions lists the run actions matching cond that are done on GitHub,
+// oldest first: not the claims on judging a run or job (judge:…), which
+// only keep deliveries from judging twice.
 func (s *Store) actions(ctx context.Context, cond string, args ...any) ([]Action, error) {
 	rows, err := s.query(ctx, `SELECT repository, run_id, run_attempt, action, owner, level, ref, created_at, done_at
 		FROM runpolicy_run_action WHERE `+cond+` ORDER BY created_at, action`, args...)
@@ -507,7 +509,9 @@ func (s *Store) actions(ctx context.Context, cond string, args ...any) ([]Action
 			return nil, fmt.Errorf("store: run actions: %w", err)
 		}
 		a.CreatedAt, a.DoneAt = fromNanos(created), fromNanos(done)
-		out = append(out, a)
+		if !strings.HasPrefix(a.Name, "judge:") {
+			out = append(out, a)
+		}
 	}
 	return out, rows.Err()
 }

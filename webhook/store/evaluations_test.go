@@ -200,7 +200,7 @@ func TestEvaluationByIDAndActions(t *testing.T) {
 				{"e2", "secret/vault", OutcomeDeny, now, evalLog(t, "w", "push", "main")},
 			})
 			key := RunKey{Repository: "acme/api", RunID: 100, Attempt: 1}
-			for _, name := range []string{"cancel", "check_run"} {
+			for _, name := range []string{"judge:workflow_run", "cancel", "check_run"} {
 				if _, err := s.Claim(ctx, key, name, "e1", 1); err != nil {
 					t.Fatal(err)
 				}
