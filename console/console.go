@@ -135,7 +135,8 @@ func New(o Options) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	cache, _ := lru.New[string, *access](4096)
+	// Sessions seen in the last minute, each with up to 10,000 names.
+	cache, _ := lru.New[string, *access](1024)
 	c := &Console{opts: o, base: o.Path, web: web, api: api, keys: deriveKeys(o.SessionKey), http: o.HTTPClient,
 		cache: cache, pages: p, log: o.Logger}
 	c.mux = c.routes()

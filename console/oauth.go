@@ -2,6 +2,7 @@ package console
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -76,7 +77,10 @@ func (c *Console) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, _, err := c.user(tok.AccessToken).Users.Get(r.Context(), "")
-	if err != nil || u.GetLogin() == "" {
+	if err == nil && u.GetLogin() == "" {
+		err = errors.New("no login in the answer")
+	}
+	if err != nil {
 		_, err = ghError(err, "get the signed-in user")
 		c.log.Warn("console: sign-in failed", "err", err)
 		c.fail(w, r, http.StatusBadGateway, "GitHub did not say who you are. Sign in again.")
