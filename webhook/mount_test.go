@@ -12,7 +12,6 @@ import (
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/test/fakegithub"
-	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
 // A handler mounted beside the App (the console) gets every path under its
@@ -34,8 +33,10 @@ func TestMount(t *testing.T) {
 	mounted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "mounted "+r.URL.Path) })
 	for _, prefix := range []string{"/", "/console/"} {
 		t.Run(prefix, func(t *testing.T) {
-			srv, err := New(ctx, Options{Secret: []byte("s"), Engine: eng, Policies: neverReady{}, App: app, AdminToken: "admin",
-				RedeliverInterval: -1, Store: store.Options{DSN: filepath.Join(t.TempDir(), "m.db")}})
+			cfg := DefaultConfig()
+			cfg.RedeliverInterval = 0
+			srv, err := New(ctx, Options{Config: cfg, Secret: []byte("s"), Engine: eng, Policies: neverReady{}, App: app, AdminToken: "admin",
+				Database: filepath.Join(t.TempDir(), "m.db")})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,7 +21,6 @@ import (
 	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/resolve"
 	"github.com/runpolicy/runpolicy/webhook"
-	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
 const serveUsage = `Usage: runpolicy serve [--config FILE]
@@ -104,31 +103,19 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		return err
 	}
 	opts := webhook.Options{
+		Config:             cfg.Config,
 		Secret:             []byte(cfg.WebhookSecret),
-		OnError:            cfg.OnError,
-		CancelEscalation:   *cfg.CancelEscalationDelay,
+		Database:           cfg.Database,
 		CommentTemplate:    tmpl,
-		JudgeAttempts:      cfg.JudgeAttempts,
-		EvalTimeout:        cfg.EvalTimeout,
 		PolicyRepositories: cfg.policyRepositories(),
 		AdminToken:         cfg.AdminToken,
-		RedeliverInterval:  *cfg.RedeliverInterval,
-		RedeliverLookback:  cfg.RedeliverLookback,
-		RetryBase:          cfg.RetryBase,
-		RetryMax:           cfg.RetryMax,
-		ShutdownTimeout:    cfg.ShutdownTimeout,
-		Store: store.Options{DSN: cfg.Database, MaxWorkers: cfg.Workers, MaxAttempts: cfg.MaxAttempts,
-			JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter, PollInterval: cfg.PollInterval},
-		Engine:   eng,
-		Policies: mgr,
-		App:      app,
-		Registry: reg,
-		Logger:   logger,
+		Engine:             eng,
+		Policies:           mgr,
+		App:                app,
+		Registry:           reg,
+		Logger:             logger,
 	}
-	if *cfg.RedeliverInterval == 0 {
-		opts.RedeliverInterval = -1
-	}
-	if boolOr(cfg.Resolve, true) {
+	if cfg.Resolve {
 		resolverLog := logger.With("component", "resolve")
 		resolveOpts := append(cfg.resolveOptions(), resolve.WithLogger(resolverLog))
 		opts.NewResolver = func(f webhook.Fetcher) webhook.Resolver { return resolve.New(f, resolveOpts...) }

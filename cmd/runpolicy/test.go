@@ -21,6 +21,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/tester"
 
 	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/policies"
 )
 
@@ -129,7 +130,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	if err := reporter.Report(results); err != nil {
-		fmt.Fprintf(stderr, "runpolicy test: %s\n", oneLine(err))
+		fmt.Fprintf(stderr, "runpolicy test: %s\n", oneline.Error(err))
 		var below *cover.CoverageThresholdError
 		if errors.As(err, &below) || code == exitTestFail {
 			return exitTestFail
@@ -256,7 +257,7 @@ func checkBundleDirs(ctx context.Context, paths, allow []string, stderr io.Write
 			}
 			dir := filepath.Dir(p)
 			if _, err := newEngine(ctx, []string{dir}, nil, false, allow...); err != nil {
-				fmt.Fprintf(stderr, "runpolicy test: eval and serve would refuse it: %s\n", oneLine(err))
+				fmt.Fprintf(stderr, "runpolicy test: eval and serve would refuse it: %s\n", oneline.Error(err))
 				code = exitTestError
 			}
 			return nil

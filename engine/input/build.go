@@ -26,6 +26,9 @@ type Context struct {
 	Repository   Repository
 	Run          Run
 	WorkflowPath string
+	// RunURL is the run's page on GitHub (html_url), for reports; the
+	// document does not carry it.
+	RunURL string
 	// DefaultBranchSHA256 is the digest of the workflow on the default branch.
 	// It is consulted only when DefaultBranchKnown is true; nil then means the
 	// file does not exist there.
