@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"text/template"
 	"time"
 
@@ -231,6 +232,17 @@ func routes(rv *receiver, ad *admin, data *dataAPI, reg *prometheus.Registry) *e
 		e.GET("/status/bundles", ad.bundles, ad.requireAdmin)
 	}
 	return e
+}
+
+// Mount serves h at prefix (a path ending in "/") and below, beside the
+// App's own routes, which keep their paths: the web console.
+func (s *Server) Mount(prefix string, h http.Handler) {
+	s.echo.Any(prefix+"*", echo.WrapHandler(h))
+	if prefix != "/" {
+		s.echo.GET(strings.TrimSuffix(prefix, "/"), func(c echo.Context) error {
+			return c.Redirect(http.StatusMovedPermanently, prefix)
+		})
+	}
 }
 
 // Serve accepts deliveries on ln at once, starts working the queue once a

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runpolicy/runpolicy/bundles"
+	"github.com/runpolicy/runpolicy/console"
 	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/resolve"
 	"github.com/runpolicy/runpolicy/webhook"
@@ -76,6 +77,16 @@ type serveConfig struct {
 	// AllowBuiltins names the network built-ins policies may call
 	// (comma-separated: http.send, net.lookup_ip_addr, …); none by default.
 	AllowBuiltins string `yaml:"allow_builtins"`
+	// ClientID and ClientSecretFile are the App's OAuth credentials: with
+	// them the web console is served at ConsolePath (default /), signing
+	// in with GitHub. SessionKeyFile holds the key that signs its cookies
+	// (at least 32 bytes, the same on every replica). Members of the
+	// ConsoleAdmins team (org/team-slug) see everything.
+	ClientID         string `yaml:"client_id"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	SessionKeyFile   string `yaml:"session_key_file"`
+	ConsolePath      string `yaml:"console_path"`
+	ConsoleAdmins    string `yaml:"console_admins"`
 }
 
 // defaultServeConfig is every key's default: the server's own from
@@ -436,7 +447,67 @@ func (c *serveConfig) check() error {
 	if c.LogFormat != "" && c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
 	}
+	return c.checkConsole()
+}
+
+// reservedPaths are the App's own; the console cannot be served below them.
+var reservedPaths = []string{"/webhook", "/healthz", "/readyz", "/metrics", "/admin", "/status"}
+
+// checkConsole takes the console's keys whole or refuses them: client_id
+// turns the console on and needs the others; they mean nothing without it.
+func (c *serveConfig) checkConsole() error {
+	if c.ClientID == "" {
+		for _, k := range []struct{ key, val string }{{"client_secret_file", c.ClientSecretFile},
+			{"session_key_file", c.SessionKeyFile}, {"console_path", c.ConsolePath}, {"console_admins", c.ConsoleAdmins}} {
+			if k.val != "" {
+				return fmt.Errorf("%s: the console needs client_id (the App's client id) as well", k.key)
+			}
+		}
+		return nil
+	}
+	if c.ClientSecretFile == "" {
+		return errors.New("client_secret_file is required with client_id: the App's client secret")
+	}
+	if c.SessionKeyFile == "" {
+		return errors.New("session_key_file is required with client_id: 32 random bytes or more, the same on every replica (head -c 32 /dev/urandom > session.key)")
+	}
+	if c.ConsolePath == "" {
+		c.ConsolePath = "/"
+	}
+	p := c.ConsolePath
+	if err := console.CheckPath(p); err != nil {
+		return fmt.Errorf("console_%w", err)
+	}
+	for _, r := range reservedPaths {
+		if p == r+"/" || strings.HasPrefix(p, r+"/") {
+			return fmt.Errorf("console_path %q: %s is the server's own", p, r)
+		}
+	}
+	if c.ConsoleAdmins != "" {
+		org, team, ok := strings.Cut(c.ConsoleAdmins, "/")
+		if !ok || org == "" || team == "" || strings.Contains(team, "/") {
+			return fmt.Errorf("console_admins %q: want org/team-slug", c.ConsoleAdmins)
+		}
+	}
 	return nil
+}
+
+// consoleSecrets reads the App's client secret and the session key.
+func (c *serveConfig) consoleSecrets() (clientSecret string, sessionKey []byte, err error) {
+	b, err := os.ReadFile(c.ClientSecretFile)
+	if err != nil {
+		return "", nil, fmt.Errorf("client_secret_file: %w", err)
+	}
+	if clientSecret = strings.TrimSpace(string(b)); clientSecret == "" {
+		return "", nil, fmt.Errorf("client_secret_file %s: empty", c.ClientSecretFile)
+	}
+	if sessionKey, err = os.ReadFile(c.SessionKeyFile); err != nil {
+		return "", nil, fmt.Errorf("session_key_file: %w", err)
+	}
+	if len(sessionKey) < 32 {
+		return "", nil, fmt.Errorf("session_key_file %s: %d bytes, want at least 32 (head -c 32 /dev/urandom > session.key)", c.SessionKeyFile, len(sessionKey))
+	}
+	return clientSecret, sessionKey, nil
 }
 
 // privateKey returns the App's key from the environment or the file.

@@ -1,17 +1,21 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/runpolicy/runpolicy/bundles"
+	"github.com/runpolicy/runpolicy/console"
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/replay"
@@ -22,7 +26,8 @@ import (
 const serveUsage = `Usage: runpolicy serve [--config FILE]
 
 Runs the GitHub App: receives webhooks on POST /webhook, cancels workflow
-runs the policies deny, and serves /healthz, /readyz and /metrics.
+runs the policies deny, and serves /healthz, /readyz and /metrics; with
+client_id, the web console at console_path (default /).
 Every config key can be set with RUNPOLICY_<KEY> instead.
 `
 
@@ -119,6 +124,12 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.ClientID != "" {
+		if err := mountConsole(cfg, srv, eng, mgr, logger); err != nil {
+			srv.Store().Close()
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		srv.Store().Close()
@@ -132,6 +143,23 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		}
 	}()
 	return srv.Serve(ctx, ln)
+}
+
+// mountConsole serves the web console on the server's own address.
+func mountConsole(cfg *serveConfig, srv *webhook.Server, eng *engine.Engine, mgr *bundles.Manager, logger *slog.Logger) error {
+	secret, key, err := cfg.consoleSecrets()
+	if err != nil {
+		return err
+	}
+	con, err := console.New(console.Options{Path: cfg.ConsolePath, ClientID: cfg.ClientID, ClientSecret: secret,
+		SessionKey: key, Admins: cfg.ConsoleAdmins, APIURL: cfg.GitHubAPIURL, Store: srv.Store(), Engine: eng,
+		Bundles: mgr.Status, HTTPClient: &http.Client{Timeout: cmp.Or(cfg.GitHubTimeout, 10*time.Second)},
+		Logger: logger.With("component", "console")})
+	if err != nil {
+		return err
+	}
+	srv.Mount(con.Path(), con)
+	return nil
 }
 
 func logLevel(s string) slog.Level {
