@@ -177,7 +177,7 @@ test_prepared_index_is_used if {
 		"allow": {"names": {"engine/listed": true}, "refs": {}, "any_ref": "", "globs": []},
 		"block": {"names": {}, "refs": {}, "any_ref": "", "globs": []},
 	}}}}}
-	messages([fx.action("engine/listed@v1"), fx.action("actions/checkout@v4")]) == {not_allowed("actions/checkout@v4")} with data.runpolicy.prepared as prepared
+	messages([fx.action("engine/listed@v1"), fx.action("actions/checkout@v4")]) == {not_allowed("actions/checkout@v4")} with data.internal.runpolicy.prepared as prepared
 }
 
 # A list of names only is judged by the references' names alone; any other

@@ -96,10 +96,10 @@ errors contains sprintf("%s.%s: unknown setting (%s takes %s)", [where, key, pol
 
 # A policy of another bundle whose package annotations declare
 # custom.settings takes those (and mode) only: the engine lists them at
-# data.runpolicy.declared_settings. One that declares none takes anything.
+# data.internal.runpolicy.declared. One that declares none takes anything.
 default declared := {}
 
-declared := data.runpolicy.declared_settings
+declared := data.internal.runpolicy.declared
 
 custom_settings(policy) := object.union({"mode": "mode"}, declared[policy]) if not known[policy]
 
@@ -214,9 +214,9 @@ errors contains sprintf("settings.repositories[%q].repositories: overrides do no
 }
 
 # Settings for a policy that is not loaded are a typo or a missing bundle.
-# The engine lists the loaded packages in data.runpolicy.packages.
+# The engine lists the loaded packages in data.internal.runpolicy.packages.
 errors contains sprintf("%s: no policy runpolicy.policies.%s is loaded", [where, policy]) if {
-	listed := data.runpolicy.packages
+	listed := data.internal.runpolicy.packages
 	packages := {name | some name in listed}
 	some [where, policy, _] in scopes
 	not known[policy]

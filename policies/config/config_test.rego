@@ -52,13 +52,13 @@ test_unquoted_off_is_a_mode if {
 test_declared_settings_of_a_custom_policy if {
 	declared := {"team_rules": {"mode": "any", "labels": "any", "strict": "boolean"}}
 	config.errors == set() with data.runpolicy.settings as {"team_rules": {"mode": "dry_run", "labels": ["x"], "strict": true}}
-		with data.runpolicy.declared_settings as declared
+		with data.internal.runpolicy.declared as declared
 	config.errors == {"settings.team_rules.lables: unknown setting (team_rules declares labels, mode, strict in its METADATA custom.settings)"} with data.runpolicy.settings as {"team_rules": {"lables": ["x"]}}
-		with data.runpolicy.declared_settings as declared
+		with data.internal.runpolicy.declared as declared
 	config.errors == {`settings.repositories["acme/*"].team_rules.strict: must be true or false, got the string "no" (write it unquoted)`} with data.runpolicy.settings as {"repositories": {"acme/*": {"team_rules": {"strict": "no"}}}}
-		with data.runpolicy.declared_settings as declared
+		with data.internal.runpolicy.declared as declared
 	config.errors == set() with data.runpolicy.settings as {"team_rules": {"mode": "off"}}
-		with data.runpolicy.declared_settings as {"team_rules": {}}
+		with data.internal.runpolicy.declared as {"team_rules": {}}
 }
 
 test_lists_of_strings if {
@@ -104,7 +104,7 @@ test_repository_override_settings_are_checked_like_the_organization_ones if {
 test_settings_for_a_policy_that_is_not_loaded if {
 	settings := {"alowed_actions": {"mode": "enforce"}, "team_rules": {"mode": "enforce"}}
 	config.errors == {"settings.alowed_actions: no policy runpolicy.policies.alowed_actions is loaded"} with data.runpolicy.settings as settings
-		with data.runpolicy.packages as ["allowed_actions", "team_rules"]
+		with data.internal.runpolicy.packages as ["allowed_actions", "team_rules"]
 	config.errors == set() with data.runpolicy.settings as settings
 }
 

@@ -63,7 +63,7 @@ glob_pattern(pattern) := concat("*", [glob.quote_meta(part) | some part in split
 # that a lookup costs the same with 10 entries or 10,000: exact entries
 # become object keys and only entries with a "*" are scanned. The indexes
 # read no input, so the engine evaluates `prepared` once per load and stores
-# it at data.runpolicy.prepared.lists; without it (stock opa) each query builds
+# it at data.internal.runpolicy.prepared.lists; without it (stock opa) each query builds
 # the index it needs.
 
 # patterns returns the index of the list setting policy.key that applies to
@@ -71,9 +71,9 @@ glob_pattern(pattern) := concat("*", [glob.quote_meta(part) | some part in split
 # allowed_actions lists with actions.listed.
 patterns(policy, key) := index if {
 	count(repository_patterns) == 0
-	index := data.runpolicy.prepared.lists[policy][key][""]
+	index := data.internal.runpolicy.prepared.lists[policy][key][""]
 } else := index if {
-	index := data.runpolicy.prepared.lists[policy][key][scope(policy, key)]
+	index := data.internal.runpolicy.prepared.lists[policy][key][scope(policy, key)]
 } else := build_index(policy, key, object.get(settings(policy), key, []))
 
 # in_patterns reports whether value matches an index built by patterns.

@@ -89,7 +89,7 @@ test_patterns_follow_the_override_scope if {
 
 test_patterns_read_the_prepared_index if {
 	index := lib.patterns("runner_labels", "allowed") with input as repo("acme/api")
-		with data.runpolicy.prepared.lists as {"runner_labels": {"allowed": {"": {"exact": {"from-engine": true}, "globs": []}}}}
+		with data.internal.runpolicy.prepared.lists as {"runner_labels": {"allowed": {"": {"exact": {"from-engine": true}, "globs": []}}}}
 	index.exact == {"from-engine": true}
 }
 
@@ -139,7 +139,7 @@ test_finding_without_step if {
 test_patterns_read_the_prepared_index_of_the_override_scope if {
 	index := lib.patterns("runner_labels", "allowed") with input as repo("acme/api")
 		with data.runpolicy.settings.repositories as {"acme/*": {"runner_labels": {"allowed": ["acme-label"]}}}
-		with data.runpolicy.prepared.lists as {"runner_labels": {"allowed": {
+		with data.internal.runpolicy.prepared.lists as {"runner_labels": {"allowed": {
 			"": {"exact": {"org-label": true}, "globs": []},
 			"acme/*": {"exact": {"from-engine": true}, "globs": []},
 		}}}

@@ -46,7 +46,7 @@ as_object(finding) := finding if {
 # read before the policy's rules are referenced, so an off policy does no work.
 # When no repository override applies, the modes are the organization-wide
 # ones, which the engine prepared once per load (see prepared below).
-active := data.runpolicy.prepared.active if {
+active := data.internal.runpolicy.prepared.active if {
 	count(lib.repository_patterns) == 0
 } else := modes
 
@@ -65,11 +65,11 @@ mode_name(false) := "off"
 mode_name(mode) := mode if mode != false
 
 # policy_names are the packages directly under data.runpolicy.policies. The
-# engine lists them in data.runpolicy.packages from the compiled modules; a
+# engine lists them in data.internal.runpolicy.packages from the compiled modules; a
 # stock `opa eval` has no such list, and finds them by evaluating each
 # package's rules, which off policies then also pay for.
-policy_names := {name | some name in data.runpolicy.packages} if {
-	data.runpolicy.packages != false # what a bare ref tests, with fewer allocations in OPA
+policy_names := {name | some name in data.internal.runpolicy.packages} if {
+	data.internal.runpolicy.packages != false # what a bare ref tests, with fewer allocations in OPA
 } else := {name | some name; data.runpolicy.policies[name].deny} | {name | some name; data.runpolicy.policies[name].warn}
 
 # config_errors are one-line descriptions of invalid settings; the engine
@@ -79,5 +79,5 @@ config_errors := data.runpolicy.config.errors
 # prepared is what decisions need that reads no input: the index of every
 # list setting (see runpolicy.lib.patterns) and the organization-wide mode
 # of every active policy. The engine evaluates it once per load and stores
-# the result at data.runpolicy.prepared, so that no decision rebuilds it.
+# the result at data.internal.runpolicy.prepared, so that no decision rebuilds it.
 prepared := {"lists": lib.prepared, "active": modes}

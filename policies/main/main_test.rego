@@ -90,9 +90,9 @@ test_string_warnings_become_messages if {
 }
 
 test_engine_package_list_selects_the_policies if {
-	names := main.policy_names with data.runpolicy.packages as ["compromised_actions", "team_rules"]
+	names := main.policy_names with data.internal.runpolicy.packages as ["compromised_actions", "team_rules"]
 	names == {"compromised_actions", "team_rules"}
-	d := main.decision with input as fx.doc with data.runpolicy.packages as ["compromised_actions"]
+	d := main.decision with input as fx.doc with data.internal.runpolicy.packages as ["compromised_actions"]
 	d.violations == []
 }
 
@@ -129,14 +129,14 @@ test_prepared_is_the_index_of_every_list_and_the_modes if {
 	main.prepared.active == {
 		"allowed_actions": "dry_run", "compromised_actions": "enforce", "harden_runner": "dry_run",
 		"runner_labels": "enforce", "secret_exfiltration": "enforce",
-	} with data.runpolicy.packages as ["allowed_actions", "compromised_actions", "harden_runner", "runner_labels", "secret_exfiltration"]
+	} with data.internal.runpolicy.packages as ["allowed_actions", "compromised_actions", "harden_runner", "runner_labels", "secret_exfiltration"]
 }
 
 test_active_reads_the_prepared_modes_unless_an_override_applies if {
 	main.active == {"compromised_actions": "dry_run"} with input as fx.doc
-		with data.runpolicy.prepared.active as {"compromised_actions": "dry_run"}
+		with data.internal.runpolicy.prepared.active as {"compromised_actions": "dry_run"}
 	a := main.active with input as fx.doc
-		with data.runpolicy.prepared.active as {"compromised_actions": "dry_run"}
+		with data.internal.runpolicy.prepared.active as {"compromised_actions": "dry_run"}
 		with data.runpolicy.settings.repositories as {"acme/*": {"harden_runner": {"mode": "off"}}}
 	a.compromised_actions == "enforce"
 	not a.harden_runner
