@@ -225,7 +225,11 @@ func compileComposition(ctx context.Context, c *composition, caps *ast.Capabilit
 		return nil, err
 	}
 	setPath(c.data, packages(compiler), internalRoot, ReservedRoot, "packages")
-	setPath(c.data, declaredSettings(compiler), internalRoot, ReservedRoot, "declared")
+	declared, err := declaredSettings(compiler)
+	if err != nil {
+		return nil, err
+	}
+	setPath(c.data, declared, internalRoot, ReservedRoot, "declared")
 	store := newStore(c.data)
 	if err := checkConfig(ctx, compiler, store, c.locate); err != nil {
 		return nil, err
@@ -297,10 +301,11 @@ func packages(compiler *ast.Compiler) []any {
 
 // declaredSettings maps each policy under runpolicy.policies whose package
 // METADATA declares custom.settings to the names it declares, each to its
-// type as runpolicy.config checks it: "boolean" when its default is one,
-// "any" otherwise. runpolicy.config refuses any other setting of such a
-// policy; a policy that declares none takes any.
-func declaredSettings(compiler *ast.Compiler) map[string]any {
+// type (see policies.Declared), for runpolicy.config: it refuses any other
+// setting of such a policy, and a value of the wrong type. A policy that
+// declares none takes any. A declaration runpolicy cannot read fails the
+// load, naming the policy's file.
+func declaredSettings(compiler *ast.Compiler) (map[string]any, error) {
 	prefix := ast.MustParseRef("data.runpolicy.policies")
 	out := map[string]any{}
 	for _, m := range compiler.Modules {
@@ -316,8 +321,15 @@ func declaredSettings(compiler *ast.Compiler) map[string]any {
 			if a.Scope != "package" && a.Scope != "subpackages" {
 				continue
 			}
-			list, ok := a.Custom["settings"].([]any)
-			if !ok {
+			list, err := policies.Declared(a)
+			if err != nil {
+				file := ""
+				if a.Location != nil {
+					file = a.Location.File + ": "
+				}
+				return nil, fmt.Errorf("%spolicy %s: METADATA %w", file, string(name), err)
+			}
+			if list == nil {
 				continue
 			}
 			decl, _ := out[string(name)].(map[string]any)
@@ -325,24 +337,12 @@ func declaredSettings(compiler *ast.Compiler) map[string]any {
 				decl = map[string]any{}
 				out[string(name)] = decl
 			}
-			for _, item := range list {
-				entry, ok := item.(map[string]any)
-				if !ok {
-					continue
-				}
-				key, ok := entry["name"].(string)
-				if !ok {
-					continue
-				}
-				kind := "any"
-				if _, ok := entry["default"].(bool); ok {
-					kind = "boolean"
-				}
-				decl[key] = kind
+			for _, s := range list {
+				decl[s.Name] = s.Type
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // evalData evaluates a query that reads no input and returns its value, or

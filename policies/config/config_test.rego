@@ -2,8 +2,22 @@ package runpolicy.config_test
 
 import data.runpolicy.config
 
+# declared is what the engine derives from the built-in policies' METADATA
+# (data.internal.runpolicy.declared), for the settings these tests use.
+declared := {
+	"allowed_actions": {
+		"mode": "mode", "allow": "strings", "require_sha_pinning": "boolean",
+		"pinning_exempt": "strings", "allow_local": "boolean", "include_transitive": "boolean",
+	},
+	"runner_labels": {
+		"mode": "mode", "disallowed": "strings", "allowed": "strings",
+		"disallowed_groups": "strings", "allowed_groups": "strings",
+	},
+}
+
 errors_with(settings) := errs if {
 	errs := config.errors with data.runpolicy.settings as object.union(data.runpolicy.settings, settings)
+		with data.internal.runpolicy.declared as declared
 }
 
 test_defaults_are_valid if {
@@ -24,7 +38,7 @@ test_unknown_mode if {
 }
 
 test_unknown_setting_of_a_built_in_policy if {
-	errors_with({"allowed_actions": {"alow": []}}) == {"settings.allowed_actions.alow: unknown setting (allowed_actions takes allow, allow_local, include_transitive, mode, pinning_exempt, require_sha_pinning)"}
+	errors_with({"allowed_actions": {"alow": []}}) == {"settings.allowed_actions.alow: unknown setting (allowed_actions declares allow, allow_local, include_transitive, mode, pinning_exempt, require_sha_pinning in its METADATA custom.settings)"}
 }
 
 test_user_policy_settings_are_free_form if {

@@ -128,8 +128,19 @@ test_prepared_is_the_index_of_every_list_and_the_modes if {
 	main.prepared.lists.runner_labels.allowed[""] == {"exact": {}, "globs": []}
 	main.prepared.active == {
 		"allowed_actions": "dry_run", "compromised_actions": "enforce", "harden_runner": "dry_run",
-		"runner_labels": "enforce", "secret_exfiltration": "enforce",
+		"secret_exfiltration": "enforce",
 	} with data.internal.runpolicy.packages as ["allowed_actions", "compromised_actions", "harden_runner", "runner_labels", "secret_exfiltration"]
+}
+
+# A policy with nothing to judge under its settings (runner_labels without
+# lists) is left out, and none of its rules is evaluated.
+test_idle_policies_are_not_active if {
+	not main.modes.runner_labels with input as fx.doc
+	main.modes.runner_labels == "enforce" with input as fx.doc with data.runpolicy.settings.runner_labels.allowed as ["ubuntu-latest"]
+	d := main.decision with input as fx.doc
+		with data.runpolicy.policies.runner_labels.idle as true
+		with data.runpolicy.policies.runner_labels.deny as {"never evaluated"}
+	not "runner_labels" in {v.policy | some v in d.violations}
 }
 
 test_active_reads_the_prepared_modes_unless_an_override_applies if {
