@@ -1,3 +1,5 @@
+//go:generate go test -run TestSettingsAreDeclaredOnce -update .
+
 package policies
 
 import (

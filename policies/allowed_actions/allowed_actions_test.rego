@@ -184,10 +184,10 @@ test_prepared_index_is_used if {
 # entry takes the general path.
 test_names_only_lists if {
 	every list in [data.runpolicy.settings.allowed_actions.allow, ["acme/*", "tools/lint", "acme/repo@*", "docker://alpine"], []] {
-		actions._names_only(actions.index(list))
+		actions.index(list).names_only == true
 	}
 	every list in [["acme/*", "tools/fmt@v2"], ["acme/*", "space-org*/*"], ["acme/*", "!acme/evil"]] {
-		not actions._names_only(actions.index(list))
+		actions.index(list).names_only == false
 	}
 }
 

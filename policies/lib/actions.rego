@@ -17,9 +17,19 @@ package runpolicy.lib.actions
 import data.runpolicy.lib.wildcard
 
 # index splits a list into the entries that allow and those that block.
-index(list) := {"allow": _entry_index(entries, false), "block": _entry_index(entries, true)} if {
+# names_only says whether the list only allows, and only by name (exact
+# names, owner/*): the default list and most real ones, which unlisted
+# judges in one pass.
+index(list) := {"allow": allow, "block": block, "names_only": _names_only(allow, block)} if {
 	entries := [_entry(text) | some text in list; is_string(text)]
+	allow := _entry_index(entries, false)
+	block := _entry_index(entries, true)
 }
+
+_names_only(allow, block) := true if {
+	(count(allow.refs) + count(allow.any_ref)) + count(allow.globs) == 0
+	((count(block.names) + count(block.refs)) + count(block.any_ref)) + count(block.globs) == 0
+} else := false
 
 # _entry_index files each entry under its class: exact names and owner/*
 # entries are keys of names, the forms a reference lists in its names;
@@ -128,9 +138,8 @@ listed_refs(index, uses) := set() if {
 # (both halves of its index) does not allow: listed by no allow entry, or
 # by a "!" entry, which wins over every allow.
 #
-# A list that only allows, and only by name (exact names, owner/*: the
-# default list and most real ones), is judged in one pass: a reference is
-# unlisted when none of its names is a key. The call per reference is
+# A list that only allows, and only by name (see index), is judged in one
+# pass: a reference is unlisted when none of its names is a key. The call per reference is
 # cached by OPA for a reference repeated across jobs, and costs less than
 # a comprehension over all references and their names. Any other list is
 # looked up once per half, and set differences cost less than a `not` per
@@ -141,13 +150,8 @@ unlisted(index, uses) := {i |
 	not _listed_by_name(names, use.names)
 	use.kind != "local" # second: most references are listed, and local ones have no names
 } if {
-	_names_only(index)
+	index.names_only == true
 } else := (_remote(uses) - listed_refs(index.allow, uses)) - listed_refs(index.block, uses)
-
-_names_only(index) if {
-	(count(index.allow.refs) + count(index.allow.any_ref)) + count(index.allow.globs) == 0
-	((count(index.block.names) + count(index.block.refs)) + count(index.block.any_ref)) + count(index.block.globs) == 0
-}
 
 _listed_by_name(names, use_names) if {
 	some name in use_names

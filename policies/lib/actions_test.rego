@@ -33,7 +33,9 @@ test_index if {
 			"any_ref": "",
 			"globs": [],
 		},
+		"names_only": false,
 	}
+	actions.index(["actions/*", "acme/repo"]).names_only == true
 }
 
 test_alternatives_keep_every_glob_literal_but_the_star if {
