@@ -26,7 +26,7 @@ index(list) := {"allow": allow, "block": block, "names_only": _names_only(allow,
 	block := _entry_index(entries, true)
 }
 
-_names_only(allow, block) := true if {
+_names_only(allow, block) if {
 	(count(allow.refs) + count(allow.any_ref)) + count(allow.globs) == 0
 	((count(block.names) + count(block.refs)) + count(block.any_ref)) + count(block.globs) == 0
 } else := false
