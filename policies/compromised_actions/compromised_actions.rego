@@ -80,11 +80,9 @@ warn contains _limited(limit) if {
 # additions are read apart and never merged: each entry is judged on its
 # own, so a match in either denies and an addition cannot narrow a
 # built-in entry.
-_listed := actions.named_in(data.runpolicy.compromised, input.uses) | _listed_additions
+_listed contains i if some i in actions.named_in(data.runpolicy.compromised, input.uses)
 
-default _listed_additions := set()
-
-_listed_additions := actions.named_in(data.runpolicy.compromised_additions, input.uses)
+_listed contains i if some i in actions.named_in(data.runpolicy.compromised_additions, input.uses)
 
 # _verdict is [list entry, reason] for the first entry that matches the
 # reference, the built-in list's first, or undefined when none does. Each
