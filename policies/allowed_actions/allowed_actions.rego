@@ -82,35 +82,41 @@ warn contains {"job": id, "line": service.line, "message": sprintf(
 
 _settings := lib.settings("allowed_actions")
 
-_findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
-	[_subject(use)],
-)} if {
+_findings contains {
+	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
+	"message": sprintf("%s is not on the allowed list: add it to allowed_actions.allow or replace it", [_subject(use)]),
+} if {
 	some i in actions.unlisted(_allow_list, _judged)
 	use := _judged[i]
 }
 
-_findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-	"%s is blocked by allowed_actions.allow: replace it",
-	[_subject(use)],
-)} if {
+_findings contains {
+	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
+	"message": sprintf("%s is blocked by allowed_actions.allow: replace it", [_subject(use)]),
+} if {
 	some i in actions.listed_refs(_allow_list.block, _judged)
 	use := _judged[i]
 	use.kind != "local"
 }
 
 # A local path inside another action belongs to that action.
-_findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-	"%s is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
-	[trim_space(use.raw)],
-)} if {
+_findings contains {
+	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
+	"message": sprintf(
+		"%s is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
+		[trim_space(use.raw)],
+	),
+} if {
 	not _settings.allow_local
 	some use in input.uses
 	use.kind == "local"
 	count(use.via) == 0
 }
 
-_findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": _unpinned_message(use)} if {
+_findings contains {
+	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
+	"message": _unpinned_message(use),
+} if {
 	_settings.require_sha_pinning
 	some i in _unpinned
 	use := _judged[i]
@@ -128,7 +134,7 @@ _judged := input.uses if {
 # _unpinned are the allowed references not pinned to a commit SHA and not
 # exempt from pinning. A "!" entry of pinning_exempt takes the exemption
 # back, as a "!" entry of the allow list blocks.
-_unpinned := object.keys(refs) - (actions.listed_refs(exempt.allow, refs) - actions.listed_refs(exempt.block, refs)) if {
+_unpinned := object.keys(refs) - (exempted - unexempted) if {
 	allowed := actions.listed_refs(_allow_list.allow, _judged) - actions.listed_refs(_allow_list.block, _judged)
 	refs := {i: use |
 		some i in allowed
@@ -137,6 +143,8 @@ _unpinned := object.keys(refs) - (actions.listed_refs(exempt.allow, refs) - acti
 		not use.pinned
 	}
 	exempt := lib.patterns("allowed_actions", "pinning_exempt")
+	exempted := actions.listed_refs(exempt.allow, refs)
+	unexempted := actions.listed_refs(exempt.block, refs)
 }
 
 # A docker image (a docker:// step, a job container, a service) is pinned

@@ -31,12 +31,13 @@ errors contains sprintf("%s.mode: must be enforce, dry_run or off, got %v", [whe
 
 errors contains sprintf(
 	"%s.%s: unknown setting (%s declares %s in its METADATA custom.settings)",
-	[where, key, policy, concat(", ", sort(object.keys(_declared[policy])))],
+	[where, key, policy, concat(", ", sort(object.keys(declared)))],
 ) if {
 	some [where, policy, value] in _scopes
 	is_object(value)
+	declared := _declared[policy]
 	some key, _ in value
-	not _declared[policy][key]
+	not declared[key]
 }
 
 # Booleans are YAML's: true/false, and unquoted yes/no/on/off, which YAML 1.1
@@ -139,7 +140,10 @@ errors contains sprintf("%s.actions[%q].%s: must be %s", [path, name, key, kind]
 
 # sources may be left out of an addition; when present they must say where
 # each fact comes from.
-errors contains sprintf("%s.actions[%q].sources: must be a list of {url, commits} objects with https:// addresses", [path, name]) if {
+errors contains sprintf(
+	"%s.actions[%q].sources: must be a list of {url, commits} objects with https:// addresses",
+	[path, name],
+) if {
 	some [path, list] in _compromised_lists
 	some name, entry in object.get(list, "actions", {})
 	not _sources(object.get(entry, "sources", []))

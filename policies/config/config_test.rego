@@ -130,19 +130,19 @@ entry := {
 	"ranges": [{"introduced": "0", "fixed": "1.0"}],
 }
 
-list_errors(actions) := errs if {
+errors_in_list(actions) := errs if {
 	errs := config.errors with data.runpolicy.compromised.actions as actions
 }
 
 test_compromised_list_shape if {
-	list_errors({"acme/x": entry}) == set()
-	list_errors({"Acme/X": entry}) == {`compromised.actions["Acme/X"]: action names must be lowercase`}
-	list_errors({"acme/x": object.remove(entry, ["summary"])}) == {`compromised.actions["acme/x"].summary: must be a string`}
-	list_errors({"acme/x": object.union(entry, {"advisories": "GHSA-x", "all_versions": "yes"})}) == {
+	errors_in_list({"acme/x": entry}) == set()
+	errors_in_list({"Acme/X": entry}) == {`compromised.actions["Acme/X"]: action names must be lowercase`}
+	errors_in_list({"acme/x": object.remove(entry, ["summary"])}) == {`compromised.actions["acme/x"].summary: must be a string`}
+	errors_in_list({"acme/x": object.union(entry, {"advisories": "GHSA-x", "all_versions": "yes"})}) == {
 		`compromised.actions["acme/x"].advisories: must be a list of strings`,
 		`compromised.actions["acme/x"].all_versions: must be true or false`,
 	}
-	list_errors({"acme/x": object.union(entry, {"commits": {"0e58ed8": true}, "versions": ["v1"], "ranges": ["1.0"]})}) == {
+	errors_in_list({"acme/x": object.union(entry, {"commits": {"0e58ed8": true}, "versions": ["v1"], "ranges": ["1.0"]})}) == {
 		`compromised.actions["acme/x"].commits: must be an object of commit SHAs to true`,
 		`compromised.actions["acme/x"].versions: must be an object of tags to true`,
 		`compromised.actions["acme/x"].ranges: must be a list of {introduced, fixed | last_affected} objects`,
@@ -168,20 +168,20 @@ test_compromised_additions_shape if {
 
 test_sources if {
 	good := [{"url": "https://github.com/advisories/GHSA-x", "commits": ["0e58ed8671d6b60d0890c21b07f8835ace038e67"]}, {"url": "https://example.com/report"}]
-	list_errors({"acme/x": object.union(entry, {"sources": good})}) == set()
+	errors_in_list({"acme/x": object.union(entry, {"sources": good})}) == set()
 	every bad in [
 		"https://example.com",
 		[{"url": "http://example.com"}],
 		[{"commits": []}],
 		[{"url": "https://example.com", "commits": ["0e58ed8"]}],
 	] {
-		list_errors({"acme/x": object.union(entry, {"sources": bad})}) == {`compromised.actions["acme/x"].sources: must be a list of {url, commits} objects with https:// addresses`}
+		errors_in_list({"acme/x": object.union(entry, {"sources": bad})}) == {`compromised.actions["acme/x"].sources: must be a list of {url, commits} objects with https:// addresses`}
 	}
 }
 
 test_vulnerable_lists_shape if {
-	for_advisory := {"acme/x": {"GHSA-x": object.remove(entry, ["commits"])}}
 	config.errors == set() with data.runpolicy.vulnerable_additions as {"actions": {"acme/x": {"GHSA-x": entry}}}
+	for_advisory := {"acme/x": {"GHSA-x": object.remove(entry, ["commits"])}}
 	config.errors == {`vulnerable_additions.actions["acme/x"]["GHSA-x"].commits: must be an object of commit SHAs to true`} with data.runpolicy.vulnerable_additions as {"actions": for_advisory}
 	config.errors == {`vulnerable.actions["acme/x"]: must be an object of advisory ids to entries`} with data.runpolicy.vulnerable as {"actions": {"acme/x": [entry]}}
 	config.errors == {`vulnerable.actions["Acme/X"]: action names must be lowercase`} with data.runpolicy.vulnerable as {"actions": {"Acme/X": {"GHSA-x": entry}}}

@@ -43,17 +43,19 @@ package runpolicy.policies.harden_runner
 
 import data.runpolicy.lib
 
-deny contains {"job": id, "line": input.jobs[id].line, "message": sprintf(
+deny contains {"job": id, "line": job.line, "message": sprintf(
 	"job %s has no step-security/harden-runner step: add \"uses: step-security/harden-runner@<SHA>\" as its first step",
 	[id],
 )} if {
 	some id in _unhardened
+	job := input.jobs[id]
 }
 
-deny contains {"job": id, "step": first, "line": input.jobs[id].steps[first].line, "message": message} if {
+deny contains {"job": id, "step": first, "line": line, "message": message} if {
 	_settings.require_first_step
 	some id, first in _first_hardening_step
 	message := _not_first(id, first)
+	line := input.jobs[id].steps[first].line
 }
 
 deny contains {"job": id, "line": job.line, "message": sprintf(

@@ -59,7 +59,10 @@ _entry_index(entries, block) := {
 # would split an alternative: it is escaped here.
 _alternatives([]) := ""
 
-_alternatives(globs) := concat("", ["{", concat(",", [replace(g, ",", `\,`) | some g in globs]), "}"]) if count(globs) > 0
+_alternatives(globs) := concat("", ["{", concat(",", escaped), "}"]) if {
+	count(globs) > 0
+	escaped := [replace(g, ",", `\,`) | some g in globs]
+}
 
 # _entry parses one entry, in lowercase: "!Owner/Repo@v1" →
 # {"block": true, "name": "owner/repo", "ref": "v1", "class": "ref"}.

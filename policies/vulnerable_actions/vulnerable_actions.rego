@@ -54,6 +54,8 @@ _entries(name) := array.concat(
 # _remedy names the versions that fix the advisory: the fixed ends of its
 # ranges, or the versions after its last affected ones.
 _remedy(entry) := sprintf("Upgrade to %s", [concat(" or ", fixed)]) if {
-	fixed := sort({sprintf("%s or later", [r.fixed]) | some r in entry.ranges; r.fixed} | {sprintf("a version after %s", [r.last_affected]) | some r in entry.ranges; r.last_affected})
+	fixed_ends := {sprintf("%s or later", [r.fixed]) | some r in entry.ranges; r.fixed}
+	after_last := {sprintf("a version after %s", [r.last_affected]) | some r in entry.ranges; r.last_affected}
+	fixed := sort(fixed_ends | after_last)
 	count(fixed) > 0
 } else := "No fixed version is known: replace it"
