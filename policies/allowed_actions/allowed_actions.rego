@@ -47,9 +47,7 @@ import data.runpolicy.lib
 import data.runpolicy.lib.actions
 
 # Findings locate their reference as lib.finding does, with step only when
-# the reference is a step: written out here and split in two passes, which
-# costs less per finding than a function call, and this policy can find
-# many.
+# the reference is a step (this policy can find many: no call per finding).
 deny contains finding if {
 	some finding in _findings
 	finding.step != null

@@ -79,10 +79,9 @@ deny contains {"job": id, "line": job.line, "message": sprintf(
 
 _settings := lib.settings("harden_runner")
 
-# _unhardened are the targeted jobs without a hardening step. Under the
-# default settings every job with steps is targeted and harden-runner is
-# the only hardening step: the first body judges that case alone, with a
-# local set of the jobs that run it.
+# _unhardened are the targeted jobs without a hardening step. The first
+# body judges the default settings, where every job with steps is targeted
+# and harden-runner is the only hardening step.
 _unhardened contains id if {
 	count(_settings.target_labels) + count(_settings.equivalent_actions) == 0
 	with_harden_runner := {id |
@@ -153,9 +152,7 @@ _on_target(job) if {
 }
 
 # _hardening_steps are [job, step index] pairs of the targeted jobs'
-# harden-runner (or equivalent) steps. Like every rule here, each looks at
-# all jobs and steps at once: in OPA that costs far less than a function
-# call per job or step.
+# harden-runner (or equivalent) steps.
 _hardening_steps contains [id, step.index] if {
 	some id, job in _targeted
 	some step in job.steps
