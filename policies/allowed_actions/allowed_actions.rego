@@ -92,6 +92,7 @@ _findings contains {
 	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
 	"message": sprintf("%s is blocked by allowed_actions.allow: replace it", [_subject(use)]),
 } if {
+	_allow_list.names_only == false # a list of names only blocks nothing
 	some i in actions.listed_refs(_allow_list.block, _judged)
 	use := _judged[i]
 	use.kind != "local"

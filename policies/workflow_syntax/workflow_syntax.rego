@@ -26,11 +26,13 @@ package runpolicy.policies.workflow_syntax
 import data.runpolicy.lib
 
 deny contains _finding(shape) if {
+	input.workflow.unmodeled[0] # OPA's rule index skips the rule when there is none
 	some shape in input.workflow.unmodeled
 	lib.settings("workflow_syntax").strict
 }
 
 warn contains _finding(shape) if {
+	input.workflow.unmodeled[0]
 	some shape in input.workflow.unmodeled
 	not lib.settings("workflow_syntax").strict
 }
