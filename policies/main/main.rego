@@ -91,7 +91,10 @@ _mode(mode) := mode if is_string(mode)
 # would evaluate every rule of every package).
 policy_names := {name | some name in data.internal.runpolicy.packages} if {
 	data.internal.runpolicy.packages
-} else := _with_rule("deny") | _with_rule("warn")
+} else := _with_deny | _with_warn
 
 # regal ignore:use-object-keys
-_with_rule(rule) := {name | some name; data.runpolicy.policies[name][rule]}
+_with_deny := {name | some name; data.runpolicy.policies[name].deny}
+
+# regal ignore:use-object-keys
+_with_warn := {name | some name; data.runpolicy.policies[name].warn}
