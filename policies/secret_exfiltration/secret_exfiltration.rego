@@ -55,7 +55,7 @@ deny contains {
 	"line": _line,
 	"secrets": sort(_counted),
 } if {
-	input.workflow.modified
+	input.workflow.modified == true
 	true in [input.secrets.inherit, input.secrets.bulk, count(input.secrets.names) > 0]
 	_judged_branch
 	count(_secrets_read) > 0 # the secrets read by name may all be ignored
