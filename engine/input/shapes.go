@@ -56,17 +56,22 @@ type workflowYAML struct {
 	unmodeled []Unmodeled
 }
 
-// readWorkflowYAML decodes src again when actionlint's tree may have lost
-// something: a step with neither uses nor run (a parallel block, a control
-// step, or a shape nobody knows) or any error (an unknown key, a reusable
-// workflow call actionlint refused). Other workflows, nearly all of them,
-// cost nothing more. It returns nil when there is nothing to read.
-func readWorkflowYAML(src []byte, wf *actionlint.Workflow, errs []*actionlint.Error) *workflowYAML {
+// readWorkflowYAML reads the YAML of src when actionlint's tree may have
+// lost something: a step with neither uses nor run (a parallel block, a
+// control step, or a shape nobody knows) or any error (an unknown key, a
+// reusable workflow call actionlint refused). Other workflows, nearly all of
+// them, cost nothing more. root is src's tree when parse decoded it already,
+// else nil and src is decoded here. It returns nil when there is nothing to
+// read.
+func readWorkflowYAML(src []byte, root *yaml.Node, wf *actionlint.Workflow, errs []*actionlint.Error) *workflowYAML {
 	if len(errs) == 0 && !hasBareStep(wf) {
 		return nil
 	}
 	y := &workflowYAML{jobs: map[string]*yaml.Node{}}
-	root, err := decodeYAML(src)
+	var err error
+	if root == nil {
+		root, err = decodeYAML(src)
+	}
 	if err != nil {
 		// actionlint read a tree the YAML decoder refuses: what only the
 		// YAML shows stays unread, and that must not pass in silence.
