@@ -31,6 +31,28 @@ const (
 	// MaxYAMLDepth caps the nesting depth of the tree (aliases expanded).
 	// Real workflows nest about ten levels.
 	MaxYAMLDepth = 100
+
+	// MaxScriptSize is the most of one run: script that Script.Text
+	// holds, in bytes; a longer script is cut (Script.Truncated). Its
+	// expressions are all recorded all the same.
+	MaxScriptSize = 64 << 10
+
+	// MaxScriptBytes caps the script text of all steps together, each cut
+	// to MaxScriptSize, with aliases expanded: a script anchored once and
+	// aliased by thousands of steps would be judged thousands of times.
+	MaxScriptBytes = 16 << 20
+
+	// MaxExpressionSize caps one ${{ }} expression, in bytes: a longer one
+	// is a parse error. Real expressions stay under 1 KiB. actionlint's
+	// expression parser recurses once per nesting level, and without this
+	// bound a file of "(((…" overflows the stack, which no recover stops.
+	MaxExpressionSize = 16 << 10
+
+	// MaxExpressions and MaxExpressionBytes cap the ${{ }} expressions of
+	// a workflow and their text, counted with aliases expanded. The
+	// largest real workflows hold a few hundred.
+	MaxExpressions     = 20_000
+	MaxExpressionBytes = 16 << 20
 )
 
 // checkBytes rejects input that is not a text file Parse is willing to decode.

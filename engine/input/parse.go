@@ -77,10 +77,12 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 
 	y := readWorkflowYAML(src, root, wf, errs) // nil for nearly every workflow (see shapes.go)
 	n := normalizer{
-		src:    newSource(src),
-		lines:  lines,
-		yaml:   y,
-		budget: matrixBudget{left: maxMatrixWork},
+		src:         newSource(src),
+		lines:       lines,
+		yaml:        y,
+		budget:      matrixBudget{left: maxMatrixWork},
+		exprs:       newExprBudget(),
+		scriptBytes: MaxScriptBytes,
 		facts: &Facts{
 			SHA256:      hex.EncodeToString(sum[:]),
 			Triggers:    triggers(wf),
@@ -95,7 +97,10 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 		n.facts.Name = wf.Name.Value
 	}
 	n.workflow(wf)
-	n.facts.ParseErrors = y.filter(n.facts.ParseErrors)
+	if n.over != nil {
+		return nil, fmt.Errorf("%s: %w", path, n.over)
+	}
+	n.facts.ParseErrors = sortedParseErrors(append(y.filter(n.facts.ParseErrors), n.parseErrors...))
 	n.facts.Unmodeled = n.unmodeled()
 	return n.facts, nil
 }
@@ -108,16 +113,37 @@ type normalizer struct {
 	yaml    *workflowYAML // what actionlint's tree lacks; nil when it lacks nothing
 	facts   *Facts
 	budget  matrixBudget // work left for expanding matrices (matrix.go)
+	exprs   exprBudget   // what the limits on expressions leave (expressions.go)
+	// scriptBytes is what MaxScriptBytes leaves.
+	scriptBytes int
+	// over is the limit the workflow broke while it was read: Parse fails.
+	over error
+	// parseErrors are the expressions that do not parse.
+	parseErrors []ParseError
+	// unmodeledShapes are those actionlint's tree shows (permissions.go).
+	unmodeledShapes []Unmodeled
+	// wfDefaults are the workflow's defaults.run.
+	wfDefaults Defaults
+	// inherited are the permissions of the jobs without their own.
+	inherited *JobPermissions
 }
 
 func (n *normalizer) workflow(wf *actionlint.Workflow) {
 	top := where{jobOrder: -1, context: CtxOther}
-	n.secrets.scan(wf.Name, top)
-	n.secrets.scan(wf.RunName, top)
+	n.text(wf.Name, top)
+	n.text(wf.RunName, top)
 	n.events(wf.On, top)
 	n.env(wf.Env, top)
 	n.defaults(wf.Defaults, top)
 	n.concurrency(wf.Concurrency, top)
+
+	f := n.facts
+	f.On = on(wf)
+	f.Env = n.envVars(wf.Env, "", nil, 1)
+	n.wfDefaults = defaultsRun(wf.Defaults)
+	f.Defaults = n.wfDefaults
+	f.Concurrency = concurrencyOf(wf.Concurrency)
+	f.Permissions = n.permissions(wf.Permissions, "")
 
 	labels := []string{}
 	for order, j := range sortedJobs(wf.Jobs) {
@@ -160,10 +186,19 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 	id := j.ID.Value
 	n.recoverCall(j)
 	job := &Job{
-		Name:   id,
-		Line:   j.Pos.Line,
-		RunsOn: runsOn(j.RunsOn),
+		Name:           id,
+		Line:           j.Pos.Line,
+		RunsOn:         runsOn(j.RunsOn),
+		If:             optString(j.If),
+		Env:            n.envVars(j.Env, id, nil, j.Pos.Line),
+		Environment:    environmentOf(j.Environment),
+		Concurrency:    concurrencyOf(j.Concurrency),
+		Needs:          needs(j.Needs),
+		Outputs:        outputs(j.Outputs),
+		TimeoutMinutes: timeoutMinutes(j.TimeoutMinutes),
+		Permissions:    n.jobPermissions(j.Permissions, id),
 	}
+	job.With, job.SecretsMap = callInputs(j.WorkflowCall)
 	if j.Name != nil && j.Name.Value != "" {
 		job.Name = j.Name.Value
 	}
@@ -174,9 +209,9 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		job.Container = &image
 	}
 
-	w := where{job: id, jobOrder: order, context: CtxOther}
-	n.secrets.scan(j.Name, w)
-	n.jobSecrets(j, w)
+	var exprs []pendingExpr
+	n.jobStrings(j, where{job: id, jobOrder: order, context: CtxOther, exprs: &exprs})
+	job.Expressions = recorded(exprs)
 
 	if call := j.WorkflowCall; call != nil && call.Uses != nil {
 		u := ParseUses(call.Uses.Value, true)
@@ -187,7 +222,7 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 
 	n.images(job, j, id, matrix)
 
-	execs := n.steps(j, id, order, job) // aligned with job.Steps (parallel.go)
+	execs := n.steps(j, id, order, job, defaultsRun(j.Defaults).orBase(n.wfDefaults)) // aligned with job.Steps (parallel.go)
 	job.HardenRunner = hardenRunner(execs, job.Steps)
 	return job
 }
@@ -283,22 +318,6 @@ func sortedJobs(jobs map[string]*actionlint.Job) []*actionlint.Job {
 	return sorted
 }
 
-// triggers returns the sorted names of the events that start the workflow.
-func triggers(wf *actionlint.Workflow) []string {
-	names := []string{}
-	for _, e := range wf.On {
-		if e == nil {
-			continue
-		}
-		if h, ok := e.(*actionlint.WebhookEvent); ok && h.Hook == nil {
-			continue
-		}
-		names = append(names, e.EventName())
-	}
-	slices.Sort(names)
-	return slices.Compact(names)
-}
-
 // inheritsSecrets reports whether a job passes `secrets: inherit`.
 func inheritsSecrets(wf *actionlint.Workflow) bool {
 	for _, j := range wf.Jobs {
@@ -379,16 +398,22 @@ func (n *normalizer) useLine(job string, step int, s *actionlint.String) int {
 	return s.Pos.Line
 }
 
-// parseErrors converts actionlint's errors, sorted by position.
+// parseErrors converts actionlint's errors.
 func parseErrors(errs []*actionlint.Error) []ParseError {
 	out := make([]ParseError, 0, len(errs))
 	for _, e := range errs {
 		out = append(out, ParseError{Line: e.Line, Column: e.Column, Message: oneLine(e.Message)})
 	}
-	slices.SortStableFunc(out, func(a, b ParseError) int {
+	return out
+}
+
+// sortedParseErrors sorts errors by position and drops repeats: text an
+// alias repeats is read, and found wrong, once per alias.
+func sortedParseErrors(errs []ParseError) []ParseError {
+	slices.SortFunc(errs, func(a, b ParseError) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), strings.Compare(a.Message, b.Message))
 	})
-	return out
+	return slices.Compact(errs)
 }
 
 func firstMessage(errs []*actionlint.Error) string {

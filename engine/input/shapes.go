@@ -202,9 +202,9 @@ func (y *workflowYAML) unmodel(job string, step *int, line int, format string, a
 // unmodeled returns the shapes runpolicy cannot model, in file order:
 // those the YAML showed, and self-repository references with a ref.
 func (n *normalizer) unmodeled() []Unmodeled {
-	var out []Unmodeled
+	out := n.unmodeledShapes
 	if n.yaml != nil {
-		out = n.yaml.unmodeled
+		out = append(out, n.yaml.unmodeled...)
 	}
 	for _, u := range n.facts.Uses {
 		// GitHub documents $/path as the running commit; what a ref
@@ -315,8 +315,8 @@ func yamlExpression(n *yaml.Node) *actionlint.String {
 func stepFromYAML(n *yaml.Node) *actionlint.Step {
 	s := &actionlint.Step{Pos: pos(n)}
 	var (
-		uses, run, with *yaml.Node
-		shell, wd       *actionlint.String
+		uses, run, runKey, with *yaml.Node
+		shell, wd               *actionlint.String
 	)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -338,7 +338,7 @@ func stepFromYAML(n *yaml.Node) *actionlint.Step {
 		case "with":
 			with = unalias(v)
 		case "run":
-			run = v
+			run, runKey = v, k
 		case "shell":
 			shell = yamlString(v)
 		case "working-directory":
@@ -364,7 +364,7 @@ func stepFromYAML(n *yaml.Node) *actionlint.Step {
 		}
 		s.Exec = e
 	case run != nil:
-		s.Exec = &actionlint.ExecRun{Run: yamlString(run), Shell: shell, WorkingDirectory: wd, RunPos: pos(unalias(run))}
+		s.Exec = &actionlint.ExecRun{Run: yamlString(run), Shell: shell, WorkingDirectory: wd, RunPos: pos(runKey)}
 	}
 	return s
 }
