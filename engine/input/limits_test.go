@@ -132,8 +132,8 @@ func FuzzParse(f *testing.F) {
 			f.Add(src)
 		}
 	}
-	// parallel steps, unmodeled shapes, uses spellings, matrix expansion and images
-	for _, name := range []string{"parallel-steps.yml", "unmodeled.yml", "uses-spellings.yml", "runs-on-matrix.yml", "images.yml"} {
+	// parallel steps, unmodeled shapes, uses spellings, matrix expansion, images, expressions and permissions
+	for _, name := range []string{"parallel-steps.yml", "unmodeled.yml", "uses-spellings.yml", "runs-on-matrix.yml", "images.yml", "injection.yml", "permissions.yml"} {
 		src, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
