@@ -140,7 +140,7 @@ func (n *normalizer) expression(text string, line, offset, start int, w where) i
 			}
 		}
 		*w.exprs = append(*w.exprs, pendingExpr{
-			expr:   Expression{Field: w.field, Text: strings.TrimSpace(inner), Contexts: p.contexts, Line: line},
+			expr:   Expression{Field: w.field + w.name, Text: strings.TrimSpace(inner), Contexts: p.contexts, Line: line},
 			offset: offset,
 			seq:    len(*w.exprs),
 		})

@@ -17,14 +17,17 @@ import (
 // one expression sets variables the file does not show: it is reported as
 // unmodeled (its expression is recorded all the same).
 func (n *normalizer) envVars(e *actionlint.Env, job string, step *int, line int) map[string]string {
-	if e == nil {
-		return map[string]string{}
+	if e == nil || len(e.Vars) == 0 && e.Expression == nil {
+		return n.empty()
 	}
 	if e.Expression != nil {
 		if e.Expression.Pos != nil {
 			line = e.Expression.Pos.Line
 		}
 		n.unmodel(job, step, line, "env: is the expression %q: the variables it sets are decided at run time", strings.TrimSpace(e.Expression.Value))
+	}
+	if len(e.Vars) == 0 {
+		return n.empty()
 	}
 	out := make(map[string]string, len(e.Vars))
 	for _, v := range e.Vars {
@@ -91,7 +94,10 @@ func timeoutMinutes(f *actionlint.Float) any {
 }
 
 // outputs returns a job's outputs: as written.
-func outputs(os map[string]*actionlint.Output) map[string]string {
+func (n *normalizer) outputs(os map[string]*actionlint.Output) map[string]string {
+	if len(os) == 0 {
+		return n.empty()
+	}
 	out := make(map[string]string, len(os))
 	for _, o := range os {
 		if o != nil && o.Name != nil && o.Value != nil {
@@ -102,11 +108,11 @@ func outputs(os map[string]*actionlint.Output) map[string]string {
 }
 
 // callInputs returns the with: and secrets: of a reusable workflow call.
-func callInputs(call *actionlint.WorkflowCall) (with, secrets map[string]string) {
-	with, secrets = map[string]string{}, map[string]string{}
+func (n *normalizer) callInputs(call *actionlint.WorkflowCall) (with, secrets map[string]string) {
 	if call == nil {
-		return with, secrets
+		return n.empty(), n.empty()
 	}
+	with, secrets = map[string]string{}, map[string]string{}
 	for _, in := range call.Inputs {
 		if in != nil && in.Name != nil && in.Value != nil {
 			with[in.Name.Value] = in.Value.Value
@@ -166,4 +172,13 @@ func optString(s *actionlint.String) *string {
 // needs returns a job's needs: as written.
 func needs(ns []*actionlint.String) []string {
 	return values(ns)
+}
+
+// empty returns the empty map that every absent mapping of the workflow
+// shares (Facts are never modified).
+func (n *normalizer) empty() map[string]string {
+	if n.none == nil {
+		n.none = map[string]string{}
+	}
+	return n.none
 }

@@ -89,7 +89,9 @@ func (n *normalizer) steps(j *actionlint.Job, id string, order int, job *Job, de
 				}
 				step.Uses = n.addUse(u)
 			}
-			step.With = make(map[string]string, len(e.Inputs))
+			if len(e.Inputs) > 0 {
+				step.With = make(map[string]string, len(e.Inputs))
+			}
 			for _, in := range e.Inputs {
 				if in != nil && in.Name != nil && in.Value != nil {
 					step.With[in.Name.Value] = in.Value.Value
@@ -99,16 +101,16 @@ func (n *normalizer) steps(j *actionlint.Job, id string, order int, job *Job, de
 			step.Run = true
 			step.Script = n.script(e, defaults, s.Pos.Line)
 		}
-		if step.With == nil {
-			step.With = map[string]string{}
+		if len(step.With) == 0 {
+			step.With = n.empty()
 		}
-		var exprs []pendingExpr
-		w := where{job: id, jobOrder: order, step: index, exprs: &exprs}
+		n.scratch = n.scratch[:0]
+		w := where{job: id, jobOrder: order, step: index, exprs: &n.scratch}
 		n.stepStrings(s, w)
 		for _, c := range f.controls {
 			n.textYAML(c.value, in(w, CtxOther).under(c.key), 0)
 		}
-		step.Expressions = recorded(exprs)
+		step.Expressions = recorded(n.scratch)
 		job.Steps = append(job.Steps, step)
 		execs[i] = s
 	}

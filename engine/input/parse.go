@@ -127,6 +127,10 @@ type normalizer struct {
 	wfDefaults Defaults
 	// inherited are the permissions of the jobs without their own.
 	inherited *JobPermissions
+	// none is the empty map of every absent mapping (fields.go).
+	none map[string]string
+	// scratch collects the expressions of one step or job at a time.
+	scratch []pendingExpr
 }
 
 func (n *normalizer) workflow(wf *actionlint.Workflow) {
@@ -195,11 +199,11 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		Environment:    environmentOf(j.Environment),
 		Concurrency:    concurrencyOf(j.Concurrency),
 		Needs:          needs(j.Needs),
-		Outputs:        outputs(j.Outputs),
+		Outputs:        n.outputs(j.Outputs),
 		TimeoutMinutes: timeoutMinutes(j.TimeoutMinutes),
 		Permissions:    n.jobPermissions(j.Permissions, id),
 	}
-	job.With, job.SecretsMap = callInputs(j.WorkflowCall)
+	job.With, job.SecretsMap = n.callInputs(j.WorkflowCall)
 	if j.Name != nil && j.Name.Value != "" {
 		job.Name = j.Name.Value
 	}
@@ -210,9 +214,9 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		job.Container = &image
 	}
 
-	var exprs []pendingExpr
-	n.jobStrings(j, where{job: id, jobOrder: order, context: CtxOther, exprs: &exprs})
-	job.Expressions = recorded(exprs)
+	n.scratch = n.scratch[:0]
+	n.jobStrings(j, where{job: id, jobOrder: order, context: CtxOther, exprs: &n.scratch})
+	job.Expressions = recorded(n.scratch)
 
 	if call := j.WorkflowCall; call != nil && call.Uses != nil {
 		u := ParseUses(call.Uses.Value, true)

@@ -265,7 +265,13 @@ func (b *builder) workflowFacts(env map[string]string, d Defaults, c *Concurrenc
 	}
 }
 
+// noDefaults is the defaults of a workflow without defaults.run.
+var noDefaults = ast.NewTerm(defaultsShape.object(ast.InternedNullTerm, ast.InternedNullTerm))
+
 func (b *builder) defaults(d Defaults) *ast.Term {
+	if d == (Defaults{}) {
+		return noDefaults
+	}
 	return b.object(defaultsShape, b.optStr(d.Shell), b.optStr(d.WorkingDirectory))
 }
 
@@ -283,7 +289,16 @@ func (b *builder) environment(e *Environment) *ast.Term {
 	return b.object(environmentShape, b.str(e.Name), b.optStr(e.URL), intTerm(e.Line))
 }
 
+// defaultPermissions are the permissions of a job when neither it nor
+// the workflow declares any, most jobs.
+var defaultPermissions = ast.NewTerm(jobPermissionsShape.object(
+	enum(PermissionsDefault), ast.InternedNullTerm, ast.InternedNullTerm, ast.InternedNullTerm,
+))
+
 func (b *builder) jobPermissions(p JobPermissions) *ast.Term {
+	if p.Source == PermissionsDefault && p.Scopes == nil && p.All == nil && p.Line == nil {
+		return defaultPermissions
+	}
 	scopes := ast.InternedNullTerm
 	if p.Scopes != nil {
 		if !sameMap(p.Scopes, b.scopes) {

@@ -226,10 +226,10 @@ type where struct {
 	step     *int
 	context  string
 	// exprs is where the expressions of the string are recorded, nil
-	// where they are not (the workflow level); field is the key they are
-	// written under.
-	exprs *[]pendingExpr
-	field string
+	// where they are not (the workflow level); field+name is the key they
+	// are written under, joined only when an expression is recorded.
+	exprs       *[]pendingExpr
+	field, name string
 }
 
 // under returns w for the strings under key. A key already set, that of
@@ -244,7 +244,7 @@ func (w where) under(key string) where {
 // underName is under for the key prefix+name: with.<input>, env.<NAME>.
 func (w where) underName(prefix string, name *actionlint.String) where {
 	if w.exprs != nil && w.field == "" && name != nil {
-		w.field = prefix + name.Value
+		w.field, w.name = prefix, name.Value
 	}
 	return w
 }
