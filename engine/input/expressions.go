@@ -108,12 +108,12 @@ func (n *normalizer) expression(text string, line, offset, start int, w where) i
 	p := n.parse(text)
 	tree, consumed, err := p.tree, p.consumed, p.err
 	inner := text
-	switch {
-	case consumed >= 2:
+	if consumed >= 2 {
 		inner = text[:consumed-2]
-	case len(inner) > MaxExpressionSize:
-		inner = cut(inner, MaxExpressionSize)
 	}
+	// An expression too long to parse is read no further (its tokens, its
+	// text in the document) than the parser would.
+	inner = cut(inner, MaxExpressionSize)
 	n.exprs.count--
 	n.exprs.bytes -= len(inner)
 	switch {

@@ -112,9 +112,22 @@ func TestExpressionsHostile(t *testing.T) {
 	if len(f.Secrets.Names) != 1 || f.Secrets.Names[0] != "A" {
 		t.Errorf("secrets = %v, want A read from the tokens", f.Secrets.Names)
 	}
-	deepRunsOn := "on: push\njobs:\n  j:\n    runs-on: \"${{ " + strings.Repeat("(", 1_500_000) + "\"\n    steps:\n      - run: x\n"
-	if _, err := Parse("deep.yml", []byte(deepRunsOn)); err != nil {
+	// Closed, but far longer than an expression may be: read no further
+	// than MaxExpressionSize, in its tokens as in the document.
+	long := "on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - run: \"${{ " + strings.Repeat("(", 2_000_000) + " }}\"\n"
+	f, err = Parse("long.yml", []byte(long))
+	if err != nil {
 		t.Fatalf("Parse: %v", err)
+	}
+	if e := f.Jobs["j"].Steps[0].Expressions; len(e) != 1 || len(e[0].Text) > MaxExpressionSize {
+		t.Errorf("the long expression is recorded %d times, %d bytes, want once, cut to %d", len(e), len(e[0].Text), MaxExpressionSize)
+	}
+	// runs-on and images are read for matrix values by the same parser.
+	for _, key := range []string{"runs-on", "container"} {
+		deep := "on: push\njobs:\n  j:\n    " + key + ": \"${{ " + strings.Repeat("(", 1_500_000) + " }}\"\n    steps:\n      - run: x\n"
+		if _, err := Parse("deep.yml", []byte(deep)); err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
 	}
 
 	many := "on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n" + strings.Repeat("          ${{ a }}${{ b }}\n", MaxExpressions/2+1)
