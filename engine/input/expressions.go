@@ -228,15 +228,20 @@ func (n *normalizer) exprError(text string, line, offset, start int, err *exprSy
 	case 1: // on the line the text starts on
 		column += n.src.column(start) - 1
 	}
-	quoted := strings.TrimSpace(text)
-	if len(quoted) > 80 {
-		quoted = cut(quoted, 80) + "…"
-	}
 	n.parseErrors = append(n.parseErrors, ParseError{
 		Line:    line + max(err.line, 1) - 1,
 		Column:  column,
-		Message: fmt.Sprintf("expression ${{ %s }} does not parse: %s", oneLine(quoted), err.message),
+		Message: fmt.Sprintf("expression ${{ %s }} does not parse: %s", brief(text), err.message),
 	})
+}
+
+// brief returns s on one line, cut to 80 bytes, for a message.
+func brief(s string) string {
+	s = oneLine(s)
+	if len(s) > 80 {
+		s = cut(s, 80) + "…"
+	}
+	return s
 }
 
 // recorded returns the expressions in file order: by offset, then in the

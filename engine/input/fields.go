@@ -3,15 +3,14 @@ package input
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/rhysd/actionlint"
 )
 
 // The keys of workflows, jobs and steps that the document gives as
-// written: env, defaults, concurrency, environment, needs, outputs,
+// written: env, defaults, concurrency, environment, outputs,
 // timeout-minutes, the with and secrets of a reusable workflow call, and
-// the script of a run step.
+// the script of a run step (needs: is values, on: is triggers.go).
 
 // envVars returns an env: as written, {} when absent. An env: written as
 // one expression sets variables the file does not show: it is reported as
@@ -24,7 +23,7 @@ func (n *normalizer) envVars(e *actionlint.Env, job string, step *int, line int)
 		if e.Expression.Pos != nil {
 			line = e.Expression.Pos.Line
 		}
-		n.unmodel(job, step, line, "env: is the expression %q: the variables it sets are decided at run time", strings.TrimSpace(e.Expression.Value))
+		n.unmodel(job, step, line, "env: is the expression %q: the variables it sets are decided at run time", brief(e.Expression.Value))
 	}
 	if len(e.Vars) == 0 {
 		return n.empty()
@@ -46,7 +45,7 @@ func defaultsRun(d *actionlint.Defaults) Defaults {
 	return Defaults{Shell: optString(d.Run.Shell), WorkingDirectory: optString(d.Run.WorkingDirectory)}
 }
 
-// concurrency returns a concurrency: as written, nil when absent.
+// concurrencyOf returns a concurrency: as written, nil when absent.
 func concurrencyOf(c *actionlint.Concurrency) *Concurrency {
 	if c == nil || c.Pos == nil {
 		return nil
@@ -167,11 +166,6 @@ func optString(s *actionlint.String) *string {
 	}
 	v := s.Value
 	return &v
-}
-
-// needs returns a job's needs: as written.
-func needs(ns []*actionlint.String) []string {
-	return values(ns)
 }
 
 // empty returns the empty map that every absent mapping of the workflow

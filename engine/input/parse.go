@@ -198,7 +198,7 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		Env:            n.envVars(j.Env, id, nil, j.Pos.Line),
 		Environment:    environmentOf(j.Environment),
 		Concurrency:    concurrencyOf(j.Concurrency),
-		Needs:          needs(j.Needs),
+		Needs:          values(j.Needs),
 		Outputs:        n.outputs(j.Outputs),
 		TimeoutMinutes: timeoutMinutes(j.TimeoutMinutes),
 		Permissions:    n.jobPermissions(j.Permissions, id),

@@ -32,7 +32,7 @@ func (n *normalizer) permissions(p *actionlint.Permissions, job string) *Permiss
 		case PermissionReadAll, PermissionWriteAll:
 		default:
 			if all != "" { // actionlint already reports an empty value
-				n.unmodel(job, nil, p.Pos.Line, "permissions: %q is neither read-all, write-all nor a mapping of scopes: runpolicy reads it as write-all", all)
+				n.unmodel(job, nil, p.Pos.Line, "permissions: %q is neither read-all, write-all nor a mapping of scopes: runpolicy reads it as write-all", brief(all))
 			}
 			all = PermissionWriteAll
 		}
@@ -45,7 +45,7 @@ func (n *normalizer) permissions(p *actionlint.Permissions, job string) *Permiss
 		}
 		name := s.Name.Value
 		if !slices.Contains(PermissionScopes, name) {
-			n.unmodel(job, nil, s.Name.Pos.Line, "permissions: scope %q is not one GitHub documents (%s)", name, strings.Join(PermissionScopes, ", "))
+			n.unmodel(job, nil, s.Name.Pos.Line, "permissions: scope %q is not one GitHub documents (%s)", brief(name), strings.Join(PermissionScopes, ", "))
 			// GitHub spells scopes in lower case; Contents reads as contents.
 			name = strings.ToLower(name)
 		}
@@ -56,7 +56,7 @@ func (n *normalizer) permissions(p *actionlint.Permissions, job string) *Permiss
 		switch level {
 		case PermissionRead, PermissionWrite, PermissionNone:
 		default:
-			n.unmodel(job, nil, s.Name.Pos.Line, "permissions: %s: %q is not read, write or none: runpolicy reads it as write", s.Name.Value, level)
+			n.unmodel(job, nil, s.Name.Pos.Line, "permissions: %s: %q is not read, write or none: runpolicy reads it as write", brief(s.Name.Value), brief(level))
 			level = PermissionWrite
 		}
 		if prev, ok := out.Scopes[name]; !ok || grants(level) > grants(prev) {
