@@ -268,6 +268,9 @@ func treeContexts(tree actionlint.ExprNode) []string {
 type contextWalk struct {
 	out  []string
 	segs []string // reused: the segments of a path, last first
+	// seen indexes out once it is long, so that a hostile expression of
+	// thousands of paths costs no quadratic search.
+	seen map[string]bool
 }
 
 func (c *contextWalk) walk(node actionlint.ExprNode) {
@@ -340,9 +343,27 @@ func (c *contextWalk) path(node actionlint.ExprNode) bool {
 }
 
 func (c *contextWalk) add(path string) {
-	if !slices.Contains(c.out, path) { // an expression reads a few contexts
-		c.out = append(c.out, path)
+	switch {
+	case c.seen != nil:
+		if c.seen[path] {
+			return
+		}
+		c.seen[path] = true
+	case len(c.out) < 16: // an expression reads a few contexts
+		if slices.Contains(c.out, path) {
+			return
+		}
+	default:
+		c.seen = make(map[string]bool, 2*len(c.out))
+		for _, p := range c.out {
+			c.seen[p] = true
+		}
+		if c.seen[path] {
+			return
+		}
+		c.seen[path] = true
 	}
+	c.out = append(c.out, path)
 }
 
 // tokenContexts reads the contexts of an expression the parser rejected

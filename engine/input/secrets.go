@@ -149,8 +149,9 @@ func lexAll(text string) []*actionlint.Token {
 
 // tokenAfterDot returns the identifier token in `<token at offset> . ident`.
 func tokenAfterDot(ts []*actionlint.Token, offset int) *actionlint.Token {
-	i := slices.IndexFunc(ts, func(t *actionlint.Token) bool { return t.Offset == offset })
-	if i < 0 || i+2 >= len(ts) || ts[i+1].Kind != actionlint.TokenKindDot || ts[i+2].Kind != actionlint.TokenKindIdent {
+	// The tokens are in the order of their offsets.
+	i, found := slices.BinarySearchFunc(ts, offset, func(t *actionlint.Token, o int) int { return t.Offset - o })
+	if !found || i+2 >= len(ts) || ts[i+1].Kind != actionlint.TokenKindDot || ts[i+2].Kind != actionlint.TokenKindIdent {
 		return nil
 	}
 	return ts[i+2]
