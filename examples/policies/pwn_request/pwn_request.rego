@@ -40,7 +40,7 @@ deny contains {
 	count(power) > 0
 	not _same_repository_only(job)
 	some checkout in job.steps
-	head := _checks_out_head(checkout)
+	head := _checks_out_head(checkout, job)
 	runs := {s.index | some s in job.steps; s.index > checkout.index; _runs_code(s)}
 	count(runs) > 0
 	first_run := min(runs)
@@ -55,21 +55,53 @@ _head_contexts := {
 	"github.event.workflow_run.head_commit.id", "github.event.workflow_run.head_repository.full_name",
 }
 
-_checks_out_head(step) := sprintf("%s: %s", [name, step.with[name]]) if {
+# _checks_out_head says how a step checks out the pull request's code.
+_checks_out_head(step, job) := sprintf("%s: %s", [key, step.with[key]]) if {
 	lower(step.uses.name) == "actions/checkout"
-	names := {trim_prefix(e.field, "with.") |
-		some e in step.expressions
-		e.field in {"with.ref", "with.repository"}
-		some context in e.contexts
-		lower(context) in _head_contexts
-	}
-	count(names) > 0
-	name := min(names) # ref before repository
-} else := sprintf("ref: %s", [step.with.ref]) if {
-	lower(step.uses.name) == "actions/checkout"
-	contains(step.with.ref, "refs/pull/")
-} else := "a script that fetches the pull request" if {
-	regex.match(`gh pr checkout|pull/[^/\s]+/(head|merge)`, step.script.text)
+	keys := {key | some key in ["ref", "repository"]; _names_head(step, key, job)}
+	count(keys) > 0
+	key := min(keys) # ref before repository
+} else := "gh pr checkout" if {
+	regex.match(`gh pr checkout`, step.script.text)
+} else := "a git command on the pull request's commits" if {
+	regex.match(`\bgit\s+(checkout|switch|merge|pull|reset)\b`, step.script.text)
+	_names_head_in_script(step)
+}
+
+# _names_head: the checkout input key names the pull request's code, itself
+# or through the output of an earlier step (ref: ${{ steps.pr.outputs.ref }}).
+_names_head(step, key, _) if contains(step.with[key], "refs/pull/")
+
+_names_head(step, key, job) if {
+	some expression in step.expressions
+	expression.field == concat(".", ["with", key])
+	some context in expression.contexts
+	_head_context(context, job)
+}
+
+_head_context(context, _) if lower(context) in _head_contexts
+
+_head_context(context, job) if {
+	["steps", id, "outputs", _] = split(context, ".")
+	some source in job.steps
+	source.id == id
+	_reads_head(source)
+}
+
+_names_head_in_script(step) if _reads_head(step)
+
+_names_head_in_script(step) if regex.match(`pull/[^/\s]+/(head|merge)`, step.script.text)
+
+# _reads_head: a value of the step names the pull request's code.
+_reads_head(step) if {
+	some expression in step.expressions
+	some context in expression.contexts
+	lower(context) in _head_contexts
+}
+
+_reads_head(step) if {
+	some value in step.with
+	contains(value, "refs/pull/")
 }
 
 # A script, or an action from the checked-out code (uses: ./…).

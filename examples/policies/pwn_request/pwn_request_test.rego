@@ -99,3 +99,29 @@ test_same_repository_pull_requests_only if {
 	})
 	count(pwn_request.deny) == 1 with input as workflow("pull_request_target", {"if": "github.event.pull_request.head.repo.full_name == github.repository || contains(github.event.pull_request.labels.*.name, 'safe')"})
 }
+
+test_ref_from_an_earlier_step if {
+	cond := {
+		"index": 0, "id": "condval", "line": 8, "run": false, "script": null,
+		"uses": {"name": "haya14busa/action-cond", "kind": "action"},
+		"with": {"if_true": "refs/pull/${{ github.event.pull_request.number }}/merge", "if_false": "${{ github.ref }}"},
+		"expressions": [{"field": "with.if_true", "contexts": ["github.event.pull_request.number"]}],
+	}
+	from_output := object.union(checkout({"ref": "${{ steps.condval.outputs.value }}"}), {"index": 1})
+	some finding in pwn_request.deny with input as workflow("pull_request_target", {"steps": [cond, from_output, run(2, "./mvnw verify")]})
+	contains(finding.message, "at step 2 (ref: ${{ steps.condval.outputs.value }})")
+	base := json.patch(cond, [
+		{"op": "replace", "path": "/with/if_true", "value": "${{ github.base_ref }}"},
+		{"op": "replace", "path": "/expressions/0/contexts", "value": ["github.base_ref"]},
+	])
+	count(pwn_request.deny) == 0 with input as workflow("pull_request_target", {"steps": [base, from_output, run(2, "./mvnw verify")]})
+}
+
+test_git_commands_on_the_head if {
+	merge := json.patch(run(0, "git fetch origin $HEAD_BRANCH\ngit merge --no-edit origin/$HEAD_BRANCH"), [{"op": "replace", "path": "/expressions", "value": [{"field": "env.HEAD_BRANCH", "contexts": ["github.head_ref"]}]}])
+	count(pwn_request.deny) == 1 with input as workflow("pull_request_target", {"steps": [merge, run(1, "npm ci")]})
+	count(pwn_request.deny) == 1 with input as workflow("pull_request_target", {"steps": [run(0, "git fetch origin pull/$PR/head:pr && git checkout pr"), run(1, "npm ci")]})
+
+	# Fetching without checking out leaves the base branch's files in place.
+	count(pwn_request.deny) == 0 with input as workflow("pull_request_target", {"steps": [run(0, "git fetch origin pull/$PR/head && git diff --stat FETCH_HEAD"), run(1, "npm ci")]})
+}
