@@ -2,14 +2,16 @@
 # title: Self-hosted runners on public pull requests
 # description: |-
 #   Denies a pull_request or pull_request_target job of a public repository
-#   that runs on a self-hosted runner: a label self-hosted, or any label
-#   other than GitHub's hosted ones (ubuntu-24.04, windows-latest,
-#   macos-15, …) or a runner group. Anyone can open a pull request from a
-#   fork, and a self-hosted runner keeps files, credentials and network
-#   access from one job to the next. Jobs that only run for pull requests
-#   from the repository itself (head.repo.full_name == github.repository)
-#   pass. On the command line, which cannot tell a repository's
-#   visibility, every repository is judged as public.
+#   that runs on a self-hosted runner: a label self-hosted, a runner group,
+#   or any label but GitHub's hosted ones (ubuntu-24.04, windows-latest,
+#   macos-15, …) and those of providers that start a fresh machine for
+#   every job (depot-, blacksmith-, buildjet-, warp-, ubicloud-,
+#   namespace-profile-). Anyone can open a pull request from a fork, and a
+#   self-hosted runner keeps files, credentials and network access from one
+#   job to the next. Jobs that only run for pull requests from the
+#   repository itself (head.repo.full_name == github.repository) pass. On
+#   the command line, which cannot tell a repository's visibility, every
+#   repository is judged as public.
 # related_resources:
 #   - description: GitHub, self-hosted runner security
 #     ref: https://docs.github.com/en/actions/concepts/runners/self-hosted-runners#self-hosted-runner-security
@@ -84,7 +86,11 @@ _runners(job) := {r |
 	not contains(r, "${{")
 }
 
+# GitHub's hosted runner labels.
 _hosted(runner) if regex.match(`^(ubuntu-(latest|slim|\d\d\.04)(-arm)?|windows-(latest|\d{4}|11-arm)|macos-(latest|\d+)(-large|-xlarge|-intel)?)$`, lower(runner))
+
+# Providers whose runners, like GitHub's, are a fresh machine for every job.
+_hosted(runner) if regex.match(`^(depot|blacksmith|buildjet|warp|ubicloud|namespace-profile)-`, lower(runner))
 
 _hosted(runner) if lib.in_patterns(lib.patterns("self_hosted_pull_requests", "hosted_runners"), runner)
 

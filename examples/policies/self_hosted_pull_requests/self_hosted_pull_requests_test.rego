@@ -29,6 +29,7 @@ test_labels if {
 	every labels in [
 		["ubuntu-latest"], ["ubuntu-24.04"], ["ubuntu-22.04-arm"], ["ubuntu-slim"], ["Windows-2022"], ["windows-11-arm"],
 		["macos-15"], ["macos-latest-xlarge"], ["macos-13-large"], ["${{ matrix.os }}"], [],
+		["depot-ubuntu-24.04-4"], ["blacksmith-4vcpu-ubuntu-2404"], ["namespace-profile-default"],
 	] {
 		count(self_hosted_pull_requests.deny) == 0 with input as workflow("public", ["pull_request"], labels)
 	}
