@@ -44,16 +44,31 @@ func (s *source) offset(pos *actionlint.Pos) int {
 	return off
 }
 
-// index returns the offset of the first sub at or after from, or -1.
-func (s *source) index(from int, sub string) int {
-	if from < 0 || from > len(s.text) {
+// indexWithin returns the offset of the first sub at or after from, or -1.
+// It searches at most *budget bytes and takes them from it: text the file
+// does not hold as written (an escape in a quoted scalar) must not make a
+// search per expression run to the end of the file.
+func (s *source) indexWithin(from int, sub string, budget *int) int {
+	if from < 0 || from > len(s.text) || *budget <= 0 {
 		return -1
 	}
-	i := bytes.Index(s.text[from:], []byte(sub))
+	window := s.text[from:]
+	if len(window) > *budget {
+		window = window[:*budget]
+	}
+	i := bytes.Index(window, []byte(sub))
 	if i < 0 {
+		*budget -= len(window)
 		return -1
 	}
+	*budget -= i + len(sub)
 	return from + i
+}
+
+// column returns the 1-based rune column of a byte offset.
+func (s *source) column(off int) int {
+	off = min(max(off, 0), len(s.text))
+	return utf8.RuneCount(s.text[s.lineStart(s.line(off)):off]) + 1
 }
 
 // line returns the 1-based line of a byte offset.
