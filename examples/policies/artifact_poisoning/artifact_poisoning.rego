@@ -6,8 +6,9 @@
 #   action. A fork's pull request triggers that run and decides what its
 #   artifacts hold; unpacked over the workspace they can replace the
 #   scripts, configuration and dependencies the privileged job then runs.
-#   Downloading into a folder outside the workspace (${{ runner.temp }})
-#   passes.
+#   Into a folder of the workspace, they count once a script unpacks an
+#   archive or runs a file from that folder. Downloading outside the
+#   workspace (${{ runner.temp }}) passes.
 # related_resources:
 #   - description: GitHub Security Lab, preventing pwn requests (workflow_run and artifacts)
 #     ref: https://securitylab.github.com/resources/github-actions-preventing-pwn-requests/
@@ -28,40 +29,66 @@ deny contains {
 	"step": download.index,
 	"line": download.line,
 	"message": sprintf(
-		"job %s, step %d downloads the triggering run's artifacts into the workspace (%s), then step %d runs code there: a fork's pull request decides what those files are, and can replace what the job runs. Download into ${{ runner.temp }}/artifacts and read the files as data",
-		[id, download.index + 1, where, min(runs) + 1],
+		"job %s, step %d downloads the triggering run's artifacts into the workspace (path: %s), then step %d runs or unpacks what is there: a fork's pull request decides what those files are, and can replace what the job runs. Download into ${{ runner.temp }}/artifacts and read the files as data",
+		[id, download.index + 1, object.get(download.with, "path", "not set"), min(runs) + 1],
 	),
 } if {
 	"workflow_run" in input.workflow.triggers
 	some id, job in input.jobs
 	some download in job.steps
-	where := _into_workspace(download)
-	runs := {s.index | some s in job.steps; s.index > download.index; _runs_code(s)}
+	folder := _destination(download)
+	runs := {s.index | some s in job.steps; s.index > download.index; _runs_from(s, folder)}
 	count(runs) > 0
 }
 
-# Without run-id, actions/download-artifact reads the current run's own
-# artifacts; dawidd6/action-download-artifact reads other runs'.
-_into_workspace(step) := _path(step.with) if {
+# _destination is the workspace folder a step downloads another run's
+# artifacts into, "" for the workspace itself. Without run-id,
+# actions/download-artifact reads the current run's own artifacts.
+_destination(step) := _folder(object.get(step.with, "path", "")) if {
 	lower(step.uses.name) == "actions/download-artifact"
 	step.with["run-id"]
-} else := _path(step.with) if {
+} else := _folder(object.get(step.with, "path", "")) if {
 	lower(step.uses.name) == "dawidd6/action-download-artifact"
-} else := "a file the script writes" if {
+} else := "" if {
 	lower(step.uses.name) == "actions/github-script"
 	contains(step.with.script, "downloadArtifact")
-	not _outside_workspace(step.with.script)
+	not regex.match(`runner\.temp|RUNNER_TEMP`, step.with.script)
 }
 
-_path(inputs) := "path: not set" if {
-	not inputs.path
-} else := sprintf("path: %s", [inputs.path]) if {
-	not _outside_workspace(inputs.path)
+# _folder is the workspace folder a path names, "" for the workspace
+# itself; undefined outside it (${{ runner.temp }}, $RUNNER_TEMP, /tmp, any
+# absolute path).
+_folder(path) := "" if {
+	_relative(path) in {"", ".", "./"}
+} else := trim_suffix(trim_prefix(_relative(path), "./"), "/")
+
+_relative(path) := regex.replace(trim_space(path), `^(\$\{\{\s*github\.workspace\s*\}\}|\$\{?GITHUB_WORKSPACE\}?)/?`, "") if {
+	not regex.match(`runner\.temp|RUNNER_TEMP|^\s*[/~]`, path)
 }
 
-# ${{ runner.temp }}, $RUNNER_TEMP, process.env.RUNNER_TEMP or /tmp.
-_outside_workspace(path) if regex.match(`runner\.temp|RUNNER_TEMP|^\s*/tmp\b`, path)
+# In the workspace itself, the files can replace whatever a script or a
+# local action runs.
+_runs_from(step, "") if step.run
 
-_runs_code(step) if step.run
+_runs_from(step, "") if step.uses.kind == "local"
 
-_runs_code(step) if step.uses.kind == "local"
+# In a folder of it, they matter when a script unpacks an archive or runs a
+# file from there.
+_runs_from(step, folder) if {
+	folder != ""
+	contains(step.script.text, folder)
+	regex.match(`\b(unzip|7z\s+x|tar\s+(-?[a-zA-Z]*x|--extract))`, step.script.text)
+}
+
+_runs_from(step, folder) if {
+	folder != ""
+	some word in regex.split(`[\s;&|()"'=<>]+`, step.script.text)
+	startswith(trim_prefix(word, "./"), concat("", [folder, "/"]))
+	regex.match(`\.(sh|bash|js|mjs|cjs|ts|py|rb|pl|ps1)$`, word)
+}
+
+_runs_from(step, folder) if {
+	folder != ""
+	step.uses.kind == "local"
+	startswith(trim_prefix(step.uses.name, "./"), concat("", [folder, "/"]))
+}

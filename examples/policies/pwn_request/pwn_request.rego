@@ -65,7 +65,7 @@ _checks_out_head(step, job) := sprintf("%s: %s", [key, step.with[key]]) if {
 	regex.match(`gh pr checkout`, step.script.text)
 } else := "a git command on the pull request's commits" if {
 	regex.match(`\bgit\s+(checkout|switch|merge|pull|reset)\b`, step.script.text)
-	_names_head_in_script(step)
+	_reads_head(step)
 }
 
 # _names_head: the checkout input key names the pull request's code, itself
@@ -88,10 +88,6 @@ _head_context(context, job) if {
 	_reads_head(source)
 }
 
-_names_head_in_script(step) if _reads_head(step)
-
-_names_head_in_script(step) if regex.match(`pull/[^/\s]+/(head|merge)`, step.script.text)
-
 # _reads_head: a value of the step names the pull request's code.
 _reads_head(step) if {
 	some expression in step.expressions
@@ -103,6 +99,8 @@ _reads_head(step) if {
 	some value in step.with
 	contains(value, "refs/pull/")
 }
+
+_reads_head(step) if regex.match(`pull/[^/\s]+/(head|merge)`, step.script.text)
 
 # A script, or an action from the checked-out code (uses: ./…).
 _runs_code(step) if step.run
