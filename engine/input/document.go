@@ -10,7 +10,8 @@ package input
 // SchemaVersion is the version of the input document this package produces.
 const SchemaVersion = 1
 
-// Document is the input document of schema_version 1 (see DESIGN.md).
+// Document is the input document of schema_version 1, described field by
+// field in policies/schemas/input.json and policies/README.md.
 // Every slice is non-nil so that it encodes as [] and Rego can iterate it.
 type Document struct {
 	SchemaVersion int             `json:"schema_version"`

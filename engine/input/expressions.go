@@ -105,7 +105,8 @@ func (n *normalizer) expression(text string, line, offset, start int, w where) i
 	if n.over != nil {
 		return 0
 	}
-	tree, consumed, err := parseExpr(text)
+	p := n.parse(text)
+	tree, consumed, err := p.tree, p.consumed, p.err
 	inner := text
 	switch {
 	case consumed >= 2:
@@ -131,19 +132,50 @@ func (n *normalizer) expression(text string, line, offset, start int, w where) i
 		n.secrets.read(&e, w)
 	}
 	if w.exprs != nil {
-		var contexts []string
-		if tree != nil {
-			contexts = treeContexts(tree)
-		} else {
-			contexts = tokenContexts(inner)
+		if p.contexts == nil {
+			if tree != nil {
+				p.contexts = treeContexts(tree)
+			} else {
+				p.contexts = tokenContexts(inner)
+			}
 		}
 		*w.exprs = append(*w.exprs, pendingExpr{
-			expr:   Expression{Field: w.field, Text: strings.TrimSpace(inner), Contexts: contexts, Line: line},
+			expr:   Expression{Field: w.field, Text: strings.TrimSpace(inner), Contexts: p.contexts, Line: line},
 			offset: offset,
 			seq:    len(*w.exprs),
 		})
 	}
 	return consumed
+}
+
+// parsedExpr is what parseExpr makes of an expression, and the contexts
+// it reads once they are asked for.
+type parsedExpr struct {
+	tree     actionlint.ExprNode
+	consumed int
+	err      *exprSyntaxError
+	contexts []string
+}
+
+// parse is parseExpr, remembering the expressions that parse: the same
+// text recurs in a workflow (runner.os, secrets.GITHUB_TOKEN, an output
+// read by several steps), and its tree and contexts never change.
+func (n *normalizer) parse(text string) *parsedExpr {
+	end := closingOffset(text)
+	if p, ok := n.parsed[text[:end]]; ok && end > 0 {
+		return p
+	}
+	tree, consumed, err := parseExpr(text)
+	p := &parsedExpr{tree: tree, consumed: consumed, err: err}
+	// Only an expression that ends at the first }} is known by the text
+	// before it: one that does not parse may end later ('a}}b' …).
+	if err == nil && consumed == end {
+		if n.parsed == nil {
+			n.parsed = map[string]*parsedExpr{}
+		}
+		n.parsed[text[:end]] = p
+	}
+	return p
 }
 
 // exprSyntaxError is why an expression does not parse, at a position in

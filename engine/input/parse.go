@@ -112,8 +112,9 @@ type normalizer struct {
 	lines   yamlLines
 	yaml    *workflowYAML // what actionlint's tree lacks; nil when it lacks nothing
 	facts   *Facts
-	budget  matrixBudget // work left for expanding matrices (matrix.go)
-	exprs   exprBudget   // what the limits on expressions leave (expressions.go)
+	budget  matrixBudget           // work left for expanding matrices (matrix.go)
+	exprs   exprBudget             // what the limits on expressions leave (expressions.go)
+	parsed  map[string]*parsedExpr // the expressions parsed so far, by their text and }}
 	// scriptBytes is what MaxScriptBytes leaves.
 	scriptBytes int
 	// over is the limit the workflow broke while it was read: Parse fails.
