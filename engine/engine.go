@@ -216,7 +216,12 @@ func compileComposition(ctx context.Context, c *composition, caps *ast.Capabilit
 		return nil, err
 	}
 	setPath(c.data, packages(compiler), "runpolicy", "packages")
-	setPath(c.data, declaredSettings(compiler), "runpolicy", "declared_settings")
+	decls, err := declarations(compiler.Modules)
+	if err != nil {
+		return nil, err
+	}
+	setPath(c.data, declaredKinds(decls), "runpolicy", "declared_settings")
+	applyDefaults(c, decls)
 	store := newStore(c.data)
 	if err := checkConfig(ctx, compiler, store, c.locate); err != nil {
 		return nil, err
@@ -282,56 +287,6 @@ func packages(compiler *ast.Compiler) []any {
 	out := make([]any, len(names))
 	for i, n := range names {
 		out[i] = n
-	}
-	return out
-}
-
-// declaredSettings maps each policy under runpolicy.policies whose package
-// METADATA declares custom.settings to the names it declares, each to its
-// type as runpolicy.config checks it: "boolean" when its default is one,
-// "any" otherwise. runpolicy.config refuses any other setting of such a
-// policy; a policy that declares none takes any.
-func declaredSettings(compiler *ast.Compiler) map[string]any {
-	prefix := ast.MustParseRef("data.runpolicy.policies")
-	out := map[string]any{}
-	for _, m := range compiler.Modules {
-		path := m.Package.Path
-		if len(path) != len(prefix)+1 || !path.HasPrefix(prefix) {
-			continue
-		}
-		name, ok := path[len(prefix)].Value.(ast.String)
-		if !ok {
-			continue
-		}
-		for _, a := range m.Annotations {
-			if a.Scope != "package" && a.Scope != "subpackages" {
-				continue
-			}
-			list, ok := a.Custom["settings"].([]any)
-			if !ok {
-				continue
-			}
-			decl, _ := out[string(name)].(map[string]any)
-			if decl == nil {
-				decl = map[string]any{}
-				out[string(name)] = decl
-			}
-			for _, item := range list {
-				entry, ok := item.(map[string]any)
-				if !ok {
-					continue
-				}
-				key, ok := entry["name"].(string)
-				if !ok {
-					continue
-				}
-				kind := "any"
-				if _, ok := entry["default"].(bool); ok {
-					kind = "boolean"
-				}
-				decl[key] = kind
-			}
-		}
 	}
 	return out
 }
