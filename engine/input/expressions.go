@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/rhysd/actionlint"
+
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // Every ${{ }} the walk (walk.go) reaches is parsed here, once, with
@@ -215,7 +217,7 @@ func parseExpr(text string) (tree actionlint.ExprNode, consumed int, err *exprSy
 	case consumed > MaxExpressionSize:
 		return nil, consumed, &exprSyntaxError{0, 0, fmt.Sprintf("longer than %d bytes", MaxExpressionSize)}
 	}
-	return nil, consumed, &exprSyntaxError{perr.Line, perr.Column, oneLine(perr.Message)}
+	return nil, consumed, &exprSyntaxError{perr.Line, perr.Column, oneline.Fold(perr.Message)}
 }
 
 // exprError reports an expression that does not parse as a parse error
@@ -237,7 +239,7 @@ func (n *normalizer) exprError(text string, line, offset, start int, err *exprSy
 
 // brief returns s on one line, cut to 80 bytes, for a message.
 func brief(s string) string {
-	s = oneLine(s)
+	s = oneline.Fold(s)
 	if len(s) > 80 {
 		s = cut(s, 80) + "…"
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/rhysd/actionlint"
 	"go.yaml.in/yaml/v4"
+
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // Parse normalizes the bytes of one workflow file. It is pure: no network,
@@ -407,7 +409,7 @@ func (n *normalizer) useLine(job string, step int, s *actionlint.String) int {
 func parseErrors(errs []*actionlint.Error) []ParseError {
 	out := make([]ParseError, 0, len(errs))
 	for _, e := range errs {
-		out = append(out, ParseError{Line: e.Line, Column: e.Column, Message: oneLine(e.Message)})
+		out = append(out, ParseError{Line: e.Line, Column: e.Column, Message: oneline.Fold(e.Message)})
 	}
 	return out
 }
@@ -425,5 +427,5 @@ func firstMessage(errs []*actionlint.Error) string {
 	if len(errs) == 0 {
 		return "no workflow in the file"
 	}
-	return oneLine(errs[0].Message)
+	return oneline.Fold(errs[0].Message)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // YAML helpers: decoding a workflow into a node tree within the limits of
@@ -19,7 +21,7 @@ import (
 func decodeYAML(src []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := guard(func() error { return yaml.Unmarshal(src, &doc) }); err != nil {
-		return nil, fmt.Errorf("not YAML: %s", oneLine(strings.TrimPrefix(err.Error(), "yaml: ")))
+		return nil, fmt.Errorf("not YAML: %s", oneline.Fold(strings.TrimPrefix(err.Error(), "yaml: ")))
 	}
 	m := measurer{done: map[*yaml.Node]extent{}, active: map[*yaml.Node]bool{}}
 	if _, err := m.measure(&doc); err != nil {
@@ -126,11 +128,6 @@ func guard(f func() error) (err error) {
 		}
 	}()
 	return f()
-}
-
-// oneLine joins a multi-line message into one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // unalias returns the node an alias points to; n itself otherwise, nil
