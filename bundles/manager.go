@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // checkTimeout bounds one check of one source: listing, fetching, reading.
@@ -256,7 +257,7 @@ func (m *Manager) fetch(ctx context.Context, s *source) (*snapshot, error) {
 	case err != nil:
 		stage, rev := "fetch", ""
 		if version != "" { // this version is broken: do not read it again
-			s.seen, s.seenErr, s.seenRev = version, oneLine(err.Error()), version
+			s.seen, s.seenErr, s.seenRev = version, oneline.Fold(err.Error()), version
 			stage, rev = "read", version
 		}
 		m.failLocked(s, stage, rev, err)
@@ -330,7 +331,7 @@ func (m *Manager) refuse(cand map[*source]*snapshot, stage string, err error) {
 	defer m.mu.Unlock()
 	for s, snap := range cand {
 		if s.seen == snap.version {
-			s.seenErr = oneLine(err.Error())
+			s.seenErr = oneline.Fold(err.Error())
 		}
 		m.failLocked(s, stage, snap.bundle.Manifest.Revision, err)
 	}
@@ -338,7 +339,7 @@ func (m *Manager) refuse(cand map[*source]*snapshot, stage string, err error) {
 
 // failLocked records a failed check; the caller holds m.mu.
 func (m *Manager) failLocked(s *source, stage, revision string, err error) {
-	s.status.LastError, s.status.FailedRevision = oneLine(err.Error()), revision
+	s.status.LastError, s.status.FailedRevision = oneline.Fold(err.Error()), revision
 	m.metrics.failures.WithLabelValues(s.cfg.Name, stage).Inc()
 	m.metrics.failing.WithLabelValues(s.cfg.Name).Set(1)
 	m.logger.Error("policy bundle revision refused; the previous revision stays active",
@@ -395,17 +396,4 @@ func boolFloat(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// oneLine folds OPA's multi-line error lists ("2 errors occurred:\n…")
-// into one line for status, logs and startup errors.
-func oneLine(s string) string {
-	lines := strings.Split(s, "\n")
-	out := lines[:0]
-	for _, l := range lines {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, " ")
 }

@@ -36,11 +36,21 @@ type Violation struct {
 	Details map[string]any `json:"details,omitempty"`
 }
 
+// Modes of a violation, as a policy's settings name them: an enforced
+// violation cancels the run, a dry-run one is reported only.
+const (
+	ModeEnforce = "enforce"
+	ModeDryRun  = "dry_run"
+)
+
+// Enforced reports whether the violation cancels a run.
+func (v Violation) Enforced() bool { return v.Mode == ModeEnforce }
+
 // Enforced returns the violations that cancel a run.
 func (d *Decision) Enforced() []Violation {
 	var out []Violation
 	for _, v := range d.Violations {
-		if v.Mode == "enforce" {
+		if v.Enforced() {
 			out = append(out, v)
 		}
 	}

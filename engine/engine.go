@@ -225,11 +225,12 @@ func compileComposition(ctx context.Context, c *composition, caps *ast.Capabilit
 		return nil, err
 	}
 	setPath(c.data, packages(compiler), internalRoot, ReservedRoot, "packages")
-	declared, err := declaredSettings(compiler)
+	decls, err := declarations(compiler.Modules)
 	if err != nil {
 		return nil, err
 	}
-	setPath(c.data, declared, internalRoot, ReservedRoot, "declared")
+	setPath(c.data, declaredKinds(decls), internalRoot, ReservedRoot, "declared")
+	applyDefaults(c, decls)
 	store := newStore(c.data)
 	if err := checkConfig(ctx, compiler, store, c.locate); err != nil {
 		return nil, err
@@ -297,52 +298,6 @@ func packages(compiler *ast.Compiler) []any {
 		out[i] = n
 	}
 	return out
-}
-
-// declaredSettings maps each policy under runpolicy.policies whose package
-// METADATA declares custom.settings to the names it declares, each to its
-// type (see policies.Declared), for runpolicy.config: it refuses any other
-// setting of such a policy, and a value of the wrong type. A policy that
-// declares none takes any. A declaration runpolicy cannot read fails the
-// load, naming the policy's file.
-func declaredSettings(compiler *ast.Compiler) (map[string]any, error) {
-	prefix := ast.MustParseRef("data.runpolicy.policies")
-	out := map[string]any{}
-	for _, m := range compiler.Modules {
-		path := m.Package.Path
-		if len(path) != len(prefix)+1 || !path.HasPrefix(prefix) {
-			continue
-		}
-		name, ok := path[len(prefix)].Value.(ast.String)
-		if !ok {
-			continue
-		}
-		for _, a := range m.Annotations {
-			if a.Scope != "package" && a.Scope != "subpackages" {
-				continue
-			}
-			list, err := policies.Declared(a)
-			if err != nil {
-				file := ""
-				if a.Location != nil {
-					file = a.Location.File + ": "
-				}
-				return nil, fmt.Errorf("%spolicy %s: METADATA %w", file, string(name), err)
-			}
-			if list == nil {
-				continue
-			}
-			decl, _ := out[string(name)].(map[string]any)
-			if decl == nil {
-				decl = map[string]any{}
-				out[string(name)] = decl
-			}
-			for _, s := range list {
-				decl[s.Name] = s.Type
-			}
-		}
-	}
-	return out, nil
 }
 
 // evalData evaluates a query that reads no input and returns its value, or

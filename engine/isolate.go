@@ -11,6 +11,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // NetworkBuiltins are the built-ins that reach the network: http.send and
@@ -76,7 +78,7 @@ func (r *revision) isolate(ctx context.Context, in ast.Value, err error) (rego.R
 			failed = append(failed, Violation{
 				Policy:  name,
 				Mode:    active[name],
-				Message: fmt.Sprintf("policy %s failed, so what it checks is unknown: %s", name, oneLine(perr.Error())),
+				Message: fmt.Sprintf("policy %s failed, so what it checks is unknown: %s", name, oneline.Fold(perr.Error())),
 				Details: map[string]any{"error": true},
 			})
 			continue
@@ -136,7 +138,7 @@ const runawayBudget = 250 * time.Millisecond
 func (r *revision) runaway(ctx context.Context, in ast.Value, err error) error {
 	cause := ctx.Err()
 	if !errors.Is(cause, context.DeadlineExceeded) {
-		return fmt.Errorf("evaluate %s: %w (%s)", DecisionQuery, cause, oneLine(err.Error()))
+		return fmt.Errorf("evaluate %s: %w (%s)", DecisionQuery, cause, oneline.Fold(err.Error()))
 	}
 	base := context.WithoutCancel(ctx)
 	actx, cancel := context.WithTimeout(base, runawayBudget)
@@ -154,10 +156,10 @@ func (r *revision) runaway(ctx context.Context, in ast.Value, err error) error {
 		timedOut := pctx.Err() != nil
 		cancel()
 		if perr != nil && timedOut {
-			return fmt.Errorf("evaluate %s: policy %s ran away (alone it did not finish in %s): %w (%s)", DecisionQuery, name, runawayBudget, cause, oneLine(err.Error()))
+			return fmt.Errorf("evaluate %s: policy %s ran away (alone it did not finish in %s): %w (%s)", DecisionQuery, name, runawayBudget, cause, oneline.Fold(err.Error()))
 		}
 	}
-	return fmt.Errorf("evaluate %s: %w (%s; no single policy took more than %s)", DecisionQuery, cause, oneLine(err.Error()), runawayBudget)
+	return fmt.Errorf("evaluate %s: %w (%s; no single policy took more than %s)", DecisionQuery, cause, oneline.Fold(err.Error()), runawayBudget)
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -175,9 +177,4 @@ func policyNames(vs []Violation) string {
 		names[i] = v.Policy
 	}
 	return strings.Join(names, ", ")
-}
-
-// oneLine folds OPA's multi-line errors into one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

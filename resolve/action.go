@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // actionMeta is the part of an action's metadata file the resolver needs:
@@ -60,7 +62,7 @@ func decodeAction(src []byte) (m *actionMeta, err error) {
 	}()
 	var f actionFile
 	if err := yaml.Unmarshal(src, &f); err != nil {
-		return nil, fmt.Errorf("not action metadata: %s", oneLine(strings.TrimPrefix(err.Error(), "yaml: ")))
+		return nil, fmt.Errorf("not action metadata: %s", oneline.Fold(strings.TrimPrefix(err.Error(), "yaml: ")))
 	}
 	m = &actionMeta{using: strings.ToLower(strings.TrimSpace(f.Runs.Using)), image: strings.TrimSpace(f.Runs.Image)}
 	if m.using == "" {
@@ -79,5 +81,3 @@ func decodeAction(src []byte) (m *actionMeta, err error) {
 	m.uses = appendUses(nil, f.Runs.Steps)
 	return m, nil
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/runpolicy/runpolicy/engine/input"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // Ref is a branch or a tag and the commit it points to.
@@ -49,7 +52,7 @@ func pinnedSHA(t target) (string, bool) {
 		return "", false
 	}
 	sha := strings.ToLower(t.ref)
-	return sha, isFullSHA(sha)
+	return sha, input.IsFullSHA(sha)
 }
 
 // verifyCommit tells whether sha is reachable from a branch or a tag of
@@ -184,7 +187,7 @@ func (s *commitSearch) failed(doing string, err error) error {
 	case errors.Is(err, ErrNotFound):
 		return fmt.Errorf("commit %s: %s of %s: %w (deleted or private)", s.sha, doing, name, err)
 	}
-	return fmt.Errorf("commit %s: %s of %s: %s", s.sha, doing, name, oneLine(err.Error()))
+	return fmt.Errorf("commit %s: %s of %s: %s", s.sha, doing, name, oneline.Fold(err.Error()))
 }
 
 // commitCall is call within the check's own cap.

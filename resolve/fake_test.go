@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/runpolicy/runpolicy/engine/input"
 )
 
 // fakeGitHub is an in-memory Fetcher: files by repository, path and commit,
@@ -240,7 +242,7 @@ func (f *fakeGitHub) publish(ref, file string, content []byte) string {
 		dir = parts[2]
 	}
 	sha := at
-	if !isFullSHA(at) {
+	if !input.IsFullSHA(at) {
 		sha = fakeSHA(repo + "@" + at)
 		f.tag(repo, at, sha)
 	}

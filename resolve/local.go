@@ -175,7 +175,7 @@ func (w *walk) baseFileDigest(ctx context.Context, owner, repo, p string) (strin
 func (w *walk) digestAt(ctx context.Context, owner, repo, p, commit string) (string, error) {
 	key := repoKey(owner, repo) + "/" + p + "@" + commit
 	notFound := fmt.Errorf("%s/%s/%s@%s: %w", owner, repo, p, commit, ErrNotFound)
-	cacheable := isFullSHA(commit)
+	cacheable := input.IsFullSHA(commit)
 	if cacheable {
 		if a, ok := w.r.bases.Get(key); ok {
 			if a.notFound {
@@ -229,7 +229,7 @@ func (w *walk) defaultCommit(ctx context.Context) (string, error) {
 			return "", err
 		}
 		sha = strings.ToLower(strings.TrimSpace(sha))
-		if !isFullSHA(sha) {
+		if !input.IsFullSHA(sha) {
 			return "", fmt.Errorf("%w: default branch %s of %s/%s: the lookup returned %q, not a commit SHA", errUncomparable, branch, owner, repo, sha)
 		}
 		return sha, nil

@@ -112,17 +112,3 @@ func isWorkflowPath(p string) bool {
 	return strings.HasPrefix(p, ".github/workflows/") &&
 		(strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml"))
 }
-
-// isFullSHA reports whether ref is a full 40-hex commit SHA in lower case.
-func isFullSHA(ref string) bool {
-	if len(ref) != 40 {
-		return false
-	}
-	for i := 0; i < len(ref); i++ {
-		c := ref[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}

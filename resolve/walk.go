@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/runpolicy/runpolicy/engine/input"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // Names of the limits recorded in Resolution.Limits.
@@ -246,7 +247,7 @@ func (w *walk) expandContent(ctx context.Context, it item) (e expansion, err err
 			err = fmt.Errorf("resolving %s: %w", it.raw, err)
 		default:
 			w.r.cfg.logger.Debug("reference unresolved", "uses", it.raw, "err", err)
-			e, err = expansion{resolvedSHA: e.resolvedSHA, file: e.file, unresolved: "could not be read: " + oneLine(err.Error())}, nil
+			e, err = expansion{resolvedSHA: e.resolvedSHA, file: e.file, unresolved: "could not be read: " + oneline.Fold(err.Error())}, nil
 		}
 	}()
 	if t.kind == targetWorkflow && it.workflows+2 > w.r.cfg.workflowLevels {
@@ -254,7 +255,7 @@ func (w *walk) expandContent(ctx context.Context, it item) (e expansion, err err
 		return e, &limitError{LimitDepth, fmt.Sprintf("reusable workflows nested deeper than %d levels", w.r.cfg.workflowLevels)}
 	}
 	commit := t.ref
-	if !t.local && !isFullSHA(t.ref) {
+	if !t.local && !input.IsFullSHA(t.ref) {
 		if sha, ok := w.ranAt(t); ok {
 			commit = sha
 		} else if commit, err = w.commitSHA(ctx, t.owner, t.repo, t.ref); err != nil {
@@ -338,7 +339,7 @@ func (w *walk) commitSHA(ctx context.Context, owner, repo, ref string) (string, 
 			return "", err
 		}
 		sha = strings.ToLower(strings.TrimSpace(sha))
-		if !isFullSHA(sha) {
+		if !input.IsFullSHA(sha) {
 			return "", fmt.Errorf("%s/%s@%s: %w: the lookup returned %q, not a commit SHA", owner, repo, ref, errInvalid, sha)
 		}
 		if trusted {
@@ -355,7 +356,7 @@ func (w *walk) commitSHA(ctx context.Context, owner, repo, ref string) (string, 
 // action reads the metadata of the action in dir of owner/repo at commit.
 func (w *walk) action(ctx context.Context, owner, repo, dir, commit string) (*actionMeta, error) {
 	key := repoKey(owner, repo) + "/" + dir + "@" + commit
-	cacheable := isFullSHA(commit)
+	cacheable := input.IsFullSHA(commit)
 	if cacheable {
 		if m, ok := w.r.actions.Get(key); ok {
 			return m, nil
@@ -398,7 +399,7 @@ func (w *walk) action(ctx context.Context, owner, repo, dir, commit string) (*ac
 // workflow reads and parses the reusable workflow at p in owner/repo at commit.
 func (w *walk) workflow(ctx context.Context, owner, repo, p, commit string) (*input.Facts, error) {
 	key := repoKey(owner, repo) + "/" + p + "@" + commit
-	cacheable := isFullSHA(commit)
+	cacheable := input.IsFullSHA(commit)
 	if cacheable {
 		if f, ok := w.r.workflows.Get(key); ok {
 			return f, nil

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,38 +16,55 @@ import (
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
-func (s *Server) healthz(c echo.Context) error {
+// adminStore is what the operator's endpoints read (*store.Store).
+type adminStore interface {
+	Ping(ctx context.Context) error
+	Decisions(ctx context.Context, f store.DecisionFilter) ([]store.Decision, error)
+	Delivery(ctx context.Context, id string) (*store.Delivery, error)
+}
+
+// admin serves the operator's endpoints: /healthz, /readyz and, with a
+// token, /admin.
+type admin struct {
+	store     adminStore
+	policies  Policies
+	revisions func() map[string]string
+	token     string
+	log       *slog.Logger
+}
+
+func (a *admin) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // readyz is ready once a policy set is active and the store answers.
-func (s *Server) readyz(c echo.Context) error {
-	if !s.policy.Ready() {
+func (a *admin) readyz(c echo.Context) error {
+	if !a.policies.Ready() {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "no policy bundle active"})
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
-		s.log.Warn("store unreachable", "err", err)
+	if err := a.store.Ping(ctx); err != nil {
+		a.log.Warn("store unreachable", "err", err)
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unreachable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // requireAdmin guards /admin with the admin token (Bearer).
-func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+func (a *admin) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.AdminToken)) != 1 {
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.token)) != 1 {
 			return c.JSON(http.StatusUnauthorized, map[string]string{"status": "admin token required"})
 		}
 		return next(c)
 	}
 }
 
-// adminDecisions lists decision log entries, newest first:
+// decisions lists decision log entries, newest first:
 // ?repository=owner/name&run_id=N&delivery_id=ID&limit=N.
-func (s *Server) adminDecisions(c echo.Context) error {
+func (a *admin) decisions(c echo.Context) error {
 	f := store.DecisionFilter{Repository: c.QueryParam("repository"), DeliveryID: c.QueryParam("delivery_id")}
 	var err error
 	if v := c.QueryParam("run_id"); v != "" {
@@ -59,7 +77,7 @@ func (s *Server) adminDecisions(c echo.Context) error {
 			return c.JSON(http.StatusBadRequest, map[string]string{"status": "limit must be a number"})
 		}
 	}
-	list, err := s.store.Decisions(c.Request().Context(), f)
+	list, err := a.store.Decisions(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
@@ -70,9 +88,9 @@ func (s *Server) adminDecisions(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// adminDelivery shows how a delivery's processing went (not its payload).
-func (s *Server) adminDelivery(c echo.Context) error {
-	d, err := s.store.Delivery(c.Request().Context(), c.Param("id"))
+// delivery shows how a delivery's processing went (not its payload).
+func (a *admin) delivery(c echo.Context) error {
+	d, err := a.store.Delivery(c.Request().Context(), c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return c.JSON(http.StatusNotFound, map[string]string{"status": "no such delivery"})
 	}
@@ -86,6 +104,6 @@ func (s *Server) adminDelivery(c echo.Context) error {
 	})
 }
 
-func (s *Server) adminBundles(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]any{"ready": s.policy.Ready(), "revisions": s.engine.Revisions(), "sources": s.policy.Status()})
+func (a *admin) bundles(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"ready": a.policies.Ready(), "revisions": a.revisions(), "sources": a.policies.Status()})
 }

@@ -20,7 +20,7 @@ import (
 // arrives, in chunks, and memory and time are bounded:
 //   - a body is read in chunks from a pool and assembled into one slice
 //     only once its signature holds: a forged body leaves no garbage;
-//   - past smallBody, a body is one of the few (Options.LargeBodies) its
+//   - past smallBody, a body is one of the few (Config.LargeBodies) its
 //     remote address may read at once, and each further chunk is taken
 //     from a budget of bytes (LargeBodies bodies of MaxBodyBytes in all),
 //     waiting at most largeBodyWait, else 503 (GitHub records a failed
@@ -161,17 +161,32 @@ func (b *budget) holders() int {
 	return len(b.remotes)
 }
 
-// readBody reads a request body of at most MaxBodyBytes within bodyTimeout
-// and checks that its HMAC-SHA256 under the webhook secret is sum. It
-// returns the body only when it is authentic; errBadSignature,
-// errTooLarge, errBusy, errSlow or the read error otherwise. rc sets the
-// connection's read deadline (nil: none).
-func (s *Server) readBody(rc *http.ResponseController, r *http.Request, sum []byte) ([]byte, error) {
+// bodyReader reads delivery bodies within their bounds and authenticates
+// them as they arrive.
+type bodyReader struct {
+	secret []byte
+	max    int64
+	// large is the memory budget of bodies over smallBody being read;
+	// chunks are their read buffers.
+	large  *budget
+	chunks chunks
+}
+
+func newBodyReader(secret []byte, maxBytes int64, largeBodies int) *bodyReader {
+	return &bodyReader{secret: secret, max: maxBytes, large: newBudget(largeBodies, maxBytes)}
+}
+
+// read reads a request body of at most max bytes within bodyTimeout and
+// checks that its HMAC-SHA256 under the webhook secret is sum. It returns
+// the body only when it is authentic; errBadSignature, errTooLarge,
+// errBusy, errSlow or the read error otherwise. rc sets the connection's
+// read deadline (nil: none).
+func (s *bodyReader) read(rc *http.ResponseController, r *http.Request, sum []byte) ([]byte, error) {
 	if rc != nil {
 		// A test recorder has no connection: nothing to set.
 		_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
 	}
-	mac := hmac.New(sha256.New, s.opts.Secret)
+	mac := hmac.New(sha256.New, s.secret)
 	var parts [][]byte
 	defer func() {
 		for _, p := range parts {
@@ -205,7 +220,7 @@ func (s *Server) readBody(rc *http.ResponseController, r *http.Request, sum []by
 		mac.Write(chunk[:n])
 		parts = append(parts, chunk[:n])
 		total += int64(n)
-		if total > s.opts.MaxBodyBytes {
+		if total > s.max {
 			return nil, errTooLarge
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {

@@ -71,7 +71,7 @@ func TestReadBody(t *testing.T) {
 		{"large while this address reads its share", big, nil, false, 2, hold(me, 2, 1), errBusy},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Server{opts: Options{Secret: secret, MaxBodyBytes: 4 * chunkSize}, large: newBudget(tc.bodies, 4*chunkSize)}
+			s := newBodyReader(secret, 4*chunkSize, tc.bodies)
 			busy := errors.Is(tc.want, errBusy)
 			if tc.held != nil {
 				release := tc.held(s.large)
@@ -92,7 +92,7 @@ func TestReadBody(t *testing.T) {
 				cancel() // do not wait largeBodyWait
 				req = req.WithContext(ctx)
 			}
-			got, err := s.readBody(nil, req, sum)
+			got, err := s.read(nil, req, sum)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("readBody: %v, want %v", err, tc.want)
 			}

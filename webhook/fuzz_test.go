@@ -67,8 +67,8 @@ func FuzzSignature(f *testing.F) {
 		if reason != "" {
 			return
 		}
-		s := &Server{opts: Options{Secret: secret, MaxBodyBytes: 1 << 20}, large: newBudget(1, 1<<20)}
-		got, err := s.readBody(nil, httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body)), sum)
+		s := newBodyReader(secret, 1<<20, 1)
+		got, err := s.read(nil, httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body)), sum)
 		switch {
 		case accepted && (err != nil || !bytes.Equal(got, body)):
 			t.Fatalf("readBody of an authentic %d-byte body: %d bytes, %v", len(body), len(got), err)
@@ -110,8 +110,10 @@ func (fs *fuzzServer) get(t *testing.T, dir string) *Server {
 			fs.err = err
 			return
 		}
-		fs.srv, fs.err = New(ctx, Options{Secret: []byte("whsec-fuzz"), Engine: eng, Policies: neverReady{}, App: app,
-			RedeliverInterval: -1, Store: store.Options{DSN: filepath.Join(dir, "fuzz.db")}})
+		cfg := DefaultConfig()
+		cfg.RedeliverInterval = 0
+		fs.srv, fs.err = New(ctx, Options{Config: cfg, Secret: []byte("whsec-fuzz"), Engine: eng, Policies: neverReady{}, App: app,
+			Database: filepath.Join(dir, "fuzz.db")})
 	})
 	if fs.err != nil {
 		t.Fatal(fs.err)
@@ -162,7 +164,7 @@ func FuzzReceive(f *testing.F) {
 		if _, err := s.store.Delivery(ctx, deliveryID); !existed && !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("forged delivery %q stored (%v)", deliveryID, err)
 		}
-		code := send(Sign(s.opts.Secret, body))
+		code := send(Sign([]byte("whsec-fuzz"), body))
 		switch code {
 		case http.StatusAccepted, http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		default:

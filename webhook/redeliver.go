@@ -2,7 +2,10 @@ package webhook
 
 import (
 	"context"
+	"log/slog"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/runpolicy/runpolicy/github"
 )
@@ -14,17 +17,76 @@ const lastSweepKey = "redeliver.last_sweep"
 // maxSweepPages bounds one sweep (100 deliveries a page).
 const maxSweepPages = 50
 
-// redeliver lists the App's recent deliveries and asks GitHub to send
-// again the ones that failed and never reached the store. It also queues
-// stored deliveries whose job a crashed replica never queued. GitHub does not
-// retry failed deliveries itself, so without this a restart or an outage
-// lets runs slip through unjudged.
-func (s *Server) redeliver(ctx context.Context) error {
+// hookDeliveries is the App's log of deliveries on GitHub (*github.App).
+type hookDeliveries interface {
+	HookDeliveries(ctx context.Context, cursor string) ([]*github.HookDelivery, string, error)
+	Redeliver(ctx context.Context, id int64) error
+}
+
+// sweepStore is what the sweep keeps (*store.Store).
+type sweepStore interface {
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
+	KnownDeliveries(ctx context.Context, ids []string) (map[string]bool, error)
+	ClaimRedelivery(ctx context.Context, guid string, hookDeliveryID int64, retryBefore time.Time) (bool, error)
+	ReleaseRedelivery(ctx context.Context, guid string) error
+}
+
+// sweeper asks GitHub to send again the deliveries that failed while the
+// server was away: GitHub does not retry them itself, so without it a
+// restart or an outage lets runs slip through unjudged.
+type sweeper struct {
+	hooks hookDeliveries
+	store sweepStore
+	// wants says whether a handler may want a delivery of an event and
+	// action (dispatcher.wants, listed); requeue queues stored deliveries
+	// whose job was lost.
+	wants    func(envelope) bool
+	requeue  func(ctx context.Context, cutoff time.Time) error
+	interval time.Duration
+	lookback time.Duration
+	metrics  *sweepMetrics
+	log      *slog.Logger
+}
+
+// redeliverArgs is the periodic sweep of failed deliveries.
+type redeliverArgs struct{}
+
+func (redeliverArgs) Kind() string { return "runpolicy_redeliver" }
+
+type redeliverWorker struct {
+	river.WorkerDefaults[redeliverArgs]
+	s *sweeper
+}
+
+func (w *redeliverWorker) Work(ctx context.Context, job *river.Job[redeliverArgs]) error {
+	return w.s.sweep(ctx)
+}
+
+// periodicJobs schedules the sweep every interval; none when the interval
+// is 0 (never). Only the leader enqueues periodic jobs; uniqueness over
+// the interval also keeps a new leader from sweeping again at once after
+// the old one did.
+func periodicJobs(every time.Duration) []*river.PeriodicJob {
+	if every <= 0 {
+		return nil
+	}
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(every),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return redeliverArgs{}, &river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: every}}
+		},
+		&river.PeriodicJobOpts{RunOnStart: true, ID: "redeliver"})}
+}
+
+// sweep lists the App's recent deliveries and asks GitHub to send again
+// the ones that failed and never reached the store. It also queues stored
+// deliveries whose job a crashed replica never queued.
+func (s *sweeper) sweep(ctx context.Context) error {
 	start := time.Now()
 	if err := s.requeue(ctx, start.Add(-time.Minute)); err != nil {
 		return err
 	}
-	cutoff := start.Add(-s.opts.RedeliverLookback)
+	cutoff := start.Add(-s.lookback)
 	if last, err := s.store.Setting(ctx, lastSweepKey); err != nil {
 		return err
 	} else if t, err := time.Parse(time.RFC3339Nano, last); err == nil && t.After(cutoff) {
@@ -40,7 +102,7 @@ func (s *Server) redeliver(ctx context.Context) error {
 	succeeded := map[string]bool{}
 	cursor := ""
 	for page := 0; page < maxSweepPages; page++ {
-		list, next, err := s.app.HookDeliveries(ctx, cursor)
+		list, next, err := s.hooks.HookDeliveries(ctx, cursor)
 		if err != nil {
 			return err
 		}
@@ -54,7 +116,7 @@ func (s *Server) redeliver(ctx context.Context) error {
 			switch code := d.GetStatusCode(); {
 			case code >= 200 && code < 300:
 				succeeded[guid] = true
-			case worthRedelivering(code) && s.handles(d.GetEvent(), d.GetAction()):
+			case worthRedelivering(code) && s.wants(envelope{Event: d.GetEvent(), Action: d.GetAction(), listed: true}):
 				if _, seen := failed[guid]; !seen { // the list is newest first
 					failed[guid] = candidate{d.GetID(), d.GetEvent(), d.GetAction()}
 				}
@@ -82,14 +144,14 @@ func (s *Server) redeliver(ctx context.Context) error {
 			continue // persisted; the queue has it even if GitHub saw an error
 		}
 		c := failed[guid]
-		first, err := s.store.ClaimRedelivery(ctx, guid, c.id, start.Add(-claimTimeout(s.opts.RedeliverInterval)))
+		first, err := s.store.ClaimRedelivery(ctx, guid, c.id, start.Add(-claimTimeout(s.interval)))
 		if err != nil {
 			return err
 		}
 		if !first {
 			continue
 		}
-		if err := s.app.Redeliver(ctx, c.id); err != nil {
+		if err := s.hooks.Redeliver(ctx, c.id); err != nil {
 			s.log.Warn("cannot ask for a redelivery", "delivery_id", guid, "err", err)
 			// Released whatever the job's context says (it may have hit
 			// its timeout); a claim left behind expires anyway.
@@ -124,20 +186,4 @@ func claimTimeout(interval time.Duration) time.Duration {
 // oversized body.
 func worthRedelivering(code int) bool {
 	return code == 0 || code >= 500 || code == 408 || code == 429
-}
-
-// handles reports whether runpolicy acts on an event and action; pushes
-// count because a policy repository's push may have failed.
-func (s *Server) handles(event, action string) bool {
-	switch event {
-	case "workflow_run":
-		return action == "requested"
-	case "workflow_job":
-		return action == "queued" || action == "waiting"
-	case "installation", "installation_repositories":
-		return true
-	case "push":
-		return len(s.policyRepos) > 0
-	}
-	return false
 }

@@ -2,14 +2,23 @@
 // deliveries, persists them, and judges, cancels and reports workflow runs
 // from a durable queue.
 //
-// A delivery goes through three steps. receive.go verifies its signature,
-// persists it (deduplicated on its delivery id) and acknowledges it.
-// process.go takes it from the queue and routes it by event to a handler
-// (workflow_run.go, workflow_job.go, installation.go, push.go). The run
-// handlers judge the run (judge.go) and act on the decision once per run
-// attempt (enforce.go cancels, report.go writes the check run and the pull
-// request comments). redeliver.go asks GitHub for the deliveries that
-// failed while the server was away.
+// A delivery flows one way through small owners, each holding only what
+// it uses:
+//
+//   - receiver (receive.go, body.go): verifies the signature, persists a
+//     delivery a handler wants, acknowledges it;
+//   - dispatcher (dispatch.go): takes it from the queue to the event
+//     handler registered for its event (workflow_run.go,
+//     workflow_job.go, installation.go, push.go), and records the outcome;
+//   - judge (judge.go, evaluate.go): reads the run once (request.go),
+//     fetches, normalizes, resolves and evaluates it, and records the
+//     verdict (record.go);
+//   - actor (actor.go, cancel.go, report.go): cancels, force-cancels,
+//     writes the check run and the comments, once per run attempt;
+//   - sweeper (redeliver.go): asks GitHub for the deliveries that failed
+//     while the server was away.
+//
+// Server (this file) builds them from Options and runs them.
 package webhook
 
 import (
@@ -20,12 +29,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
+	"strings"
 	"text/template"
 	"time"
 
 	"github.com/google/uuid"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,64 +69,23 @@ type Fetcher interface {
 	CommitSHA(ctx context.Context, owner, repo, ref string) (string, error)
 }
 
-// On-error choices: what a run gets when it cannot be judged.
-const (
-	OnErrorAllow  = "allow"
-	OnErrorCancel = "cancel"
-)
-
 // Options configures a Server.
 type Options struct {
+	// Config holds the settings: start from DefaultConfig. New refuses a
+	// Config that Check refuses.
+	Config
 	// Secret is the webhook secret deliveries are signed with.
 	Secret []byte
-	// OnError is OnErrorAllow (default) or OnErrorCancel.
-	OnError string
-	// CancelEscalation is how long a cancelled run may stay in progress
-	// before it is force-cancelled; 0 never force-cancels.
-	CancelEscalation time.Duration
-	// CommentTemplate renders pull request comments (default
+	// Database is an SQLite file or postgres://… (see store.Options.DSN).
+	Database string
+	// CommentTemplate renders pull request comments (nil:
 	// DefaultCommentTemplate); it receives a CommentData.
 	CommentTemplate *template.Template
-	// JudgeAttempts is how many times a run is tried before on_error
-	// decides it, when GitHub keeps failing (default 5).
-	JudgeAttempts int
-	// EvalTimeout bounds one evaluation of the policies on a run's
-	// document (default 5s), well below the job's timeout: a workflow that
-	// makes evaluation run longer is denied, and the evaluation slot it
-	// held is free again.
-	EvalTimeout time.Duration
 	// PolicyRepositories are the repositories (owner/name) whose pushes to
 	// the default branch refresh the policy bundles.
 	PolicyRepositories []string
 	// AdminToken enables the /admin API for Bearer requests carrying it.
 	AdminToken string
-	// RedeliverInterval is how often failed deliveries are asked for
-	// again (default 5m; negative disables); RedeliverLookback is how far
-	// back the first sweep looks (default 6h, at most GitHub's 3 days).
-	RedeliverInterval time.Duration
-	RedeliverLookback time.Duration
-	// MaxBodyBytes caps a delivery (default 25 MB, GitHub's limit).
-	MaxBodyBytes int64
-	// LargeBodies bounds the memory of deliveries over 256 KB being read
-	// to this many bodies of MaxBodyBytes (default 2), counted in bytes
-	// held, one body's worth per remote address: GitHub's are nearly all
-	// smaller.
-	LargeBodies int
-	// FactsCacheEntries bounds the parsed-workflow cache (default 1024).
-	FactsCacheEntries int
-	// RetryBase and RetryMax shape the queue's exponential backoff with
-	// jitter (defaults 1s and 5m).
-	RetryBase, RetryMax time.Duration
-	// ShutdownTimeout bounds a graceful stop (default 25s).
-	ShutdownTimeout time.Duration
-	// EvalConcurrency bounds how many runs are normalized and evaluated at
-	// once (default: one less than the cores, at least one), so that the
-	// workers waiting on GitHub may be many without starving the handler
-	// that acknowledges deliveries.
-	EvalConcurrency int
-
-	// Store configures the database and queue; New fills in the workers.
-	Store store.Options
 
 	Engine   *engine.Engine
 	Policies Policies
@@ -126,31 +93,21 @@ type Options struct {
 	// NewResolver builds a resolver for one installation's fetcher; nil
 	// judges direct references only.
 	NewResolver func(Fetcher) Resolver
-	// Registry receives the metrics and is served at /metrics.
+	// Registry receives the metrics and is served at /metrics (nil: a
+	// registry of the server's own).
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
 }
 
 // Server is the App server.
 type Server struct {
-	opts        Options
-	store       *store.Store
-	app         *github.App
-	engine      *engine.Engine
-	policy      Policies
-	log         *slog.Logger
-	metrics     *metrics
-	facts       *input.Cache
-	comment     *template.Template
-	echo        *echo.Echo
-	policyRepos map[string]bool
-
-	resolvers *lru.Cache[int64, Resolver]
-	cpu       slots
-	// large is the memory budget of bodies over smallBody being read;
-	// chunks are their read buffers (body.go).
-	large  *budget
-	chunks chunks
+	cfg      Config
+	store    *store.Store
+	echo     *echo.Echo
+	policies Policies
+	engine   *engine.Engine
+	push     *pushHandler
+	log      *slog.Logger
 	// instance names this process in decision logs.
 	instance string
 }
@@ -158,114 +115,17 @@ type Server struct {
 // New checks the options, opens the store (running its migrations) and
 // builds the HTTP handler. Serve runs it.
 func New(ctx context.Context, o Options) (*Server, error) {
-	if err := withDefaults(&o); err != nil {
-		return nil, err
+	if err := o.Config.Check(); err != nil {
+		return nil, fmt.Errorf("webhook: %w", err)
 	}
-	s := &Server{
-		opts: o, app: o.App, engine: o.Engine, policy: o.Policies, log: o.Logger,
-		comment: o.CommentTemplate, policyRepos: map[string]bool{},
-	}
-	// The instance names this process in decision logs and, as the queue
-	// client's id, in leader election and job attempts. The random part
-	// keeps it unique where host and pid are not (pid 1 in containers).
-	host, _ := os.Hostname()
-	s.instance = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
-	for _, r := range o.PolicyRepositories {
-		s.policyRepos[lower(r)] = true
-	}
-	s.facts = input.NewCache(o.FactsCacheEntries)
-	s.cpu = newSlots(o.EvalConcurrency)
-	s.large = newBudget(o.LargeBodies, o.MaxBodyBytes)
-	s.resolvers, _ = lru.New[int64, Resolver](1024)
-
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &deliveryWorker{s: s})
-	river.AddWorker(workers, &escalateWorker{s: s})
-	river.AddWorker(workers, &redeliverWorker{s: s})
-	so := o.Store
-	so.Workers = workers
-	if so.ID == "" {
-		so.ID = s.instance
-	}
-	so.RetryPolicy = backoff{base: o.RetryBase, max: o.RetryMax}
-	so.Logger = o.Logger
-	if o.RedeliverInterval > 0 {
-		// Only the leader enqueues periodic jobs; uniqueness over the
-		// interval also keeps a new leader from sweeping again at once
-		// after the old one did.
-		every := o.RedeliverInterval
-		so.PeriodicJobs = append(so.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(every),
-			func() (river.JobArgs, *river.InsertOpts) {
-				return redeliverArgs{}, &river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByPeriod: every}}
-			},
-			&river.PeriodicJobOpts{RunOnStart: true, ID: "redeliver"}))
-	}
-	st, err := store.Open(ctx, so)
-	if err != nil {
-		return nil, err
-	}
-	s.store = st
-	s.metrics = newMetrics(o.Registry, st, func() float64 { return float64(s.large.inUse()) })
-	s.echo = s.routes()
-	return s, nil
-}
-
-func withDefaults(o *Options) error {
 	if len(o.Secret) == 0 {
-		return errors.New("webhook: the webhook secret is empty")
-	}
-	switch o.OnError {
-	case "":
-		o.OnError = OnErrorAllow
-	case OnErrorAllow, OnErrorCancel:
-	default:
-		return fmt.Errorf("webhook: on_error %q: want allow or cancel", o.OnError)
+		return nil, errors.New("webhook: the webhook secret is empty")
 	}
 	if o.Engine == nil || o.Policies == nil || o.App == nil {
-		return errors.New("webhook: engine, policies and app are required")
+		return nil, errors.New("webhook: engine, policies and app are required")
 	}
 	if o.CommentTemplate == nil {
 		o.CommentTemplate = template.Must(NewCommentTemplate(DefaultCommentTemplate))
-	}
-	if o.JudgeAttempts <= 0 {
-		o.JudgeAttempts = 5
-	}
-	if o.EvalTimeout <= 0 {
-		o.EvalTimeout = 5 * time.Second
-	}
-	if o.RedeliverInterval == 0 {
-		o.RedeliverInterval = 5 * time.Minute
-	}
-	if o.RedeliverLookback <= 0 {
-		o.RedeliverLookback = 6 * time.Hour
-	}
-	o.RedeliverLookback = min(o.RedeliverLookback, 72*time.Hour)
-	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = 25 << 20
-	}
-	if o.LargeBodies <= 0 {
-		o.LargeBodies = 2
-	}
-	if o.FactsCacheEntries <= 0 {
-		o.FactsCacheEntries = 1024
-	}
-	if o.RetryBase <= 0 {
-		o.RetryBase = time.Second
-	}
-	if o.RetryMax < o.RetryBase {
-		o.RetryMax = max(5*time.Minute, o.RetryBase)
-	}
-	if o.EvalConcurrency <= 0 {
-		o.EvalConcurrency = max(1, runtime.GOMAXPROCS(0)-1)
-	}
-	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = 25 * time.Second
-	}
-	if o.Store.MaxAttempts <= 0 {
-		o.Store.MaxAttempts = 12
-	}
-	if o.Store.MaxAttempts < o.JudgeAttempts {
-		o.Store.MaxAttempts = o.JudgeAttempts + 2
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
@@ -273,7 +133,59 @@ func withDefaults(o *Options) error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return nil
+	cfg, app, log := o.Config, o.App, o.Logger
+	// The instance names this process in decision logs and, as the queue
+	// client's id, in leader election and job attempts. The random part
+	// keeps it unique where host and pid are not (pid 1 in containers).
+	host, _ := os.Hostname()
+	instance := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
+
+	// The queue's workers are registered before the store opens, and
+	// handed their owners once it has.
+	deliveries, escalations, sweeps := &deliveryWorker{}, &escalateWorker{}, &redeliverWorker{}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, deliveries)
+	river.AddWorker(workers, escalations)
+	river.AddWorker(workers, sweeps)
+	st, err := store.Open(ctx, store.Options{DSN: o.Database, Workers: workers, PeriodicJobs: periodicJobs(cfg.RedeliverInterval),
+		MaxWorkers: cfg.Workers, MaxAttempts: cfg.MaxAttempts, RetryPolicy: backoff{base: cfg.RetryBase, max: cfg.RetryMax},
+		JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter, PollInterval: cfg.PollInterval, ID: instance, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+
+	judgeM, actM, receiveM, dispatchM, sweepM := newJudgeMetrics(), newActMetrics(), newReceiveMetrics(), newDispatchMetrics(), newSweepMetrics()
+	j := &judge{
+		clients: func(id int64) judgeClient { return app.Installation(id) },
+		engine:  o.Engine, facts: input.NewCache(cfg.FactsCacheEntries), cpu: newSlots(cfg.EvalConcurrency),
+		decisions: st, onError: cfg.OnError, evalTimeout: cfg.EvalTimeout, attempts: cfg.JudgeAttempts,
+		instance: instance, metrics: judgeM,
+	}
+	if o.NewResolver != nil {
+		j.resolver = newResolvers(func(id int64) Resolver { return o.NewResolver(app.Installation(id)) }).get
+	}
+	a := &actor{clients: func(id int64) actorClient { return app.Installation(id) }, actions: st,
+		escalation: cfg.CancelEscalationDelay, comment: o.CommentTemplate, metrics: actM, log: log}
+	shared := &runs{store: st, app: app, judge: j, actor: a}
+	push := newPushHandler(o.Policies, st, o.PolicyRepositories)
+	disp, err := newDispatcher(st, o.Policies.Ready, cfg.JudgeAttempts, instance, dispatchM, log,
+		runHandler{shared}, jobHandler{shared}, installationHandler{st}, push, pingHandler{})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	sw := &sweeper{hooks: app, store: st, wants: disp.wants, interval: cfg.RedeliverInterval, lookback: cfg.RedeliverLookback,
+		requeue: func(ctx context.Context, cutoff time.Time) error { return requeue(ctx, st, log, cutoff) },
+		metrics: sweepM, log: log}
+	deliveries.d, escalations.a, sweeps.s = disp, a, sw
+
+	body := newBodyReader(o.Secret, cfg.MaxBodyBytes, cfg.LargeBodies)
+	rv := &receiver{body: body, store: st, wants: disp.wants, label: disp.label, metrics: receiveM, log: log}
+	register(o.Registry, st.QueueDepth, func() float64 { return float64(body.large.inUse()) },
+		receiveM.collectors(), dispatchM.collectors(), judgeM.collectors(), actM.collectors(), sweepM.collectors())
+	ad := &admin{store: st, policies: o.Policies, revisions: o.Engine.Revisions, token: o.AdminToken, log: log}
+	return &Server{cfg: cfg, store: st, echo: routes(rv, ad, o.Registry), policies: o.Policies, engine: o.Engine,
+		push: push, log: log, instance: instance}, nil
 }
 
 // Handler is the HTTP handler: /webhook, /healthz, /readyz, /metrics and,
@@ -283,23 +195,34 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // Store is the server's store.
 func (s *Server) Store() *store.Store { return s.store }
 
-func (s *Server) routes() *echo.Echo {
+func routes(rv *receiver, ad *admin, reg *prometheus.Registry) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover())
-	e.POST("/webhook", s.receive)
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
-	if s.opts.AdminToken != "" {
-		admin := e.Group("/admin", s.requireAdmin)
-		admin.GET("/decisions", s.adminDecisions)
-		admin.GET("/deliveries/:id", s.adminDelivery)
-		admin.GET("/bundles", s.adminBundles)
+	e.POST("/webhook", rv.receive)
+	e.GET("/healthz", ad.healthz)
+	e.GET("/readyz", ad.readyz)
+	e.GET("/metrics", echo.WrapHandler(metricsHandler(reg)))
+	if ad.token != "" {
+		group := e.Group("/admin", ad.requireAdmin)
+		group.GET("/decisions", ad.decisions)
+		group.GET("/deliveries/:id", ad.delivery)
+		group.GET("/bundles", ad.bundles)
 		// The path the bundles documentation names, for status dashboards.
-		e.GET("/status/bundles", s.adminBundles, s.requireAdmin)
+		e.GET("/status/bundles", ad.bundles, ad.requireAdmin)
 	}
 	return e
+}
+
+// Mount serves h at prefix (a path ending in "/") and below, beside the
+// App's own routes, which keep their paths: the web console.
+func (s *Server) Mount(prefix string, h http.Handler) {
+	s.echo.Any(prefix+"*", echo.WrapHandler(h))
+	if prefix != "/" {
+		s.echo.GET(strings.TrimSuffix(prefix, "/"), func(c echo.Context) error {
+			return c.Redirect(http.StatusMovedPermanently, prefix)
+		})
+	}
 }
 
 // Serve accepts deliveries on ln at once, starts working the queue once a
@@ -315,7 +238,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.store.Backend() != "sqlite" {
 		cutoff = cutoff.Add(-time.Minute)
 	}
-	if err := s.requeue(ctx, cutoff); err != nil {
+	if err := requeue(ctx, s.store, s.log, cutoff); err != nil {
 		return err
 	}
 	srv := &http.Server{
@@ -326,10 +249,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	if len(s.opts.PolicyRepositories) > 0 {
+	if len(s.push.names) > 0 {
 		// Before the store closes (deferred above): stop waits for the
 		// listener.
-		stop := s.store.Subscribe(pushChannel, func(repo string) { s.onPushBroadcast(ctx, repo) })
+		stop := s.store.Subscribe(pushChannel, func(repo string) { s.push.onBroadcast(ctx, repo) })
 		defer stop()
 	}
 	httpErr := make(chan error, 1)
@@ -350,7 +273,7 @@ loop:
 		case err = <-httpErr:
 			break loop
 		case <-ready.C:
-			if started || !s.policy.Ready() {
+			if started || !s.policies.Ready() {
 				continue
 			}
 			if err = s.store.Start(queueCtx); err != nil {
@@ -362,7 +285,7 @@ loop:
 		}
 	}
 	s.log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if e := srv.Shutdown(shutdownCtx); e != nil && err == nil {
 		err = fmt.Errorf("webhook: stop http: %w", e)
@@ -377,37 +300,4 @@ loop:
 	}
 	s.log.Info("stopped")
 	return err
-}
-
-// requeue queues the deliveries received before cutoff whose job is
-// missing: a process died between saving one and queuing it.
-func (s *Server) requeue(ctx context.Context, cutoff time.Time) error {
-	ids, err := s.store.DeliveriesWithoutJob(ctx, deliveryArgs{}.Kind(), cutoff, 10000)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := s.store.Enqueue(ctx, deliveryArgs{DeliveryID: id}, nil); err != nil {
-			return err
-		}
-	}
-	if len(ids) > 0 {
-		s.log.Warn("queued deliveries whose job was lost", "deliveries", len(ids))
-	}
-	return nil
-}
-
-// slots is a counting semaphore.
-type slots chan struct{}
-
-func newSlots(n int) slots { return make(slots, n) }
-
-// acquire takes a slot and returns its release.
-func (s slots) acquire(ctx context.Context) (func(), error) {
-	select {
-	case s <- struct{}{}:
-		return func() { <-s }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }

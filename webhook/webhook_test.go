@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/github"
-	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -54,8 +54,21 @@ func TestParseSignature(t *testing.T) {
 	}
 }
 
+// testDispatcher has the server's handlers, without what they process
+// with: enough to route.
+func testDispatcher(t *testing.T, policyRepos ...string) *dispatcher {
+	t.Helper()
+	shared := &runs{}
+	d, err := newDispatcher(nil, nil, 5, "test", newDispatchMetrics(), slog.New(slog.DiscardHandler),
+		runHandler{shared}, jobHandler{shared}, installationHandler{}, newPushHandler(nil, nil, policyRepos), pingHandler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func TestWanted(t *testing.T) {
-	s := &Server{policyRepos: map[string]bool{"acme/policies": true}}
+	d := testDispatcher(t, "acme/policies")
 	repo := func(name, branch string) *struct {
 		FullName      string `json:"full_name"`
 		DefaultBranch string `json:"default_branch"`
@@ -86,7 +99,8 @@ func TestWanted(t *testing.T) {
 		{"push", envelope{Ref: "refs/heads/main"}, false},
 		{"issues", envelope{Action: "opened"}, false},
 	} {
-		if got := s.wanted(tc.event, tc.env); got != tc.want {
+		tc.env.Event = tc.event
+		if got := d.wants(tc.env); got != tc.want {
 			t.Errorf("wanted(%s %+v) = %v, want %v", tc.event, tc.env, got, tc.want)
 		}
 	}
@@ -123,7 +137,6 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestRetryable(t *testing.T) {
-	s := &Server{}
 	job := &rivertype.JobRow{Attempt: 1, MaxAttempts: 3}
 	last := &rivertype.JobRow{Attempt: 3, MaxAttempts: 3}
 	rateLimited := fmt.Errorf("cancel: %w", &github.StatusError{Status: http.StatusForbidden, RetryAfter: 2 * time.Second})
@@ -147,7 +160,7 @@ func TestRetryable(t *testing.T) {
 		{"502 on the last attempt is final", unavailable, last, func(err error) bool { return errors.Is(err, unavailable) }, true},
 		{"store error is retried", errors.New("database is locked"), job, func(err error) bool { return err != nil && !errors.As(err, &cancel) }, false},
 	} {
-		next, final := s.retryable(tc.err, tc.job)
+		next, final := retryable(tc.err, tc.job)
 		if !tc.check(next) || final != tc.final {
 			t.Errorf("%s: retryable = %v, final %v", tc.name, next, final)
 		}
@@ -160,16 +173,16 @@ func TestRedeliveryChoice(t *testing.T) {
 			t.Errorf("worthRedelivering(%d) = %v, want %v", code, got, want)
 		}
 	}
-	s := &Server{policyRepos: map[string]bool{}}
+	d := testDispatcher(t)
 	for _, tc := range []struct {
 		event, action string
 		want          bool
 	}{
 		{"workflow_run", "requested", true}, {"workflow_run", "completed", false},
 		{"workflow_job", "queued", true}, {"workflow_job", "in_progress", false},
-		{"installation", "created", true}, {"push", "", false}, {"issues", "opened", false},
+		{"installation", "created", true}, {"push", "", false}, {"issues", "opened", false}, {"ping", "", false},
 	} {
-		if got := s.handles(tc.event, tc.action); got != tc.want {
+		if got := d.wants(envelope{Event: tc.event, Action: tc.action, listed: true}); got != tc.want {
 			t.Errorf("handles(%s, %s) = %v, want %v", tc.event, tc.action, got, tc.want)
 		}
 	}
@@ -178,10 +191,10 @@ func TestRedeliveryChoice(t *testing.T) {
 // sampleVerdict is a cancelled run with an enforced and a dry-run finding.
 func sampleVerdict(cancel bool) *verdict {
 	step := 2
-	l := &decisionLog{
-		DecisionID: "0b5e2d1c-0000-4000-8000-000000000001",
-		Bundles:    map[string]map[string]string{"builtin": {"revision": "builtin-abc"}, "org": {"revision": "v7"}},
-		Run: &target{Repository: "acme/api", ID: 42, Attempt: 2, HeadSHA: strings.Repeat("a", 40),
+	v := &verdict{
+		ID:        "0b5e2d1c-0000-4000-8000-000000000001",
+		Revisions: map[string]string{"builtin": "builtin-abc", "org": "v7"},
+		Run: target{Repository: "acme/api", ID: 42, Attempt: 2, HeadSHA: strings.Repeat("a", 40),
 			Path: ".github/workflows/ci.yml", URL: "https://github.com/acme/api/actions/runs/42", PullRequests: []int{7}},
 		Result: &engine.Decision{Violations: []engine.Violation{
 			{Policy: "allowed_actions", Mode: "dry_run", Message: "evil/action@v1 is not | allowed", Job: "build", Step: &step, Uses: "evil/action@v1", Line: 17},
@@ -190,9 +203,9 @@ func sampleVerdict(cancel bool) *verdict {
 		Cancel: cancel,
 	}
 	if !cancel { // a run goes on only when nothing is enforced
-		l.Result.Violations = l.Result.Violations[:1]
+		v.Result.Violations = v.Result.Violations[:1]
 	}
-	return &verdict{Decision: store.Decision{ID: l.DecisionID, Cancel: cancel}, log: l}
+	return v
 }
 
 func golden(t *testing.T, name, got string) {
@@ -213,9 +226,9 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestCommentGolden(t *testing.T) {
-	s := &Server{comment: template.Must(NewCommentTemplate(DefaultCommentTemplate))}
+	tmpl := template.Must(NewCommentTemplate(DefaultCommentTemplate))
 	for _, cancel := range []bool{true, false} {
-		body, err := s.commentBody(sampleVerdict(cancel))
+		body, err := commentBody(tmpl, sampleVerdict(cancel))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,8 +241,7 @@ func TestCommentGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.comment = custom
-	body, _ := s.commentBody(sampleVerdict(true))
+	body, _ := commentBody(custom, sampleVerdict(true))
 	if !strings.HasPrefix(body, "compromised_actions allowed_actions on acme/api#42") { // enforced first
 		t.Errorf("custom template: %q", body)
 	}
@@ -239,7 +251,6 @@ func TestCommentGolden(t *testing.T) {
 }
 
 func TestCheckRun(t *testing.T) {
-	s := &Server{}
 	for _, tc := range []struct {
 		cancel     bool
 		conclusion string
@@ -250,8 +261,8 @@ func TestCheckRun(t *testing.T) {
 		{false, "neutral", "1 policy finding (dry run, not cancelled)", "[warning@17]"},
 	} {
 		v := sampleVerdict(tc.cancel)
-		cr := s.checkRun(v, tc.conclusion)
-		if cr.Name != CheckRunName || cr.HeadSHA != v.log.Run.HeadSHA || cr.Conclusion != tc.conclusion || cr.Title != tc.title ||
+		cr := checkRun(v, tc.conclusion)
+		if cr.Name != CheckRunName || cr.HeadSHA != v.Run.HeadSHA || cr.Conclusion != tc.conclusion || cr.Title != tc.title ||
 			cr.ExternalID != "run-42-attempt-2" {
 			t.Errorf("check run = %+v", cr)
 		}
@@ -273,10 +284,10 @@ func TestCheckRun(t *testing.T) {
 // App post links, HTML and mentions in its reports.
 func hostileVerdict() *verdict {
 	step := 0
-	l := &decisionLog{
-		DecisionID: "0b5e2d1c-0000-4000-8000-000000000002",
-		Bundles:    map[string]map[string]string{"builtin": {"revision": "builtin-abc"}},
-		Run: &target{Repository: "acme/api", ID: 43, Attempt: 1, HeadSHA: strings.Repeat("b", 40),
+	return &verdict{
+		ID:        "0b5e2d1c-0000-4000-8000-000000000002",
+		Revisions: map[string]string{"builtin": "builtin-abc"},
+		Run: target{Repository: "acme/api", ID: 43, Attempt: 1, HeadSHA: strings.Repeat("b", 40),
 			Path: ".github/workflows/`x`|@acme/admins.yml", URL: "https://github.com/acme/api/actions/runs/43", PullRequests: []int{8}},
 		Result: &engine.Decision{Violations: []engine.Violation{{
 			Policy: "compromised_actions", Mode: "enforce", Job: "build`@acme/admins`[x](https://evil)",
@@ -287,20 +298,18 @@ func hostileVerdict() *verdict {
 		}}},
 		Cancel: true,
 	}
-	return &verdict{Decision: store.Decision{ID: l.DecisionID, Cancel: true}, log: l}
 }
 
 // TestReportEscapesWorkflowStrings: what a workflow author wrote reaches
 // the check run and the comment as text: no link, HTML, mention or
 // reference GitHub would act on.
 func TestReportEscapesWorkflowStrings(t *testing.T) {
-	s := &Server{comment: template.Must(NewCommentTemplate(DefaultCommentTemplate))}
 	v := hostileVerdict()
-	comment, err := s.commentBody(v)
+	comment, err := commentBody(template.Must(NewCommentTemplate(DefaultCommentTemplate)), v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	summary := s.checkRun(v, "failure").Summary
+	summary := checkRun(v, "failure").Summary
 	for name, text := range map[string]string{"comment": comment, "check run": summary} {
 		// Outside code spans nothing may read as markup; inside them GitHub reads nothing.
 		// The lines with the workflow's strings (the App's own markup is
@@ -420,15 +429,14 @@ func TestAuthored(t *testing.T) {
 // TestReportNotJudged: a run on_error let go is reported as not judged,
 // neither cancelled nor as dry-run findings.
 func TestReportNotJudged(t *testing.T) {
-	s := &Server{comment: template.Must(NewCommentTemplate(DefaultCommentTemplate))}
 	v := sampleVerdict(false)
-	v.log.Result, v.Cancel, v.log.Cancel = nil, false, false
-	v.log.Error = &logError{Code: "github_unavailable", Message: "get acme/api/.github/workflows/ci.yml@aaaa: 502 Bad Gateway", OnError: OnErrorAllow}
-	cr := s.checkRun(v, "neutral")
+	v.Result, v.Cancel = nil, false
+	v.Error = &judgeError{Code: "github_unavailable", Message: "get acme/api/.github/workflows/ci.yml@aaaa: 502 Bad Gateway", OnError: OnErrorAllow}
+	cr := checkRun(v, "neutral")
 	if cr.Title != "Run not judged (on_error: allow, not cancelled)" || len(cr.Annotations) != 0 {
 		t.Errorf("check run = %+v", cr)
 	}
-	comment, err := s.commentBody(v)
+	comment, err := commentBody(template.Must(NewCommentTemplate(DefaultCommentTemplate)), v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,13 +16,17 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/runpolicy/runpolicy/bundles"
+	"github.com/runpolicy/runpolicy/console"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/resolve"
 	"github.com/runpolicy/runpolicy/webhook"
 )
 
 // serveConfig is the server's configuration file. Every key can be
 // overridden by the environment variable RUNPOLICY_<KEY> (upper case);
-// RUNPOLICY_BUNDLES takes the list as YAML or JSON.
+// RUNPOLICY_BUNDLES takes the list as YAML or JSON. defaultServeConfig
+// holds its defaults, a key given is taken as it is (zero included), and
+// check refuses what the server cannot run with.
 type serveConfig struct {
 	// Addr is the listen address (default :8080).
 	Addr string `yaml:"addr"`
@@ -41,7 +44,7 @@ type serveConfig struct {
 	Database string                 `yaml:"database"`
 	Bundles  []bundles.SourceConfig `yaml:"bundles"`
 	// Resolve follows composite actions and reusable workflows (default true).
-	Resolve *bool `yaml:"resolve"`
+	Resolve bool `yaml:"resolve"`
 	// ResolveTrustedOwners are the owners whose tag lookups are cached for
 	// five minutes (default [actions, github]); every other tag is looked
 	// up for each run, with a conditional request.
@@ -49,43 +52,17 @@ type serveConfig struct {
 	// ResolveMaxCommitCalls caps the API calls of one impostor-commit
 	// check (default 100).
 	ResolveMaxCommitCalls int `yaml:"resolve_max_commit_calls"`
-	// OnError is what a run that cannot be judged gets: allow or cancel.
-	OnError string `yaml:"on_error"`
 	// AdminToken enables /admin for Bearer requests carrying it.
 	AdminToken string `yaml:"admin_token"`
-	// CancelEscalationDelay is how long a cancelled run may keep going
-	// before it is force-cancelled (default 2m; 0 never).
-	CancelEscalationDelay *time.Duration `yaml:"cancel_escalation_delay"`
 	// CommentTemplateFile is a Go text/template for pull request comments.
 	CommentTemplateFile string `yaml:"comment_template_file"`
-	// Workers is how many deliveries this process works on at once (default 10).
-	Workers int `yaml:"workers"`
-	// JudgeAttempts is how often judging is tried while GitHub fails before
-	// on_error decides (default 5); MaxAttempts bounds every job (default 12).
-	JudgeAttempts int `yaml:"judge_attempts"`
-	MaxAttempts   int `yaml:"max_attempts"`
-	// RetryBase and RetryMax shape the backoff (defaults 1s, 5m).
-	RetryBase time.Duration `yaml:"retry_base"`
-	RetryMax  time.Duration `yaml:"retry_max"`
 	// GitHubTimeout bounds one API request (default 10s).
 	GitHubTimeout time.Duration `yaml:"github_timeout"`
-	// EvalTimeout bounds one evaluation of the policies on a run (default
-	// 5s, or a third of a shorter job_timeout); a workflow that makes it
-	// run longer is denied. It must be well below job_timeout.
-	EvalTimeout time.Duration `yaml:"eval_timeout"`
-	// JobTimeout bounds one attempt of a job (default 1m); RescueAfter is
-	// when a job left running by a dead replica is taken over (default
-	// job_timeout + 30s).
-	JobTimeout  time.Duration `yaml:"job_timeout"`
-	RescueAfter time.Duration `yaml:"rescue_after"`
-	// PollInterval is how often the queue looks for due jobs (default 200ms).
-	PollInterval time.Duration `yaml:"poll_interval"`
-	// RedeliverInterval is how often failed deliveries are asked for again
-	// (default 5m; 0 never); RedeliverLookback bounds the first sweep (6h).
-	RedeliverInterval *time.Duration `yaml:"redeliver_interval"`
-	RedeliverLookback time.Duration  `yaml:"redeliver_lookback"`
-	// ShutdownTimeout bounds a graceful stop (default 25s).
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Config holds the server's own keys (on_error, eval_timeout, workers,
+	// the queue's and the redelivery sweep's): webhook.DefaultConfig is
+	// their one home of defaults, and webhook.Config.Check refuses what
+	// the server cannot run with.
+	webhook.Config `yaml:",inline"`
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is text or json; left empty, text when standard error is
@@ -94,6 +71,33 @@ type serveConfig struct {
 	// AllowBuiltins names the network built-ins policies may call
 	// (comma-separated: http.send, net.lookup_ip_addr, …); none by default.
 	AllowBuiltins string `yaml:"allow_builtins"`
+	// ClientID and ClientSecretFile are the App's OAuth credentials: with
+	// them the web console is served at ConsolePath (default /), signing
+	// in with GitHub. SessionKeyFile holds the key that signs its cookies
+	// (at least 32 bytes, the same on every replica). Members of the
+	// ConsoleAdmins team (org/team-slug) see everything.
+	ClientID         string `yaml:"client_id"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	SessionKeyFile   string `yaml:"session_key_file"`
+	ConsolePath      string `yaml:"console_path"`
+	ConsoleAdmins    string `yaml:"console_admins"`
+}
+
+// defaultServeConfig is every key's default: the server's own from
+// webhook.DefaultConfig, and the command's. Those without one are required
+// (webhook_secret, app_id, the key) or off (bundles, admin_token, …);
+// resolve_trusted_owners left out is the resolver's default list.
+func defaultServeConfig() *serveConfig {
+	return &serveConfig{
+		Addr:                  ":8080",
+		GitHubAPIURL:          "https://api.github.com",
+		Database:              "runpolicy.db",
+		Resolve:               true,
+		ResolveMaxCommitCalls: resolve.DefaultMaxCommitCalls,
+		GitHubTimeout:         10 * time.Second,
+		Config:                webhook.DefaultConfig(),
+		LogLevel:              "info",
+	}
 }
 
 // allowedBuiltins splits AllowBuiltins.
@@ -107,34 +111,40 @@ func (c *serveConfig) allowedBuiltins() []string {
 	return out
 }
 
-// configKeys lists the keys of serveConfig by YAML name.
+// configKeys lists the keys of serveConfig by YAML name, the server's
+// own (webhook.Config, inline) among them.
 func configKeys() map[string]reflect.StructField {
 	keys := map[string]reflect.StructField{}
-	t := reflect.TypeOf(serveConfig{})
-	for i := range t.NumField() {
-		f := t.Field(i)
-		keys[strings.Split(f.Tag.Get("yaml"), ",")[0]] = f
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(serveConfig{})) {
+		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if f.Anonymous || name == "" || name == "-" {
+			continue
+		}
+		keys[name] = f
 	}
 	return keys
 }
 
-// loadConfig reads the file (optional when the environment says it all),
-// applies RUNPOLICY_* overrides, fills defaults and checks every value.
-// Errors are one line naming the file or variable and the key.
+// loadConfig reads the file (optional when the environment says it all)
+// over the defaults, applies RUNPOLICY_* overrides and checks every value:
+// a key left out has its default, a key given has the value given, zero
+// included. Errors are one line naming the file or variable and the key.
 func loadConfig(path string, environ []string) (*serveConfig, error) {
-	cfg := &serveConfig{}
+	cfg := defaultServeConfig()
+	given := map[string]bool{}
 	if path != "" {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := decodeConfig(path, src, cfg, environ); err != nil {
+		if err := decodeConfig(path, src, cfg, environ, given); err != nil {
 			return nil, err
 		}
 	}
-	if err := applyEnv(cfg, environ); err != nil {
+	if err := applyEnv(cfg, environ, given); err != nil {
 		return nil, err
 	}
+	cfg.Follow(func(key string) bool { return given[key] })
 	if err := cfg.check(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -144,10 +154,11 @@ func loadConfig(path string, environ []string) (*serveConfig, error) {
 // decodeConfig decodes the file key by key, so that an unknown key or a
 // bad value is reported with its name and line. ${VAR} in a value is
 // replaced by the variable from environ first (see expandNode).
-func decodeConfig(path string, src []byte, cfg *serveConfig, environ []string) error {
+// given collects the keys the file names.
+func decodeConfig(path string, src []byte, cfg *serveConfig, environ []string, given map[string]bool) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return fmt.Errorf("config %s: %s", path, squash(err.Error()))
+		return fmt.Errorf("config %s: %s", path, oneline.Fold(err.Error()))
 	}
 	if len(doc.Content) == 0 {
 		return nil // empty file
@@ -158,17 +169,16 @@ func decodeConfig(path string, src []byte, cfg *serveConfig, environ []string) e
 	}
 	keys := configKeys()
 	v := reflect.ValueOf(cfg).Elem()
-	seen := map[string]bool{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, val := root.Content[i], root.Content[i+1]
 		field, ok := keys[k.Value]
 		if !ok {
 			return fmt.Errorf("config %s: line %d: unknown key %q", path, k.Line, k.Value)
 		}
-		if seen[k.Value] {
+		if given[k.Value] {
 			return fmt.Errorf("config %s: line %d: key %q given twice", path, k.Line, k.Value)
 		}
-		seen[k.Value] = true
+		given[k.Value] = true
 		if err := expandNode(val, k.Value, environ); err != nil {
 			return fmt.Errorf("config %s: %w", path, err)
 		}
@@ -297,7 +307,7 @@ func decodeValue(n *yaml.Node, dst reflect.Value) error {
 			}
 			var sc bundles.SourceConfig
 			if err := json.Unmarshal(b, &sc); err != nil {
-				return fmt.Errorf("[%d]: %s", i, squash(err.Error()))
+				return fmt.Errorf("[%d]: %s", i, oneline.Fold(err.Error()))
 			}
 			out = append(out, sc)
 		}
@@ -331,7 +341,7 @@ func decodeValue(n *yaml.Node, dst reflect.Value) error {
 
 // yamlError drops the "yaml: unmarshal errors: line N:" wrapping.
 func yamlError(err error) string {
-	msg := squash(err.Error())
+	msg := oneline.Fold(err.Error())
 	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors: ")
 	if i := strings.Index(msg, ": "); strings.HasPrefix(msg, "line ") && i > 0 {
 		msg = msg[i+2:]
@@ -339,12 +349,10 @@ func yamlError(err error) string {
 	return msg
 }
 
-// squash puts a message on one line.
-func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// applyEnv overrides keys from RUNPOLICY_<KEY>. Strings are taken as they
-// are (a PEM key keeps its newlines); other values are read as YAML.
-func applyEnv(cfg *serveConfig, environ []string) error {
+// applyEnv overrides keys from RUNPOLICY_<KEY>, adding them to given.
+// Strings are taken as they are (a PEM key keeps its newlines); other
+// values are read as YAML.
+func applyEnv(cfg *serveConfig, environ []string, given map[string]bool) error {
 	keys := configKeys()
 	names := make([]string, 0, len(keys))
 	for k := range keys {
@@ -364,6 +372,7 @@ func applyEnv(cfg *serveConfig, environ []string) error {
 		if !ok {
 			continue
 		}
+		given[key] = true
 		dst := v.FieldByIndex(keys[key].Index)
 		if dst.Kind() == reflect.String {
 			dst.SetString(val)
@@ -371,7 +380,7 @@ func applyEnv(cfg *serveConfig, environ []string) error {
 		}
 		var doc yaml.Node
 		if err := yaml.Unmarshal([]byte(val), &doc); err != nil {
-			return fmt.Errorf("config: %s: %s", name, squash(err.Error()))
+			return fmt.Errorf("config: %s: %s", name, oneline.Fold(err.Error()))
 		}
 		if len(doc.Content) == 0 {
 			return fmt.Errorf("config: %s: empty value", name)
@@ -383,11 +392,8 @@ func applyEnv(cfg *serveConfig, environ []string) error {
 	return nil
 }
 
-// check fills defaults and refuses bad values, naming the key.
+// check refuses bad values, naming the key.
 func (c *serveConfig) check() error {
-	if c.Addr == "" {
-		c.Addr = ":8080"
-	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("addr %q: want host:port", c.Addr)
 	}
@@ -403,73 +409,23 @@ func (c *serveConfig) check() error {
 	case c.PrivateKey != "" && c.PrivateKeyFile != "":
 		return errors.New("private_key_file and private_key exclude each other")
 	}
-	if c.GitHubAPIURL == "" {
-		c.GitHubAPIURL = "https://api.github.com"
-	}
 	if u, err := url.Parse(c.GitHubAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("github_api_url %q: want an http(s) URL", c.GitHubAPIURL)
 	}
 	if c.Database == "" {
-		c.Database = "runpolicy.db"
+		return errors.New("database: want a file path or postgres://…")
 	}
 	if strings.HasPrefix(c.Database, "postgres") && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
 		return fmt.Errorf("database: want a file path or postgres://…")
 	}
-	switch c.OnError {
-	case "":
-		c.OnError = webhook.OnErrorAllow
-	case webhook.OnErrorAllow, webhook.OnErrorCancel:
-	default:
-		return fmt.Errorf("on_error %q: want allow or cancel", c.OnError)
+	if c.GitHubTimeout <= 0 {
+		return fmt.Errorf("github_timeout %s: must be positive", c.GitHubTimeout)
 	}
-	if c.CancelEscalationDelay == nil {
-		d := 2 * time.Minute
-		c.CancelEscalationDelay = &d
+	if c.ResolveMaxCommitCalls < 1 || c.ResolveMaxCommitCalls > 10000 {
+		return fmt.Errorf("resolve_max_commit_calls %d: want 1 to 10000", c.ResolveMaxCommitCalls)
 	}
-	if c.RedeliverInterval == nil {
-		d := 5 * time.Minute
-		c.RedeliverInterval = &d
-	}
-	for _, d := range []struct {
-		key string
-		val time.Duration
-	}{
-		{"cancel_escalation_delay", *c.CancelEscalationDelay}, {"retry_base", c.RetryBase}, {"retry_max", c.RetryMax},
-		{"github_timeout", c.GitHubTimeout}, {"eval_timeout", c.EvalTimeout}, {"job_timeout", c.JobTimeout}, {"rescue_after", c.RescueAfter},
-		{"poll_interval", c.PollInterval}, {"redeliver_interval", *c.RedeliverInterval},
-		{"redeliver_lookback", c.RedeliverLookback}, {"shutdown_timeout", c.ShutdownTimeout},
-	} {
-		if d.val < 0 {
-			return fmt.Errorf("%s %s: must not be negative", d.key, d.val)
-		}
-	}
-	if c.PollInterval != 0 && c.PollInterval < time.Millisecond {
-		return fmt.Errorf("poll_interval %s: at least 1ms", c.PollInterval)
-	}
-	// Judging a run evaluates its document up to twice (direct, then
-	// resolved references) besides fetching it: both evaluations must fit
-	// in one job with room to spare.
-	job := cmp.Or(c.JobTimeout, time.Minute)
-	if c.EvalTimeout == 0 {
-		c.EvalTimeout = min(5*time.Second, job/3)
-	}
-	if 3*c.EvalTimeout > job {
-		return fmt.Errorf("eval_timeout %s: must be at most a third of job_timeout %s", c.EvalTimeout, job)
-	}
-	if c.JobTimeout != 0 && c.RescueAfter != 0 && c.RescueAfter <= c.JobTimeout {
-		return fmt.Errorf("rescue_after %s: must be longer than job_timeout %s", c.RescueAfter, c.JobTimeout)
-	}
-	for _, n := range []struct {
-		key      string
-		val, max int
-	}{{"workers", c.Workers, 1000}, {"judge_attempts", c.JudgeAttempts, 100}, {"max_attempts", c.MaxAttempts, 100},
-		{"resolve_max_commit_calls", c.ResolveMaxCommitCalls, 10000}} {
-		if n.val < 0 || n.val > n.max {
-			return fmt.Errorf("%s %d: want 1 to %d", n.key, n.val, n.max)
-		}
-	}
-	if c.MaxAttempts != 0 && c.JudgeAttempts > c.MaxAttempts {
-		return fmt.Errorf("judge_attempts %d: must not exceed max_attempts %d", c.JudgeAttempts, c.MaxAttempts)
+	if err := c.Config.Check(); err != nil {
+		return err
 	}
 	if c.ResolveTrustedOwners != nil {
 		for _, o := range *c.ResolveTrustedOwners {
@@ -479,8 +435,6 @@ func (c *serveConfig) check() error {
 		}
 	}
 	switch c.LogLevel {
-	case "":
-		c.LogLevel = "info"
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
@@ -493,7 +447,67 @@ func (c *serveConfig) check() error {
 			return fmt.Errorf("bundles[%d]: name is required", i)
 		}
 	}
+	return c.checkConsole()
+}
+
+// reservedPaths are the App's own; the console cannot be served below them.
+var reservedPaths = []string{"/webhook", "/healthz", "/readyz", "/metrics", "/admin", "/status"}
+
+// checkConsole takes the console's keys whole or refuses them: client_id
+// turns the console on and needs the others; they mean nothing without it.
+func (c *serveConfig) checkConsole() error {
+	if c.ClientID == "" {
+		for _, k := range []struct{ key, val string }{{"client_secret_file", c.ClientSecretFile},
+			{"session_key_file", c.SessionKeyFile}, {"console_path", c.ConsolePath}, {"console_admins", c.ConsoleAdmins}} {
+			if k.val != "" {
+				return fmt.Errorf("%s: the console needs client_id (the App's client id) as well", k.key)
+			}
+		}
+		return nil
+	}
+	if c.ClientSecretFile == "" {
+		return errors.New("client_secret_file is required with client_id: the App's client secret")
+	}
+	if c.SessionKeyFile == "" {
+		return errors.New("session_key_file is required with client_id: 32 random bytes or more, the same on every replica (head -c 32 /dev/urandom > session.key)")
+	}
+	if c.ConsolePath == "" {
+		c.ConsolePath = "/"
+	}
+	p := c.ConsolePath
+	if err := console.CheckPath(p); err != nil {
+		return fmt.Errorf("console_%w", err)
+	}
+	for _, r := range reservedPaths {
+		if p == r+"/" || strings.HasPrefix(p, r+"/") {
+			return fmt.Errorf("console_path %q: %s is the server's own", p, r)
+		}
+	}
+	if c.ConsoleAdmins != "" {
+		org, team, ok := strings.Cut(c.ConsoleAdmins, "/")
+		if !ok || org == "" || team == "" || strings.Contains(team, "/") {
+			return fmt.Errorf("console_admins %q: want org/team-slug", c.ConsoleAdmins)
+		}
+	}
 	return nil
+}
+
+// consoleSecrets reads the App's client secret and the session key.
+func (c *serveConfig) consoleSecrets() (clientSecret string, sessionKey []byte, err error) {
+	b, err := os.ReadFile(c.ClientSecretFile)
+	if err != nil {
+		return "", nil, fmt.Errorf("client_secret_file: %w", err)
+	}
+	if clientSecret = strings.TrimSpace(string(b)); clientSecret == "" {
+		return "", nil, fmt.Errorf("client_secret_file %s: empty", c.ClientSecretFile)
+	}
+	if sessionKey, err = os.ReadFile(c.SessionKeyFile); err != nil {
+		return "", nil, fmt.Errorf("session_key_file: %w", err)
+	}
+	if len(sessionKey) < 32 {
+		return "", nil, fmt.Errorf("session_key_file %s: %d bytes, want at least 32 (head -c 32 /dev/urandom > session.key)", c.SessionKeyFile, len(sessionKey))
+	}
+	return clientSecret, sessionKey, nil
 }
 
 // privateKey returns the App's key from the environment or the file.
@@ -519,7 +533,7 @@ func (c *serveConfig) commentTemplate() (*template.Template, error) {
 	}
 	t, err := webhook.NewCommentTemplate(string(src))
 	if err != nil {
-		return nil, fmt.Errorf("comment_template_file %s: %s", c.CommentTemplateFile, squash(err.Error()))
+		return nil, fmt.Errorf("comment_template_file %s: %s", c.CommentTemplateFile, oneline.Fold(err.Error()))
 	}
 	return t, nil
 }
@@ -541,15 +555,8 @@ func (c *serveConfig) resolveOptions() []resolve.Option {
 	if c.ResolveTrustedOwners != nil {
 		opts = append(opts, resolve.WithTrustedOwners(*c.ResolveTrustedOwners...))
 	}
-	if c.ResolveMaxCommitCalls > 0 {
+	if c.ResolveMaxCommitCalls != resolve.DefaultMaxCommitCalls {
 		opts = append(opts, resolve.WithMaxCommitCalls(c.ResolveMaxCommitCalls))
 	}
 	return opts
-}
-
-func boolOr(p *bool, def bool) bool {
-	if p == nil {
-		return def
-	}
-	return *p
 }

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runpolicy/runpolicy/webhook"
 )
 
 // validConfig is the smallest config that loads.
@@ -40,15 +45,15 @@ bundles:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Addr != "127.0.0.1:9000" || cfg.OnError != "cancel" || *cfg.CancelEscalationDelay != 0 || cfg.RetryBase != 250*time.Millisecond ||
+	if cfg.Addr != "127.0.0.1:9000" || cfg.OnError != "cancel" || cfg.CancelEscalationDelay != 0 || cfg.RetryBase != 250*time.Millisecond ||
 		cfg.Workers != 4 || cfg.GitHubAPIURL != "https://api.github.com" || cfg.LogLevel != "info" {
 		t.Errorf("config = %+v", cfg)
 	}
 	if len(cfg.Bundles) != 1 || cfg.Bundles[0].Interval != 30*time.Second || !cfg.Bundles[0].TokenFromApp {
 		t.Errorf("bundles = %+v", cfg.Bundles)
 	}
-	if *cfg.RedeliverInterval != 5*time.Minute || cfg.Database != "postgres://runpolicy@db/runpolicy" {
-		t.Errorf("defaults: redeliver %s, database %s", *cfg.RedeliverInterval, cfg.Database)
+	if cfg.RedeliverInterval != 5*time.Minute || cfg.Database != "postgres://runpolicy@db/runpolicy" {
+		t.Errorf("defaults: redeliver %s, database %s", cfg.RedeliverInterval, cfg.Database)
 	}
 	if cfg.ResolveTrustedOwners != nil || len(cfg.resolveOptions()) != 0 {
 		t.Errorf("resolver defaults: trusted owners %v, %d options", cfg.ResolveTrustedOwners, len(cfg.resolveOptions()))
@@ -198,5 +203,109 @@ bundles:
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: error %v, want one line containing %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestConfigDefaults pins where defaults live: a file that names only the
+// required keys gets defaultServeConfig, whose server part is
+// webhook.DefaultConfig, with nothing filled in later; a zero given is
+// kept (never, for the two keys where it means that) or refused.
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig(writeConfig(t, validConfig), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := defaultServeConfig()
+	want.WebhookSecret, want.AppID, want.PrivateKeyFile = "s3cret", 42, "/dev/null"
+	if !reflect.DeepEqual(cfg, want) || cfg.Config != webhook.DefaultConfig() {
+		t.Errorf("config with no setting =\n%+v\nwant the defaults\n%+v", cfg, want)
+	}
+	cfg, err = loadConfig(writeConfig(t, validConfig+"redeliver_interval: 0s\ncancel_escalation_delay: 0s\n"), nil)
+	if err != nil || cfg.RedeliverInterval != 0 || cfg.CancelEscalationDelay != 0 {
+		t.Errorf("0s for never: %+v, %v", cfg, err)
+	}
+	for body, msg := range map[string]string{
+		"workers: 0\n":                        "workers 0: want 1 to 1000",
+		"max_attempts: 0\n":                   "max_attempts 0: want 1 to 100",
+		"retry_base: 0s\n":                    "retry_base 0s: must be positive",
+		"poll_interval: 0s\n":                 "poll_interval 0s: must be positive",
+		"github_timeout: 0s\n":                "github_timeout 0s: must be positive",
+		"resolve_max_commit_calls: 0\n":       "resolve_max_commit_calls 0: want 1 to 10000",
+		"database: ''\n":                      "database: want a file path",
+		"job_timeout: 2s\nrescue_after: 1s\n": "rescue_after 1s: must be longer than job_timeout 2s",
+	} {
+		if _, err := loadConfig(writeConfig(t, validConfig+body), nil); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%q: %v, want %q", body, err, msg)
+		}
+	}
+}
+
+// TestConfigDefaultsDocumented: the README's table of keys names every
+// key with the default defaultServeConfig has.
+func TestConfigDefaultsDocumented(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(src), "| key | default | meaning |\n|---|---|---|\n")
+	if !ok {
+		t.Fatal("README.md has no table of configuration keys")
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	tick := regexp.MustCompile("`([^`]*)`")
+	documented := map[string]string{}
+	for _, row := range strings.Split(table, "\n") {
+		cells := strings.Split(row, " | ")
+		if len(cells) < 3 {
+			t.Fatalf("row %q", row)
+		}
+		keys, defaults := tick.FindAllStringSubmatch(cells[0], -1), tick.FindAllStringSubmatch(cells[1], -1)
+		for i, k := range keys {
+			switch {
+			case len(defaults) == 0: // required, none, built in
+				documented[k[1]] = ""
+			case i < len(defaults):
+				documented[k[1]] = defaults[i][1]
+			default:
+				t.Errorf("row %q: no default for %s", row, k[1])
+			}
+		}
+	}
+	// Defaults that live elsewhere: the resolver's list of owners, and the
+	// log format a terminal decides.
+	elsewhere := map[string]bool{"resolve_trusted_owners": true, "log_format": true}
+	def := reflect.ValueOf(defaultServeConfig()).Elem()
+	for key, field := range configKeys() {
+		doc, ok := documented[key]
+		if !ok {
+			t.Errorf("README.md does not document %s", key)
+			continue
+		}
+		delete(documented, key)
+		if elsewhere[key] {
+			continue
+		}
+		v := def.FieldByIndex(field.Index)
+		var got string
+		switch x := v.Interface().(type) {
+		case time.Duration:
+			got = x.String()
+			if d, err := time.ParseDuration(doc); err == nil {
+				doc = d.String()
+			} else if base, plus, ok := strings.Cut(doc, " + "); ok {
+				d, _ := time.ParseDuration(plus)
+				doc = (def.FieldByIndex(configKeys()[base].Index).Interface().(time.Duration) + d).String()
+			}
+		default:
+			if !v.IsZero() {
+				got = fmt.Sprint(x)
+			}
+		}
+		if got != doc {
+			t.Errorf("%s: default %q, README.md says %q", key, got, doc)
+		}
+	}
+	for key := range documented {
+		t.Errorf("README.md documents %s, which is no key", key)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/engine/input"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/resolve"
 )
 
@@ -167,7 +168,7 @@ func evalFile(ctx context.Context, eng *engine.Engine, res *resolve.Resolver, rf
 	}
 	d, err := eng.Eval(ctx, doc)
 	if err != nil {
-		return result{}, nil, fmt.Errorf("%s: %s", f.path, oneLine(err))
+		return result{}, nil, fmt.Errorf("%s: %s", f.path, oneline.Error(err))
 	}
 	var skipped []string
 	if !rf.enabled {
@@ -219,7 +220,7 @@ func document(ctx context.Context, res *resolve.Resolver, rf *resolveFlags, f in
 	}
 	facts, err := input.Parse(f.path, src)
 	if err != nil {
-		return nil, fmt.Errorf("%s", oneLine(err))
+		return nil, fmt.Errorf("%s", oneline.Error(err))
 	}
 	c, err := runContext(eventPath, f.path, base, hasBase)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/runpolicy/runpolicy/internal/bounded"
 )
 
 // inputFile is one file eval judges: a workflow, or an action's metadata
@@ -68,8 +70,8 @@ func expandInputs(args []string, stdin io.Reader) []inputFile {
 func readInput(path string, stdin io.Reader) inputFile {
 	f := inputFile{path: path, action: isActionFile(path)}
 	if path == stdinName {
-		b, err := readBounded(stdin)
-		if err != nil && !errors.Is(err, errTooLarge) {
+		b, err := bounded.ReadAll(stdin, maxInputFile)
+		if tooLarge := (*bounded.TooLargeError)(nil); err != nil && !errors.As(err, &tooLarge) {
 			err = fmt.Errorf("read stdin: %w", err)
 		}
 		f.src, f.err = b, err

@@ -7,53 +7,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	"sigs.k8s.io/yaml"
 
 	"github.com/runpolicy/runpolicy/bundles"
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/engine/input"
+	"github.com/runpolicy/runpolicy/internal/bounded"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // maxInputFile bounds what the command line reads from any one file; the
 // normalizer applies its own, smaller limit to workflows.
 const maxInputFile = 64 << 20
 
-// readFile reads a local file with a size bound, so a huge or endless file
-// (a FIFO, /dev/zero) fails fast with a clear error.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, errors.Unwrap(err) // the *PathError already names the path; callers add it once
-	}
-	defer f.Close()
-	if info, err := f.Stat(); err == nil && info.IsDir() {
-		return nil, errors.New("is a directory")
-	}
-	return readBounded(f)
-}
-
-// errTooLarge is an input over maxInputFile.
-var errTooLarge = fmt.Errorf("larger than %d MiB", maxInputFile>>20)
-
-// readBounded reads r to its end, or fails with errTooLarge past
-// maxInputFile bytes.
-func readBounded(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxInputFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxInputFile {
-		return nil, errTooLarge
-	}
-	return b, nil
-}
+// readFile reads a local file of at most maxInputFile bytes.
+func readFile(path string) ([]byte, error) { return bounded.ReadFile(path, maxInputFile) }
 
 // readData reads a --data file (JSON or YAML) as one object, and a
 // locator that finds the line of each key in it, so errors about a setting
@@ -81,7 +53,7 @@ func decodeData(path string) (map[string]any, []byte, error) {
 		err = yaml.Unmarshal(b, &doc)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: not a JSON or YAML object: %s", path, oneLine(err))
+		return nil, nil, fmt.Errorf("%s: not a JSON or YAML object: %s", path, oneline.Error(err))
 	}
 	if doc == nil {
 		return nil, nil, fmt.Errorf("%s: empty data file", path)
@@ -113,7 +85,7 @@ func loadSources(ctx context.Context, policyPaths, dataPaths []string, noBuiltin
 	for _, p := range policyPaths {
 		b, err := bundles.Open(ctx, p)
 		if err != nil {
-			return nil, fmt.Errorf("policy %s: %s", p, oneLine(err))
+			return nil, fmt.Errorf("policy %s: %s", p, oneline.Error(err))
 		}
 		src.bundles = append(src.bundles, b)
 	}
@@ -135,7 +107,7 @@ func loadSources(ctx context.Context, policyPaths, dataPaths []string, noBuiltin
 func (s *sources) engine(ctx context.Context, extra ...engine.Option) (*engine.Engine, error) {
 	eng, err := engine.New(ctx, s.bundles, append(slices.Clip(s.opts), extra...)...)
 	if err != nil {
-		return nil, errors.New(oneLine(err))
+		return nil, errors.New(oneline.Error(err))
 	}
 	return eng, nil
 }
@@ -151,7 +123,7 @@ func runContext(eventPath, workflowPath string, base []byte, hasBase bool) (inpu
 			return c, fmt.Errorf("event %s: %w", eventPath, err)
 		}
 		if c, err = input.ParseEvent(b); err != nil {
-			return c, fmt.Errorf("event %s: %s", eventPath, oneLine(err))
+			return c, fmt.Errorf("event %s: %s", eventPath, oneline.Error(err))
 		}
 		if c.WorkflowPath == "" {
 			c.WorkflowPath = workflowPath
@@ -164,23 +136,4 @@ func runContext(eventPath, workflowPath string, base []byte, hasBase bool) (inpu
 		c.DefaultBranchKnown = true
 	}
 	return c, nil
-}
-
-// oneLine keeps the first line of an error: compile errors and YAML errors
-// can span many lines, and the command line promises one.
-func oneLine(err error) string {
-	var astErrs ast.Errors
-	if errors.As(err, &astErrs) && len(astErrs) > 0 {
-		s := astErrs[0].Error()
-		if len(astErrs) > 1 {
-			s += fmt.Sprintf(" (and %d more errors)", len(astErrs)-1)
-		}
-		return s
-	}
-	s := strings.TrimSpace(err.Error())
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		rest := strings.Count(s[i:], "\n")
-		s = s[:i] + fmt.Sprintf(" (and %d more lines)", rest)
-	}
-	return s
 }

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // report is what every printer may use besides the results.
@@ -51,7 +52,7 @@ func printText(w io.Writer, results []result, _ report) error {
 		}
 		for _, v := range r.Violations {
 			label := "DENY"
-			if v.Mode != "enforce" {
+			if !v.Enforced() {
 				label = "DRY-RUN"
 				dryRun++
 			} else {
@@ -230,7 +231,7 @@ func printGitHub(w io.Writer, results []result, rep report) error {
 		}
 		for _, v := range r.Violations {
 			cmd, label := "error", "DENY"
-			if v.Mode != "enforce" {
+			if !v.Enforced() {
 				cmd, label = "warning", "DRY-RUN"
 			}
 			col, _ := charSpan(src, v)
@@ -393,8 +394,8 @@ func printSARIF(w io.Writer, results []result, rep report) error {
 		}
 		for _, v := range r.Violations {
 			level, kind := "error", "violation"
-			if v.Mode != "enforce" {
-				level, kind = "warning", "dry_run"
+			if !v.Enforced() {
+				level, kind = "warning", engine.ModeDryRun
 			}
 			add(r.File, uri, src, v, level, kind)
 		}
@@ -463,7 +464,7 @@ func sarifRuleFor(id string, p engine.PolicyInfo) sarifRule {
 	}
 	r := sarifRule{ID: id, Name: ruleName(id), ShortDescription: sarifMessage{Text: title}}
 	if p.Description != "" {
-		desc := squash(p.Description)
+		desc := oneline.Fold(p.Description)
 		r.FullDescription = &sarifMessage{Text: desc}
 		help := sarifMessage{Text: desc, Markdown: "**" + title + "**\n\n" + p.Description}
 		for _, u := range p.URLs {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/runpolicy/runpolicy/engine/input"
 	"github.com/runpolicy/runpolicy/github"
+	"github.com/runpolicy/runpolicy/internal/bounded"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/resolve"
 )
 
@@ -169,12 +170,9 @@ func (c *checkout) workingTree(path string) ([]byte, error) {
 	if info, err := file.Stat(); err == nil && !info.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s in %s: not a regular file: %w", path, c.root, resolve.ErrNotFound)
 	}
-	b, err := io.ReadAll(io.LimitReader(file, github.MaxFileSize+1))
+	b, err := bounded.ReadAll(file, github.MaxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("%s in %s: %w", path, c.root, err)
-	}
-	if len(b) > github.MaxFileSize {
-		return nil, fmt.Errorf("%s in %s: more than the %d bytes allowed", path, c.root, github.MaxFileSize)
 	}
 	return b, nil
 }
@@ -239,7 +237,7 @@ func resolveDocument(ctx context.Context, r *resolve.Resolver, doc *input.Docume
 	ctx = context.WithValue(ctx, checkoutKey{}, &checkout{root: repoRoot, owner: doc.Repository.Owner, repo: doc.Repository.Name, ref: ref})
 	out, err := r.Resolve(ctx, doc)
 	if err != nil {
-		return nil, fmt.Errorf("%s: resolve: %s", workflowPath, oneLine(err))
+		return nil, fmt.Errorf("%s: resolve: %s", workflowPath, oneline.Error(err))
 	}
 	return out, nil
 }

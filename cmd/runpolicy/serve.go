@@ -1,29 +1,33 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/runpolicy/runpolicy/bundles"
+	"github.com/runpolicy/runpolicy/console"
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/resolve"
 	"github.com/runpolicy/runpolicy/webhook"
-	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
 const serveUsage = `Usage: runpolicy serve [--config FILE]
 
 Runs the GitHub App: receives webhooks on POST /webhook, cancels workflow
-runs the policies deny, and serves /healthz, /readyz and /metrics.
+runs the policies deny, and serves /healthz, /readyz and /metrics; with
+client_id, the web console at console_path (default /).
 Every config key can be set with RUNPOLICY_<KEY> instead.
 `
 
@@ -99,31 +103,19 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		return err
 	}
 	opts := webhook.Options{
+		Config:             cfg.Config,
 		Secret:             []byte(cfg.WebhookSecret),
-		OnError:            cfg.OnError,
-		CancelEscalation:   *cfg.CancelEscalationDelay,
+		Database:           cfg.Database,
 		CommentTemplate:    tmpl,
-		JudgeAttempts:      cfg.JudgeAttempts,
-		EvalTimeout:        cfg.EvalTimeout,
 		PolicyRepositories: cfg.policyRepositories(),
 		AdminToken:         cfg.AdminToken,
-		RedeliverInterval:  *cfg.RedeliverInterval,
-		RedeliverLookback:  cfg.RedeliverLookback,
-		RetryBase:          cfg.RetryBase,
-		RetryMax:           cfg.RetryMax,
-		ShutdownTimeout:    cfg.ShutdownTimeout,
-		Store: store.Options{DSN: cfg.Database, MaxWorkers: cfg.Workers, MaxAttempts: cfg.MaxAttempts,
-			JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter, PollInterval: cfg.PollInterval},
-		Engine:   eng,
-		Policies: mgr,
-		App:      app,
-		Registry: reg,
-		Logger:   logger,
+		Engine:             eng,
+		Policies:           mgr,
+		App:                app,
+		Registry:           reg,
+		Logger:             logger,
 	}
-	if *cfg.RedeliverInterval == 0 {
-		opts.RedeliverInterval = -1
-	}
-	if boolOr(cfg.Resolve, true) {
+	if cfg.Resolve {
 		resolverLog := logger.With("component", "resolve")
 		resolveOpts := append(cfg.resolveOptions(), resolve.WithLogger(resolverLog))
 		opts.NewResolver = func(f webhook.Fetcher) webhook.Resolver { return resolve.New(f, resolveOpts...) }
@@ -131,6 +123,12 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 	srv, err := webhook.New(ctx, opts)
 	if err != nil {
 		return err
+	}
+	if cfg.ClientID != "" {
+		if err := mountConsole(cfg, srv, eng, mgr, logger); err != nil {
+			srv.Store().Close()
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -145,6 +143,23 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		}
 	}()
 	return srv.Serve(ctx, ln)
+}
+
+// mountConsole serves the web console on the server's own address.
+func mountConsole(cfg *serveConfig, srv *webhook.Server, eng *engine.Engine, mgr *bundles.Manager, logger *slog.Logger) error {
+	secret, key, err := cfg.consoleSecrets()
+	if err != nil {
+		return err
+	}
+	con, err := console.New(console.Options{Path: cfg.ConsolePath, ClientID: cfg.ClientID, ClientSecret: secret,
+		SessionKey: key, Admins: cfg.ConsoleAdmins, APIURL: cfg.GitHubAPIURL, Store: srv.Store(), Engine: eng,
+		Bundles: mgr.Status, HTTPClient: &http.Client{Timeout: cmp.Or(cfg.GitHubTimeout, 10*time.Second)},
+		Logger: logger.With("component", "console")})
+	if err != nil {
+		return err
+	}
+	srv.Mount(con.Path(), con)
+	return nil
 }
 
 func logLevel(s string) slog.Level {

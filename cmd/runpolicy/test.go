@@ -21,6 +21,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/tester"
 
 	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/policies"
 )
 
@@ -129,7 +130,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	if err := reporter.Report(results); err != nil {
-		fmt.Fprintf(stderr, "runpolicy test: %s\n", oneLine(err))
+		fmt.Fprintf(stderr, "runpolicy test: %s\n", oneline.Error(err))
 		var below *cover.CoverageThresholdError
 		if errors.As(err, &below) || code == exitTestFail {
 			return exitTestFail
@@ -144,7 +145,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // testFiles loads the modules and data under paths, plus the built-in
-// bundle beneath them. With no paths, the built-in tree itself, tests included.
+// bundle and the settings defaults of every policy's METADATA beneath them. With no paths, the built-in tree itself, tests included.
 // own are the modules under paths (all of them with no paths).
 func testFiles(paths []string) (modules, own map[string]*ast.Module, data map[string]any, err error) {
 	ld := loader.NewFileLoader().WithRegoVersion(ast.RegoV1).WithProcessAnnotation(true)
@@ -159,7 +160,7 @@ func testFiles(paths []string) (modules, own map[string]*ast.Module, data map[st
 	}
 	own = res.ParsedModules()
 	if len(paths) == 0 || definesBuiltin(own) {
-		return own, own, res.Documents, nil
+		return own, own, res.Documents, engine.ApplyDefaults(own, res.Documents)
 	}
 	modules = make(map[string]*ast.Module, len(own))
 	for name, m := range own {
@@ -176,7 +177,9 @@ func testFiles(paths []string) (modules, own map[string]*ast.Module, data map[st
 	for name, m := range bmods {
 		modules[name] = m
 	}
-	return modules, own, data, nil
+	// The defaults the policies' METADATA declares, beneath every data
+	// file, as eval and serve load them.
+	return modules, own, data, engine.ApplyDefaults(modules, data)
 }
 
 // skipNonPolicy keeps Rego files and data documents; schemas, fixtures and
@@ -256,7 +259,7 @@ func checkBundleDirs(ctx context.Context, paths, allow []string, stderr io.Write
 			}
 			dir := filepath.Dir(p)
 			if _, err := newEngine(ctx, []string{dir}, nil, false, allow...); err != nil {
-				fmt.Fprintf(stderr, "runpolicy test: eval and serve would refuse it: %s\n", oneLine(err))
+				fmt.Fprintf(stderr, "runpolicy test: eval and serve would refuse it: %s\n", oneline.Error(err))
 				code = exitTestError
 			}
 			return nil

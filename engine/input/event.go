@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // Limits on a webhook payload. GitHub caps deliveries at 25 MB and real
@@ -50,6 +52,7 @@ type (
 		HeadBranch      string       `json:"head_branch"`
 		HeadSHA         string       `json:"head_sha"`
 		Path            string       `json:"path"`
+		HTMLURL         string       `json:"html_url"`
 		Actor           *payloadUser `json:"actor"`
 		TriggeringActor *payloadUser `json:"triggering_actor"`
 		HeadRepository  *payloadRepo `json:"head_repository"`
@@ -94,8 +97,13 @@ func ParseEvent(payload []byte) (Context, error) {
 	}
 	var p eventPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return Context{}, fmt.Errorf("event payload: not a webhook payload: %s", oneLine(err.Error()))
+		return Context{}, fmt.Errorf("event payload: not a webhook payload: %s", oneline.Fold(err.Error()))
 	}
+	return p.context()
+}
+
+// context reads the run context from a decoded payload.
+func (p *eventPayload) context() (Context, error) {
 	switch {
 	case p.WorkflowRun != nil && p.WorkflowJob != nil:
 		return Context{}, errors.New("event payload: has both workflow_run and workflow_job")
@@ -114,6 +122,7 @@ func ParseEvent(payload []byte) (Context, error) {
 	if r := p.WorkflowRun; r != nil {
 		c.Event = Event{Name: EventWorkflowRun, Action: p.Action}
 		c.WorkflowPath = r.Path
+		c.RunURL = r.HTMLURL
 		c.Run = Run{
 			ID:              r.ID,
 			Attempt:         r.RunAttempt,
@@ -137,7 +146,7 @@ func ParseEvent(payload []byte) (Context, error) {
 			c.Run.PullRequests = append(c.Run.PullRequests, pr.Number)
 		}
 		for _, w := range r.ReferencedWorkflows {
-			if key, ok := referencedKey(w.Path, w.Ref); ok && isFullSHA(strings.ToLower(w.SHA)) {
+			if key, ok := referencedKey(w.Path, w.Ref); ok && IsFullSHA(strings.ToLower(w.SHA)) {
 				c.ReferencedWorkflows[key] = strings.ToLower(w.SHA)
 			}
 		}
@@ -167,6 +176,37 @@ func ParseEvent(payload []byte) (Context, error) {
 		c.WorkflowJob.Labels = []string{}
 	}
 	return c, nil
+}
+
+// WithRun completes the context of a workflow_job delivery (ParseEvent)
+// from its run, as GET /repos/{owner}/{repo}/actions/runs/{run_id} returns
+// it: the job's payload names neither the workflow file, the head
+// repository nor the pull requests. The run is read as a workflow_run
+// payload's run in the job's repository, without a sender; the event stays
+// workflow_job, its action the job's status.
+func (c Context) WithRun(run []byte) (Context, error) {
+	if c.WorkflowJob == nil {
+		return Context{}, errors.New("run of a job: the context is not a workflow_job event's")
+	}
+	if len(run) > MaxPayloadSize {
+		return Context{}, fmt.Errorf("run of a job: %d bytes, over the limit of %d", len(run), MaxPayloadSize)
+	}
+	if err := checkJSONDepth(run, MaxPayloadDepth); err != nil {
+		return Context{}, fmt.Errorf("run of a job: %w", err)
+	}
+	var r workflowRunBody
+	if err := json.Unmarshal(run, &r); err != nil {
+		return Context{}, fmt.Errorf("run of a job: not a workflow run: %s", oneline.Fold(err.Error()))
+	}
+	repo := payloadRepo{FullName: c.Repository.FullName, Name: c.Repository.Name, Owner: payloadUser{c.Repository.Owner},
+		DefaultBranch: c.Repository.DefaultBranch, Visibility: c.Repository.Visibility, Fork: c.Repository.Fork}
+	out, err := (&eventPayload{Action: "requested", Repository: &repo, WorkflowRun: &r}).context()
+	if err != nil {
+		return Context{}, err
+	}
+	out.Event = Event{Name: EventWorkflowJob, Action: c.WorkflowJob.Status}
+	out.WorkflowJob = c.WorkflowJob
+	return out, nil
 }
 
 func (r *payloadRepo) repository() Repository {

@@ -26,6 +26,7 @@ func TestParseEventCorpus(t *testing.T) {
 				HeadRepository: "octo-org/octo-repo", PullRequests: prs,
 			},
 			WorkflowPath:        ".github/workflows/test.yml",
+			RunURL:              "https://github.com/octo-org/octo-repo/actions/runs/289782451",
 			ReferencedWorkflows: map[string]string{},
 		}
 	}

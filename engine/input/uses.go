@@ -79,7 +79,7 @@ func parseRef(u *Use, ref string) {
 		}
 	}
 	switch {
-	case !qualified && isFullSHA(strings.ToLower(ref)):
+	case !qualified && IsFullSHA(strings.ToLower(ref)):
 		u.Ref, u.RefType, u.Pinned = strings.ToLower(ref), RefSHA, true
 	case ref != "":
 		// A tag or branch, even one named like a SHA after refs/tags/ or
@@ -154,10 +154,10 @@ func parseDocker(u *Use, image string) {
 	u.Name = name
 }
 
-// isFullSHA reports whether ref is a full 40-hex commit SHA in lower case;
+// IsFullSHA reports whether ref is a full 40-hex commit SHA in lower case;
 // parseRef lower-cases a ref first, since GitHub takes a 40-hex ref in any
 // case as a commit.
-func isFullSHA(ref string) bool {
+func IsFullSHA(ref string) bool {
 	return isHex(ref, 40)
 }
 

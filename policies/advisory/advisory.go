@@ -24,6 +24,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // Ecosystem is the OSV ecosystem of GitHub Actions packages.
@@ -176,7 +178,7 @@ func (l *List) Import(name string, src []byte) (Imported, error) {
 		res.Warnings = append(res.Warnings, r.ID+": "+warning)
 	}
 	res.Malicious = malicious
-	rec := &record{id: r.ID, summary: oneLine(r.Summary), malicious: malicious, actions: map[string]*affected{}}
+	rec := &record{id: r.ID, summary: oneline.Fold(r.Summary), malicious: malicious, actions: map[string]*affected{}}
 	for _, a := range r.Aliases {
 		if a = strings.TrimSpace(a); a != "" && a != r.ID && !slices.Contains(rec.aliases, a) {
 			rec.aliases = append(rec.aliases, a)
@@ -484,7 +486,5 @@ func jsonError(err error) string {
 	case errors.As(err, &syntaxErr):
 		return fmt.Sprintf("invalid JSON at byte %d: %s", syntaxErr.Offset, err)
 	}
-	return oneLine(err.Error())
+	return oneline.Fold(err.Error())
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -2,12 +2,13 @@ package advisory
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/runpolicy/runpolicy/internal/bounded"
 )
 
 // MaxFileSize is the largest advisory or overlay file read. Advisory
@@ -17,17 +18,9 @@ const MaxFileSize = 4 << 20
 
 // ReadFile reads a file of at most MaxFileSize bytes.
 func ReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	b, err := bounded.ReadFile(path, MaxFileSize)
 	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxFileSize)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return b, nil
 }

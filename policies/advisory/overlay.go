@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // overlayEntry is one action of an overlay file. Every field is optional;
@@ -81,13 +83,13 @@ var commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
 func (l *List) Overlay(name string, src []byte) error {
 	js, err := yaml.YAMLToJSON(src)
 	if err != nil {
-		return fmt.Errorf("%s: not YAML or JSON: %s", name, oneLine(err.Error()))
+		return fmt.Errorf("%s: not YAML or JSON: %s", name, oneline.Fold(err.Error()))
 	}
 	var f overlayFile
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %s", name, oneLine(err.Error()))
+		return fmt.Errorf("%s: %s", name, oneline.Fold(err.Error()))
 	}
 	actions, forms := f.Actions, 0
 	if f.Actions != nil {
@@ -141,7 +143,7 @@ func (l *List) Overlay(name string, src []byte) error {
 				e.Sources[i].Commits[j] = sha
 			}
 		}
-		e.Summary = oneLine(e.Summary)
+		e.Summary = oneline.Fold(e.Summary)
 		clean[key] = e
 	}
 	l.overlays = append(l.overlays, clean)

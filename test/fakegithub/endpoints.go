@@ -38,6 +38,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", s.createComment)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", s.listComments)
 	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.updateComment)
+	mux.HandleFunc("GET /login/oauth/authorize", s.authorize)
+	mux.HandleFunc("POST /login/oauth/authorize", s.authorize)
+	mux.HandleFunc("POST /login/oauth/access_token", s.userAccessToken)
+	mux.HandleFunc("GET /user", s.getUser)
+	mux.HandleFunc("GET /user/installations", s.userInstallations)
+	mux.HandleFunc("GET /user/installations/{id}/repositories", s.userInstallationRepos)
+	mux.HandleFunc("GET /user/memberships/orgs/{org}", s.orgMembership)
+	mux.HandleFunc("GET /orgs/{org}/teams/{team}/memberships/{username}", s.teamMembership)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
 	return s.middleware(mux)
 }
@@ -236,6 +244,11 @@ func (s *Server) contents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	repo, p := repoOf(r), r.PathValue("path")
+	if u := s.userOf(r); u != nil && u.permission(repo) == "" {
+		// A user's token reads only what the user may read.
+		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/repos/contents#get-repository-content")
+		return
+	}
 	content, ok := s.lookupFile(repo, r.URL.Query().Get("ref"), p)
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/repos/contents#get-repository-content")

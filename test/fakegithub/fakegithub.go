@@ -56,6 +56,7 @@ type Server struct {
 	onRedeliver   func(HookDelivery) int
 	chaos         *chaos
 	blobs         map[blobKey]string
+	oauth         oauthState
 }
 
 // Options configures New.
@@ -70,7 +71,9 @@ type Options struct {
 
 type token struct {
 	installation int64
-	expires      time.Time
+	// user is the login a user access token acts for (oauth.go).
+	user    string
+	expires time.Time
 }
 
 type fileKey struct{ repo, ref, path string }
@@ -436,7 +439,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			_, _ = io.WriteString(w, body)
 			return
 		}
-		rateHeaders(w.Header())
+		if !strings.HasPrefix(r.URL.Path, "/login/") { // the web host's OAuth pages have no API rate limit
+			rateHeaders(w.Header())
+		}
 		next.ServeHTTP(rec, r)
 	})
 }

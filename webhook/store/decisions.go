@@ -36,18 +36,11 @@ type Decision struct {
 // SaveDecision records d unless the delivery already has a decision, and
 // returns the decision on record: d, or the earlier one.
 func (s *Store) SaveDecision(ctx context.Context, d Decision) (Decision, error) {
-	cancel := 0
-	if d.Cancel {
-		cancel = 1
-	}
-	res, err := s.exec(ctx, `INSERT INTO runpolicy_decision
-		(id, delivery_id, event, repository, run_id, run_attempt, outcome, cancel, created_at, log)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		d.ID, d.DeliveryID, d.Event, d.Repository, d.RunID, d.RunAttempt, d.Outcome, cancel, nanos(d.CreatedAt), d.Log)
+	inserted, err := s.insertDecision(ctx, d)
 	if err != nil {
 		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	if inserted {
 		return d, nil
 	}
 	prev, err := s.DecisionForDelivery(ctx, d.DeliveryID)

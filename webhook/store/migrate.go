@@ -81,6 +81,27 @@ var migrations = []string{
 	// 2: the lease of the worker processing a delivery (LeaseDelivery).
 	`ALTER TABLE runpolicy_delivery ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
 	ALTER TABLE runpolicy_delivery ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0`,
+	// 3: what the console filters evaluations by, taken from each
+	// decision's log when it is saved (evaluations.go); rows saved before
+	// keep summarized = 0 until summarizeDecisions fills them.
+	`ALTER TABLE runpolicy_decision ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runpolicy_decision ADD COLUMN repository_key TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runpolicy_decision ADD COLUMN workflow TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runpolicy_decision ADD COLUMN branch TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runpolicy_decision ADD COLUMN run_event TEXT NOT NULL DEFAULT '';
+	ALTER TABLE runpolicy_decision ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE runpolicy_decision ADD COLUMN summarized INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX runpolicy_decision_unsummarized ON runpolicy_decision (created_at) WHERE summarized = 0;
+	CREATE INDEX runpolicy_decision_repository_key ON runpolicy_decision (repository_key, created_at);
+	CREATE INDEX runpolicy_decision_owner ON runpolicy_decision (owner, created_at);
+	CREATE TABLE runpolicy_decision_policy (
+		decision_id TEXT NOT NULL,
+		policy      TEXT NOT NULL,
+		mode        TEXT NOT NULL,
+		created_at  BIGINT NOT NULL,
+		PRIMARY KEY (decision_id, policy)
+	);
+	CREATE INDEX runpolicy_decision_policy_policy ON runpolicy_decision_policy (policy, created_at)`,
 }
 
 // migrateAll runs River's migrations, then runpolicy's, and logs one line
@@ -93,6 +114,9 @@ func migrateAll[TTx any](ctx context.Context, s *Store, m *rivermigrate.Migrator
 	}
 	from, to, err := s.migrate(ctx)
 	if err != nil {
+		return err
+	}
+	if err := s.summarizeDecisions(ctx); err != nil {
 		return err
 	}
 	if len(res.Versions) > 0 || to > from {

@@ -38,7 +38,8 @@ type Options struct {
 	PeriodicJobs []*river.PeriodicJob
 	// MaxWorkers is how many jobs run at once in this process (default 10).
 	MaxWorkers int
-	// MaxAttempts is how often a job is tried before it is discarded (default 10).
+	// MaxAttempts is how often a job is tried before it is discarded; the
+	// server passes its max_attempts (webhook.Config), 0 is River's default.
 	MaxAttempts int
 	// RetryPolicy decides when a failed job runs again (default River's).
 	RetryPolicy river.ClientRetryPolicy
@@ -125,9 +126,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 func withDefaults(o Options) Options {
 	if o.MaxWorkers <= 0 {
 		o.MaxWorkers = 10
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 10
 	}
 	if o.JobTimeout <= 0 {
 		o.JobTimeout = time.Minute

@@ -1,0 +1,35 @@
+// Package oneline folds multi-line messages (OPA's error lists, YAML and
+// compile errors) into the one line that logs, statuses and the command
+// line promise.
+package oneline
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// Fold joins the words of s with single spaces: every line is kept.
+func Fold(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// Error keeps the first line of err and says how much it left out: the
+// first of several compile errors, or the first line of a long message.
+func Error(err error) string {
+	var astErrs ast.Errors
+	if errors.As(err, &astErrs) && len(astErrs) > 0 {
+		s := astErrs[0].Error()
+		if len(astErrs) > 1 {
+			s += fmt.Sprintf(" (and %d more errors)", len(astErrs)-1)
+		}
+		return s
+	}
+	s := strings.TrimSpace(err.Error())
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + fmt.Sprintf(" (and %d more lines)", strings.Count(s[i:], "\n"))
+	}
+	return s
+}

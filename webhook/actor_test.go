@@ -1,0 +1,223 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/github"
+	"github.com/runpolicy/runpolicy/webhook/store"
+)
+
+func newTestActor(gh *fakeGitHub, st *memStore) *actor {
+	return &actor{clients: gh.actorClients, actions: st, escalation: time.Minute, comment: testTemplate(),
+		metrics: newActMetrics(), log: discard()}
+}
+
+// testVerdict is a decision on run 42 attempt 1 of acme/api: a deny with
+// an enforced finding, or an allow with a dry-run one.
+func testVerdict(id string, deny bool, prs ...int) *verdict {
+	v := &verdict{ID: id, DeliveryID: "delivery-" + id, Event: "workflow_run", Outcome: store.OutcomeAllow,
+		Run: target{Repository: testRepo, ID: 42, Attempt: 1, HeadRepository: testRepo, HeadSHA: testSHA, DefaultBranch: "main",
+			Path: testPath, PullRequests: prs, Installation: 7},
+		Result:    &engine.Decision{Allow: true, Violations: []engine.Violation{{Policy: "allowed_actions", Mode: engine.ModeDryRun, Message: "shady/action@v1 is not allowed"}}},
+		Revisions: map[string]string{"builtin": "test"}, receivedAt: time.Now()}
+	if deny {
+		v.Outcome, v.Cancel, v.Result.Allow = store.OutcomeDeny, true, false
+		v.Result.Violations[0].Mode = engine.ModeEnforce
+	}
+	return v
+}
+
+var testKey = store.RunKey{Repository: testRepo, RunID: 42, Attempt: 1}
+
+// TestActorCancelsAndReportsOnce: a denied run is cancelled, its
+// force-cancel scheduled, and reported on its check run and each pull
+// request, once per run attempt whichever decision of it acts, and again.
+func TestActorCancelsAndReportsOnce(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	first := testVerdict("decision-1", true, 8, 7)
+	before := time.Now()
+	o, err := a.act(ctx, first, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.note() != "judged: deny" {
+		t.Errorf("outcome %q, want judged: deny", o.note())
+	}
+	if gh.count("cancel 42") != 1 || gh.count("create check run run-42-attempt-1 failure") != 1 || gh.count("create comment ") != 2 {
+		t.Errorf("calls %q: want one cancel, one failed check run, a comment on each pull request", gh.calls)
+	}
+	if a, ok := st.done(testKey, actionCancel); !ok || a.Ref != string(github.CancelAccepted) {
+		t.Errorf("cancel %+v, want done, accepted", a)
+	}
+	if len(st.jobs) != 1 {
+		t.Fatalf("%d jobs scheduled, want the force-cancel", len(st.jobs))
+	}
+	esc, ok := st.jobs[0].args.(escalateArgs)
+	if !ok || esc.DecisionID != "decision-1" || esc.DeliveryID != "delivery-decision-1" || esc.RunID != 42 || esc.InstallationID != 7 ||
+		st.jobs[0].at.Before(before.Add(time.Minute)) || st.jobs[0].at.After(time.Now().Add(time.Minute)) {
+		t.Errorf("scheduled %+v at %s, want the force-cancel of decision-1 a minute after the cancel", st.jobs[0].args, st.jobs[0].at)
+	}
+
+	calls := len(gh.calls)
+	for _, v := range []*verdict{testVerdict("decision-2", true, 7, 8), first} {
+		if _, err := a.act(ctx, v, discard()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(gh.calls) != calls || len(st.jobs) != 1 {
+		t.Errorf("another decision and a retry called %q and scheduled %d jobs; want nothing more", gh.calls[calls:], len(st.jobs)-1)
+	}
+}
+
+// TestActorRaisesAReport: a dry-run report is written without a cancel,
+// and a later deny of the run attempt cancels it and rewrites the report.
+func TestActorRaisesAReport(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	if o, err := a.act(ctx, testVerdict("decision-1", false), discard()); err != nil || o.note() != "judged: allow" {
+		t.Fatalf("dry run: %q, %v", o.note(), err)
+	}
+	if gh.count("cancel ") != 0 || gh.count("create check run run-42-attempt-1 neutral") != 1 {
+		t.Errorf("calls %q: want a neutral check run, no cancel", gh.calls)
+	}
+	if _, err := a.act(ctx, testVerdict("decision-2", true), discard()); err != nil {
+		t.Fatal(err)
+	}
+	if gh.count("cancel 42") != 1 || gh.count("create check run ") != 1 || gh.count("update check run 101 failure") != 1 {
+		t.Errorf("calls %q: want the cancel and the check run rewritten as failed", gh.calls)
+	}
+	if a, _ := st.Action(ctx, testKey, actionCheckRun); a.Level != levelCancelled || a.Owner != "decision-1" {
+		t.Errorf("check run claim %+v, want raised to the cancelled level, still decision-1's", a)
+	}
+}
+
+// TestActorSilentOnlyWhenAllowed: an allow without findings does nothing
+// on GitHub; a run on_error let go is reported all the same.
+func TestActorSilentOnlyWhenAllowed(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	v := testVerdict("decision-1", false, 7)
+	v.Result.Violations = nil
+	if o, err := a.act(ctx, v, discard()); err != nil || o.note() != "judged: allow" || len(gh.calls) != 0 {
+		t.Errorf("allow: %q, %v, calls %q; want nothing done", o.note(), err, gh.calls)
+	}
+	v = testVerdict("decision-2", false, 7)
+	v.Result, v.Outcome = nil, store.OutcomeError
+	v.Error = &judgeError{Code: "github_unavailable", Message: "502", OnError: OnErrorAllow}
+	if o, err := a.act(ctx, v, discard()); err != nil || o.note() != "judged: error" {
+		t.Fatalf("not judged: %q, %v", o.note(), err)
+	}
+	if gh.count("cancel ") != 0 || gh.count("create check run run-42-attempt-1 neutral") != 1 || gh.count("create comment 7") != 1 {
+		t.Errorf("calls %q: want a neutral check run and a comment, no cancel", gh.calls)
+	}
+}
+
+// TestActorCancelRefused: a cancel GitHub refused is recorded as not sent
+// and asked again on the next try.
+func TestActorCancelRefused(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	gh.fail = func(call string) error {
+		if call == "cancel" {
+			return &github.StatusError{Status: http.StatusInternalServerError}
+		}
+		return nil
+	}
+	v := testVerdict("decision-1", true)
+	if _, err := a.act(ctx, v, discard()); err == nil {
+		t.Fatal("a refused cancel: no error for the queue to retry")
+	}
+	if c, _ := st.Action(ctx, testKey, actionCancel); c.Done() || c.Ref != refCancelRefused {
+		t.Errorf("cancel %+v, want not done, refused", c)
+	}
+	gh.fail = nil
+	if _, err := a.act(ctx, v, discard()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.done(testKey, actionCancel); !ok || gh.count("cancel 42") != 2 || gh.count("run 42") != 0 {
+		t.Errorf("calls %q: want the cancel asked again without a look at the run", gh.calls)
+	}
+}
+
+// TestActorCancelMaybeSent: a try after one that may have sent the cancel
+// looks at the run first, and sends no second cancel to a run in
+// progress: its force-cancel ends it.
+func TestActorCancelMaybeSent(t *testing.T) {
+	for _, tc := range []struct {
+		status, ref string
+		scheduled   int
+	}{
+		{"in_progress", refCancelUnconfirmed, 1},
+		{"completed", string(github.CancelFinished), 0},
+	} {
+		t.Run(tc.status, func(t *testing.T) {
+			ctx := context.Background()
+			gh, st := newFakeGitHub(), newMemStore()
+			a := newTestActor(gh, st)
+			gh.status[42] = tc.status
+			// An earlier try claimed the cancel and may have sent it.
+			claim, _ := st.Claim(ctx, testKey, actionCancel, "decision-1", 1)
+			if err := a.cancel(ctx, testVerdict("decision-1", true), discard()); err != nil {
+				t.Fatal(err)
+			}
+			c, ok := st.done(testKey, actionCancel)
+			if !ok || c.Ref != tc.ref || gh.count("cancel ") != 0 || len(st.jobs) != tc.scheduled {
+				t.Errorf("cancel %+v, calls %q, %d jobs; want done as %s, no second cancel, %d force-cancel", c, gh.calls, len(st.jobs), tc.ref, tc.scheduled)
+			}
+			if tc.scheduled > 0 && !st.jobs[0].at.Equal(claim.CreatedAt.Add(time.Minute)) {
+				t.Errorf("force-cancel at %s, want a minute after the first try's claim (%s)", st.jobs[0].at, claim.CreatedAt)
+			}
+		})
+	}
+}
+
+// TestActorWaitsForAnotherDecision: an action another decision claimed
+// and has not finished is waited for, not done twice.
+func TestActorWaitsForAnotherDecision(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	if _, err := st.Claim(ctx, testKey, actionCancel, "decision-1", 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := a.act(ctx, testVerdict("decision-2", true), discard())
+	if !errors.Is(err, errActionPending) || gh.count("cancel ") != 0 {
+		t.Errorf("act: %v, calls %q; want errActionPending and no cancel", err, gh.calls)
+	}
+}
+
+// TestActorEscalate: a run still in progress after its cancel is
+// force-cancelled once; one that is over is left alone.
+func TestActorEscalate(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	args := escalateArgs{Repository: testRepo, RunID: 42, Attempt: 1, InstallationID: 7, DecisionID: "decision-1"}
+	gh.status[42] = "in_progress"
+	for range 2 {
+		if err := a.escalate(ctx, args); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f, ok := st.done(testKey, actionForceCancel); !ok || f.Ref != string(github.CancelAccepted) || gh.count("force-cancel 42") != 1 {
+		t.Errorf("force-cancel %+v, calls %q; want one, accepted", f, gh.calls)
+	}
+	gh.status[43] = "completed"
+	args.RunID = 43
+	if err := a.escalate(ctx, args); err != nil {
+		t.Fatal(err)
+	}
+	if gh.count("force-cancel 43") != 0 {
+		t.Errorf("a finished run was force-cancelled: %q", gh.calls)
+	}
+}

@@ -1,0 +1,165 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"syscall"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/runpolicy/runpolicy/github"
+	"github.com/runpolicy/runpolicy/webhook/store"
+)
+
+// Refs of a cancel that is not done yet.
+const (
+	// refCancelRefused: GitHub answered the last cancel request with an
+	// error, so it did not cancel; the next try asks again.
+	refCancelRefused = "refused"
+	// refCancelUnconfirmed: a cancel may have been sent and the run is
+	// still in progress; the force-cancel after the escalation delay ends
+	// it.
+	refCancelUnconfirmed = "unconfirmed"
+)
+
+// cancel cancels the run attempt once, whichever decision does it. A try
+// after one that may have sent the cancel (a crash, a lost answer, a claim
+// taken over) first asks GitHub whether the run is over, and sends no
+// second cancel to a run in progress: its if: always() jobs may hold it
+// open after the first, and the force-cancel after the escalation delay
+// ends it.
+func (a *actor) cancel(ctx context.Context, v *verdict, log *slog.Logger) error {
+	t := &v.Run
+	key := t.key()
+	claim, mine, err := a.take(ctx, key, actionCancel, v.ID, 1, log)
+	if err != nil || !mine {
+		return err
+	}
+	owner, name := t.owner()
+	client := a.clients(t.Installation)
+	switch {
+	case claim.Fresh:
+	case claim.Ref == refCancelRefused:
+		// The last request was refused; the next may be accepted and
+		// then lost with this process, so it is recorded as maybe sent.
+		if err := a.actions.SetRef(ctx, key, actionCancel, v.ID, ""); err != nil {
+			return err
+		}
+	default:
+		run, err := client.Run(ctx, owner, name, t.ID)
+		if err != nil {
+			return err // never a blind second cancel
+		}
+		if run.GetStatus() == "completed" {
+			log.Info("run already over", "conclusion", run.GetConclusion())
+			return a.actions.Complete(ctx, key, actionCancel, v.ID, string(github.CancelFinished))
+		}
+		// Queued or waiting, a run whose cancel arrived would be over;
+		// without escalation nothing else would stop it.
+		if run.GetStatus() == "in_progress" && a.escalation > 0 {
+			at := claim.CreatedAt.Add(a.escalation)
+			if err := a.escalateAt(ctx, v, at); err != nil {
+				return err
+			}
+			log.Warn("run in progress after a cancel that may have been sent; force-cancel scheduled", "at", at)
+			return a.actions.Complete(ctx, key, actionCancel, v.ID, refCancelUnconfirmed)
+		}
+	}
+	res, err := client.CancelRun(ctx, owner, name, t.ID)
+	var se *github.StatusError
+	if errors.As(err, &se) || errors.Is(err, syscall.ECONNREFUSED) {
+		// GitHub answered with an error, or no connection was made: the
+		// run was not cancelled.
+		if err := a.actions.SetRef(context.WithoutCancel(ctx), key, actionCancel, v.ID, refCancelRefused); err != nil {
+			log.Warn("cannot record the refused cancel", "err", err)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	a.metrics.cancels.WithLabelValues("cancel", string(res)).Inc()
+	if res == github.CancelAccepted {
+		if !v.receivedAt.IsZero() {
+			a.metrics.toCancel.Observe(time.Since(v.receivedAt).Seconds())
+		}
+		if a.escalation > 0 {
+			if err := a.escalateAt(ctx, v, time.Now().Add(a.escalation)); err != nil {
+				return err
+			}
+		}
+	}
+	log.Info("run cancelled", "result", res)
+	return a.actions.Complete(ctx, key, actionCancel, v.ID, string(res))
+}
+
+// escalateArgs is the job that force-cancels a run still in progress a
+// while after its cancel was accepted.
+type escalateArgs struct {
+	Repository     string `json:"repository"`
+	RunID          int64  `json:"run_id"`
+	Attempt        int    `json:"attempt"`
+	InstallationID int64  `json:"installation_id"`
+	DeliveryID     string `json:"delivery_id"`
+	DecisionID     string `json:"decision_id"`
+}
+
+func (escalateArgs) Kind() string { return "runpolicy_escalate" }
+
+func (escalateArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type escalateWorker struct {
+	river.WorkerDefaults[escalateArgs]
+	a *actor
+}
+
+func (w *escalateWorker) Work(ctx context.Context, job *river.Job[escalateArgs]) error {
+	err, _ := retryable(w.a.escalate(ctx, job.Args), job.JobRow)
+	return err
+}
+
+// escalateAt schedules the force-cancel of a run whose cancel was (or may
+// have been) accepted. The queue keeps one such job per decision.
+func (a *actor) escalateAt(ctx context.Context, v *verdict, at time.Time) error {
+	t := &v.Run
+	return a.actions.Enqueue(ctx, escalateArgs{Repository: t.Repository, RunID: t.ID, Attempt: t.Attempt,
+		InstallationID: t.Installation, DeliveryID: v.DeliveryID, DecisionID: v.ID},
+		&river.InsertOpts{ScheduledAt: at})
+}
+
+// escalate force-cancels a run that is still going a while after its
+// cancel was accepted (jobs with always() steps can hold it open), once per
+// run attempt. A run GitHub cannot show is retried, never force-cancelled
+// blind.
+func (a *actor) escalate(ctx context.Context, args escalateArgs) error {
+	log := a.log.With("delivery_id", args.DeliveryID, "repository", args.Repository, "run_id", args.RunID,
+		"run_attempt", args.Attempt, "decision_id", args.DecisionID)
+	key := store.RunKey{Repository: args.Repository, RunID: args.RunID, Attempt: args.Attempt}
+	if _, mine, err := a.take(ctx, key, actionForceCancel, args.DecisionID, 1, log); err != nil || !mine {
+		return err
+	}
+	owner, name := split(args.Repository)
+	client := a.clients(args.InstallationID)
+	run, err := client.Run(ctx, owner, name, args.RunID)
+	if errors.Is(err, github.ErrNotFound) {
+		log.Warn("cancelled run is gone")
+		return a.actions.Complete(ctx, key, actionForceCancel, args.DecisionID, "gone")
+	}
+	if err != nil {
+		return err
+	}
+	if run.GetStatus() == "completed" {
+		log.Debug("cancelled run is over", "conclusion", run.GetConclusion())
+		return a.actions.Complete(ctx, key, actionForceCancel, args.DecisionID, string(github.CancelFinished))
+	}
+	res, err := client.ForceCancelRun(ctx, owner, name, args.RunID)
+	if err != nil {
+		return err
+	}
+	a.metrics.cancels.WithLabelValues("force_cancel", string(res)).Inc()
+	log.Warn("run kept going after its cancel, force-cancelled", "status", run.GetStatus(), "result", res)
+	return a.actions.Complete(ctx, key, actionForceCancel, args.DecisionID, string(res))
+}
