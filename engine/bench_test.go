@@ -46,6 +46,31 @@ func BenchmarkNormalizeEvaluate(b *testing.B) {
 	}
 }
 
+// BenchmarkColdDecision is the harness's cold contender on the typical
+// workflow (test/bench): bytes never seen before (a comment line differs
+// each time) to a decision, normalizing included.
+func BenchmarkColdDecision(b *testing.B) {
+	const path = "../test/testdata/corpus/workflows/palantir__policy-bot__build.yml"
+	src, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := benchEngine(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		f, err := input.Parse(path, fmt.Appendf(src[:len(src):len(src)], "\n# %d\n", i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.Eval(ctx, input.Build(f, input.LocalContext(path))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkEvaluate is one decision on a normalized document: the median
 // and the largest corpus workflow, with the default settings and with
 // 10,000-entry lists.

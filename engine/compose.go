@@ -136,6 +136,9 @@ func compose(bundles []Bundle, extra []dataDoc) (*composition, error) {
 					return nil, fmt.Errorf("bundle %s: %w", b.Name, err)
 				}
 			}
+			if internal(mod.Package.Path) {
+				return nil, fmt.Errorf("bundle %s: %s: package %s is reserved for what runpolicy derives at load", b.Name, mf.Path, strings.TrimPrefix(mod.Package.Path.String(), "data."))
+			}
 			if nsOwner != "" && b.Name != nsOwner {
 				if err := checkModule(b.Name, mf.Path, mod, nsOwner, owned); err != nil {
 					return nil, err
@@ -152,6 +155,9 @@ func compose(bundles []Bundle, extra []dataDoc) (*composition, error) {
 			owner[root] = b.Name
 		}
 		src := source{who: "bundle " + b.Name, prefix: true, where: b.Where}
+		if err := checkInternal(src, b.Bundle.Data); err != nil {
+			return nil, err
+		}
 		if nsOwner != "" && b.Name != nsOwner {
 			if err := checkData(src, b.Bundle.Data); err != nil {
 				return nil, err
@@ -165,6 +171,9 @@ func compose(bundles []Bundle, extra []dataDoc) (*composition, error) {
 		src := source{who: d.name, where: d.where}
 		if src.who == "" {
 			src.who = fmt.Sprintf("data document %d", i+1)
+		}
+		if err := checkInternal(src, d.data); err != nil {
+			return nil, err
 		}
 		if err := checkData(src, d.data); err != nil {
 			return nil, err

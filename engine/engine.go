@@ -28,12 +28,22 @@ import (
 	"github.com/runpolicy/runpolicy/policies"
 )
 
-// Queries the built-in aggregator answers.
+// Queries the built-in aggregator answers. PreparedQuery reads no input:
+// the engine evaluates it once per load and stores its value at
+// PreparedPath, where the policies look up what it prepared.
 const (
 	DecisionQuery     = "data.runpolicy.main.decision"
 	ConfigErrorsQuery = "data.runpolicy.main.config_errors"
-	preparedQuery     = "data.runpolicy.main.prepared"
+	PreparedQuery     = "data.runpolicy.main.prepared"
 )
+
+// PreparedPath is the store path of PreparedQuery's value. The engine
+// puts what it derives at load under data.internal.runpolicy, apart from
+// the policies and their settings: .packages (the loaded policy
+// packages), .declared (the settings each policy declares in its
+// METADATA) and .prepared. No bundle or data file may write there (see
+// reserved.go).
+const PreparedPath = "/internal/runpolicy/prepared"
 
 // BuiltinName is the name of the embedded bundle.
 const BuiltinName = "builtin"
@@ -179,9 +189,8 @@ func Modules(bundles []Bundle, data ...map[string]any) (map[string]*ast.Module, 
 // Compile composes and compiles bundles and returns the compiler with the
 // data the decision query runs on: every bundle's data with the extra
 // documents merged over it, plus what the engine derives once per load
-// (data.runpolicy.packages and the settings indexes at
-// data.runpolicy.prepared). Settings are validated on the way. The
-// benchmark harness hands the same data to a stock OPA.
+// under data.internal.runpolicy (see PreparedPath). Settings are validated
+// on the way. The benchmark harness hands the same data to a stock OPA.
 func Compile(ctx context.Context, bundles []Bundle, data ...map[string]any) (*ast.Compiler, map[string]any, error) {
 	c, err := compose(bundles, docs(data))
 	if err != nil {
@@ -215,20 +224,25 @@ func compileComposition(ctx context.Context, c *composition, caps *ast.Capabilit
 	if err := checkTopLevel(compiler.Modules, c.checked); err != nil {
 		return nil, err
 	}
-	setPath(c.data, packages(compiler), "runpolicy", "packages")
-	setPath(c.data, declaredSettings(compiler), "runpolicy", "declared_settings")
+	setPath(c.data, packages(compiler), internalRoot, ReservedRoot, "packages")
+	decls, err := declarations(compiler.Modules)
+	if err != nil {
+		return nil, err
+	}
+	setPath(c.data, declaredKinds(decls), internalRoot, ReservedRoot, "declared")
+	applyDefaults(c, decls)
 	store := newStore(c.data)
 	if err := checkConfig(ctx, compiler, store, c.locate); err != nil {
 		return nil, err
 	}
 	// Index the list settings once per load rather than once per decision:
-	// the policies look the index up at data.runpolicy.prepared.
-	prepared, err := evalData(ctx, compiler, store, preparedQuery)
+	// the policies look the index up at data.internal.runpolicy.prepared.
+	prepared, err := evalData(ctx, compiler, store, PreparedQuery)
 	if err != nil {
 		return nil, err
 	}
 	if prepared != nil {
-		setPath(c.data, prepared, "runpolicy", "prepared")
+		setPath(c.data, prepared, internalRoot, ReservedRoot, "prepared")
 	}
 	return compiler, nil
 }
@@ -282,56 +296,6 @@ func packages(compiler *ast.Compiler) []any {
 	out := make([]any, len(names))
 	for i, n := range names {
 		out[i] = n
-	}
-	return out
-}
-
-// declaredSettings maps each policy under runpolicy.policies whose package
-// METADATA declares custom.settings to the names it declares, each to its
-// type as runpolicy.config checks it: "boolean" when its default is one,
-// "any" otherwise. runpolicy.config refuses any other setting of such a
-// policy; a policy that declares none takes any.
-func declaredSettings(compiler *ast.Compiler) map[string]any {
-	prefix := ast.MustParseRef("data.runpolicy.policies")
-	out := map[string]any{}
-	for _, m := range compiler.Modules {
-		path := m.Package.Path
-		if len(path) != len(prefix)+1 || !path.HasPrefix(prefix) {
-			continue
-		}
-		name, ok := path[len(prefix)].Value.(ast.String)
-		if !ok {
-			continue
-		}
-		for _, a := range m.Annotations {
-			if a.Scope != "package" && a.Scope != "subpackages" {
-				continue
-			}
-			list, ok := a.Custom["settings"].([]any)
-			if !ok {
-				continue
-			}
-			decl, _ := out[string(name)].(map[string]any)
-			if decl == nil {
-				decl = map[string]any{}
-				out[string(name)] = decl
-			}
-			for _, item := range list {
-				entry, ok := item.(map[string]any)
-				if !ok {
-					continue
-				}
-				key, ok := entry["name"].(string)
-				if !ok {
-					continue
-				}
-				kind := "any"
-				if _, ok := entry["default"].(bool); ok {
-					kind = "boolean"
-				}
-				decl[key] = kind
-			}
-		}
 	}
 	return out
 }

@@ -83,6 +83,10 @@ func TestBundleCannotTakeOverTheReservedNamespace(t *testing.T) {
 		{"package runpolicy.policies itself", map[string]string{"p.rego": "package runpolicy.policies\n\nx := 1\n"}, nil, "p.rego: package runpolicy.policies is reserved"},
 		{"prepared data", nil, obj("runpolicy", obj("prepared", obj("active", obj()))), "data.runpolicy.prepared is reserved"},
 		{"packages data", nil, obj("runpolicy", obj("packages", []any{})), "data.runpolicy.packages is reserved"},
+		{"engine data switches every policy off", nil, obj("internal", obj("runpolicy", obj("prepared", obj("active", obj())))), "data.internal.runpolicy is reserved"},
+		{"engine data replaced whole", nil, obj("internal", "x"), "data.internal must be an object"},
+		{"engine data module", map[string]string{"p.rego": "package internal.runpolicy.prepared\n\nactive := {}\n"}, nil, "p.rego: package internal.runpolicy.prepared is reserved"},
+		{"engine data by a rule named runpolicy", map[string]string{"p.rego": "package internal\n\nrunpolicy.prepared.active := {}\n"}, nil, "p.rego: package internal is reserved"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,13 +105,17 @@ func TestBundleCannotTakeOverTheReservedNamespace(t *testing.T) {
 		})
 	}
 	t.Run("documented data and policies pass", func(t *testing.T) {
-		b := testBundle("team", "ok", obj("runpolicy", obj("settings", obj("mine", obj("mode", "dry_run")))), map[string]string{"mine.rego": "package runpolicy.policies.mine\n\ndeny contains \"no\" if false\n", "h.rego": "package acme.helpers\n\nx := 1\n"})
+		b := testBundle("team", "ok", obj("runpolicy", obj("settings", obj("mine", obj("mode", "dry_run")))), map[string]string{"mine.rego": "package runpolicy.policies.mine\n\ndeny contains \"no\" if false\n", "h.rego": "package acme.helpers\n\nx := 1\n", "i.rego": "package internal.acme\n\nx := 1\n"})
 		builtinEngine(t, []Bundle{b})
 	})
 	t.Run("a --data file is held to the same rule", func(t *testing.T) {
 		_, err := New(context.Background(), nil, WithData(obj("runpolicy", obj("prepared", obj("active", obj())))))
 		if err == nil || !strings.Contains(err.Error(), "data document 1: data.runpolicy.prepared is reserved") {
 			t.Fatalf("New error = %v, want data.runpolicy.prepared of data document 1 refused", err)
+		}
+		_, err = New(context.Background(), nil, WithData(obj("internal", obj("runpolicy", obj("packages", []any{})))))
+		if err == nil || !strings.Contains(err.Error(), "data document 1: data.internal.runpolicy is reserved") {
+			t.Fatalf("New error = %v, want data.internal.runpolicy of data document 1 refused", err)
 		}
 	})
 }

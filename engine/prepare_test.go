@@ -13,9 +13,9 @@ func TestLoadDerivesData(t *testing.T) {
 
 default prepared := "none"
 
-prepared := data.runpolicy.prepared
+prepared := data.internal.runpolicy.prepared
 
-deny contains {"message": sprintf("%v %v", [data.runpolicy.packages, prepared])} if input.workflow.name == "CI"
+deny contains {"message": sprintf("%v %v", [data.internal.runpolicy.packages, prepared])} if input.workflow.name == "CI"
 `
 	tests := []struct {
 		name    string

@@ -16,6 +16,12 @@ import (
 // added to a built-in policy's package), so it is refused at load.
 const ReservedRoot = "runpolicy"
 
+// internalRoot holds what the engine derives at load, at
+// data.internal.runpolicy (see PreparedPath): no bundle, the built-in one
+// included, and no data file may write there, since a module or data
+// document at data.internal.runpolicy.prepared could mark every policy off.
+const internalRoot = "internal"
+
 // userData are the keys of data.runpolicy a bundle or --data file may set:
 // settings, additions to the compromised list (united with it, see
 // compromised.go) and additions to the list of vulnerable actions, which
@@ -74,6 +80,33 @@ func checkModule(bundle, file string, m *ast.Module, owner string, owned map[str
 	}
 	if s, ok := p[3].Value.(ast.String); !ok || owned[string(s)] {
 		return fmt.Errorf("bundle %s: %s: package %s belongs to policy %s of bundle %s: a bundle may add policies of its own, not rules to that one (change its settings instead)", bundle, file, pkg, p[3], owner)
+	}
+	return nil
+}
+
+// internal reports whether a package can define rules under
+// data.internal.runpolicy: the package internal itself (a rule there may be
+// named runpolicy) or one at or under internal.runpolicy.
+func internal(p ast.Ref) bool {
+	if len(p) < 2 || !p[1].Equal(ast.StringTerm(internalRoot)) {
+		return false
+	}
+	return len(p) == 2 || p[2].Equal(ast.StringTerm(ReservedRoot))
+}
+
+// checkInternal refuses data at data.internal.runpolicy, and a
+// data.internal that is not an object, which the engine would replace.
+func checkInternal(src source, data map[string]any) error {
+	v, ok := data[internalRoot]
+	if !ok {
+		return nil
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%s: data.%s must be an object, got %T", src.at(internalRoot), internalRoot, v)
+	}
+	if _, ok := obj[ReservedRoot]; ok {
+		return fmt.Errorf("%s: data.%s.%s is reserved for what runpolicy derives at load", src.at(internalRoot, ReservedRoot), internalRoot, ReservedRoot)
 	}
 	return nil
 }

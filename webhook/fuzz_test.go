@@ -192,7 +192,7 @@ func FuzzReceive(f *testing.F) {
 
 // allowFuzz evaluates the built-in policies with the settings each input
 // brings, as the engine does after a load: the list indexes are rebuilt
-// from the settings (data.runpolicy.prepared) before the decision.
+// from the settings (data.internal.runpolicy.prepared) before the decision.
 type allowFuzz struct {
 	once     sync.Once
 	store    storage.Store
@@ -218,9 +218,9 @@ func (a *allowFuzz) init(ctx context.Context) error {
 		}
 		a.store = inmem.NewFromObject(data)
 		for q, dst := range map[string]*rego.PreparedEvalQuery{
-			engine.DecisionQuery:           &a.decision,
-			"data.runpolicy.main.prepared": &a.prepared,
-			engine.ConfigErrorsQuery:       &a.errs,
+			engine.DecisionQuery:     &a.decision,
+			engine.PreparedQuery:     &a.prepared,
+			engine.ConfigErrorsQuery: &a.errs,
 		} {
 			if *dst, err = rego.New(rego.Query(q), rego.Compiler(compiler), rego.Store(a.store)).PrepareForEval(ctx); err != nil {
 				a.err = err
@@ -262,7 +262,7 @@ func (a *allowFuzz) eval(ctx context.Context, doc *input.Document, allow []strin
 		return nil, nil, fmt.Errorf("prepared: %w", err)
 	}
 	if len(rs) > 0 {
-		if err := a.store.Write(ctx, txn, storage.AddOp, storage.MustParsePath("/runpolicy/prepared"), rs[0].Expressions[0].Value); err != nil {
+		if err := a.store.Write(ctx, txn, storage.AddOp, storage.MustParsePath(engine.PreparedPath), rs[0].Expressions[0].Value); err != nil {
 			return nil, nil, err
 		}
 	}

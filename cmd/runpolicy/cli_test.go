@@ -111,6 +111,14 @@ func TestTestChecksManifestRoots(t *testing.T) {
 	}
 }
 
+// TestTestAppliesMetadataDefaults: runpolicy test sets the defaults a
+// policy's METADATA declares, as eval and serve do; stock opa does not.
+func TestTestAppliesMetadataDefaults(t *testing.T) {
+	if code, out, errOut := runBinary(t, "test", "testdata/test-metadata-defaults"); code != exitOK {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
 // --format json and --coverage print what `opa test` prints, so tools
 // written for opa read them; coverage counts the files under test only.
 func TestTestJSONAndCoverage(t *testing.T) {

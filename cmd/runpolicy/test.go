@@ -145,7 +145,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // testFiles loads the modules and data under paths, plus the built-in
-// bundle beneath them. With no paths, the built-in tree itself, tests included.
+// bundle and the settings defaults of every policy's METADATA beneath them. With no paths, the built-in tree itself, tests included.
 // own are the modules under paths (all of them with no paths).
 func testFiles(paths []string) (modules, own map[string]*ast.Module, data map[string]any, err error) {
 	ld := loader.NewFileLoader().WithRegoVersion(ast.RegoV1).WithProcessAnnotation(true)
@@ -160,7 +160,7 @@ func testFiles(paths []string) (modules, own map[string]*ast.Module, data map[st
 	}
 	own = res.ParsedModules()
 	if len(paths) == 0 || definesBuiltin(own) {
-		return own, own, res.Documents, nil
+		return own, own, res.Documents, engine.ApplyDefaults(own, res.Documents)
 	}
 	modules = make(map[string]*ast.Module, len(own))
 	for name, m := range own {
@@ -177,7 +177,9 @@ func testFiles(paths []string) (modules, own map[string]*ast.Module, data map[st
 	for name, m := range bmods {
 		modules[name] = m
 	}
-	return modules, own, data, nil
+	// The defaults the policies' METADATA declares, beneath every data
+	// file, as eval and serve load them.
+	return modules, own, data, engine.ApplyDefaults(modules, data)
 }
 
 // skipNonPolicy keeps Rego files and data documents; schemas, fixtures and

@@ -4,15 +4,20 @@ package input
 // is shared by every run of the same file content (callers cache it by
 // SHA256), so nothing may modify it after Parse returns.
 type Facts struct {
-	Name         string          `json:"name"`
-	Triggers     []string        `json:"triggers"`
-	SHA256       string          `json:"sha256"`
-	Jobs         map[string]*Job `json:"jobs"`
-	Uses         []Use           `json:"uses"`
-	RunnerLabels []string        `json:"runner_labels"`
-	Secrets      Secrets         `json:"secrets"`
-	ParseErrors  []ParseError    `json:"parse_errors"`
-	Unmodeled    []Unmodeled     `json:"unmodeled"`
+	Name         string              `json:"name"`
+	Triggers     []string            `json:"triggers"`
+	SHA256       string              `json:"sha256"`
+	Jobs         map[string]*Job     `json:"jobs"`
+	Uses         []Use               `json:"uses"`
+	RunnerLabels []string            `json:"runner_labels"`
+	Secrets      Secrets             `json:"secrets"`
+	ParseErrors  []ParseError        `json:"parse_errors"`
+	Unmodeled    []Unmodeled         `json:"unmodeled"`
+	Env          map[string]string   `json:"env"`
+	Defaults     Defaults            `json:"defaults"`
+	Concurrency  *Concurrency        `json:"concurrency"`
+	Permissions  *Permissions        `json:"permissions"`
+	On           map[string]*Trigger `json:"on"`
 
 	// lazy holds the OPA values of the fields above, built once on first
 	// use by Document.Value; nil for Facts not made by Parse.
@@ -58,6 +63,11 @@ func Build(f *Facts, c Context) *Document {
 			SHA256:      f.SHA256,
 			ParseErrors: f.ParseErrors,
 			Unmodeled:   f.Unmodeled,
+			Env:         f.Env,
+			Defaults:    f.Defaults,
+			Concurrency: f.Concurrency,
+			Permissions: f.Permissions,
+			On:          f.On,
 		},
 		Jobs:         f.Jobs,
 		Uses:         f.Uses,

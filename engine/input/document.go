@@ -10,7 +10,8 @@ package input
 // SchemaVersion is the version of the input document this package produces.
 const SchemaVersion = 1
 
-// Document is the input document of schema_version 1 (described by policies/schemas/input.json and policies/README.md).
+// Document is the input document of schema_version 1, described field by
+// field in policies/schemas/input.json and policies/README.md.
 // Every slice is non-nil so that it encodes as [] and Rego can iterate it.
 type Document struct {
 	SchemaVersion int             `json:"schema_version"`
@@ -107,6 +108,86 @@ type Workflow struct {
 	// after a $/ reference. What can be read inside them is judged all the
 	// same.
 	Unmodeled []Unmodeled `json:"unmodeled"`
+	// Env is the workflow's env: as written; {} when absent or written as
+	// an expression (which Unmodeled then reports).
+	Env      map[string]string `json:"env"`
+	Defaults Defaults          `json:"defaults"`
+	// Concurrency is nil when the workflow has no concurrency:.
+	Concurrency *Concurrency `json:"concurrency"`
+	// Permissions are the workflow's permissions: as written, nil when
+	// absent. Job.Permissions has what each job's token gets.
+	Permissions *Permissions `json:"permissions"`
+	// On has one entry per trigger (the names of Triggers) with its filters.
+	On map[string]*Trigger `json:"on"`
+}
+
+// Defaults are the defaults.run of a workflow.
+type Defaults struct {
+	Shell            *string `json:"shell"`
+	WorkingDirectory *string `json:"working_directory"`
+}
+
+// Concurrency is a concurrency: of a workflow or job. The form
+// `concurrency: group` has CancelInProgress false.
+type Concurrency struct {
+	Group string `json:"group"`
+	// CancelInProgress is a bool, or the expression text when an
+	// expression decides it.
+	CancelInProgress any `json:"cancel_in_progress" union:"boolean,string"`
+	Line             int `json:"line"`
+}
+
+// Permissions are a permissions: key as written: Scopes lists the scopes
+// it names (empty for read-all, write-all and {}), All is read-all or
+// write-all. A value GitHub does not document is read as the most it could
+// grant (write, write-all) and reported in Workflow.Unmodeled.
+type Permissions struct {
+	Scopes map[string]string `json:"scopes"`
+	All    *string           `json:"all"`
+	Line   int               `json:"line"`
+}
+
+// Sources of JobPermissions.
+const (
+	PermissionsJob      = "job"      // the job's own permissions:
+	PermissionsWorkflow = "workflow" // the workflow's, which the job has none to replace
+	PermissionsDefault  = "default"  // neither: the repository's or organization's default
+)
+
+// Permission levels and the two all-scope values.
+const (
+	PermissionRead     = "read"
+	PermissionWrite    = "write"
+	PermissionNone     = "none"
+	PermissionReadAll  = "read-all"
+	PermissionWriteAll = "write-all"
+)
+
+// JobPermissions are the permissions of a job's GITHUB_TOKEN as GitHub
+// computes them from the file: the job's permissions: replaces the
+// workflow's entirely, every scope a mapping does not name is none, and
+// read-all and write-all give every scope that level. Scopes lists every
+// scope GitHub documents (PermissionScopes); it and Line are nil when
+// Source is "default": the repository's or organization's setting applies,
+// which the file does not show.
+type JobPermissions struct {
+	Source string            `json:"source"`
+	Scopes map[string]string `json:"scopes" nullable:"true"`
+	All    *string           `json:"all"`
+	Line   *int              `json:"line"`
+}
+
+// Trigger is one event of on: with its filters, [] where absent.
+type Trigger struct {
+	Types          []string `json:"types"`
+	Branches       []string `json:"branches"`
+	BranchesIgnore []string `json:"branches_ignore"`
+	Tags           []string `json:"tags"`
+	TagsIgnore     []string `json:"tags_ignore"`
+	Paths          []string `json:"paths"`
+	PathsIgnore    []string `json:"paths_ignore"`
+	Workflows      []string `json:"workflows"`
+	Line           int      `json:"line"`
 }
 
 // Unmodeled is one shape of the workflow runpolicy cannot model.
@@ -173,6 +254,34 @@ type Job struct {
 	Secrets        []string     `json:"secrets"`
 	HardenRunner   HardenRunner `json:"harden_runner"`
 	Steps          []Step       `json:"steps"`
+	// If is the job's if: condition as written, nil when absent.
+	If *string `json:"if"`
+	// Env is the job's env: as written ({} when absent or an expression).
+	Env         map[string]string `json:"env"`
+	Environment *Environment      `json:"environment"`
+	Concurrency *Concurrency      `json:"concurrency"`
+	// Needs are the job ids of needs:, a single id as a one-item list.
+	Needs []string `json:"needs"`
+	// Outputs are the job's outputs: as written (expression text).
+	Outputs map[string]string `json:"outputs"`
+	// TimeoutMinutes is a number, the expression text, or nil when absent.
+	TimeoutMinutes any            `json:"timeout_minutes" union:"number,string,null"`
+	Permissions    JobPermissions `json:"permissions"`
+	// With and SecretsMap are the with: inputs and the secrets: mapping of
+	// a reusable workflow call as written; {} for other jobs and for
+	// secrets: inherit (SecretsInherit).
+	With       map[string]string `json:"with"`
+	SecretsMap map[string]string `json:"secrets_map"`
+	// Expressions are the ${{ }} of the job's own keys (not its steps'),
+	// in file order.
+	Expressions []Expression `json:"expressions"`
+}
+
+// Environment is a job's environment:.
+type Environment struct {
+	Name string  `json:"name"`
+	URL  *string `json:"url"`
+	Line int     `json:"line"`
 }
 
 // RunsOn is a job's runs-on, normalized from every form GitHub accepts.
@@ -239,6 +348,48 @@ type Step struct {
 	Background bool `json:"background"`
 	// Targets are the step ids a wait: or cancel: names.
 	Targets []string `json:"targets"`
+	// Script is the run: of a run step, nil for any other step.
+	Script *Script `json:"script"`
+	// If is the step's if: condition as written, nil when absent.
+	If *string `json:"if"`
+	// Env is the step's env: as written ({} when absent or an expression).
+	Env map[string]string `json:"env"`
+	// Expressions are the ${{ }} of the step, in file order.
+	Expressions []Expression `json:"expressions"`
+}
+
+// Script is what a run step runs.
+type Script struct {
+	// Text is the script as written, ${{ }} kept, cut to MaxScriptSize
+	// bytes on a rune boundary; Truncated says it was cut.
+	Text      string `json:"text"`
+	Truncated bool   `json:"truncated"`
+	// Shell and WorkingDirectory are the step's, else the job's
+	// defaults.run, else the workflow's; nil when none is written.
+	Shell            *string `json:"shell"`
+	WorkingDirectory *string `json:"working_directory"`
+	// Line is the line of run:.
+	Line int `json:"line"`
+}
+
+// Expression is one ${{ }} expression of a step or a job; an if: is one
+// expression even without ${{ }}, as GitHub reads it.
+type Expression struct {
+	// Field is the key the expression is written under: run, if,
+	// with.<input>, env.<NAME>, or for a job outputs.<name>,
+	// secrets.<name>, and the job key for the others (runs-on, container,
+	// services.<name>, environment, concurrency, strategy, …).
+	Field string `json:"field"`
+	// Text is the expression inside ${{ }}, trimmed.
+	Text string `json:"text"`
+	// Contexts are the property paths the expression reads, in lower case
+	// and dotted (github['head_ref'] is github.head_ref): * stands for a
+	// filter (labels.*.name) and for an index that is not a string
+	// (commits[0], event[inputs.key]). A function's result is no context;
+	// its arguments are (fromJSON(steps.a.outputs.b) reads
+	// steps.a.outputs.b).
+	Contexts []string `json:"contexts"`
+	Line     int      `json:"line"`
 }
 
 // Sources of Use: where the workflow names the reference.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // Limits on a webhook payload. GitHub caps deliveries at 25 MB and real
@@ -95,7 +97,7 @@ func ParseEvent(payload []byte) (Context, error) {
 	}
 	var p eventPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return Context{}, fmt.Errorf("event payload: not a webhook payload: %s", oneLine(err.Error()))
+		return Context{}, fmt.Errorf("event payload: not a webhook payload: %s", oneline.Fold(err.Error()))
 	}
 	return p.context()
 }
@@ -194,7 +196,7 @@ func (c Context) WithRun(run []byte) (Context, error) {
 	}
 	var r workflowRunBody
 	if err := json.Unmarshal(run, &r); err != nil {
-		return Context{}, fmt.Errorf("run of a job: not a workflow run: %s", oneLine(err.Error()))
+		return Context{}, fmt.Errorf("run of a job: not a workflow run: %s", oneline.Fold(err.Error()))
 	}
 	repo := payloadRepo{FullName: c.Repository.FullName, Name: c.Repository.Name, Owner: payloadUser{c.Repository.Owner},
 		DefaultBranch: c.Repository.DefaultBranch, Visibility: c.Repository.Visibility, Fork: c.Repository.Fork}

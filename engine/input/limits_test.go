@@ -132,8 +132,8 @@ func FuzzParse(f *testing.F) {
 			f.Add(src)
 		}
 	}
-	// parallel steps, unmodeled shapes, uses spellings, matrix expansion and images
-	for _, name := range []string{"parallel-steps.yml", "unmodeled.yml", "uses-spellings.yml", "runs-on-matrix.yml", "images.yml"} {
+	// parallel steps, unmodeled shapes, uses spellings, matrix expansion, images, expressions and permissions
+	for _, name := range []string{"parallel-steps.yml", "unmodeled.yml", "uses-spellings.yml", "runs-on-matrix.yml", "images.yml", "injection.yml", "permissions.yml"} {
 		src, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -153,4 +153,46 @@ func FuzzParse(f *testing.F) {
 		doc := Build(facts, LocalContext("fuzz.yml"))
 		_ = doc.Value()
 	})
+}
+
+// BenchmarkParseHostileExpressions parses files that are valid YAML but
+// built to make reading expressions cost more than their size: every
+// expression on one long line with a multi-byte character before it,
+// expressions that read thousands of contexts or secrets each. Each must
+// stay within a small multiple of a plain file of the same size.
+func BenchmarkParseHostileExpressions(b *testing.B) {
+	var line bytes.Buffer
+	line.WriteString("{on: push, jobs: {j: {runs-on: x, steps: [")
+	for i := range 19_000 {
+		fmt.Fprintf(&line, `{run: "é${{ a%d == }}"},`, i)
+	}
+	line.WriteString("]}}}\n")
+	wide := func(format string) []byte {
+		var src bytes.Buffer
+		src.WriteString("on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n")
+		for e := 0; src.Len() < MaxWorkflowSize-2*MaxExpressionSize; e++ {
+			src.WriteString("      - run: ${{ x")
+			for i := 0; i < 1200; i++ {
+				fmt.Fprintf(&src, format, e, i)
+			}
+			src.WriteString(" }}\n")
+		}
+		return src.Bytes()
+	}
+	inputs := map[string][]byte{
+		"one line":     line.Bytes(),
+		"wide context": wide(" || c%d.p%d"),
+		"wide secrets": wide(" || secrets.s%d_%d"),
+	}
+	for name, src := range inputs {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(src)))
+			for b.Loop() {
+				if _, err := Parse("hostile.yml", src); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

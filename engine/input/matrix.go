@@ -286,15 +286,10 @@ func parseTemplate(s string) (t template, ok bool) {
 // matrixPath parses the expression at the start of text (just after "${{")
 // and returns the property path it reads under matrix (matrix.os,
 // matrix['os'], matrix.config.os) with how many bytes the expression and
-// its "}}" took; nil for any other expression.
+// its "}}" took; nil for any other expression. parseExpr bounds the
+// parser's work and turns its panics into errors.
 func matrixPath(text string) (path []string, consumed int) {
-	defer func() {
-		if recover() != nil { // a parser panic loses the path, not the file
-			path = nil
-		}
-	}()
-	lexer := actionlint.NewExprLexer(text)
-	tree, err := actionlint.NewExprParser().Parse(lexer)
+	tree, consumed, err := parseExpr(text)
 	if err != nil {
 		return nil, 0
 	}
@@ -308,7 +303,7 @@ func matrixPath(text string) (path []string, consumed int) {
 			for i, j := 0, len(reversed)-1; i < j; i, j = i+1, j-1 {
 				reversed[i], reversed[j] = reversed[j], reversed[i]
 			}
-			return reversed, lexer.Offset()
+			return reversed, consumed
 		case *actionlint.ObjectDerefNode:
 			reversed = append(reversed, strings.ToLower(n.Property))
 			node = n.Receiver

@@ -25,12 +25,20 @@ type flatStep struct {
 	// controls are the values of the keys actionlint's step has no place
 	// for (background, wait, wait-all, cancel): GitHub evaluates their
 	// expressions, so their secret references count.
-	controls []*yaml.Node
+	controls []control
+}
+
+// control is a key of a step that actionlint's tree has no place for.
+type control struct {
+	key   string
+	value *yaml.Node
 }
 
 // steps normalizes the steps of job j (id, in file order order) into
 // job.Steps and returns the actionlint step of each, aligned with them.
-func (n *normalizer) steps(j *actionlint.Job, id string, order int, job *Job) []*actionlint.Step {
+//
+// defaults are the job's defaults.run over the workflow's.
+func (n *normalizer) steps(j *actionlint.Job, id string, order int, job *Job, defaults Defaults) []*actionlint.Step {
 	nodes := n.yaml.stepNodes(j)
 	flat := make([]flatStep, 0, len(j.Steps))
 	for i, s := range j.Steps {
@@ -52,7 +60,10 @@ func (n *normalizer) steps(j *actionlint.Job, id string, order int, job *Job) []
 		indexes[i] = i
 		index := &indexes[i]
 		s := f.s
-		step := Step{Index: i, Line: s.Pos.Line, Control: f.control, Background: f.background, Targets: f.targets}
+		step := Step{
+			Index: i, Line: s.Pos.Line, Control: f.control, Background: f.background, Targets: f.targets,
+			If: optString(s.If), Env: n.envVars(s.Env, id, index, s.Pos.Line),
+		}
 		if step.Targets == nil {
 			step.Targets = []string{}
 		}
@@ -78,7 +89,9 @@ func (n *normalizer) steps(j *actionlint.Job, id string, order int, job *Job) []
 				}
 				step.Uses = n.addUse(u)
 			}
-			step.With = make(map[string]string, len(e.Inputs))
+			if len(e.Inputs) > 0 {
+				step.With = make(map[string]string, len(e.Inputs))
+			}
 			for _, in := range e.Inputs {
 				if in != nil && in.Name != nil && in.Value != nil {
 					step.With[in.Name.Value] = in.Value.Value
@@ -86,33 +99,38 @@ func (n *normalizer) steps(j *actionlint.Job, id string, order int, job *Job) []
 			}
 		case *actionlint.ExecRun:
 			step.Run = true
+			step.Script = n.script(e, defaults, s.Pos.Line)
 		}
-		if step.With == nil {
-			step.With = map[string]string{}
+		if len(step.With) == 0 {
+			step.With = n.empty()
 		}
+		n.scratch = n.scratch[:0]
+		w := where{job: id, jobOrder: order, step: index, exprs: &n.scratch}
+		n.stepStrings(s, w)
+		for _, c := range f.controls {
+			n.textYAML(c.value, in(w, CtxOther).under(c.key), 0)
+		}
+		step.Expressions = recorded(n.scratch)
 		job.Steps = append(job.Steps, step)
 		execs[i] = s
-		w := where{job: id, jobOrder: order, step: index}
-		n.stepSecrets(s, w)
-		for _, c := range f.controls {
-			n.scanYAML(c, in(w, CtxOther), 0)
-		}
 	}
 	return execs
 }
 
-// scanYAML records the secrets read by the scalars under node.
-func (n *normalizer) scanYAML(node *yaml.Node, w where, depth int) {
+// textYAML parses the expressions of the scalars under node.
+func (n *normalizer) textYAML(node *yaml.Node, w where, depth int) {
 	node = unalias(node)
 	if depth > MaxYAMLDepth {
 		return
 	}
 	if node.Kind == yaml.ScalarNode {
-		n.secrets.scan(yamlString(node), w)
+		if strings.Contains(node.Value, "${{") {
+			n.text(yamlString(node), w)
+		}
 		return
 	}
 	for _, c := range node.Content {
-		n.scanYAML(c, w, depth+1)
+		n.textYAML(c, w, depth+1)
 	}
 }
 
@@ -138,7 +156,7 @@ func (n *normalizer) flatten(flat []flatStep, job string, f flatStep, node *yaml
 		switch k.Value {
 		case "background":
 			f.background = !(v.Kind == yaml.ScalarNode && v.Value == "false")
-			f.controls = append(f.controls, v)
+			f.controls = append(f.controls, control{k.Value, v})
 			y.explain(k, `unexpected key "background"`)
 		case ControlParallel, ControlWait, ControlWaitAll, ControlCancel:
 			keys = append(keys, k.Value)
@@ -148,10 +166,10 @@ func (n *normalizer) flatten(flat []flatStep, job string, f flatStep, node *yaml
 			case ControlParallel:
 				block = v
 				if v.Kind == yaml.ScalarNode {
-					f.controls = append(f.controls, v) // an expression GitHub may evaluate
+					f.controls = append(f.controls, control{k.Value, v}) // an expression GitHub may evaluate
 				}
 			default:
-				f.controls = append(f.controls, v)
+				f.controls = append(f.controls, control{k.Value, v})
 				if k.Value != ControlWaitAll {
 					f.targets = scalars(v)
 				}

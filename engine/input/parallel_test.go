@@ -241,7 +241,7 @@ jobs:
 func TestWorkflowYAMLReadOnlyWhenNeeded(t *testing.T) {
 	read := func(src []byte) bool {
 		wf, errs := actionlint.Parse(src)
-		return readWorkflowYAML(src, wf, errs) != nil
+		return readWorkflowYAML(src, nil, wf, errs) != nil
 	}
 	files, err := filepath.Glob(filepath.Join(corpus, "workflows", "*.y*ml"))
 	if err != nil || len(files) < 40 {
@@ -268,5 +268,22 @@ func TestWorkflowYAMLReadOnlyWhenNeeded(t *testing.T) {
 	f := mustParse(t, "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - run: a\n")
 	if f.Unmodeled == nil || len(f.Unmodeled) != 0 {
 		t.Errorf("unmodeled = %#v, want an empty list", f.Unmodeled)
+	}
+}
+
+// A tree parse decoded already is read as it is, not decoded again.
+func TestWorkflowYAMLReusesTheTree(t *testing.T) {
+	src := []byte("on: push\njobs:\n  build:\n    runs-on: x\n    steps:\n      - parallel:\n          - run: a\n")
+	other, err := decodeYAML([]byte("on: push\njobs:\n  other:\n    runs-on: x\n    steps: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, errs := actionlint.Parse(src)
+	y := readWorkflowYAML(src, other, wf, errs)
+	if y == nil || y.job("other") == nil || y.job("build") != nil {
+		t.Fatalf("readWorkflowYAML did not read the tree it was given: %+v", y)
+	}
+	if y = readWorkflowYAML(src, nil, wf, errs); y == nil || y.job("build") == nil {
+		t.Fatalf("readWorkflowYAML without a tree did not decode src: %+v", y)
 	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/rhysd/actionlint"
 	"go.yaml.in/yaml/v4"
+
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // Parse normalizes the bytes of one workflow file. It is pure: no network,
@@ -33,16 +35,22 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 	// scan can tell: actionlint alone decodes those. Any other file is
 	// decoded and measured first, so that actionlint never walks an alias
 	// bomb.
-	var lines yamlLines
+	var (
+		lines yamlLines
+		// root is the decoded tree once actionlint's tree is built beside
+		// it, kept for readWorkflowYAML; nil when it was not decoded then.
+		root *yaml.Node
+	)
 	measured := !simpleYAML(src)
 	if measured {
-		root, err := decodeYAML(src)
+		measuredRoot, err := decodeYAML(src)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		// Take what is needed from this tree before actionlint builds its
-		// own, so that the two are not alive at the same time.
-		lines = findYAMLLines(root)
+		// own, so that the two are not alive at the same time: such a file
+		// is decoded again only when readWorkflowYAML needs the tree.
+		lines = findYAMLLines(measuredRoot)
 	}
 	var (
 		wf   *actionlint.Workflow
@@ -56,8 +64,8 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 		// The YAML decoder names what is wrong with a file that is not a
 		// workflow, and keeps the line of `secrets: inherit`, which
 		// actionlint's tree loses.
-		root, derr := decodeYAML(src)
-		if derr != nil {
+		var derr error
+		if root, derr = decodeYAML(src); derr != nil {
 			return nil, fmt.Errorf("%s: %w", path, derr)
 		}
 		lines = findYAMLLines(root)
@@ -69,12 +77,14 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 
-	y := readWorkflowYAML(src, wf, errs) // nil for nearly every workflow (see shapes.go)
+	y := readWorkflowYAML(src, root, wf, errs) // nil for nearly every workflow (see shapes.go)
 	n := normalizer{
-		src:    newSource(src),
-		lines:  lines,
-		yaml:   y,
-		budget: matrixBudget{left: maxMatrixWork},
+		src:         newSource(src),
+		lines:       lines,
+		yaml:        y,
+		budget:      matrixBudget{left: maxMatrixWork},
+		exprs:       newExprBudget(),
+		scriptBytes: MaxScriptBytes,
 		facts: &Facts{
 			SHA256:      hex.EncodeToString(sum[:]),
 			Triggers:    triggers(wf),
@@ -89,7 +99,10 @@ func parse(path string, src []byte, sum [32]byte) (*Facts, error) {
 		n.facts.Name = wf.Name.Value
 	}
 	n.workflow(wf)
-	n.facts.ParseErrors = y.filter(n.facts.ParseErrors)
+	if n.over != nil {
+		return nil, fmt.Errorf("%s: %w", path, n.over)
+	}
+	n.facts.ParseErrors = sortedParseErrors(append(y.filter(n.facts.ParseErrors), n.parseErrors...))
 	n.facts.Unmodeled = n.unmodeled()
 	return n.facts, nil
 }
@@ -101,17 +114,43 @@ type normalizer struct {
 	lines   yamlLines
 	yaml    *workflowYAML // what actionlint's tree lacks; nil when it lacks nothing
 	facts   *Facts
-	budget  matrixBudget // work left for expanding matrices (matrix.go)
+	budget  matrixBudget           // work left for expanding matrices (matrix.go)
+	exprs   exprBudget             // what the limits on expressions leave (expressions.go)
+	parsed  map[string]*parsedExpr // the expressions parsed so far, by their text and }}
+	// scriptBytes is what MaxScriptBytes leaves.
+	scriptBytes int
+	// over is the limit the workflow broke while it was read: Parse fails.
+	over error
+	// parseErrors are the expressions that do not parse.
+	parseErrors []ParseError
+	// unmodeledShapes are those actionlint's tree shows (permissions.go).
+	unmodeledShapes []Unmodeled
+	// wfDefaults are the workflow's defaults.run.
+	wfDefaults Defaults
+	// inherited are the permissions of the jobs without their own.
+	inherited *JobPermissions
+	// none is the empty map of every absent mapping (fields.go).
+	none map[string]string
+	// scratch collects the expressions of one step or job at a time.
+	scratch []pendingExpr
 }
 
 func (n *normalizer) workflow(wf *actionlint.Workflow) {
 	top := where{jobOrder: -1, context: CtxOther}
-	n.secrets.scan(wf.Name, top)
-	n.secrets.scan(wf.RunName, top)
+	n.text(wf.Name, top)
+	n.text(wf.RunName, top)
 	n.events(wf.On, top)
 	n.env(wf.Env, top)
 	n.defaults(wf.Defaults, top)
 	n.concurrency(wf.Concurrency, top)
+
+	f := n.facts
+	f.On = on(wf)
+	f.Env = n.envVars(wf.Env, "", nil, 1)
+	n.wfDefaults = defaultsRun(wf.Defaults)
+	f.Defaults = n.wfDefaults
+	f.Concurrency = concurrencyOf(wf.Concurrency)
+	f.Permissions = n.permissions(wf.Permissions, "")
 
 	labels := []string{}
 	for order, j := range sortedJobs(wf.Jobs) {
@@ -154,10 +193,19 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 	id := j.ID.Value
 	n.recoverCall(j)
 	job := &Job{
-		Name:   id,
-		Line:   j.Pos.Line,
-		RunsOn: runsOn(j.RunsOn),
+		Name:           id,
+		Line:           j.Pos.Line,
+		RunsOn:         runsOn(j.RunsOn),
+		If:             optString(j.If),
+		Env:            n.envVars(j.Env, id, nil, j.Pos.Line),
+		Environment:    environmentOf(j.Environment),
+		Concurrency:    concurrencyOf(j.Concurrency),
+		Needs:          values(j.Needs),
+		Outputs:        n.outputs(j.Outputs),
+		TimeoutMinutes: timeoutMinutes(j.TimeoutMinutes),
+		Permissions:    n.jobPermissions(j.Permissions, id),
 	}
+	job.With, job.SecretsMap = n.callInputs(j.WorkflowCall)
 	if j.Name != nil && j.Name.Value != "" {
 		job.Name = j.Name.Value
 	}
@@ -168,9 +216,9 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		job.Container = &image
 	}
 
-	w := where{job: id, jobOrder: order, context: CtxOther}
-	n.secrets.scan(j.Name, w)
-	n.jobSecrets(j, w)
+	n.scratch = n.scratch[:0]
+	n.jobStrings(j, where{job: id, jobOrder: order, context: CtxOther, exprs: &n.scratch})
+	job.Expressions = recorded(n.scratch)
 
 	if call := j.WorkflowCall; call != nil && call.Uses != nil {
 		u := ParseUses(call.Uses.Value, true)
@@ -181,7 +229,7 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 
 	n.images(job, j, id, matrix)
 
-	execs := n.steps(j, id, order, job) // aligned with job.Steps (parallel.go)
+	execs := n.steps(j, id, order, job, defaultsRun(j.Defaults).orBase(n.wfDefaults)) // aligned with job.Steps (parallel.go)
 	job.HardenRunner = hardenRunner(execs, job.Steps)
 	return job
 }
@@ -205,215 +253,6 @@ func maxUses(wf *actionlint.Workflow) int {
 		}
 	}
 	return n
-}
-
-// jobSecrets scans every job-level string that can hold an expression.
-func (n *normalizer) jobSecrets(j *actionlint.Job, w where) {
-	sc := &n.secrets
-	sc.scanCondition(j.If, in(w, CtxIf))
-	n.env(j.Env, w)
-	n.defaults(j.Defaults, w)
-	n.concurrency(j.Concurrency, w)
-	if r := j.RunsOn; r != nil {
-		sc.scan(r.LabelsExpr, w)
-		sc.scan(r.Group, w)
-		for _, l := range r.Labels {
-			sc.scan(l, w)
-		}
-	}
-	if e := j.Environment; e != nil {
-		sc.scan(e.Name, w)
-		sc.scan(e.URL, w)
-		n.boolean(e.Deployment, w)
-	}
-	for _, o := range j.Outputs {
-		sc.scan(o.Value, w)
-	}
-	n.float(j.TimeoutMinutes, w)
-	n.boolean(j.ContinueOnError, w)
-	if s := j.Strategy; s != nil {
-		n.matrix(s.Matrix, w)
-		n.boolean(s.FailFast, w)
-		if s.MaxParallel != nil {
-			sc.scan(s.MaxParallel.Expression, w)
-		}
-	}
-	n.container(j.Container, w)
-	if s := j.Services; s != nil {
-		sc.scan(s.Expression, w)
-		for _, svc := range s.Value {
-			n.container(svc.Container, w)
-		}
-	}
-	if call := j.WorkflowCall; call != nil {
-		for _, input := range call.Inputs {
-			sc.scan(input.Value, in(w, CtxWith))
-		}
-		for _, secret := range call.Secrets {
-			sc.scan(secret.Value, in(w, CtxSecrets))
-		}
-		if call.InheritSecrets {
-			line, ok := n.lines.inherit[strings.ToLower(w.job)]
-			if !ok {
-				line = j.Pos.Line
-			}
-			sc.inherit(line, in(w, CtxSecrets))
-		}
-	}
-	if s := j.Snapshot; s != nil {
-		sc.scan(s.ImageName, w)
-		sc.scan(s.Version, w)
-		sc.scanCondition(s.If, in(w, CtxIf))
-	}
-}
-
-// stepSecrets scans every string of a step that can hold an expression.
-func (n *normalizer) stepSecrets(s *actionlint.Step, w where) {
-	sc := &n.secrets
-	sc.scanCondition(s.If, in(w, CtxIf))
-	sc.scan(s.Name, in(w, CtxOther))
-	n.env(s.Env, w)
-	n.boolean(s.ContinueOnError, in(w, CtxOther))
-	n.float(s.TimeoutMinutes, in(w, CtxOther))
-	switch e := s.Exec.(type) {
-	case *actionlint.ExecRun:
-		sc.scan(e.Run, in(w, CtxRun))
-		sc.scan(e.Shell, in(w, CtxOther))
-		sc.scan(e.WorkingDirectory, in(w, CtxOther))
-	case *actionlint.ExecAction:
-		sc.scan(e.Uses, in(w, CtxOther))
-		for _, input := range e.Inputs {
-			sc.scan(input.Value, in(w, CtxWith))
-		}
-		sc.scan(e.Entrypoint, in(w, CtxWith))
-		sc.scan(e.Args, in(w, CtxWith))
-	}
-}
-
-func (n *normalizer) events(events []actionlint.Event, w where) {
-	for _, e := range events {
-		switch e := e.(type) {
-		case *actionlint.WorkflowCallEvent:
-			for _, input := range e.Inputs {
-				n.secrets.scan(input.Default, w)
-			}
-			for _, o := range e.Outputs {
-				n.secrets.scan(o.Value, w)
-			}
-		case *actionlint.WorkflowDispatchEvent:
-			for _, input := range e.Inputs {
-				n.secrets.scan(input.Default, w)
-			}
-		}
-	}
-}
-
-func (n *normalizer) env(e *actionlint.Env, w where) {
-	if e == nil {
-		return
-	}
-	w.context = CtxEnv
-	n.secrets.scan(e.Expression, w)
-	for _, v := range e.Vars {
-		n.secrets.scan(v.Value, w)
-	}
-}
-
-func (n *normalizer) defaults(d *actionlint.Defaults, w where) {
-	if d != nil && d.Run != nil {
-		n.secrets.scan(d.Run.Shell, w)
-		n.secrets.scan(d.Run.WorkingDirectory, w)
-	}
-}
-
-func (n *normalizer) concurrency(c *actionlint.Concurrency, w where) {
-	if c != nil {
-		n.secrets.scan(c.Group, w)
-		n.boolean(c.CancelInProgress, w)
-	}
-}
-
-// container scans a job container or a service: registry credentials, env
-// and the other strings.
-func (n *normalizer) container(c *actionlint.Container, w where) {
-	if c == nil {
-		return
-	}
-	sc := &n.secrets
-	sc.scan(c.Image, w)
-	sc.scan(c.Options, w)
-	for _, s := range c.Ports { // actionlint also keeps volumes here
-		sc.scan(s, w)
-	}
-	for _, s := range c.Volumes {
-		sc.scan(s, w)
-	}
-	if cr := c.Credentials; cr != nil {
-		cw := in(w, CtxCredentials)
-		sc.scan(cr.Expression, cw)
-		sc.scan(cr.Username, cw)
-		sc.scan(cr.Password, cw)
-	}
-	n.env(c.Env, w)
-}
-
-func (n *normalizer) matrix(m *actionlint.Matrix, w where) {
-	if m == nil {
-		return
-	}
-	n.secrets.scan(m.Expression, w)
-	for _, row := range m.Rows {
-		n.secrets.scan(row.Expression, w)
-		for _, v := range row.Values {
-			n.raw(v, w)
-		}
-	}
-	for _, cs := range []*actionlint.MatrixCombinations{m.Include, m.Exclude} {
-		if cs == nil {
-			continue
-		}
-		n.secrets.scan(cs.Expression, w)
-		for _, c := range cs.Combinations {
-			n.secrets.scan(c.Expression, w)
-			for _, a := range c.Assigns {
-				n.raw(a.Value, w)
-			}
-		}
-	}
-}
-
-// raw scans a matrix value. The tree is bounded by MaxYAMLNodes.
-func (n *normalizer) raw(v actionlint.RawYAMLValue, w where) {
-	switch v := v.(type) {
-	case *actionlint.RawYAMLString:
-		n.secrets.scan(&actionlint.String{Value: v.Value, Pos: v.Pos()}, w)
-	case *actionlint.RawYAMLArray:
-		for _, e := range v.Elems {
-			n.raw(e, w)
-		}
-	case *actionlint.RawYAMLObject:
-		for _, e := range v.Props {
-			n.raw(e, w)
-		}
-	}
-}
-
-func (n *normalizer) boolean(b *actionlint.Bool, w where) {
-	if b != nil {
-		n.secrets.scan(b.Expression, w)
-	}
-}
-
-func (n *normalizer) float(f *actionlint.Float, w where) {
-	if f != nil {
-		n.secrets.scan(f.Expression, w)
-	}
-}
-
-// in returns w with another context.
-func in(w where, context string) where {
-	w.context = context
-	return w
 }
 
 // runsOn normalizes every form of runs-on: a label, a list of labels, a
@@ -484,22 +323,6 @@ func sortedJobs(jobs map[string]*actionlint.Job) []*actionlint.Job {
 		return cmp.Or(cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col), strings.Compare(a.ID.Value, b.ID.Value))
 	})
 	return sorted
-}
-
-// triggers returns the sorted names of the events that start the workflow.
-func triggers(wf *actionlint.Workflow) []string {
-	names := []string{}
-	for _, e := range wf.On {
-		if e == nil {
-			continue
-		}
-		if h, ok := e.(*actionlint.WebhookEvent); ok && h.Hook == nil {
-			continue
-		}
-		names = append(names, e.EventName())
-	}
-	slices.Sort(names)
-	return slices.Compact(names)
 }
 
 // inheritsSecrets reports whether a job passes `secrets: inherit`.
@@ -582,30 +405,27 @@ func (n *normalizer) useLine(job string, step int, s *actionlint.String) int {
 	return s.Pos.Line
 }
 
-// unalias returns the node an alias points to; n itself otherwise, nil
-// included.
-func unalias(n *yaml.Node) *yaml.Node {
-	if n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
-		return n.Alias
-	}
-	return n
-}
-
-// parseErrors converts actionlint's errors, sorted by position.
+// parseErrors converts actionlint's errors.
 func parseErrors(errs []*actionlint.Error) []ParseError {
 	out := make([]ParseError, 0, len(errs))
 	for _, e := range errs {
-		out = append(out, ParseError{Line: e.Line, Column: e.Column, Message: oneLine(e.Message)})
+		out = append(out, ParseError{Line: e.Line, Column: e.Column, Message: oneline.Fold(e.Message)})
 	}
-	slices.SortStableFunc(out, func(a, b ParseError) int {
+	return out
+}
+
+// sortedParseErrors sorts errors by position and drops repeats: text an
+// alias repeats is read, and found wrong, once per alias.
+func sortedParseErrors(errs []ParseError) []ParseError {
+	slices.SortFunc(errs, func(a, b ParseError) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), strings.Compare(a.Message, b.Message))
 	})
-	return out
+	return slices.Compact(errs)
 }
 
 func firstMessage(errs []*actionlint.Error) string {
 	if len(errs) == 0 {
 		return "no workflow in the file"
 	}
-	return oneLine(errs[0].Message)
+	return oneline.Fold(errs[0].Message)
 }

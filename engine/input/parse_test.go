@@ -70,7 +70,7 @@ func TestParseCorpus(t *testing.T) {
 			if err := json.Unmarshal(doc, &v); err != nil {
 				t.Fatal(err)
 			}
-			checkNulls(t, "", v)
+			checkNulls(t, "", "input", v)
 			for _, u := range f.Uses {
 				if u.Raw == "" || u.Kind == "" || u.Line == 0 || u.Job == "" {
 					t.Errorf("incomplete use %+v", u)
@@ -98,27 +98,31 @@ func TestParseCorpus(t *testing.T) {
 	}
 }
 
-// nullable lists the fields that may be null in a document.
+// nullable lists the fields that may be null in a document, by key or by
+// parent.key.
 var nullable = map[string]bool{
 	"group": true, "expression": true, "container": true, "uses": true, "step": true,
 	"egress_policy": true, "resolved_sha": true, "default_branch_sha256": true,
 	"workflow_job": true, "resolution": true, "parallel_group": true,
+	"if": true, "environment": true, "concurrency": true, "timeout_minutes": true, "script": true,
+	"shell": true, "working_directory": true, "url": true, "all": true,
+	"workflow.permissions": true, "permissions.scopes": true, "permissions.line": true,
 }
 
-func checkNulls(t *testing.T, key string, v any) {
+func checkNulls(t *testing.T, parent, key string, v any) {
 	t.Helper()
 	switch v := v.(type) {
 	case nil:
-		if !nullable[key] {
-			t.Errorf("%s is null", key)
+		if !nullable[key] && !nullable[parent+"."+key] {
+			t.Errorf("%s.%s is null", parent, key)
 		}
 	case map[string]any:
 		for k, e := range v {
-			checkNulls(t, k, e)
+			checkNulls(t, key, k, e)
 		}
 	case []any:
 		for _, e := range v {
-			checkNulls(t, key+"[]", e)
+			checkNulls(t, parent, key+"[]", e)
 		}
 	}
 }
@@ -157,6 +161,8 @@ var goldens = []string{
 	"testdata/parallel-steps.yml",
 	"testdata/unmodeled.yml",
 	"testdata/uses-spellings.yml",
+	"testdata/injection.yml",
+	"testdata/permissions.yml",
 	corpus + "/fixtures/electron__electron__pipeline-segment-electron-test.yml",            // a parallel block in production
 	corpus + "/fixtures/zizmorcore__zizmor__sample-workflows__parallel-steps-wait-all.yml", // background steps and wait-all
 	corpus + "/fixtures/zizmorcore__zizmor__unpinned-uses__issue-433-repro.yml",            // $/ references with and without a ref

@@ -2,6 +2,7 @@ package input
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -66,6 +67,10 @@ func TestSchemaEnums(t *testing.T) {
 		{"use.ref_type", use["ref_type"].Enum, []string{RefSHA, RefTagOrBranch, RefNone}},
 		{"secrets.refs.context", refs["context"].Enum, []string{CtxEnv, CtxWith, CtxRun, CtxIf, CtxSecrets, CtxCredentials, CtxOther}},
 		{"jobs.steps.control", step["control"].Enum, append([]string{""}, controls...)},
+		{"permission_level", root.Definitions["permission_level"].Enum, []string{PermissionRead, PermissionWrite, PermissionNone}},
+		{"all_permissions", root.Definitions["all_permissions"].AnyOf[0].Enum, []string{PermissionReadAll, PermissionWriteAll}},
+		{"jobs.permissions.source", root.Definitions["job"].Properties["permissions"].Properties["source"].Enum, []string{PermissionsJob, PermissionsWorkflow, PermissionsDefault}},
+		{"scopes", slices.Sorted(maps.Keys(root.Definitions["scopes"].Properties)), PermissionScopes},
 	} {
 		if !slices.Equal(tt.got, tt.want) {
 			t.Errorf("%s enum = %v, want %v", tt.name, tt.got, tt.want)
@@ -105,20 +110,9 @@ func (c *schemaChecker) check(path string, typ reflect.Type, s *schema, inMap bo
 			c.check(path, typ, s, false)
 			return
 		}
-		var inner *schema
-		nullable := false
-		for _, alt := range s.AnyOf {
-			if alt.Type == "null" {
-				nullable = true
-			} else {
-				inner = alt
-			}
+		if inner := c.nullable(path, s); inner != nil {
+			c.check(path, typ, inner, false)
 		}
-		if !nullable || len(s.AnyOf) != 2 {
-			c.t.Errorf("%s: pointer field, want anyOf [<type>, {\"type\": \"null\"}]", path)
-			return
-		}
-		c.check(path, typ, inner, false)
 		return
 	}
 	if s.AnyOf != nil {
@@ -146,9 +140,16 @@ func (c *schemaChecker) check(path string, typ reflect.Type, s *schema, inMap bo
 		c.check(path+"[]", typ.Elem(), s.Items, false)
 	case reflect.Map:
 		var values schema
-		if len(s.Properties) > 0 || json.Unmarshal(s.AdditionalProperties, &values) != nil {
-			c.t.Errorf("%s: map wants additionalProperties with a schema and no properties", path)
+		if json.Unmarshal(s.AdditionalProperties, &values) != nil {
+			c.t.Errorf("%s: map wants additionalProperties with a schema", path)
 			return
+		}
+		// Properties may name the keys known in advance, with the schema
+		// of every other key.
+		for key, p := range s.Properties {
+			if a, b := mustJSON(c.t, p), mustJSON(c.t, &values); a != b {
+				c.t.Errorf("%s.%s: %s, want the map's additionalProperties %s", path, key, a, b)
+			}
 		}
 		c.check(path+".*", typ.Elem(), &values, true)
 	case reflect.Struct:
@@ -176,7 +177,17 @@ func (c *schemaChecker) check(path string, typ reflect.Type, s *schema, inMap bo
 				c.t.Errorf("%s.%s: missing from the schema", path, name)
 				continue
 			}
-			c.check(path+"."+name, f.Type, p, false)
+			switch {
+			case f.Type.Kind() == reflect.Interface:
+				c.union(path+"."+name, f.Tag.Get("union"), p)
+			case f.Tag.Get("nullable") == "true":
+				// A map or slice that is nil in some documents.
+				if inner := c.nullable(path+"."+name, p); inner != nil {
+					c.check(path+"."+name, f.Type, inner, false)
+				}
+			default:
+				c.check(path+"."+name, f.Type, p, false)
+			}
 		}
 		for name := range s.Properties {
 			if !fields[name] {
@@ -189,4 +200,48 @@ func (c *schemaChecker) check(path string, typ reflect.Type, s *schema, inMap bo
 			c.t.Errorf("%s: required = %v, want %v", path, got, required)
 		}
 	}
+}
+
+// nullable returns the schema of a nullable field without its null, and
+// reports a schema that is not anyOf [<type>, {"type": "null"}].
+func (c *schemaChecker) nullable(path string, s *schema) *schema {
+	s = c.resolve(s)
+	var inner *schema
+	nullable := false
+	for _, alt := range s.AnyOf {
+		if alt.Type == "null" {
+			nullable = true
+		} else {
+			inner = alt
+		}
+	}
+	if !nullable || len(s.AnyOf) != 2 {
+		c.t.Errorf("%s: nullable field, want anyOf [<type>, {\"type\": \"null\"}]", path)
+		return nil
+	}
+	return inner
+}
+
+// union checks a field of Go type any whose union tag lists the JSON
+// types it takes against the schema's anyOf.
+func (c *schemaChecker) union(path, tag string, s *schema) {
+	c.checked++
+	s = c.resolve(s)
+	var types []string
+	for _, alt := range s.AnyOf {
+		t, _ := alt.Type.(string)
+		types = append(types, t)
+	}
+	if tag == "" || strings.Join(types, ",") != tag {
+		c.t.Errorf("%s: schema anyOf types %v, want the field's union tag %q", path, types, tag)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

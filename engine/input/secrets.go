@@ -28,124 +28,49 @@ type pendingRef struct {
 	seq    int
 }
 
-// where says which part of the workflow a string belongs to.
-type where struct {
-	job      string
-	jobOrder int
-	step     *int
-	context  string
-}
-
-// scan records the secrets read by every ${{ }} expression in s.
-func (sc *secretScanner) scan(s *actionlint.String, w where) {
-	if s == nil || s.Pos == nil || !strings.Contains(s.Value, "${{") || !mentionsSecrets(s.Value) {
+// read records the secrets an expression reads: from its syntax tree, or
+// from its tokens when it does not parse (GitHub rejects it when it runs,
+// but what the tokens say is not missed).
+func (sc *secretScanner) read(e *expression, w where) {
+	if e.tree == nil {
+		sc.fromTokens(e.text, e.line, e.offset, w)
 		return
-	}
-	cursor := sc.src.offset(s.Pos)
-	rest := s.Value
-	for {
-		i := strings.Index(rest, "${{")
-		if i < 0 {
-			return
-		}
-		rest = rest[i+3:]
-		// The same expression in the file, for its line: the value of a
-		// quoted or folded scalar is not the file's text, but it holds its
-		// expressions in the same order.
-		line, at := s.Pos.Line, cursor
-		if j := sc.src.index(cursor, "${{"); j >= 0 {
-			at = j
-			line = sc.src.line(j)
-			cursor = j + 3
-		}
-		n := sc.expr(rest, line, at, w)
-		if n <= 0 {
-			return
-		}
-		rest = rest[n:]
-	}
-}
-
-// scanCondition records the secrets read by an if: condition, which GitHub
-// evaluates as an expression even without ${{ }}.
-func (sc *secretScanner) scanCondition(s *actionlint.String, w where) {
-	if s == nil || s.Pos == nil || !mentionsSecrets(s.Value) {
-		return
-	}
-	if strings.Contains(s.Value, "${{") {
-		sc.scan(s, w)
-		return
-	}
-	sc.expr(s.Value+"}}", s.Pos.Line, sc.src.offset(s.Pos), w)
-}
-
-// mentionsSecrets reports whether s holds "secrets" in any case. Text that
-// does not cannot read the secrets context, so its expressions need not be
-// parsed, which is most of them.
-func mentionsSecrets(s string) bool {
-	const name = "secrets"
-	for i := 0; i+len(name) <= len(s); i++ {
-		if (s[i] == 's' || s[i] == 'S') && strings.EqualFold(s[i:i+len(name)], name) {
-			return true
-		}
-	}
-	return false
-}
-
-// expr parses the expression at the start of text (just after "${{") and
-// records its secret references. It returns how many bytes of text the
-// expression and its closing "}}" took, or 0 when no "}}" follows.
-func (sc *secretScanner) expr(text string, line, offset int, w where) (consumed int) {
-	defer func() {
-		// A panic in the expression parser loses this expression, not the file.
-		if recover() != nil {
-			consumed = closingOffset(text)
-		}
-	}()
-	lexer := actionlint.NewExprLexer(text)
-	tree, err := actionlint.NewExprParser().Parse(lexer)
-	if err != nil {
-		// Not a valid expression: GitHub rejects the workflow when it runs,
-		// but read what the tokens say so that nothing is missed.
-		sc.fromTokens(text, line, offset, w)
-		return closingOffset(text)
 	}
 	var tokens []*actionlint.Token // lexed again only when a secret name is needed
-	actionlint.VisitExprNode(tree, func(n, parent actionlint.ExprNode, entering bool) {
+	actionlint.VisitExprNode(e.tree, func(n, parent actionlint.ExprNode, entering bool) {
 		v, ok := n.(*actionlint.VariableNode)
 		if !entering || !ok || v.Name != "secrets" {
 			return
 		}
-		refLine := line + v.Token().Line - 1
+		refLine := e.line + v.Token().Line - 1
 		switch p := parent.(type) {
 		case *actionlint.ObjectDerefNode:
 			if p.Receiver == n {
 				// The parser lower-cases property names; take the author's
 				// spelling from the token after the dot.
 				if tokens == nil {
-					tokens = lexAll(text)
+					tokens = lexAll(e.text)
 				}
 				name := p.Property
 				if t := tokenAfterDot(tokens, v.Token().Offset); t != nil {
 					name = t.Value
 				}
-				sc.add(name, false, refLine, offset, w)
+				sc.add(name, false, refLine, e.offset, w)
 				return
 			}
 		case *actionlint.IndexAccessNode:
 			if p.Operand == n {
 				if s, ok := p.Index.(*actionlint.StringNode); ok {
-					sc.add(s.Value, false, refLine, offset, w)
+					sc.add(s.Value, false, refLine, e.offset, w)
 				} else {
-					sc.add("", true, refLine, offset, w)
+					sc.add("", true, refLine, e.offset, w)
 				}
 				return
 			}
 		}
 		// secrets on its own: toJSON(secrets), secrets.*, a function argument.
-		sc.add("", true, refLine, offset, w)
+		sc.add("", true, refLine, e.offset, w)
 	})
-	return lexer.Offset()
 }
 
 // fromTokens reads secret references from the tokens of an expression the
@@ -224,8 +149,9 @@ func lexAll(text string) []*actionlint.Token {
 
 // tokenAfterDot returns the identifier token in `<token at offset> . ident`.
 func tokenAfterDot(ts []*actionlint.Token, offset int) *actionlint.Token {
-	i := slices.IndexFunc(ts, func(t *actionlint.Token) bool { return t.Offset == offset })
-	if i < 0 || i+2 >= len(ts) || ts[i+1].Kind != actionlint.TokenKindDot || ts[i+2].Kind != actionlint.TokenKindIdent {
+	// The tokens are in the order of their offsets.
+	i, found := slices.BinarySearchFunc(ts, offset, func(t *actionlint.Token, o int) int { return t.Offset - o })
+	if !found || i+2 >= len(ts) || ts[i+1].Kind != actionlint.TokenKindDot || ts[i+2].Kind != actionlint.TokenKindIdent {
 		return nil
 	}
 	return ts[i+2]

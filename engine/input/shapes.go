@@ -56,17 +56,22 @@ type workflowYAML struct {
 	unmodeled []Unmodeled
 }
 
-// readWorkflowYAML decodes src again when actionlint's tree may have lost
-// something: a step with neither uses nor run (a parallel block, a control
-// step, or a shape nobody knows) or any error (an unknown key, a reusable
-// workflow call actionlint refused). Other workflows, nearly all of them,
-// cost nothing more. It returns nil when there is nothing to read.
-func readWorkflowYAML(src []byte, wf *actionlint.Workflow, errs []*actionlint.Error) *workflowYAML {
+// readWorkflowYAML reads the YAML of src when actionlint's tree may have
+// lost something: a step with neither uses nor run (a parallel block, a
+// control step, or a shape nobody knows) or any error (an unknown key, a
+// reusable workflow call actionlint refused). Other workflows, nearly all of
+// them, cost nothing more. root is src's tree when parse decoded it already,
+// else nil and src is decoded here. It returns nil when there is nothing to
+// read.
+func readWorkflowYAML(src []byte, root *yaml.Node, wf *actionlint.Workflow, errs []*actionlint.Error) *workflowYAML {
 	if len(errs) == 0 && !hasBareStep(wf) {
 		return nil
 	}
 	y := &workflowYAML{jobs: map[string]*yaml.Node{}}
-	root, err := decodeYAML(src)
+	var err error
+	if root == nil {
+		root, err = decodeYAML(src)
+	}
 	if err != nil {
 		// actionlint read a tree the YAML decoder refuses: what only the
 		// YAML shows stays unread, and that must not pass in silence.
@@ -197,9 +202,9 @@ func (y *workflowYAML) unmodel(job string, step *int, line int, format string, a
 // unmodeled returns the shapes runpolicy cannot model, in file order:
 // those the YAML showed, and self-repository references with a ref.
 func (n *normalizer) unmodeled() []Unmodeled {
-	var out []Unmodeled
+	out := n.unmodeledShapes
 	if n.yaml != nil {
-		out = n.yaml.unmodeled
+		out = append(out, n.yaml.unmodeled...)
 	}
 	for _, u := range n.facts.Uses {
 		// GitHub documents $/path as the running commit; what a ref
@@ -310,8 +315,8 @@ func yamlExpression(n *yaml.Node) *actionlint.String {
 func stepFromYAML(n *yaml.Node) *actionlint.Step {
 	s := &actionlint.Step{Pos: pos(n)}
 	var (
-		uses, run, with *yaml.Node
-		shell, wd       *actionlint.String
+		uses, run, runKey, with *yaml.Node
+		shell, wd               *actionlint.String
 	)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -333,7 +338,7 @@ func stepFromYAML(n *yaml.Node) *actionlint.Step {
 		case "with":
 			with = unalias(v)
 		case "run":
-			run = v
+			run, runKey = v, k
 		case "shell":
 			shell = yamlString(v)
 		case "working-directory":
@@ -359,7 +364,7 @@ func stepFromYAML(n *yaml.Node) *actionlint.Step {
 		}
 		s.Exec = e
 	case run != nil:
-		s.Exec = &actionlint.ExecRun{Run: yamlString(run), Shell: shell, WorkingDirectory: wd, RunPos: pos(unalias(run))}
+		s.Exec = &actionlint.ExecRun{Run: yamlString(run), Shell: shell, WorkingDirectory: wd, RunPos: pos(runKey)}
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package input
 
 import (
+	"encoding/json"
 	"reflect"
 	"sort"
 	"strings"
@@ -74,6 +75,15 @@ func (d *Document) Value() ast.Value {
 		return b.unmodeled(d.Workflow.Unmodeled)
 	}
 
+	workflowFacts := func() []*ast.Term {
+		w := &d.Workflow
+		if cached != nil && sameMap(w.Env, f.Env) && w.Defaults == f.Defaults && w.Concurrency == f.Concurrency &&
+			w.Permissions == f.Permissions && sameMap(w.On, f.On) {
+			return cached.workflow[:]
+		}
+		return b.workflowFacts(w.Env, w.Defaults, w.Concurrency, w.Permissions, w.On)
+	}
+
 	e, r, run, w := d.Event, d.Repository, d.Run, d.Workflow
 	return documentShape.object(
 		intTerm(d.SchemaVersion),
@@ -84,10 +94,10 @@ func (d *Document) Value() ast.Value {
 			boolean(run.IsDefaultBranch), b.str(run.Actor), b.str(run.TriggeringActor), b.str(run.HeadRepository),
 			boolean(run.FromFork), b.ints(run.PullRequests),
 		),
-		b.object(workflowShape,
+		b.object(workflowShape, append([]*ast.Term{
 			b.str(w.Path), b.str(w.Name), triggers(), b.str(w.SHA256), b.optStr(w.DefaultBranchSHA256),
 			boolean(w.Modified), b.modifiedFiles(w.ModifiedFiles), parseErrors(), unmodeled(),
-		),
+		}, workflowFacts()...)...),
 		jobs(),
 		uses(),
 		labels(),
@@ -107,6 +117,9 @@ type lazyValue struct {
 	owner                                                               *Facts
 	once                                                                sync.Once
 	jobs, uses, runnerLabels, secrets, triggers, parseErrors, unmodeled *ast.Term
+	// workflow are the values of the workflow's env, defaults,
+	// concurrency, permissions and on.
+	workflow [5]*ast.Term
 }
 
 func (f *Facts) terms() *lazyValue {
@@ -130,6 +143,7 @@ func (f *Facts) terms() *lazyValue {
 		f.lazy.triggers = b.strings(f.Triggers)
 		f.lazy.parseErrors = b.parseErrors(f.ParseErrors)
 		f.lazy.unmodeled = b.unmodeled(f.Unmodeled)
+		copy(f.lazy.workflow[:], b.workflowFacts(f.Env, f.Defaults, f.Concurrency, f.Permissions, f.On))
 	})
 	return f.lazy
 }
@@ -142,6 +156,10 @@ type builder struct {
 	// jobIDs are the terms of the job ids, shared by the jobs object and
 	// every use and secret reference of a job; nil builds each anew.
 	jobIDs map[string]*ast.Term
+	// scopes and scopesTerm are the last permission scopes built: the
+	// jobs without permissions of their own share the workflow's.
+	scopes     map[string]string
+	scopesTerm *ast.Term
 }
 
 // term returns a new term holding v.
@@ -192,6 +210,7 @@ func (b *builder) job(j *Job, built map[*Use]*ast.Term) *ast.Term {
 			intTerm(s.Index), b.str(s.ID), b.str(s.Name), intTerm(s.Line),
 			use(s.Uses), boolean(s.Run), b.stringMap(s.With),
 			enum(s.Control), optInt(s.ParallelGroup), boolean(s.Background), b.strings(s.Targets),
+			b.script(s.Script), b.optStr(s.If), b.stringMap(s.Env), b.expressions(s.Expressions),
 		)
 	}
 	return b.object(jobShape,
@@ -206,7 +225,146 @@ func (b *builder) job(j *Job, built map[*Use]*ast.Term) *ast.Term {
 		b.strings(j.Secrets),
 		b.hardenRunner(h),
 		b.array(steps),
+		b.optStr(j.If),
+		b.stringMap(j.Env),
+		b.environment(j.Environment),
+		b.concurrency(j.Concurrency),
+		b.strings(j.Needs),
+		b.stringMap(j.Outputs),
+		b.scalar(j.TimeoutMinutes),
+		b.jobPermissions(j.Permissions),
+		b.stringMap(j.With),
+		b.stringMap(j.SecretsMap),
+		b.expressions(j.Expressions),
 	)
+}
+
+// workflowFacts returns the values of a workflow's env, defaults,
+// concurrency, permissions and on, in workflowShape's order.
+func (b *builder) workflowFacts(env map[string]string, d Defaults, c *Concurrency, p *Permissions, on map[string]*Trigger) []*ast.Term {
+	perms := ast.InternedNullTerm
+	if p != nil {
+		perms = b.object(permissionsShape, b.scopeMap(p.Scopes), b.optEnum(p.All), intTerm(p.Line))
+	}
+	items := make([][2]*ast.Term, 0, len(on))
+	for name, t := range on {
+		v := ast.InternedNullTerm
+		if t != nil {
+			v = b.object(triggerShape,
+				b.strings(t.Types), b.strings(t.Branches), b.strings(t.BranchesIgnore), b.strings(t.Tags),
+				b.strings(t.TagsIgnore), b.strings(t.Paths), b.strings(t.PathsIgnore), b.strings(t.Workflows), intTerm(t.Line))
+		}
+		items = append(items, [2]*ast.Term{enum(name), v})
+	}
+	return []*ast.Term{
+		b.stringMap(env),
+		b.defaults(d),
+		b.concurrency(c),
+		perms,
+		b.term(ast.NewObject(items...)),
+	}
+}
+
+// noDefaults is the defaults of a workflow without defaults.run.
+var noDefaults = ast.NewTerm(defaultsShape.object(ast.InternedNullTerm, ast.InternedNullTerm))
+
+func (b *builder) defaults(d Defaults) *ast.Term {
+	if d == (Defaults{}) {
+		return noDefaults
+	}
+	return b.object(defaultsShape, b.optStr(d.Shell), b.optStr(d.WorkingDirectory))
+}
+
+func (b *builder) concurrency(c *Concurrency) *ast.Term {
+	if c == nil {
+		return ast.InternedNullTerm
+	}
+	return b.object(concurrencyShape, b.str(c.Group), b.scalar(c.CancelInProgress), intTerm(c.Line))
+}
+
+func (b *builder) environment(e *Environment) *ast.Term {
+	if e == nil {
+		return ast.InternedNullTerm
+	}
+	return b.object(environmentShape, b.str(e.Name), b.optStr(e.URL), intTerm(e.Line))
+}
+
+// defaultPermissions are the permissions of a job when neither it nor
+// the workflow declares any, most jobs.
+var defaultPermissions = ast.NewTerm(jobPermissionsShape.object(
+	enum(PermissionsDefault), ast.InternedNullTerm, ast.InternedNullTerm, ast.InternedNullTerm,
+))
+
+func (b *builder) jobPermissions(p JobPermissions) *ast.Term {
+	if p.Source == PermissionsDefault && p.Scopes == nil && p.All == nil && p.Line == nil {
+		return defaultPermissions
+	}
+	scopes := ast.InternedNullTerm
+	if p.Scopes != nil {
+		if !sameMap(p.Scopes, b.scopes) {
+			b.scopes, b.scopesTerm = p.Scopes, b.scopeMap(p.Scopes)
+		}
+		scopes = b.scopesTerm
+	}
+	return b.object(jobPermissionsShape, enum(p.Source), scopes, b.optEnum(p.All), optInt(p.Line))
+}
+
+// scopeMap is stringMap for permission scopes, whose keys and values are
+// all enumerated.
+func (b *builder) scopeMap(m map[string]string) *ast.Term {
+	if len(m) == 0 {
+		return ast.InternedEmptyObject
+	}
+	items := make([][2]*ast.Term, 0, len(m))
+	for k, v := range m {
+		items = append(items, [2]*ast.Term{enum(k), enum(v)})
+	}
+	return b.term(ast.NewObject(items...))
+}
+
+func (b *builder) script(s *Script) *ast.Term {
+	if s == nil {
+		return ast.InternedNullTerm
+	}
+	return b.object(scriptShape, b.str(s.Text), boolean(s.Truncated), b.optStr(s.Shell), b.optStr(s.WorkingDirectory), intTerm(s.Line))
+}
+
+func (b *builder) expressions(es []Expression) *ast.Term {
+	terms := make([]*ast.Term, len(es))
+	for i, e := range es {
+		terms[i] = b.object(expressionShape, b.field(e.Field), b.str(e.Text), b.strings(e.Contexts), intTerm(e.Line))
+	}
+	return b.array(terms)
+}
+
+// field returns the term of an Expression.Field: the fixed ones are
+// enumerated.
+func (b *builder) field(f string) *ast.Term {
+	if t, ok := documentStrings[f]; ok {
+		return t
+	}
+	return b.str(f)
+}
+
+// scalar returns the term of a value that is a JSON scalar of more than
+// one type: nil, a bool, a string or a json.Number.
+func (b *builder) scalar(v any) *ast.Term {
+	switch v := v.(type) {
+	case bool:
+		return boolean(v)
+	case string:
+		return b.str(v)
+	case json.Number:
+		return b.term(ast.Number(v))
+	}
+	return ast.InternedNullTerm
+}
+
+func (b *builder) optEnum(s *string) *ast.Term {
+	if s == nil {
+		return ast.InternedNullTerm
+	}
+	return enum(*s)
 }
 
 func (b *builder) runners(rs []Runner) *ast.Term {
@@ -360,20 +518,29 @@ func newShape(keys ...string) shape {
 
 // Shapes of the document's objects.
 var (
-	documentShape     = newShape("schema_version", "event", "repository", "run", "workflow", "jobs", "uses", "runner_labels", "secrets", "workflow_job", "resolution")
-	eventShape        = newShape("name", "action", "delivery_id")
-	repositoryShape   = newShape("full_name", "owner", "name", "default_branch", "visibility", "fork")
-	runShape          = newShape("id", "attempt", "number", "event", "branch", "head_sha", "is_default_branch", "actor", "triggering_actor", "head_repository", "from_fork", "pull_requests")
-	workflowShape     = newShape("path", "name", "triggers", "sha256", "default_branch_sha256", "modified", "modified_files", "parse_errors", "unmodeled")
-	modifiedFileShape = newShape("path", "uses", "change", "reason", "sha256")
-	parseErrorShape   = newShape("line", "column", "message")
-	unmodeledShape    = newShape("job", "step", "line", "message")
-	jobShape          = newShape("name", "line", "runs_on", "container", "container_dynamic", "services", "uses", "secrets_inherit", "secrets", "harden_runner", "steps")
+	documentShape       = newShape("schema_version", "event", "repository", "run", "workflow", "jobs", "uses", "runner_labels", "secrets", "workflow_job", "resolution")
+	eventShape          = newShape("name", "action", "delivery_id")
+	repositoryShape     = newShape("full_name", "owner", "name", "default_branch", "visibility", "fork")
+	runShape            = newShape("id", "attempt", "number", "event", "branch", "head_sha", "is_default_branch", "actor", "triggering_actor", "head_repository", "from_fork", "pull_requests")
+	workflowShape       = newShape("path", "name", "triggers", "sha256", "default_branch_sha256", "modified", "modified_files", "parse_errors", "unmodeled", "env", "defaults", "concurrency", "permissions", "on")
+	defaultsShape       = newShape("shell", "working_directory")
+	concurrencyShape    = newShape("group", "cancel_in_progress", "line")
+	permissionsShape    = newShape("scopes", "all", "line")
+	triggerShape        = newShape("types", "branches", "branches_ignore", "tags", "tags_ignore", "paths", "paths_ignore", "workflows", "line")
+	environmentShape    = newShape("name", "url", "line")
+	scriptShape         = newShape("text", "truncated", "shell", "working_directory", "line")
+	expressionShape     = newShape("field", "text", "contexts", "line")
+	jobPermissionsShape = newShape("source", "scopes", "all", "line")
+	modifiedFileShape   = newShape("path", "uses", "change", "reason", "sha256")
+	parseErrorShape     = newShape("line", "column", "message")
+	unmodeledShape      = newShape("job", "step", "line", "message")
+	jobShape            = newShape("name", "line", "runs_on", "container", "container_dynamic", "services", "uses", "secrets_inherit", "secrets", "harden_runner", "steps",
+		"if", "env", "environment", "concurrency", "needs", "outputs", "timeout_minutes", "permissions", "with", "secrets_map", "expressions")
 	runsOnShape       = newShape("labels", "group", "dynamic", "expression", "candidates")
 	runnerShape       = newShape("labels", "group")
 	serviceShape      = newShape("image", "line", "dynamic")
 	hardenRunnerShape = newShape("present", "first_step", "step", "egress_policy", "use_policy_store")
-	stepShape         = newShape("index", "id", "name", "line", "uses", "run", "with", "control", "parallel_group", "background", "targets")
+	stepShape         = newShape("index", "id", "name", "line", "uses", "run", "with", "control", "parallel_group", "background", "targets", "script", "if", "env", "expressions")
 	useShape          = newShape("raw", "kind", "name", "owner", "repo", "path", "names", "ref", "ref_type", "pinned", "resolved_sha", "job", "step", "line", "source", "via", "unresolved", "impostor", "impostor_unverified")
 	secretsShape      = newShape("names", "bulk", "inherit", "refs")
 	secretRefShape    = newShape("name", "bulk", "job", "step", "context", "line")
@@ -383,7 +550,7 @@ var (
 
 // object returns the object with the shape's first len(values) keys.
 func (s shape) object(values ...*ast.Term) ast.Object {
-	var buf [19][2]*ast.Term // no object of the document has more keys
+	var buf [24][2]*ast.Term // no object of the document has more keys
 	items := buf[:0]
 	for i, v := range values {
 		items = append(items, [2]*ast.Term{s[i], v})
@@ -409,7 +576,14 @@ var documentStrings = func() map[string]*ast.Term {
 		ControlParallel, ControlWait, ControlWaitAll, ControlCancel,
 		SourceStep, SourceJob, SourceContainer, SourceService,
 		CtxEnv, CtxWith, CtxRun, CtxIf, CtxSecrets, CtxCredentials, CtxOther,
-		ChangeDiffers, ChangeNew, ChangeUnknown) {
+		ChangeDiffers, ChangeNew, ChangeUnknown,
+		PermissionsJob, PermissionsWorkflow, PermissionsDefault,
+		PermissionRead, PermissionWrite, PermissionNone, PermissionReadAll, PermissionWriteAll,
+		"run", "if", "name", "uses", "shell", "working-directory", "runs-on", "container", "environment", "concurrency",
+		"strategy", "timeout-minutes", "continue-on-error", "with.args", "with.entrypoint") {
+		m[s] = ast.StringTerm(s)
+	}
+	for _, s := range PermissionScopes {
 		m[s] = ast.StringTerm(s)
 	}
 	return m

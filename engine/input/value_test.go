@@ -99,8 +99,18 @@ func TestValueAfterChange(t *testing.T) {
 	for id, j := range d.Jobs {
 		jobs[id] = j
 	}
-	jobs["extra"] = &Job{Name: "extra", Steps: []Step{}, Secrets: []string{}, RunsOn: RunsOn{Labels: []string{}, Candidates: []Runner{}}, Services: map[string]*Service{}}
+	timeout := json.Number("30")
+	jobs["extra"] = &Job{
+		Name: "extra", Steps: []Step{}, Secrets: []string{}, RunsOn: RunsOn{Labels: []string{}, Candidates: []Runner{}}, Services: map[string]*Service{},
+		Env: map[string]string{"A": "b"}, Needs: []string{"x"}, Outputs: map[string]string{}, With: map[string]string{}, SecretsMap: map[string]string{},
+		TimeoutMinutes: timeout, Expressions: []Expression{{Field: "if", Text: "x", Contexts: []string{"github.sha"}, Line: 1}},
+		Permissions: JobPermissions{Source: PermissionsDefault}, Concurrency: &Concurrency{Group: "g", CancelInProgress: "${{ x }}", Line: 2},
+	}
 	d.Jobs = jobs
+	d.Workflow.Env = map[string]string{"CHANGED": "1"}
+	d.Workflow.Permissions = &Permissions{Scopes: map[string]string{"contents": PermissionWrite}, Line: 3}
+	d.Workflow.On = map[string]*Trigger{"push": {Types: []string{}, Branches: []string{"main"}, BranchesIgnore: []string{}, Tags: []string{},
+		TagsIgnore: []string{}, Paths: []string{}, PathsIgnore: []string{}, Workflows: []string{}, Line: 4}}
 	d.RunnerLabels = []string{"changed"}
 	d.Secrets.Bulk = true
 	d.Workflow.Triggers = []string{"changed"}

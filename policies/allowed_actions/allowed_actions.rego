@@ -16,22 +16,29 @@
 #   settings:
 #     - name: mode
 #       default: dry_run
-#       description: enforce, dry_run or off; dry_run until the organization writes its own list.
+#       description: reports until the organization has written its own list
 #     - name: allow
+#       type: strings
 #       default: [actions/*, github/*, step-security/harden-runner]
-#       description: Allow-list patterns; "!" entries block.
+#       description: allow-list entries, GitHub's syntax
 #     - name: require_sha_pinning
+#       type: boolean
 #       default: false
-#       description: Require a full 40-hex commit SHA as ref (an image digest for docker images).
+#       description: require a full commit SHA as ref (a `@sha256:` digest for docker images)
 #     - name: pinning_exempt
+#       type: strings
 #       default: []
-#       description: Patterns exempt from pinning; "!" entries take the exemption back; an entry that exempts every reference ("*/*", "*@*") is refused.
+#       description: >-
+#         entries (same syntax) exempt from pinning; a `!` entry takes the exemption back; an entry that
+#         exempts every reference (`*/*`, `*@*`, …) is refused
 #     - name: allow_local
+#       type: boolean
 #       default: true
-#       description: Allow local actions and workflows (./path).
+#       description: allow `./` and `$/` actions and workflows of the same repository
 #     - name: include_transitive
+#       type: boolean
 #       default: true
-#       description: Also judge what composite actions and reusable workflows use.
+#       description: also judge what composite actions and reusable workflows use
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.allowed_actions
@@ -39,72 +46,16 @@ package runpolicy.policies.allowed_actions
 import data.runpolicy.lib
 import data.runpolicy.lib.actions
 
-settings := lib.settings("allowed_actions")
-
-# Every finding locates its reference as lib.finding does: step only when
-# the reference is a step. The findings below always carry step (null for a
-# job-level workflow call) and deny drops a null one: in OPA this second
-# pass costs less than an object.remove or a lib.finding call per finding.
+# Findings locate their reference as lib.finding does, with step only when
+# the reference is a step (this policy can find many: no call per finding).
 deny contains finding if {
-	some finding in findings
+	some finding in _findings
 	finding.step != null
 }
 
 deny contains object.remove(finding, ["step"]) if {
-	some finding in findings
+	some finding in _findings
 	finding.step == null
-}
-
-# Each body writes its finding out: [reference, message] pairs that deny
-# would then turn into findings cost more per finding.
-findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
-	[subject(use)],
-)} if {
-	some i in unlisted
-	use := judged[i]
-}
-
-findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-	"%s is blocked by allowed_actions.allow: replace it",
-	[subject(use)],
-)} if {
-	list_kind == "general"
-	some i in blocked
-	use := judged[i]
-	use.kind != "local"
-}
-
-findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-	"%s is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
-	[trim_space(use.raw)],
-)} if {
-	object.get(settings, "allow_local", false) == false # allow_local false or unset: a comparison costs less than a `not`
-	some use in input.uses
-	use.kind == "local"
-	count(use.via) == 0 # a local path inside another action belongs to that action
-}
-
-findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-	"%s is not pinned to a full commit SHA: pin it (%s@<40-hex SHA> # %s) or add it to allowed_actions.pinning_exempt",
-	[subject(use), use_name(use), use.ref],
-)} if {
-	settings.require_sha_pinning != false # what a bare ref tests, with fewer allocations in OPA
-	some i in unpinned
-	use := judged[i]
-	use.kind != "docker"
-}
-
-# A docker image (a docker:// step, a job container, a service) is pinned
-# by its digest, not by a commit.
-findings contains {"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via, "message": sprintf(
-	"%s is not pinned to an image digest: pin it by digest (docker://%s@sha256:<digest>) or add it to allowed_actions.pinning_exempt",
-	[subject(use), use.name],
-)} if {
-	settings.require_sha_pinning != false
-	some i in unpinned
-	use := judged[i]
-	use.kind == "docker"
 }
 
 # A job container or service image an expression chooses at run time
@@ -127,90 +78,91 @@ warn contains {"job": id, "line": service.line, "message": sprintf(
 	service.dynamic == true
 }
 
-# judged are the references this policy looks at: all of them, or with
+_settings := lib.settings("allowed_actions")
+
+_findings contains {
+	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
+	"message": sprintf("%s is not on the allowed list: add it to allowed_actions.allow or replace it", [_subject(use)]),
+} if {
+	some i in actions.unlisted(_allow_list, _judged)
+	use := _judged[i]
+}
+
+_findings contains {
+	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
+	"message": sprintf("%s is blocked by allowed_actions.allow: replace it", [_subject(use)]),
+} if {
+	_allow_list.names_only == false # a list of names only blocks nothing
+	some i in actions.listed_refs(_allow_list.block, _judged)
+	use := _judged[i]
+	use.kind != "local"
+}
+
+# A local path inside another action belongs to that action.
+_findings contains {
+	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
+	"message": sprintf(
+		"%s is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
+		[trim_space(use.raw)],
+	),
+} if {
+	not _settings.allow_local
+	some use in input.uses
+	use.kind == "local"
+	count(use.via) == 0
+}
+
+_findings contains {
+	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
+	"message": _unpinned_message(use),
+} if {
+	_settings.require_sha_pinning
+	some i in _unpinned
+	use := _judged[i]
+}
+
+_allow_list := lib.patterns("allowed_actions", "allow")
+
+# _judged are the references this policy looks at: all of them, or with
 # include_transitive false the workflow's own. Local ones are among them
-# and are skipped where the list judges a reference: allow_local judges
-# them. In the common case judged is input.uses itself, which costs
-# nothing per reference, where a filtered copy would.
-judged := input.uses if {
-	settings.include_transitive != false
+# and skipped where the list judges a reference: allow_local judges them.
+_judged := input.uses if {
+	_settings.include_transitive
 } else := [use | some use in input.uses; count(use.via) == 0]
 
-# list_kind is "names" when the list only allows, and only by name (exact
-# names, owner/*), as the default list and most lists do: a reference's
-# names then decide. Any "!", name@ref or other "*" entry makes it
-# "general". A string rather than a boolean rule so that neither path
-# needs a `not`, which costs more in OPA than a comparison.
-list_kind := "names" if {
-	count(allow_list.allow.refs) == 0
-	count(allow_list.allow.any_ref) + count(allow_list.allow.globs) == 0
-	count(allow_list.block.names) == 0
-	count(allow_list.block.refs) == 0
-	count(allow_list.block.any_ref) + count(allow_list.block.globs) == 0
-} else := "general"
-
-# listed_by_name reports whether names, the names table of an index, lists
-# one of a reference's names. `names[name] != false` is what a bare ref
-# tests, with fewer allocations (see actions.listed_refs).
-listed_by_name(names, use_names) if {
-	some name in use_names
-	names[name] != false
-}
-
-# unlisted are the remote references that no entry lists, by index in
-# judged. With a list of names only (see list_kind), a reference is
-# unlisted when none of its names is listed: one pass over the references,
-# most of which end at the lookup of their names. listed_by_name is a call
-# per reference, which OPA caches for a reference repeated across jobs: on
-# large workflows this costs less than a comprehension per reference, or
-# one over all references and their names.
-unlisted contains i if {
-	list_kind == "names"
-	names := allow_list.allow.names
-	some i, use in judged
-	not listed_by_name(names, use.names)
-	use.kind != "local" # tested second: most references are listed, and local ones have no names
-}
-
-# With any other list, each half of it is looked up once for all references
-# (see actions.listed_refs); a "!" entry wins over every allow. Set
-# differences cost less than a `not` per reference.
-unlisted contains i if {
-	list_kind == "general"
-	some i in (({i | some i, use in judged; use.kind != "local"} - allowed) - blocked)
-}
-
-# allowed and blocked are the indexes in judged of the references that each
-# half of the list lists.
-allowed := actions.listed_refs(allow_list.allow, judged)
-
-blocked := actions.listed_refs(allow_list.block, judged)
-
-# unpinned are the allowed references not pinned to a commit SHA and not
+# _unpinned are the allowed references not pinned to a commit SHA and not
 # exempt from pinning. A "!" entry of pinning_exempt takes the exemption
 # back, as a "!" entry of the allow list blocks.
-unpinned := object.keys(unpinned_refs) - (actions.listed_refs(exempt.allow, unpinned_refs) - actions.listed_refs(exempt.block, unpinned_refs))
-
-unpinned_refs := {i: use |
-	some i in (allowed - blocked)
-	use := judged[i]
-	use.kind != "local"
-	not use.pinned
+_unpinned := object.keys(refs) - (exempted - unexempted) if {
+	allowed := actions.listed_refs(_allow_list.allow, _judged) - actions.listed_refs(_allow_list.block, _judged)
+	refs := {i: use |
+		some i in allowed
+		use := _judged[i]
+		use.kind != "local"
+		not use.pinned
+	}
+	exempt := lib.patterns("allowed_actions", "pinning_exempt")
+	exempted := actions.listed_refs(exempt.allow, refs)
+	unexempted := actions.listed_refs(exempt.block, refs)
 }
 
-# subject names a reference in a message: its chain, and for a job
+# A docker image (a docker:// step, a job container, a service) is pinned
+# by its digest, not by a commit.
+_unpinned_message(use) := sprintf(
+	"%s is not pinned to a full commit SHA: pin it (%s@<40-hex SHA> # %s) or add it to allowed_actions.pinning_exempt",
+	[_subject(use), trim_suffix(trim_space(use.raw), concat("", ["@", use.ref])), use.ref],
+) if {
+	use.kind != "docker"
+} else := sprintf(
+	"%s is not pinned to an image digest: pin it by digest (docker://%s@sha256:<digest>) or add it to allowed_actions.pinning_exempt",
+	[_subject(use), use.name],
+)
+
+# _subject names a reference in a message: its chain, and for a job
 # container or service image which of the two it is, since the file does
 # not write it as docker://.
-subject(use) := lib.chain(use) if {
+_subject(use) := lib.chain(use) if {
 	not use.source in {"container", "service"}
 } else := sprintf("%s image %s", [use.source, use.raw]) if {
 	count(use.via) == 0
 } else := sprintf("%s → %s image %s", [concat(" → ", use.via), use.source, use.raw])
-
-use_name(use) := trim_suffix(trim_space(use.raw), concat("", ["@", use.ref]))
-
-# The allow list is indexed (see runpolicy.lib.patterns): a reference costs
-# a few lookups whatever the length of the list.
-allow_list := lib.patterns("allowed_actions", "allow")
-
-exempt := lib.patterns("allowed_actions", "pinning_exempt")

@@ -20,149 +20,118 @@
 #   settings:
 #     - name: mode
 #       default: enforce
-#       description: enforce, dry_run or off.
 #     - name: block_unresolved
+#       type: boolean
 #       default: false
-#       description: |-
-#         Deny (true) or only warn (false) when the resolver could not look
-#         inside a reference, so the actions it calls went unchecked.
+#       description: >-
+#         deny (instead of warn) when the resolver could not look inside a reference, whatever the reason
+#         (private or deleted repository or tag, a file over the size limit, an invalid file, a GitHub
+#         error), or stopped at a limit
 #     - name: exceptions
+#       type: any
 #       default: []
-#       description: |-
-#         [{advisory, reason}]: list entries to drop, by advisory. The only
-#         way to shrink the list; logged at load and listed in decisions.
+#       description: >-
+#         `[{advisory: GHSA-…, reason: …}]`: list entries to drop, by advisory (organization-wide only);
+#         logged at load and listed in decisions as `compromised_exceptions`
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.compromised_actions
 
 import data.runpolicy.lib
+import data.runpolicy.lib.actions
 import data.runpolicy.lib.versions
 
-settings := lib.settings("compromised_actions")
-
-# A reference a list names, by name or repository, or whose commit it
-# lists. listed collects the indexes in input.uses of those references:
-# only they need a verdict. Each list is read once and the sets are local to
-# the body: in OPA a rule, a function call per reference, or a data
-# reference resolved again for each one costs more than the lookups. A
-# reference's names are in lower case (docker images are docker://…, which
-# the list never names; local paths have none), as are commit SHAs: a ref
-# that is not a full lower-case SHA is never a key of commits, and GitHub
-# returns resolved SHAs in lower case.
-deny contains object.union(lib.finding(use), {
-	"message": sprintf(
-		"%s is compromised (%s): %s. Remove it or move to a safe version, and rotate every secret this workflow could read",
-		[lib.chain(use), advisory_text(entry), reason],
-	),
-	"advisories": entry.advisories,
-}) if {
-	listed := (({i |
-		actions := data.runpolicy.compromised.actions # each part is bound in its own set: a list without commits still names actions
-		some i, use in input.uses
-		some name in use.names
-		actions[name] != false # what a bare actions[name] tests, cheaper (see lib.actions.listed_refs)
-	} | {i |
-		commits := data.runpolicy.compromised.commits
-		some i, use in input.uses
-		some sha in [use.ref, use.resolved_sha] # resolved_sha is null until the resolver looked the tag up
-		commits[sha] != false
-	}) | {i |
-		actions := data.runpolicy.compromised_additions.actions # named in full: a missing list costs nothing
-		some i, use in input.uses
-		some name in use.names
-		actions[name] != false
-	}) | {i |
-		commits := data.runpolicy.compromised_additions.commits
-		some i, use in input.uses
-		some sha in [use.ref, use.resolved_sha]
-		commits[sha] != false
-	}
-	some i in listed
+deny contains object.union(finding, {"advisories": entry.advisories}) if {
+	some i in _listed
 	use := input.uses[i]
-	[entry, reason] := verdict(use)
+	[entry, reason] := _verdict(use)
+	finding := lib.finding(use, sprintf(
+		"%s is compromised (%s): %s. Remove it or move to a safe version, and rotate every secret this workflow could read",
+		[lib.chain(use), _advisory_text(entry), reason],
+	))
 }
 
-# lists are the built-in list and the additions, each when present, for
-# the references listed above. They are never merged into one: each entry
-# is judged on its own, so a match in either denies.
-# Each is named in full: a data.runpolicy[key] lookup would reach the rules
-# under data.runpolicy too.
-lists := [list | some list in [builtin, additions]; list != null]
+# Without resolution the actions a reference calls are unknown: warn, or
+# deny when block_unresolved is set.
+deny contains _unresolved(use) if {
+	some use in input.uses
+	use.unresolved != ""
+	lib.settings("compromised_actions").block_unresolved
+}
 
-default builtin := null
+deny contains _limited(limit) if {
+	some limit in input.resolution.limits
+	lib.settings("compromised_actions").block_unresolved
+}
 
-builtin := data.runpolicy.compromised
+warn contains _unresolved(use) if {
+	some use in input.uses
+	use.unresolved != ""
+	not lib.settings("compromised_actions").block_unresolved
+}
 
-default additions := null
+warn contains _limited(limit) if {
+	some limit in input.resolution.limits
+	not lib.settings("compromised_actions").block_unresolved
+}
 
-additions := data.runpolicy.compromised_additions
+# _listed are the references a list names, by name or repository, or whose
+# commit it lists: only they need a verdict. The built-in list and the
+# additions are read apart and never merged: each entry is judged on its
+# own, so a match in either denies and an addition cannot narrow a
+# built-in entry.
+_listed contains i if some i in actions.named_in(data.runpolicy.compromised, input.uses)
 
-# verdict is [list entry, reason] for the first entry that matches the
+_listed contains i if some i in actions.named_in(data.runpolicy.compromised_additions, input.uses)
+
+# _verdict is [list entry, reason] for the first entry that matches the
 # reference, the built-in list's first, or undefined when none does. Each
 # step picks one value: a function must not produce two for one reference,
 # and a reference can match both lists, or two ranges of one entry.
-verdict(use) := found[0] if {
-	found := [v |
-		some entry in entries(use)
-		v := [entry, versions.affected(use, entry, "a known malicious commit")]
+_verdict(use) := found[0] if {
+	found := [[entry, reason] |
+		some entry in _entries(use)
+		reason := versions.affected(use, entry, "a known malicious commit")
 	]
 	count(found) > 0
 } else := [entry, sprintf("commit %s is a known malicious commit of %s", [sha, name])] if {
-	matches := [[sha, name, entry] |
+	found := [[sha, name, entry] |
 		some sha in versions.shas(use)
-		some list in lists
-		name := list.commits[sha]
-		some named in lists
-		entry := named.actions[name]
+		some name in _commit_owners(sha)
+		some entry in _named(name)
 	]
-	count(matches) > 0
-	[sha, name, entry] := matches[0]
+	count(found) > 0
+	[sha, name, entry] := found[0]
 }
 
-# entries are the entries of both lists for the reference: by its full
-# name (owner/repo/path) and by its repository, looked up by key, never
-# scanned.
-entries(use) := [entry |
-	some list in lists
-	some name in use.names
-	entry := list.actions[name]
-]
+# _entries are the entries of both lists for a reference, by its full name
+# (owner/repo/path) and by its repository, the built-in list's first.
+_entries(use) := array.concat(
+	[entry | some name in use.names; entry := data.runpolicy.compromised.actions[name]],
+	[entry | some name in use.names; entry := data.runpolicy.compromised_additions.actions[name]],
+)
 
-advisory_text(entry) := concat(", ", entry.advisories) if {
+_named(name) := array.concat(
+	[entry | entry := data.runpolicy.compromised.actions[name]],
+	[entry | entry := data.runpolicy.compromised_additions.actions[name]],
+)
+
+# _commit_owners are the actions both lists name for a commit.
+_commit_owners(sha) := array.concat(
+	[name | name := data.runpolicy.compromised.commits[sha]],
+	[name | name := data.runpolicy.compromised_additions.commits[sha]],
+)
+
+_advisory_text(entry) := concat(", ", entry.advisories) if {
 	count(entry.advisories) > 0
 } else := "no advisory"
 
-# Without resolution the actions a reference calls are unknown: warn, or deny
-# when block_unresolved is set. The input is looked at first: when every
-# reference was resolved, the settings are never read.
-warn contains unresolved(use) if {
-	some use in input.uses
-	use.unresolved != "" # set only when the resolver could not look inside
-	not settings.block_unresolved
-}
-
-deny contains unresolved(use) if {
-	some use in input.uses
-	use.unresolved != "" # set only when the resolver could not look inside
-	settings.block_unresolved != false # what a bare ref tests, with fewer allocations in OPA
-}
-
-unresolved(use) := object.union(lib.finding(use), {"message": sprintf(
+_unresolved(use) := lib.finding(use, sprintf(
 	"could not look inside %s (%s): the actions it calls were not checked against the compromised list",
 	[lib.chain(use), use.unresolved],
-)})
+))
 
-warn contains limited(limit) if {
-	some limit in input.resolution.limits
-	not settings.block_unresolved
-}
-
-deny contains limited(limit) if {
-	some limit in input.resolution.limits
-	settings.block_unresolved != false
-}
-
-limited(limit) := {"message": sprintf(
+_limited(limit) := {"message": sprintf(
 	"stopped following action references at the %s limit: deeper actions were not checked against the compromised list",
 	[limit],
 )}

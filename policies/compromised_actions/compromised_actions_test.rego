@@ -213,7 +213,7 @@ limits := fx.patched({"resolution": {"complete": false, "fetches": 50, "limits":
 limit_message := "stopped following action references at the depth limit: deeper actions were not checked against the compromised list"
 
 test_unresolved_warns_by_default if {
-	compromised_actions.warn == {object.union(data.runpolicy.lib.finding(unresolved), {"message": unresolved_message})} with input as fx.patched({"uses": [unresolved]})
+	compromised_actions.warn == {data.runpolicy.lib.finding(unresolved, unresolved_message)} with input as fx.patched({"uses": [unresolved]})
 	count(compromised_actions.deny) == 0 with input as fx.patched({"uses": [unresolved]})
 	compromised_actions.warn == {{"message": limit_message}} with input as limits
 	count(compromised_actions.deny) == 0 with input as limits

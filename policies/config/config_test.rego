@@ -2,8 +2,22 @@ package runpolicy.config_test
 
 import data.runpolicy.config
 
+# declared is what the engine derives from the built-in policies' METADATA
+# (data.internal.runpolicy.declared), for the settings these tests use.
+declared := {
+	"allowed_actions": {
+		"mode": "mode", "allow": "strings", "require_sha_pinning": "boolean",
+		"pinning_exempt": "strings", "allow_local": "boolean", "include_transitive": "boolean",
+	},
+	"runner_labels": {
+		"mode": "mode", "disallowed": "strings", "allowed": "strings",
+		"disallowed_groups": "strings", "allowed_groups": "strings",
+	},
+}
+
 errors_with(settings) := errs if {
 	errs := config.errors with data.runpolicy.settings as object.union(data.runpolicy.settings, settings)
+		with data.internal.runpolicy.declared as declared
 }
 
 test_defaults_are_valid if {
@@ -24,7 +38,7 @@ test_unknown_mode if {
 }
 
 test_unknown_setting_of_a_built_in_policy if {
-	errors_with({"allowed_actions": {"alow": []}}) == {"settings.allowed_actions.alow: unknown setting (allowed_actions takes allow, allow_local, include_transitive, mode, pinning_exempt, require_sha_pinning)"}
+	errors_with({"allowed_actions": {"alow": []}}) == {"settings.allowed_actions.alow: unknown setting (allowed_actions declares allow, allow_local, include_transitive, mode, pinning_exempt, require_sha_pinning in its METADATA custom.settings)"}
 }
 
 test_user_policy_settings_are_free_form if {
@@ -52,13 +66,13 @@ test_unquoted_off_is_a_mode if {
 test_declared_settings_of_a_custom_policy if {
 	declared := {"team_rules": {"mode": "any", "labels": "any", "strict": "boolean"}}
 	config.errors == set() with data.runpolicy.settings as {"team_rules": {"mode": "dry_run", "labels": ["x"], "strict": true}}
-		with data.runpolicy.declared_settings as declared
+		with data.internal.runpolicy.declared as declared
 	config.errors == {"settings.team_rules.lables: unknown setting (team_rules declares labels, mode, strict in its METADATA custom.settings)"} with data.runpolicy.settings as {"team_rules": {"lables": ["x"]}}
-		with data.runpolicy.declared_settings as declared
+		with data.internal.runpolicy.declared as declared
 	config.errors == {`settings.repositories["acme/*"].team_rules.strict: must be true or false, got the string "no" (write it unquoted)`} with data.runpolicy.settings as {"repositories": {"acme/*": {"team_rules": {"strict": "no"}}}}
-		with data.runpolicy.declared_settings as declared
+		with data.internal.runpolicy.declared as declared
 	config.errors == set() with data.runpolicy.settings as {"team_rules": {"mode": "off"}}
-		with data.runpolicy.declared_settings as {"team_rules": {}}
+		with data.internal.runpolicy.declared as {"team_rules": {}}
 }
 
 test_lists_of_strings if {
@@ -104,7 +118,7 @@ test_repository_override_settings_are_checked_like_the_organization_ones if {
 test_settings_for_a_policy_that_is_not_loaded if {
 	settings := {"alowed_actions": {"mode": "enforce"}, "team_rules": {"mode": "enforce"}}
 	config.errors == {"settings.alowed_actions: no policy runpolicy.policies.alowed_actions is loaded"} with data.runpolicy.settings as settings
-		with data.runpolicy.packages as ["allowed_actions", "team_rules"]
+		with data.internal.runpolicy.packages as ["allowed_actions", "team_rules"]
 	config.errors == set() with data.runpolicy.settings as settings
 }
 
@@ -116,19 +130,19 @@ entry := {
 	"ranges": [{"introduced": "0", "fixed": "1.0"}],
 }
 
-list_errors(actions) := errs if {
+errors_in_list(actions) := errs if {
 	errs := config.errors with data.runpolicy.compromised.actions as actions
 }
 
 test_compromised_list_shape if {
-	list_errors({"acme/x": entry}) == set()
-	list_errors({"Acme/X": entry}) == {`compromised.actions["Acme/X"]: action names must be lowercase`}
-	list_errors({"acme/x": object.remove(entry, ["summary"])}) == {`compromised.actions["acme/x"].summary: must be a string`}
-	list_errors({"acme/x": object.union(entry, {"advisories": "GHSA-x", "all_versions": "yes"})}) == {
+	errors_in_list({"acme/x": entry}) == set()
+	errors_in_list({"Acme/X": entry}) == {`compromised.actions["Acme/X"]: action names must be lowercase`}
+	errors_in_list({"acme/x": object.remove(entry, ["summary"])}) == {`compromised.actions["acme/x"].summary: must be a string`}
+	errors_in_list({"acme/x": object.union(entry, {"advisories": "GHSA-x", "all_versions": "yes"})}) == {
 		`compromised.actions["acme/x"].advisories: must be a list of strings`,
 		`compromised.actions["acme/x"].all_versions: must be true or false`,
 	}
-	list_errors({"acme/x": object.union(entry, {"commits": {"0e58ed8": true}, "versions": ["v1"], "ranges": ["1.0"]})}) == {
+	errors_in_list({"acme/x": object.union(entry, {"commits": {"0e58ed8": true}, "versions": ["v1"], "ranges": ["1.0"]})}) == {
 		`compromised.actions["acme/x"].commits: must be an object of commit SHAs to true`,
 		`compromised.actions["acme/x"].versions: must be an object of tags to true`,
 		`compromised.actions["acme/x"].ranges: must be a list of {introduced, fixed | last_affected} objects`,
@@ -154,20 +168,20 @@ test_compromised_additions_shape if {
 
 test_sources if {
 	good := [{"url": "https://github.com/advisories/GHSA-x", "commits": ["0e58ed8671d6b60d0890c21b07f8835ace038e67"]}, {"url": "https://example.com/report"}]
-	list_errors({"acme/x": object.union(entry, {"sources": good})}) == set()
+	errors_in_list({"acme/x": object.union(entry, {"sources": good})}) == set()
 	every bad in [
 		"https://example.com",
 		[{"url": "http://example.com"}],
 		[{"commits": []}],
 		[{"url": "https://example.com", "commits": ["0e58ed8"]}],
 	] {
-		list_errors({"acme/x": object.union(entry, {"sources": bad})}) == {`compromised.actions["acme/x"].sources: must be a list of {url, commits} objects with https:// addresses`}
+		errors_in_list({"acme/x": object.union(entry, {"sources": bad})}) == {`compromised.actions["acme/x"].sources: must be a list of {url, commits} objects with https:// addresses`}
 	}
 }
 
 test_vulnerable_lists_shape if {
-	for_advisory := {"acme/x": {"GHSA-x": object.remove(entry, ["commits"])}}
 	config.errors == set() with data.runpolicy.vulnerable_additions as {"actions": {"acme/x": {"GHSA-x": entry}}}
+	for_advisory := {"acme/x": {"GHSA-x": object.remove(entry, ["commits"])}}
 	config.errors == {`vulnerable_additions.actions["acme/x"]["GHSA-x"].commits: must be an object of commit SHAs to true`} with data.runpolicy.vulnerable_additions as {"actions": for_advisory}
 	config.errors == {`vulnerable.actions["acme/x"]: must be an object of advisory ids to entries`} with data.runpolicy.vulnerable as {"actions": {"acme/x": [entry]}}
 	config.errors == {`vulnerable.actions["Acme/X"]: action names must be lowercase`} with data.runpolicy.vulnerable as {"actions": {"Acme/X": {"GHSA-x": entry}}}

@@ -13,80 +13,99 @@
 #   settings:
 #     - name: mode
 #       default: dry_run
-#       description: enforce, dry_run or off.
 #     - name: target_labels
+#       type: strings
 #       default: []
-#       description: Only jobs on a runner with one of these label patterns; empty means every job.
+#       description: >-
+#         only jobs running on one of these labels (patterns; a matrix job when one of its runners does);
+#         empty: every job
 #     - name: equivalent_actions
+#       type: strings
 #       default: []
-#       description: Action name patterns that count as harden-runner.
+#       description: action name patterns that count as harden-runner
 #     - name: require_first_step
+#       type: boolean
 #       default: false
-#       description: The hardening step must run before anything else - the first step, not in a parallel block, not in the background.
+#       description: >-
+#         the hardening step must run before anything else: the first step, not in a parallel block, not
+#         in the background
 #     - name: require_policy_store
+#       type: boolean
 #       default: false
-#       description: harden-runner must read its policy from the policy store.
+#       description: harden-runner must fetch its policy from the policy store
 #     - name: block_job_container
+#       type: boolean
 #       default: false
-#       description: Deny targeted jobs with a job-level container.
+#       description: deny targeted jobs with a job-level `container:`
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.harden_runner
 
 import data.runpolicy.lib
 
-settings := lib.settings("harden_runner")
-
-equivalents := lib.patterns("harden_runner", "equivalent_actions")
-
-targets := lib.patterns("harden_runner", "target_labels")
-
-deny contains {"job": id, "line": input.jobs[id].line, "message": sprintf(
+deny contains {"job": id, "line": job.line, "message": sprintf(
 	"job %s has no step-security/harden-runner step: add \"uses: step-security/harden-runner@<SHA>\" as its first step",
 	[id],
 )} if {
-	some id in unhardened
+	some id in _unhardened
+	job := input.jobs[id]
 }
 
-# unhardened are the targeted jobs without a hardening step. Under the
-# default settings every job with steps is targeted and harden-runner is
-# the only hardening step: the first body judges that case alone, with a
-# local set instead of the targeted and hardened rules, which in OPA cost
-# more than the loops they wrap, the more so the more jobs. The second body
-# judges any other settings. (Without an equivalent_actions setting there
-# are none, as in hardening_steps: hence object.get.)
-unhardened contains id if {
-	count(settings.target_labels) == 0
-	count(object.get(settings, "equivalent_actions", [])) == 0
+deny contains {"job": id, "step": first, "line": line, "message": message} if {
+	_settings.require_first_step
+	some id, first in _first_hardening_step
+	message := _not_first(id, first)
+	line := input.jobs[id].steps[first].line
+}
+
+deny contains {"job": id, "line": job.line, "message": sprintf(
+	"job %s runs harden-runner without the policy store: configure its with: inputs to fetch the egress policy from the StepSecurity policy store",
+	[id],
+)} if {
+	_settings.require_policy_store
+	some id, job in _targeted
+	job.harden_runner.present
+	not job.harden_runner.use_policy_store
+}
+
+deny contains {"job": id, "line": job.line, "message": sprintf(
+	"job %s runs in container %q, where harden-runner cannot monitor its steps: run the steps on the runner, or start the container from a step",
+	[id, job.container],
+)} if {
+	_settings.block_job_container
+	some id, job in _targeted
+	job.container != null
+}
+
+_settings := lib.settings("harden_runner")
+
+# _unhardened are the targeted jobs without a hardening step. The first
+# body judges the default settings, where every job with steps is targeted
+# and harden-runner is the only hardening step.
+_unhardened contains id if {
+	count(_settings.target_labels) + count(_settings.equivalent_actions) == 0
 	with_harden_runner := {id |
 		some id, job in input.jobs
 		some step in job.steps
-		step.uses.names[0] == "step-security/harden-runner" # undefined for a run: step, so no `!= null` test per step
+		step.uses.names[0] == "step-security/harden-runner" # lower case, full name first
 	}
 	some id, job in input.jobs
-	hardened_job := id in with_harden_runner # a membership test and a comparison cost less than a `not` per job
-	hardened_job == false
+	not id in with_harden_runner
 	count(job.steps) > 0
 }
 
-unhardened contains id if {
-	count(settings.target_labels) + count(object.get(settings, "equivalent_actions", [])) > 0
-	some id, _ in targeted
-	not hardened[id]
+_unhardened contains id if {
+	count(_settings.target_labels) + count(_settings.equivalent_actions) > 0
+	some id, _ in _targeted
+	not _first_hardening_step[id]
 }
 
-deny contains {"job": id, "step": first, "line": input.jobs[id].steps[first].line, "message": message} if {
-	settings.require_first_step != false # what a bare ref tests, with fewer allocations in OPA
-	some id, first in first_hardening_step
-	message := not_first(id, first)
-}
-
-# not_first says why a job's first hardening step does not run before
+# _not_first says why a job's first hardening step does not run before
 # everything else, and is undefined when it does: it must be at index 0 (steps
 # are numbered flat, a parallel block before the steps it runs), neither
 # inside a parallel block, whose steps start together, nor in the
 # background, which the steps after it do not wait for.
-not_first(id, first) := sprintf(
+_not_first(id, first) := sprintf(
 	"job %s runs harden-runner as step %d, inside the parallel block at step %d whose other steps start with it: move it before the block, as the job's first step",
 	[id, first + 1, group + 1], # people count steps from 1; index counts from 0
 ) if {
@@ -105,73 +124,49 @@ not_first(id, first) := sprintf(
 	first != 0
 }
 
-deny contains {"job": id, "line": job.line, "message": sprintf(
-	"job %s runs harden-runner without the policy store: configure its with: inputs to fetch the egress policy from the StepSecurity policy store",
-	[id],
-)} if {
-	settings.require_policy_store != false
-	some id, job in targeted
-	job.harden_runner.present
-	not job.harden_runner.use_policy_store
-}
-
-deny contains {"job": id, "line": job.line, "message": sprintf(
-	"job %s runs in container %q, where harden-runner cannot monitor its steps: run the steps on the runner, or start the container from a step",
-	[id, job.container],
-)} if {
-	settings.block_job_container != false
-	some id, job in targeted
-	job.container != null
-}
-
-# targeted are the jobs with steps (a job that only calls a reusable
+# _targeted are the jobs with steps (a job that only calls a reusable
 # workflow has none) whose runner matches target_labels, or all of them
 # when target_labels is empty.
-targeted := {id: job |
+_targeted := {id: job |
 	some id, job in input.jobs
 	count(job.steps) > 0
 } if {
-	count(settings.target_labels) == 0
+	count(_settings.target_labels) == 0
 } else := {id: job |
 	some id, job in input.jobs
 	count(job.steps) > 0
-	on_target(job)
+	_on_target(job)
 }
 
-on_target(job) if {
+_on_target(job) if {
 	some label in job.runs_on.labels
-	lib.in_patterns(targets, label)
+	lib.in_patterns(lib.patterns("harden_runner", "target_labels"), label)
 }
 
 # A job whose runs-on reads matrix values is on target when one of the
 # runners it can run on is.
-on_target(job) if {
+_on_target(job) if {
 	some candidate in job.runs_on.candidates
 	some label in candidate.labels
-	lib.in_patterns(targets, label)
+	lib.in_patterns(lib.patterns("harden_runner", "target_labels"), label)
 }
 
-# hardening_steps are [job, step index] pairs of the targeted jobs'
-# harden-runner (or equivalent) steps. Like every rule here, each looks at
-# all jobs and steps at once: in OPA that costs far less than a function
-# call per job or step.
-hardening_steps contains [id, step.index] if {
-	some id, job in targeted
+# _hardening_steps are [job, step index] pairs of the targeted jobs'
+# harden-runner (or equivalent) steps.
+_hardening_steps contains [id, step.index] if {
+	some id, job in _targeted
 	some step in job.steps
 	step.uses.names[0] == "step-security/harden-runner" # lower case, full name first
 }
 
-hardening_steps contains [id, step.index] if {
-	count(settings.equivalent_actions) > 0
-	some id, job in targeted
+_hardening_steps contains [id, step.index] if {
+	count(_settings.equivalent_actions) > 0
+	some id, job in _targeted
 	some step in job.steps
-	lib.in_patterns(equivalents, step.uses.name) # undefined for a run: step
+	lib.in_patterns(lib.patterns("harden_runner", "equivalent_actions"), step.uses.name) # undefined for a run: step
 }
 
-# hardened are the targeted jobs with a hardening step.
-hardened := {id | some [id, _] in hardening_steps}
-
-# first_hardening_step maps each hardened job to its first hardening step.
-first_hardening_step[id] := min({step | some [job, step] in hardening_steps; job == id}) if {
-	some [id, _] in hardening_steps
+# _first_hardening_step maps each hardened job to its first hardening step.
+_first_hardening_step[id] := min({step | some [job, step] in _hardening_steps; job == id}) if {
+	some [id, _] in _hardening_steps
 }

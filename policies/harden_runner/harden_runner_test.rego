@@ -68,13 +68,13 @@ test_require_first_step if {
 }
 
 test_require_policy_store if {
-	store := object.union(hardened, {"harden_runner": object.union(hardened.harden_runner, {"use_policy_store": true})})
 	count(harden_runner.deny) == 0 with input as jobs({"build": hardened})
 	harden_runner.deny == {{
 		"job": "build", "line": 5,
 		"message": "job build runs harden-runner without the policy store: configure its with: inputs to fetch the egress policy from the StepSecurity policy store",
 	}} with input as jobs({"build": hardened})
 		with data.runpolicy.settings.harden_runner.require_policy_store as true
+	store := object.union(hardened, {"harden_runner": object.union(hardened.harden_runner, {"use_policy_store": true})})
 	count(harden_runner.deny) == 0 with input as jobs({"build": store})
 		with data.runpolicy.settings.harden_runner.require_policy_store as true
 }

@@ -18,42 +18,39 @@
 #   settings:
 #     - name: mode
 #       default: enforce
-#       description: enforce, dry_run or off.
 #     - name: block_unverified
+#       type: boolean
 #       default: false
-#       description: |-
-#         Deny (true) or only warn (false) when the resolver could not tell
-#         whether a pinned commit belongs to the repository (call cap,
-#         private repository, GitHub error).
+#       description: >-
+#         deny (instead of warn) when the resolver could not tell whether a pinned commit belongs to the
+#         repository
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.impostor_commits
 
 import data.runpolicy.lib
 
-settings := lib.settings("impostor_commits")
-
-deny contains object.union(lib.finding(use), {"message": sprintf(
+deny contains lib.finding(use, sprintf(
 	"%s is pinned to commit %s, which is on no branch and no tag of %s/%s: it comes from a fork (an impostor commit) and runs code the repository never published. Pin a commit of %s/%s itself",
 	[lib.chain(use), lower(use.ref), use.owner, use.repo, use.owner, use.repo],
-)}) if {
+)) if {
 	some use in input.uses
 	use.impostor == true
 }
 
-warn contains unverified(use) if {
+deny contains _unverified(use) if {
 	some use in input.uses
 	use.impostor_unverified != ""
-	not settings.block_unverified
+	lib.settings("impostor_commits").block_unverified
 }
 
-deny contains unverified(use) if {
+warn contains _unverified(use) if {
 	some use in input.uses
 	use.impostor_unverified != ""
-	settings.block_unverified != false
+	not lib.settings("impostor_commits").block_unverified
 }
 
-unverified(use) := object.union(lib.finding(use), {"message": sprintf(
+_unverified(use) := lib.finding(use, sprintf(
 	"could not verify that %s is a commit of %s/%s (%s): an impostor commit from a fork would run unnoticed",
 	[lib.chain(use), use.owner, use.repo, use.impostor_unverified],
-)})
+))

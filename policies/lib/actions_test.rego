@@ -4,18 +4,18 @@ import data.runpolicy.fixtures as fx
 import data.runpolicy.lib.actions
 
 test_entry_classes if {
-	actions.entry(" Actions/*") == {"block": false, "name": "actions/*", "ref": "", "class": "name"}
-	actions.entry("!evil/action@v1") == {"block": true, "name": "evil/action", "ref": "v1", "class": "ref"}
-	actions.entry("acme/repo") == {"block": false, "name": "acme/repo", "ref": "", "class": "name"}
-	actions.entry("acme/repo@*") == {"block": false, "name": "acme/repo", "ref": "", "class": "name"}
-	actions.entry("space-org*/*") == {"block": false, "name": "space-org*/*", "ref": "", "class": "glob"}
-	actions.entry("*/octocat**@*") == {"block": false, "name": "*/octocat**", "ref": "", "class": "glob"}
-	actions.entry("acme/repo@v1.*") == {"block": false, "name": "acme/repo", "ref": "v1.*", "class": "glob"}
-	actions.entry("docker://alpine@sha256:abc") == {"block": false, "name": "docker://alpine@sha256:abc", "ref": "", "class": "name"}
+	actions._entry(" Actions/*") == {"block": false, "name": "actions/*", "ref": "", "class": "name"}
+	actions._entry("!evil/action@v1") == {"block": true, "name": "evil/action", "ref": "v1", "class": "ref"}
+	actions._entry("acme/repo") == {"block": false, "name": "acme/repo", "ref": "", "class": "name"}
+	actions._entry("acme/repo@*") == {"block": false, "name": "acme/repo", "ref": "", "class": "name"}
+	actions._entry("space-org*/*") == {"block": false, "name": "space-org*/*", "ref": "", "class": "glob"}
+	actions._entry("*/octocat**@*") == {"block": false, "name": "*/octocat**", "ref": "", "class": "glob"}
+	actions._entry("acme/repo@v1.*") == {"block": false, "name": "acme/repo", "ref": "v1.*", "class": "glob"}
+	actions._entry("docker://alpine@sha256:abc") == {"block": false, "name": "docker://alpine@sha256:abc", "ref": "", "class": "name"}
 }
 
 test_entry_with_two_refs_is_skipped if {
-	not actions.entry("a/b@c@d")
+	not actions._entry("a/b@c@d")
 	actions.index(["a/b@c@d", 7]) == actions.index([])
 }
 
@@ -33,13 +33,15 @@ test_index if {
 			"any_ref": "",
 			"globs": [],
 		},
+		"names_only": false,
 	}
+	actions.index(["actions/*", "acme/repo"]).names_only == true
 }
 
 test_alternatives_keep_every_glob_literal_but_the_star if {
-	actions.alternatives([]) == ""
-	actions.alternatives(["a*"]) == "{a*}"
-	actions.alternatives(["a,b*", `c\{d\}*`]) == `{a\,b*,c\{d\}*}`
+	actions._alternatives([]) == ""
+	actions._alternatives(["a*"]) == "{a*}"
+	actions._alternatives(["a,b*", `c\{d\}*`]) == `{a\,b*,c\{d\}*}`
 }
 
 listed(list, use) if actions.listed(actions.index(list).allow, use)

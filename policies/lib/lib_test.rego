@@ -55,31 +55,6 @@ test_non_matching_override_is_ignored if {
 
 # Patterns.
 
-test_matches if {
-	lib.matches("actions/*", "actions/checkout")
-	lib.matches("actions/*", "Actions/setup.go/sub")
-	lib.matches("space-org*/*", "space-org-1/x")
-	lib.matches("dependabot[bot]", "Dependabot[bot]")
-	not lib.matches("dependabot[bot]", "dependabotb")
-	lib.matches("a?c", "a?c")
-	not lib.matches("a?c", "abc")
-	not lib.matches("actions/*", "github/x")
-}
-
-test_pattern_index_splits_exact_and_globs if {
-	lib.pattern_index(["Ubuntu-Latest", "self-hosted", "gpu-*"]) == {
-		"exact": {"ubuntu-latest": true, "self-hosted": true},
-		"globs": ["gpu-*"],
-	}
-}
-
-test_in_patterns if {
-	index := lib.pattern_index(["ubuntu-latest", "gpu-*"])
-	lib.in_patterns(index, "UBUNTU-latest")
-	lib.in_patterns(index, "gpu-a100")
-	not lib.in_patterns(index, "windows-latest")
-}
-
 test_patterns_follow_the_override_scope if {
 	index := lib.patterns("runner_labels", "allowed") with input as repo("acme/api")
 		with data.runpolicy.settings.runner_labels.allowed as ["org-label"]
@@ -89,7 +64,7 @@ test_patterns_follow_the_override_scope if {
 
 test_patterns_read_the_prepared_index if {
 	index := lib.patterns("runner_labels", "allowed") with input as repo("acme/api")
-		with data.runpolicy.prepared.lists as {"runner_labels": {"allowed": {"": {"exact": {"from-engine": true}, "globs": []}}}}
+		with data.internal.runpolicy.prepared.lists as {"runner_labels": {"allowed": {"": {"exact": {"from-engine": true}, "globs": []}}}}
 	index.exact == {"from-engine": true}
 }
 
@@ -120,7 +95,7 @@ test_prepared_index_equals_the_one_built_per_query if {
 test_chain_and_finding if {
 	use := fx.via(fx.action("reviewdog/action-setup@v1"), ["acme/lint@v2"])
 	lib.chain(use) == "acme/lint@v2 → reviewdog/action-setup@v1"
-	lib.finding(use) == {"job": "build", "step": 1, "line": 10, "uses": "reviewdog/action-setup@v1", "via": ["acme/lint@v2"]}
+	lib.finding(use, "m") == {"job": "build", "step": 1, "line": 10, "uses": "reviewdog/action-setup@v1", "via": ["acme/lint@v2"], "message": "m"}
 }
 
 # GitHub trims uses:, and the normalizer keeps it as written: a block
@@ -133,13 +108,13 @@ test_chain_trims_each_reference if {
 
 test_finding_without_step if {
 	use := object.union(fx.action("acme/wf/.github/workflows/x.yml@v1"), {"step": null})
-	not lib.finding(use).step
+	not lib.finding(use, "m").step
 }
 
 test_patterns_read_the_prepared_index_of_the_override_scope if {
 	index := lib.patterns("runner_labels", "allowed") with input as repo("acme/api")
 		with data.runpolicy.settings.repositories as {"acme/*": {"runner_labels": {"allowed": ["acme-label"]}}}
-		with data.runpolicy.prepared.lists as {"runner_labels": {"allowed": {
+		with data.internal.runpolicy.prepared.lists as {"runner_labels": {"allowed": {
 			"": {"exact": {"org-label": true}, "globs": []},
 			"acme/*": {"exact": {"from-engine": true}, "globs": []},
 		}}}

@@ -15,69 +15,86 @@ package runpolicy.main
 
 import data.runpolicy.lib
 
-# allow is written out rather than read from a rule: each rule a decision
-# evaluates costs more than the comprehension. Violations and warnings come
-# in OPA's set order; runpolicy sorts them by policy, job, line and message
-# when it decodes a decision, which costs less in Go than a sort here.
+# METADATA
+# title: Decision
+# description: |-
+#   The decision on the input document. Violations and warnings come in
+#   OPA's set order: runpolicy sorts them by policy, job, line and message.
+# entrypoint: true
 decision := {
 	"allow": count([v | some v in violations; v.mode == "enforce"]) == 0,
 	"violations": [v | some v in violations],
 	"warnings": [w | some w in warnings],
 }
 
-# violations and warnings are comprehensions rather than partial rules:
-# each policy's deny and warn sets are then read once per decision.
-violations := {object.union(as_object(finding), {"policy": name, "mode": mode}) |
+# METADATA
+# title: Settings errors
+# description: One line for each invalid setting; the engine refuses a configuration with any.
+# entrypoint: true
+config_errors := data.runpolicy.config.errors
+
+# METADATA
+# title: Prepared
+# description: |-
+#   What decisions need that reads no input: the index of every list
+#   setting (see runpolicy.lib.patterns) and the organization-wide mode of
+#   every active policy. The engine evaluates it once per load and stores
+#   it at data.internal.runpolicy.prepared.
+# entrypoint: true
+prepared := {"lists": lib.prepared, "active": modes}
+
+# violations and warnings read each policy's deny and warn sets once per
+# decision, and only for the policies in active.
+violations := {object.union(_as_object(finding), {"policy": name, "mode": mode}) |
 	some name, mode in active
 	some finding in data.runpolicy.policies[name].deny
 }
 
-warnings := {object.union(as_object(finding), {"policy": name}) |
+warnings := {object.union(_as_object(finding), {"policy": name}) |
 	some name, _ in active
 	some finding in data.runpolicy.policies[name].warn
 }
 
-# as_object accepts conftest-style string findings: deny contains msg if ….
-as_object(finding) := finding if {
+# _as_object accepts conftest-style string findings: deny contains msg if ….
+_as_object(finding) := finding if {
 	is_object(finding)
 } else := {"message": sprintf("%v", [finding])}
 
-# active maps each policy that is not off to its effective mode. The mode is
-# read before the policy's rules are referenced, so an off policy does no work.
-# When no repository override applies, the modes are the organization-wide
-# ones, which the engine prepared once per load (see prepared below).
-active := data.runpolicy.prepared.active if {
+# active maps each policy that is not off to its effective mode. When no
+# repository override applies, these are the organization-wide modes the
+# engine prepared.
+active := data.internal.runpolicy.prepared.active if {
 	count(lib.repository_patterns) == 0
 } else := modes
 
+# modes maps each policy to its mode, leaving out the policies that are off
+# and those that say they have nothing to judge under their settings
+# (idle), so that none of their rules is evaluated.
 modes := {name: mode |
 	some name in policy_names
-	mode := mode_name(object.get(lib.settings(name), "mode", "enforce"))
+	mode := _mode(object.get(lib.settings(name), "mode", "enforce"))
 	mode != "off"
+	not data.runpolicy.policies[name].idle
 }
 
-# mode_name reads an unquoted `mode: off` as off: YAML 1.1 (which OPA's and
+# _mode reads an unquoted `mode: off` as off: YAML 1.1 (which OPA's and
 # runpolicy's YAML readers follow) makes it the boolean false. This is the
 # one place a mode is read; runpolicy.config accepts false for the same
 # reason and refuses true (`mode: on` names no mode).
-mode_name(false) := "off"
+_mode(false) := "off"
 
-mode_name(mode) := mode if mode != false
+_mode(mode) := mode if is_string(mode)
 
-# policy_names are the packages directly under data.runpolicy.policies. The
-# engine lists them in data.runpolicy.packages from the compiled modules; a
-# stock `opa eval` has no such list, and finds them by evaluating each
-# package's rules, which off policies then also pay for.
-policy_names := {name | some name in data.runpolicy.packages} if {
-	data.runpolicy.packages != false # what a bare ref tests, with fewer allocations in OPA
-} else := {name | some name; data.runpolicy.policies[name].deny} | {name | some name; data.runpolicy.policies[name].warn}
+# policy_names are the packages directly under data.runpolicy.policies: the
+# engine lists them from the compiled modules; without the list (stock opa)
+# they are found by evaluating each package's deny and warn rules (object.keys
+# would evaluate every rule of every package).
+policy_names := {name | some name in data.internal.runpolicy.packages} if {
+	data.internal.runpolicy.packages
+} else := _with_deny | _with_warn
 
-# config_errors are one-line descriptions of invalid settings; the engine
-# refuses to load a configuration that has any.
-config_errors := data.runpolicy.config.errors
+# regal ignore:use-object-keys
+_with_deny := {name | some name; data.runpolicy.policies[name].deny}
 
-# prepared is what decisions need that reads no input: the index of every
-# list setting (see runpolicy.lib.patterns) and the organization-wide mode
-# of every active policy. The engine evaluates it once per load and stores
-# the result at data.runpolicy.prepared, so that no decision rebuilds it.
-prepared := {"lists": lib.prepared, "active": modes}
+# regal ignore:use-object-keys
+_with_warn := {name | some name; data.runpolicy.policies[name].warn}

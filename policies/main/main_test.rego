@@ -90,9 +90,9 @@ test_string_warnings_become_messages if {
 }
 
 test_engine_package_list_selects_the_policies if {
-	names := main.policy_names with data.runpolicy.packages as ["compromised_actions", "team_rules"]
+	names := main.policy_names with data.internal.runpolicy.packages as ["compromised_actions", "team_rules"]
 	names == {"compromised_actions", "team_rules"}
-	d := main.decision with input as fx.doc with data.runpolicy.packages as ["compromised_actions"]
+	d := main.decision with input as fx.doc with data.internal.runpolicy.packages as ["compromised_actions"]
 	d.violations == []
 }
 
@@ -128,15 +128,26 @@ test_prepared_is_the_index_of_every_list_and_the_modes if {
 	main.prepared.lists.runner_labels.allowed[""] == {"exact": {}, "globs": []}
 	main.prepared.active == {
 		"allowed_actions": "dry_run", "compromised_actions": "enforce", "harden_runner": "dry_run",
-		"runner_labels": "enforce", "secret_exfiltration": "enforce",
-	} with data.runpolicy.packages as ["allowed_actions", "compromised_actions", "harden_runner", "runner_labels", "secret_exfiltration"]
+		"secret_exfiltration": "enforce",
+	} with data.internal.runpolicy.packages as ["allowed_actions", "compromised_actions", "harden_runner", "runner_labels", "secret_exfiltration"]
+}
+
+# A policy with nothing to judge under its settings (runner_labels without
+# lists) is left out, and none of its rules is evaluated.
+test_idle_policies_are_not_active if {
+	not main.modes.runner_labels with input as fx.doc
+	main.modes.runner_labels == "enforce" with input as fx.doc with data.runpolicy.settings.runner_labels.allowed as ["ubuntu-latest"]
+	d := main.decision with input as fx.doc
+		with data.runpolicy.policies.runner_labels.idle as true
+		with data.runpolicy.policies.runner_labels.deny as {"never evaluated"}
+	not "runner_labels" in {v.policy | some v in d.violations}
 }
 
 test_active_reads_the_prepared_modes_unless_an_override_applies if {
 	main.active == {"compromised_actions": "dry_run"} with input as fx.doc
-		with data.runpolicy.prepared.active as {"compromised_actions": "dry_run"}
+		with data.internal.runpolicy.prepared.active as {"compromised_actions": "dry_run"}
 	a := main.active with input as fx.doc
-		with data.runpolicy.prepared.active as {"compromised_actions": "dry_run"}
+		with data.internal.runpolicy.prepared.active as {"compromised_actions": "dry_run"}
 		with data.runpolicy.settings.repositories as {"acme/*": {"harden_runner": {"mode": "off"}}}
 	a.compromised_actions == "enforce"
 	not a.harden_runner

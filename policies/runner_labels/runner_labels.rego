@@ -18,189 +18,182 @@
 #   settings:
 #     - name: mode
 #       default: enforce
-#       description: enforce, dry_run or off.
 #     - name: disallowed
+#       type: strings
 #       default: []
-#       description: Label patterns no job may run on ("*" wildcards, case ignored).
+#       description: labels no job may run on
 #     - name: allowed
+#       type: strings
 #       default: []
-#       description: When non-empty, the only label patterns a job may run on.
+#       description: when non-empty, the only labels a job may run on
 #     - name: disallowed_groups
+#       type: strings
 #       default: []
-#       description: Runner group patterns no job may run in ("*" wildcards, case ignored).
+#       description: >-
+#         runner groups no job may run in (`runs-on: {group: …}`, or the group GitHub names for a queued
+#         job)
 #     - name: allowed_groups
+#       type: strings
 #       default: []
-#       description: When non-empty, the only runner group patterns a job may run in.
+#       description: when non-empty, the only runner groups a job may run in
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.runner_labels
 
 import data.runpolicy.lib
 
-settings := lib.settings("runner_labels")
+# With no list set there is nothing to judge: runpolicy.main skips the policy.
+idle if {
+	not _label_lists
+	not _group_lists
+}
 
-disallowed := lib.patterns("runner_labels", "disallowed")
-
-allowed := lib.patterns("runner_labels", "allowed")
-
-disallowed_groups := lib.patterns("runner_labels", "disallowed_groups")
-
-allowed_groups := lib.patterns("runner_labels", "allowed_groups")
-
-# The lists in effect, [] when a setting is absent.
-setting(key) := object.get(settings, key, [])
-
-deny contains object.union(where, {"message": sprintf(
+deny contains _finding(where, sprintf(
 	"job %s runs on %q, which runner_labels.disallowed forbids: choose another runner",
 	[where.job, label],
-)}) if {
-	count(setting("disallowed")) > 0 # no list: no label needs looking up
-	some [where, label] in labels
-	lib.in_patterns(disallowed, label)
+)) if {
+	some [where, label] in _labels
+	lib.in_patterns(lib.patterns("runner_labels", "disallowed"), label)
 }
 
-deny contains object.union(where, {"message": sprintf(
+deny contains _finding(where, sprintf(
 	"job %s runs on %q, which is not in runner_labels.allowed (%s): choose an allowed runner or add the label",
-	[where.job, label, concat(", ", setting("allowed"))],
-)}) if {
-	count(setting("allowed")) > 0
-	some [where, label] in labels
-	not lib.in_patterns(allowed, label)
+	[where.job, label, concat(", ", _allowed)],
+)) if {
+	count(_allowed) > 0
+	some [where, label] in _labels
+	not lib.in_patterns(lib.patterns("runner_labels", "allowed"), label)
 }
 
-deny contains object.union(runner.where, {"message": sprintf(
+deny contains _finding(runner.where, sprintf(
 	"job %s runs in runner group %q, which runner_labels.disallowed_groups forbids: choose another runner group",
 	[runner.where.job, runner.group],
-)}) if {
-	count(setting("disallowed_groups")) > 0
-	some runner in runners
+)) if {
+	some runner in _runners
 	is_string(runner.group)
-	lib.in_patterns(disallowed_groups, runner.group)
+	lib.in_patterns(lib.patterns("runner_labels", "disallowed_groups"), runner.group)
 }
 
-deny contains object.union(runner.where, {"message": sprintf(
+deny contains _finding(runner.where, sprintf(
 	"job %s runs in runner group %q, which is not in runner_labels.allowed_groups (%s): choose an allowed runner group or add it",
-	[runner.where.job, runner.group, concat(", ", setting("allowed_groups"))],
-)}) if {
-	count(setting("allowed_groups")) > 0
-	some runner in runners
+	[runner.where.job, runner.group, concat(", ", _allowed_groups)],
+)) if {
+	count(_allowed_groups) > 0
+	some runner in _runners
 	is_string(runner.group)
-	not lib.in_patterns(allowed_groups, runner.group)
+	not lib.in_patterns(lib.patterns("runner_labels", "allowed_groups"), runner.group)
 }
 
 # A runner named by its group alone can be any runner of the group, with
 # any labels: a label allow list cannot check it, unless the group lists do.
-deny contains object.union(runner.where, {"message": sprintf(
+deny contains _finding(runner.where, sprintf(
 	"job %s runs in runner group %q without labels, so runner_labels.allowed cannot check its runner: name allowed labels in runs-on, or set runner_labels.allowed_groups",
 	[runner.where.job, runner.group],
-)}) if {
-	count(setting("allowed")) > 0
-	not group_lists
-	some runner in runners
+)) if {
+	count(_allowed) > 0
+	not _group_lists
+	some runner in _runners
 	runner.unknown == "labels"
 }
 
 # A runner named by its labels alone can be in any runner group: a group
 # allow list cannot check it, unless the label lists do. When the job is
 # queued GitHub may already name the group (runner_group_name).
-deny contains object.union(runner.where, {"message": sprintf(
+deny contains _finding(runner.where, sprintf(
 	"job %s names no runner group, so runner_labels.allowed_groups cannot check its runner: give runs-on a group, or set runner_labels.allowed (labels)",
 	[runner.where.job],
-)}) if {
-	count(setting("allowed_groups")) > 0
-	not label_lists
-	some runner in runners
+)) if {
+	count(_allowed_groups) > 0
+	not _label_lists
+	some runner in _runners
 	runner.unknown == "group"
 	not runner.queued
 }
 
 # The same without an allow list: a deny list cannot tell either, which is
-# worth a warning. So is a queued job whose group GitHub did not name.
-warn contains object.union(runner.where, {"message": sprintf(
+# worth a warning.
+warn contains _finding(runner.where, sprintf(
 	"job %s runs in runner group %q without labels: runner_labels.disallowed cannot check its runner's labels",
 	[runner.where.job, runner.group],
-)}) if {
-	count(setting("allowed")) == 0
-	count(setting("disallowed")) > 0
-	not group_lists
-	some runner in runners
+)) if {
+	count(_allowed) == 0
+	count(_disallowed) > 0
+	not _group_lists
+	some runner in _runners
 	runner.unknown == "labels"
 }
 
-warn contains object.union(runner.where, {"message": sprintf(
+warn contains _finding(runner.where, sprintf(
 	"job %s names no runner group: runner_labels cannot check it against the group lists; give runs-on a group, or set runner_labels.allowed (labels)",
 	[runner.where.job],
-)}) if {
-	count(setting("allowed_groups")) == 0
-	count(setting("disallowed_groups")) > 0
-	not label_lists
-	some runner in runners
+)) if {
+	count(_allowed_groups) == 0
+	count(_disallowed_groups) > 0
+	not _label_lists
+	some runner in _runners
 	runner.unknown == "group"
 	not runner.queued
 }
 
 # The group of a queued job is judged when GitHub names it; the group its
 # file wrote was judged when the run was requested.
-warn contains object.union(runner.where, {"message": sprintf(
+warn contains _finding(runner.where, sprintf(
 	"job %s was queued without a runner group: runner_labels cannot check it against the group lists; set runner_labels.allowed (labels) to judge its labels",
 	[runner.where.job],
-)}) if {
-	group_lists
-	not label_lists
-	some runner in runners
+)) if {
+	_group_lists
+	not _label_lists
+	some runner in _runners
 	runner.unknown == "group"
 	runner.queued
 }
 
 warn contains {"job": id, "line": job.line, "message": sprintf(
 	"job %s chooses its runner at run time (%s): runner_labels cannot judge it from the file, only when the job is queued",
-	[id, expression(job)],
+	[id, _expression(job)],
 )} if {
 	input.workflow_job == null
 	some id, job in input.jobs
-	job.runs_on.dynamic != false # most jobs name their runner: no settings read
-	configured
+	job.runs_on.dynamic
+	not idle
 }
 
-# configured: there is a list to judge against, so a runner the file cannot
-# show is worth a warning.
-configured if label_lists
+_settings := lib.settings("runner_labels")
 
-configured if group_lists
+_disallowed := object.get(_settings, "disallowed", [])
 
-label_lists if count(setting("disallowed")) > 0
+_allowed := object.get(_settings, "allowed", [])
 
-label_lists if count(setting("allowed")) > 0
+_disallowed_groups := object.get(_settings, "disallowed_groups", [])
 
-group_lists if count(setting("disallowed_groups")) > 0
+_allowed_groups := object.get(_settings, "allowed_groups", [])
 
-group_lists if count(setting("allowed_groups")) > 0
+_label_lists if count(_disallowed) + count(_allowed) > 0
 
-# runners are the runners to judge: the one GitHub resolved for a queued
+_group_lists if count(_disallowed_groups) + count(_allowed_groups) > 0
+
+_finding(where, message) := object.union(where, {"message": message})
+
+# _runners are the runners to judge: the one GitHub resolved for a queued
 # job when there is one, else every runner each job of the file can run on.
 # group is null when unknown; unknown names what the runner leaves open
 # ("labels", "group" or "" when both are named). A label list judges a
 # runner that names labels; a group list one that names a group.
-runners contains {
+_runners contains {
 	"where": {"job": input.workflow_job.name},
 	"labels": input.workflow_job.labels,
-	"group": group,
-	"unknown": unknown(input.workflow_job.labels, group),
+	"group": _queued_group,
+	"unknown": _unknown(input.workflow_job.labels, _queued_group),
 	"queued": true,
 } if {
 	is_object(input.workflow_job)
-	group := queued_group
 }
 
-queued_group := input.workflow_job.runner_group_name if {
-	input.workflow_job.runner_group_name != ""
-} else := null
-
-runners contains {
+_runners contains {
 	"where": {"job": id, "line": job.line},
 	"labels": candidate.labels,
 	"group": candidate.group,
-	"unknown": unknown(candidate.labels, candidate.group),
+	"unknown": _unknown(candidate.labels, candidate.group),
 	"queued": false,
 } if {
 	input.workflow_job == null
@@ -211,25 +204,29 @@ runners contains {
 # A runner an expression decides at run time is warned about as a whole
 # (see warn); the labels and group written out beside the expression are
 # still judged.
-runners contains {
+_runners contains {
 	"where": {"job": id, "line": job.line},
 	"labels": [label | some label in job.runs_on.labels; not contains(label, "${{")],
-	"group": static_group(job.runs_on.group),
+	"group": _static_group(job.runs_on.group),
 	"unknown": "",
 	"queued": false,
 } if {
 	input.workflow_job == null
 	some id, job in input.jobs
-	job.runs_on.dynamic != false
+	job.runs_on.dynamic
 }
 
-# static_group is a group written as it is, else null.
-static_group(group) := group if {
+default _queued_group := null
+
+_queued_group := input.workflow_job.runner_group_name if input.workflow_job.runner_group_name != ""
+
+# _static_group is a group written as it is, else null.
+_static_group(group) := group if {
 	is_string(group)
 	not contains(group, "${{")
 } else := null
 
-unknown(labels, group) := "group" if {
+_unknown(labels, group) := "group" if {
 	group == null
 	count(labels) > 0
 } else := "labels" if {
@@ -237,13 +234,13 @@ unknown(labels, group) := "group" if {
 	count(labels) == 0
 } else := ""
 
-# labels are [where, label] pairs to judge: the labels of every runner, which
-# for a queued job are the ones GitHub resolved (see runners).
-labels contains [runner.where, label] if {
-	some runner in runners
+# _labels are [where, label] pairs to judge: the labels of every runner,
+# which for a queued job are the ones GitHub resolved (see _runners).
+_labels contains [runner.where, label] if {
+	some runner in _runners
 	some label in runner.labels
 }
 
-expression(job) := job.runs_on.expression if {
+_expression(job) := job.runs_on.expression if {
 	is_string(job.runs_on.expression)
 } else := "an expression in runs-on"

@@ -178,9 +178,24 @@ finding(e) := e if is_object(e)
 
 else := {"job": "build", "line": 5, "message": e}
 
+declared := {"runner_labels": {
+	"mode": "mode", "disallowed": "strings", "allowed": "strings",
+	"disallowed_groups": "strings", "allowed_groups": "strings",
+}}
+
 test_group_settings_are_checked if {
-	count(data.runpolicy.config.errors) == 0 with data.runpolicy.settings.runner_labels as group_settings({"allowed_groups": ["a"], "disallowed_groups": ["b-*"]})
-	data.runpolicy.config.errors == {"settings.runner_labels.allowed_groups: must be a list of strings, got build"} with data.runpolicy.settings.runner_labels as group_settings({"allowed_groups": "build"})
+	count(data.runpolicy.config.errors) == 0
+		with data.runpolicy.settings.runner_labels as group_settings({"allowed_groups": ["a"], "disallowed_groups": ["b-*"]})
+		with data.internal.runpolicy.declared as declared
+	data.runpolicy.config.errors == {"settings.runner_labels.allowed_groups: must be a list of strings, got build"}
+		with data.runpolicy.settings.runner_labels as group_settings({"allowed_groups": "build"})
+		with data.internal.runpolicy.declared as declared
+}
+
+test_idle_without_lists if {
+	runner_labels.idle with input as fx.doc
+	not runner_labels.idle with input as fx.doc with data.runpolicy.settings.runner_labels.allowed_groups as ["a"]
+	not runner_labels.idle with input as fx.doc with data.runpolicy.settings.runner_labels.disallowed as ["a"]
 }
 
 # Matrix candidates: runs-on reading matrix values the file lists is judged

@@ -15,173 +15,169 @@
 #   settings:
 #     - name: mode
 #       default: enforce
-#       description: enforce, dry_run or off.
 #     - name: analyze_default_branch
+#       type: boolean
 #       default: false
-#       description: Judge runs on the default branch too.
+#       description: judge runs on the default branch too
 #     - name: bulk_secrets_only
+#       type: boolean
 #       default: false
-#       description: |-
-#         Count only bulk access to secrets (toJSON(secrets), secrets[expr],
-#         secrets: inherit), not secrets read by name.
+#       description: >-
+#         count only `toJSON(secrets)`, `secrets[expr]` and `secrets: inherit`
 #     - name: exempt_actors
+#       type: strings
 #       default: ["dependabot[bot]", "renovate[bot]"]
-#       description: Logins whose runs pass when both actor and triggering actor are listed.
+#       description: logins (patterns) that pass when both the actor and the triggering actor are listed
 #     - name: ignored_secrets
+#       type: strings
 #       default: [GITHUB_TOKEN]
-#       description: Secrets that do not count.
+#       description: secret names (patterns, case ignored) that do not count
 #     - name: approved_workflow_sha256
+#       type: strings
 #       default: []
-#       description: |-
-#         SHA-256 digests of workflow, reusable workflow and action metadata
-#         files approved to run anywhere; a run passes when every modified
-#         file it runs is approved.
+#       description: >-
+#         SHA-256 digests of workflow, reusable workflow and action metadata files allowed to run with
+#         secrets anywhere; a run passes when every modified file is approved (an unreadable one never is)
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.secret_exfiltration
 
 import data.runpolicy.lib
 
-settings := lib.settings("secret_exfiltration")
-
 deny contains {
 	"message": sprintf(
 		"%s on branch %s reads %s and %s: an unreviewed workflow could send them anywhere. Merge the workflow change into %s first%s",
-		[input.workflow.path, input.run.branch, concat(" and ", secrets_read), why_modified, input.repository.default_branch, approval],
+		[
+			input.workflow.path, input.run.branch, concat(" and ", _secrets_read), _why_modified,
+			input.repository.default_branch, _approval,
+		],
 	),
-	"line": line,
-	"secrets": named_secrets,
+	"line": _line,
+	"secrets": sort(_counted),
 } if {
-	# The cheap checks of the input come first, and the message parts are
-	# only computed once there is a finding. Most workflows read no secret
-	# at all: the input says so without a rule evaluated.
-	input.workflow.modified != false # x != false is what a bare x tests, with fewer allocations in OPA
+	input.workflow.modified == true
 	true in [input.secrets.inherit, input.secrets.bulk, count(input.secrets.names) > 0]
-	judged_branch != false
-	count(secrets_read) > 0 # the secrets read by name may all be ignored
-	not exempt_actor
-	not approved_workflow
+	_judged_branch
+	count(_secrets_read) > 0 # the secrets read by name may all be ignored
+	not _exempt_actor
+	not _approved_workflow
 }
 
-judged_branch if not input.run.is_default_branch
+_settings := lib.settings("secret_exfiltration")
 
-judged_branch if settings.analyze_default_branch
+_judged_branch if not input.run.is_default_branch
 
-# approved_workflow: every modified file is approved in this version. None
-# is by default: counting the setting spares reading its index and a
-# lookup. A file that could not be read has no digest and is never approved.
-approved_workflow if {
-	count(settings.approved_workflow_sha256) > 0
-	every digest in modified_digests {
+_judged_branch if _settings.analyze_default_branch
+
+# _approved_workflow: every modified file is approved in this version. A
+# file that could not be read has no digest and is never approved.
+_approved_workflow if {
+	count(_settings.approved_workflow_sha256) > 0
+	every digest in _modified_digests {
 		digest != null
-		lib.in_patterns(approved, digest)
+		lib.in_patterns(lib.patterns("secret_exfiltration", "approved_workflow_sha256"), digest)
 	}
 }
 
-# modified_digests are the digests of the modified files at the head commit:
-# the workflow file alone when the document lists none (a document made
-# before modified_files).
-modified_digests := [input.workflow.sha256] if {
+# _modified_digests are the digests of the modified files at the head
+# commit: the workflow file alone when the document lists none (a document
+# made before modified_files).
+_modified_digests := [input.workflow.sha256] if {
 	count(input.workflow.modified_files) == 0
 } else := [f.sha256 | some f in input.workflow.modified_files]
 
-# approval tells how to approve what runs, when every modified file could be
-# read.
-approval := sprintf(", or approve this version by adding %s to secret_exfiltration.approved_workflow_sha256", modified_digests) if {
-	count(modified_digests) == 1
-	modified_digests[0] != null
-} else := sprintf(", or approve these versions by adding %s to secret_exfiltration.approved_workflow_sha256", [concat(", ", modified_digests)]) if {
-	every digest in modified_digests {
+# _approval tells how to approve what runs, when every modified file could
+# be read.
+default _approval := ""
+
+_approval := sprintf(
+	", or approve this version by adding %s to secret_exfiltration.approved_workflow_sha256",
+	_modified_digests,
+) if {
+	count(_modified_digests) == 1
+	_modified_digests[0] != null
+} else := sprintf(
+	", or approve these versions by adding %s to secret_exfiltration.approved_workflow_sha256",
+	[concat(", ", _modified_digests)],
+) if {
+	every digest in _modified_digests {
 		digest != null
 	}
-} else := ""
+}
 
-approved := lib.patterns("secret_exfiltration", "approved_workflow_sha256")
-
-ignored := lib.patterns("secret_exfiltration", "ignored_secrets")
-
-exempt := lib.patterns("secret_exfiltration", "exempt_actors")
-
-# named_secrets are the secrets read by name that count, sorted for the
-# message; counted holds the same names as a set, for lookups.
-named_secrets := sort(counted)
-
-counted := set() if {
-	settings.bulk_secrets_only != false
+# _counted are the secrets read by name that count.
+_counted := set() if {
+	_settings.bulk_secrets_only
 } else := {upper(name) |
+	ignored := lib.patterns("secret_exfiltration", "ignored_secrets")
 	some name in input.secrets.names
 	not lib.in_patterns(ignored, name)
 }
 
-# secrets_read describes what the workflow reads, for the message. The part
-# for named secrets is a comprehension: in OPA a rule costs more.
-secrets_read := array.concat(
-	[sprintf("secrets %s", [concat(", ", named_secrets)]) | count(named_secrets) > 0],
-	bulk_text,
+# _secrets_read describes what the workflow reads, for the message.
+_secrets_read := array.concat(
+	[sprintf("secrets %s", [concat(", ", sort(_counted))]) | count(_counted) > 0],
+	_bulk_text,
 )
 
-# bulk_text starts with the usual case, no bulk read: one body evaluated,
-# not three.
-bulk_text := [] if {
-	input.secrets.inherit == false
-	input.secrets.bulk == false
-} else := ["every secret (secrets: inherit)"] if {
-	input.secrets.inherit != false
+default _bulk_text := []
+
+_bulk_text := ["every secret (secrets: inherit)"] if {
+	input.secrets.inherit
 } else := ["every secret (toJSON(secrets) or secrets[…])"] if {
-	input.secrets.bulk != false
-} else := []
+	input.secrets.bulk
+}
 
-# why_modified says what changed: the workflow file, then each local action
-# or reusable workflow it runs that is not the default branch's copy.
-why_modified := concat(" and ", array.concat(file_change, callee_changes))
+# _why_modified says what changed: the workflow file, then each local
+# action or reusable workflow it runs that is not the default branch's copy.
+_why_modified := concat(" and ", array.concat(_file_change, _callee_changes))
 
-# file_change describes the workflow file itself, when it is modified; a
+# _file_change describes the workflow file itself, when it is modified; a
 # document that lists no modified file (made before modified_files) means
 # the file.
-file_change := [] if {
+_file_change := [] if {
 	count(input.workflow.modified_files) > 0
-	not workflow_file_modified
+	not _workflow_file_modified
 } else := ["is new on this branch"] if {
 	input.workflow.default_branch_sha256 == null
 } else := [sprintf("differs from %s", [input.repository.default_branch])]
 
-workflow_file_modified if {
+_workflow_file_modified if {
 	some f in input.workflow.modified_files
 	f.uses == ""
 }
 
-callee_changes := [sprintf("runs %s, which %s", [f.path, change(f)]) |
+_callee_changes := [sprintf("runs %s, which %s", [f.path, _change(f)]) |
 	some f in input.workflow.modified_files
 	f.uses != ""
 ]
 
-change(f) := sprintf("differs from %s", [input.repository.default_branch]) if {
+_change(f) := sprintf("differs from %s", [input.repository.default_branch]) if {
 	f.change == "differs"
 } else := "is new on this branch" if {
 	f.change == "new"
-} else := sprintf("could not be compared with %s, so counts as modified (%s)", [input.repository.default_branch, f.reason])
+} else := sprintf(
+	"could not be compared with %s, so counts as modified (%s)",
+	[input.repository.default_branch, f.reason],
+)
 
 # Exempt only when both the actor and the one who triggered this attempt
 # are exempt: a re-run of a bot's run by someone else is not the bot's.
-exempt_actor if {
+_exempt_actor if {
+	exempt := lib.patterns("secret_exfiltration", "exempt_actors")
 	lib.in_patterns(exempt, input.run.actor)
-	lib.in_patterns(exempt, triggering_actor)
+	lib.in_patterns(exempt, _triggering_actor)
 }
 
-triggering_actor := input.run.triggering_actor if {
+_triggering_actor := input.run.triggering_actor if {
 	input.run.triggering_actor != ""
 } else := input.run.actor
 
-# line is the first place the workflow reads a secret that counts: in bulk,
-# or by a name in counted, bound before the loop (a local costs less to
-# look up than a rule). counted is a set: a lookup in it costs the same
-# whatever its size, where one in the sorted array would scan it, making
-# the rule quadratic in the number of secrets. Two sets, not a rule of two
-# bodies: in OPA a rule costs more.
-default line := 0
+# _line is the first place the workflow reads a secret that counts: in
+# bulk, or by a name in _counted.
+default _line := 0
 
-line := min({ref.line | some ref in input.secrets.refs; ref.bulk != false} | {ref.line |
-	names := counted
+_line := min({ref.line | some ref in input.secrets.refs; ref.bulk} | {ref.line |
 	some ref in input.secrets.refs
-	names[upper(ref.name)]
+	_counted[upper(ref.name)]
 })

@@ -15,7 +15,6 @@
 #   settings:
 #     - name: mode
 #       default: dry_run
-#       description: enforce, dry_run or off.
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.vulnerable_actions
@@ -23,38 +22,40 @@ package runpolicy.policies.vulnerable_actions
 import data.runpolicy.lib
 import data.runpolicy.lib.versions
 
+# With both lists empty (the built-in one ships empty) there is nothing to
+# judge: runpolicy.main skips the policy.
+idle if not _advisories
+
+_advisories if count(data.runpolicy.vulnerable.actions) > 0
+
+_advisories if count(data.runpolicy.vulnerable_additions.actions) > 0
+
 # One finding per reference and advisory, from the built-in list and from
 # the additions; each entry is judged on its own, so an addition cannot
-# narrow a built-in one. A reference pinned to a commit has no version to
-# compare: only a commit the advisory lists matches it. Each list is named
-# in full (a missing one makes its rule undefined at once) and an empty
-# list, the built-in one as shipped, never looks at a reference.
-deny contains finding if {
-	count(data.runpolicy.vulnerable.actions) > 0 # the built-in list ships empty
-	some finding in findings(data.runpolicy.vulnerable.actions)
-}
-
-deny contains finding if {
-	some finding in findings(data.runpolicy.vulnerable_additions.actions)
-}
-
-findings(actions) := {object.union(lib.finding(use), {
-	"message": sprintf(
-		"%s has a known vulnerability (%s): %s. %s",
-		[lib.chain(use), concat(", ", entry.advisories), reason, remedy(entry)],
-	),
-	"advisories": entry.advisories,
-}) |
-	count(actions) > 0
+# narrow a built-in one.
+deny contains object.union(finding, {"advisories": entry.advisories}) if {
 	some use in input.uses
 	some name in use.names
-	some entry in actions[name]
+	some entry in _entries(name)
 	reason := versions.affected(use, entry, "affected")
+	finding := lib.finding(use, sprintf(
+		"%s has a known vulnerability (%s): %s. %s",
+		[lib.chain(use), concat(", ", entry.advisories), reason, _remedy(entry)],
+	))
 }
 
-# remedy names the versions that fix the advisory: the fixed ends of its
+# _entries are the entries of both lists for an action name, one per
+# advisory.
+_entries(name) := array.concat(
+	[entry | some entry in data.runpolicy.vulnerable.actions[name]],
+	[entry | some entry in data.runpolicy.vulnerable_additions.actions[name]],
+)
+
+# _remedy names the versions that fix the advisory: the fixed ends of its
 # ranges, or the versions after its last affected ones.
-remedy(entry) := sprintf("Upgrade to %s", [concat(" or ", fixed)]) if {
-	fixed := sort({sprintf("%s or later", [r.fixed]) | some r in entry.ranges; r.fixed} | {sprintf("a version after %s", [r.last_affected]) | some r in entry.ranges; r.last_affected})
+_remedy(entry) := sprintf("Upgrade to %s", [concat(" or ", fixed)]) if {
+	fixed_ends := {sprintf("%s or later", [r.fixed]) | some r in entry.ranges; r.fixed}
+	after_last := {sprintf("a version after %s", [r.last_affected]) | some r in entry.ranges; r.last_affected}
+	fixed := sort(fixed_ends | after_last)
 	count(fixed) > 0
 } else := "No fixed version is known: replace it"

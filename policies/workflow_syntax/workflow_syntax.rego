@@ -15,36 +15,34 @@
 #   settings:
 #     - name: mode
 #       default: enforce
-#       description: enforce, dry_run or off.
 #     - name: strict
+#       type: boolean
 #       default: false
-#       description: Deny (instead of warn) every shape runpolicy cannot model.
+#       description: deny (instead of warn) each shape runpolicy cannot model
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.workflow_syntax
 
 import data.runpolicy.lib
 
-deny contains finding(shape) if {
-	count(input.workflow.unmodeled) > 0 # nearly every workflow: no settings read
-	strict
+deny contains _finding(shape) if {
+	input.workflow.unmodeled[0] # OPA's rule index skips the rule when there is none
 	some shape in input.workflow.unmodeled
+	lib.settings("workflow_syntax").strict
 }
 
-warn contains finding(shape) if {
-	count(input.workflow.unmodeled) > 0
-	not strict
+warn contains _finding(shape) if {
+	input.workflow.unmodeled[0]
 	some shape in input.workflow.unmodeled
+	not lib.settings("workflow_syntax").strict
 }
 
-strict if object.get(lib.settings("workflow_syntax"), "strict", false) == true
-
-finding(shape) := {"job": shape.job, "step": shape.step, "line": shape.line, "message": sprintf(
+_finding(shape) := {"job": shape.job, "step": shape.step, "line": shape.line, "message": sprintf(
 	"%s, line %d: %s. runpolicy judged what it could read there, but GitHub may run it otherwise: write it in the documented workflow syntax",
-	[place(shape), shape.line, shape.message],
+	[_place(shape), shape.line, shape.message],
 )}
 
-place(shape) := sprintf("job %s, step %d", [shape.job, shape.step + 1]) if { # people count steps from 1
+_place(shape) := sprintf("job %s, step %d", [shape.job, shape.step + 1]) if { # people count steps from 1
 	shape.step != null
 } else := sprintf("job %s", [shape.job]) if {
 	shape.job != ""

@@ -25,7 +25,7 @@ type policySet struct {
 	compiler *ast.Compiler
 	// data is the built-in data with the variant's settings deep-merged
 	// over it, plus what the engine derives at load time:
-	// data.runpolicy.packages and data.runpolicy.prepared.
+	// data.internal.runpolicy.packages and data.internal.runpolicy.prepared.
 	data map[string]any
 }
 

@@ -1,0 +1,108 @@
+# METADATA
+# title: Script injection
+# description: |-
+#   Denies a step that pastes text an outsider can write (an issue or pull
+#   request title, a comment, a branch name, a commit message) into a run:
+#   script or into actions/github-script's script. GitHub replaces ${{ }}
+#   before the shell or Node.js reads the script, so quotes in the text end
+#   the string and the rest runs as code, with the job's token and secrets.
+# related_resources:
+#   - description: GitHub, script injections
+#     ref: https://docs.github.com/en/actions/concepts/security/script-injections
+#   - description: zizmor, template-injection
+#     ref: https://docs.zizmor.sh/audits/#template-injection
+# custom:
+#   severity: high
+#   settings:
+#     - name: mode
+#       default: dry_run
+#       description: enforce, dry_run or off.
+#     - name: extra_contexts
+#       type: strings
+#       default: []
+#       description: More contexts to treat as written by outsiders, * for any text (inputs.*, github.event.client_payload.*).
+# schemas:
+#   - input: schema.input
+package runpolicy.policies.script_injection
+
+import data.runpolicy.lib
+
+deny contains {
+	"job": id,
+	"step": step.index,
+	"line": expression.line,
+	"message": sprintf(
+		"job %s, step %d: %s pastes ${{ %s }} into the script, and %s is text whoever triggers the workflow can write: it can end a quoted string and run commands. Pass it through env (VALUE: ${{ %s }}) and read %s",
+		[id, step.index + 1, expression.field, expression.text, concat(", ", tainted), expression.text, _read_env(expression.field)],
+	),
+} if {
+	some id, job in input.jobs
+	some step in job.steps
+	some expression in step.expressions
+	_is_code(step, expression.field)
+	tainted := {c | some c in expression.contexts; _outsider_text(c, job, step)}
+	count(tainted) > 0
+	not _yields_boolean(expression.text)
+}
+
+# The fields GitHub pastes into code: a run: script, and the script input of
+# actions/github-script.
+_is_code(_, "run")
+
+_is_code(step, "with.script") if lower(step.uses.name) == "actions/github-script"
+
+_read_env("run") := `"$VALUE"`
+
+_read_env("with.script") := "process.env.VALUE"
+
+# Contexts an outsider writes, from GitHub's list of untrusted input and
+# zizmor's and poutine's injection rules; * stands for one path segment.
+_outsider_contexts := {
+	"github.head_ref",
+	"github.event.issue.title", "github.event.issue.body",
+	"github.event.pull_request.title", "github.event.pull_request.body",
+	"github.event.pull_request.head.ref", "github.event.pull_request.head.label",
+	"github.event.pull_request.head.repo.default_branch", "github.event.pull_request.head.repo.description",
+	"github.event.comment.body", "github.event.review.body", "github.event.review_comment.body",
+	"github.event.discussion.title", "github.event.discussion.body",
+	"github.event.changes.title.from", "github.event.changes.body.from",
+	"github.event.pages.*.page_name",
+	"github.event.head_commit.message", "github.event.head_commit.author.*", "github.event.head_commit.committer.*",
+	"github.event.commits.*.message", "github.event.commits.*.author.*", "github.event.commits.*.committer.*",
+	"github.event.merge_group.head_commit.message", "github.event.merge_group.head_commit.author.*",
+	"github.event.workflow_run.head_branch", "github.event.workflow_run.display_title",
+	"github.event.workflow_run.head_commit.message", "github.event.workflow_run.head_commit.author.*",
+	"github.event.workflow_run.head_commit.committer.*", "github.event.workflow_run.head_repository.description",
+	"github.event.workflow_run.pull_requests.*.head.ref",
+}
+
+_outsider_text(context, _, _) if _outsider(context)
+
+# ${{ env.TITLE }} pastes what the step's or the job's env: sets TITLE to.
+_outsider_text(context, job, step) if {
+	startswith(lower(context), "env.")
+	some expression in array.concat(step.expressions, job.expressions)
+	lower(expression.field) == lower(context)
+	some c in expression.contexts
+	_outsider(c)
+}
+
+_outsider(context) if {
+	some pattern in _outsider_contexts
+	glob.match(pattern, ["."], lower(context))
+}
+
+# A parent object holds the text too: ${{ toJSON(github.event.issue) }}.
+_outsider(context) if {
+	some pattern in _outsider_contexts
+	startswith(pattern, concat("", [lower(context), "."]))
+}
+
+_outsider(context) if lib.in_patterns(lib.patterns("script_injection", "extra_contexts"), context)
+
+# contains(), startsWith() and endsWith() paste true or false, not the text;
+# && and || can pass the text itself on.
+_yields_boolean(text) if {
+	regex.match(`^\s*!?\s*(contains|startsWith|endsWith)\(`, text)
+	not regex.match(`&&|\|\|`, text)
+}

@@ -1,0 +1,88 @@
+package runpolicy.policies.self_hosted_pull_requests_test
+
+import data.runpolicy.policies.self_hosted_pull_requests
+
+# Only the fields the policy reads, in the input document's shape.
+workflow(visibility, triggers, labels) := {
+	"event": {"name": "workflow_run"},
+	"repository": {"full_name": "acme/api", "visibility": visibility},
+	"workflow": {"triggers": triggers},
+	"jobs": {"test": job(labels)},
+}
+
+job(labels) := {"line": 7, "if": null, "runs_on": {
+	"labels": labels, "group": null, "dynamic": false, "expression": null,
+	"candidates": [{"labels": labels, "group": null}],
+}}
+
+test_self_hosted_on_a_public_pull_request if {
+	self_hosted_pull_requests.deny == {{
+		"job": "test", "line": 7,
+		"message": "job test runs pull_request of public repository acme/api on linux, self-hosted, a runner GitHub does not host: a fork's pull request can run its code there and leave something behind for the next job. Run pull requests on GitHub-hosted runners, or only for branches of the repository (if: github.event.pull_request.head.repo.full_name == github.repository); list the organization's larger runners in self_hosted_pull_requests.hosted_runners",
+	}} with input as workflow("public", ["pull_request", "push"], ["self-hosted", "linux"])
+}
+
+test_labels if {
+	every labels in [["self-hosted"], ["1ES.Pool=vscode"], ["linux.2xlarge"], ["ubuntu-latest", "gpu"], ["Self-Hosted", "${{ inputs.pool }}"]] {
+		count(self_hosted_pull_requests.deny) == 1 with input as workflow("public", ["pull_request_target"], labels)
+	}
+	every labels in [
+		["ubuntu-latest"], ["ubuntu-24.04"], ["ubuntu-22.04-arm"], ["ubuntu-slim"], ["Windows-2022"], ["windows-11-arm"],
+		["macos-15"], ["macos-latest-xlarge"], ["macos-13-large"], ["${{ matrix.os }}"], [],
+		["depot-ubuntu-24.04-4"], ["blacksmith-4vcpu-ubuntu-2404"], ["namespace-profile-default"],
+	] {
+		count(self_hosted_pull_requests.deny) == 0 with input as workflow("public", ["pull_request"], labels)
+	}
+}
+
+test_matrix_values_and_groups if {
+	doc := json.patch(workflow("public", ["pull_request"], ["${{ matrix.os }}"]), [{"op": "replace", "path": "/jobs/test/runs_on/candidates", "value": [
+		{"labels": ["ubuntu-latest"], "group": null},
+		{"labels": ["arm64"], "group": null},
+	]}])
+	some finding in self_hosted_pull_requests.deny with input as doc
+	contains(finding.message, " on arm64, a runner")
+	group := json.patch(workflow("public", ["pull_request"], []), [{"op": "replace", "path": "/jobs/test/runs_on/candidates/0/group", "value": "gpu-pool"}])
+	count(self_hosted_pull_requests.deny) == 1 with input as group
+}
+
+test_hosted_runners_setting if {
+	count(self_hosted_pull_requests.deny) == 0 with input as workflow("public", ["pull_request"], ["ubuntu-latest-16-cores"])
+		with data.runpolicy.settings.self_hosted_pull_requests.hosted_runners as ["ubuntu-latest-*"]
+}
+
+test_private_repositories if {
+	count(self_hosted_pull_requests.deny) == 0 with input as workflow("private", ["pull_request"], ["self-hosted"])
+	count(self_hosted_pull_requests.deny) == 0 with input as workflow("internal", ["pull_request"], ["self-hosted"])
+	some finding in self_hosted_pull_requests.deny with input as workflow("internal", ["pull_request"], ["self-hosted"])
+		with data.runpolicy.settings.self_hosted_pull_requests.private_repositories as true
+	contains(finding.message, "of internal repository acme/api on")
+}
+
+test_command_line_judges_as_public if {
+	doc := json.patch(workflow("private", ["pull_request"], ["self-hosted"]), [{"op": "replace", "path": "/event/name", "value": "local"}])
+	some finding in self_hosted_pull_requests.deny with input as doc
+	contains(finding.message, "of this repository (judged as public: the command line cannot tell) on")
+}
+
+test_other_triggers_pass if {
+	every trigger in ["push", "workflow_dispatch", "issue_comment", "merge_group"] {
+		count(self_hosted_pull_requests.deny) == 0 with input as workflow("public", [trigger], ["self-hosted"])
+	}
+}
+
+test_same_repository_pull_requests_only if {
+	doc := json.patch(workflow("public", ["pull_request"], ["self-hosted"]), [{"op": "replace", "path": "/jobs/test/if", "value": "github.event.pull_request.head.repo.full_name == github.repository"}])
+	count(self_hosted_pull_requests.deny) == 0 with input as doc
+}
+
+test_runner_chosen_at_run_time_warns if {
+	doc := json.patch(workflow("public", ["pull_request"], []), [{"op": "replace", "path": "/jobs/test/runs_on", "value": {
+		"labels": [], "group": null, "dynamic": true, "expression": "${{ inputs.runner }}", "candidates": [],
+	}}])
+	self_hosted_pull_requests.warn == {{
+		"job": "test", "line": 7,
+		"message": "job test runs pull requests on a runner an expression chooses (${{ inputs.runner }}): self_hosted_pull_requests cannot judge it from the file",
+	}} with input as doc
+	count(self_hosted_pull_requests.deny) == 0 with input as doc
+}
