@@ -2,6 +2,8 @@ package github
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -19,6 +21,10 @@ type CheckRun struct {
 	Text       string
 	// Annotations are sent 50 at a time, as GitHub requires.
 	Annotations []*gh.CheckRunAnnotation
+	// Actions are the buttons GitHub shows on the check run (at most 3);
+	// a click is a check_run requested_action delivery. An update without
+	// any removes them.
+	Actions []*gh.CheckRunAction
 }
 
 // maxAnnotations is GitHub's limit per request.
@@ -29,7 +35,7 @@ func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, cr Chec
 	first, rest := split(cr.Annotations)
 	out, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, repo, gh.CreateCheckRunOptions{
 		Name: cr.Name, HeadSHA: cr.HeadSHA, Status: gh.String("completed"), Conclusion: gh.String(cr.Conclusion),
-		ExternalID: gh.String(cr.ExternalID),
+		ExternalID: gh.String(cr.ExternalID), Actions: cr.Actions,
 		Output:     &gh.CheckRunOutput{Title: gh.String(cr.Title), Summary: gh.String(cr.Summary), Text: optional(cr.Text), Annotations: first},
 	})
 	if err != nil {
@@ -42,10 +48,19 @@ func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, cr Chec
 // UpdateCheckRun replaces a check run's conclusion and output.
 func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int64, cr CheckRun) error {
 	first, rest := split(cr.Annotations)
-	_, _, err := c.gh.Checks.UpdateCheckRun(ctx, owner, repo, id, gh.UpdateCheckRunOptions{
+	// go-github leaves an empty actions list out, which would keep the
+	// buttons: the body says it outright (the outer field wins).
+	body := struct {
+		gh.UpdateCheckRunOptions
+		Actions []*gh.CheckRunAction `json:"actions"`
+	}{gh.UpdateCheckRunOptions{
 		Name: cr.Name, Status: gh.String("completed"), Conclusion: gh.String(cr.Conclusion),
 		Output: &gh.CheckRunOutput{Title: gh.String(cr.Title), Summary: gh.String(cr.Summary), Text: optional(cr.Text), Annotations: first},
-	})
+	}, actions(cr.Actions)}
+	req, err := c.gh.NewRequest(http.MethodPatch, fmt.Sprintf("repos/%s/%s/check-runs/%d", owner, repo, id), body)
+	if err == nil {
+		_, err = c.gh.Do(ctx, req, nil)
+	}
 	if err != nil {
 		return wrap(err, "update check run %d on %s/%s", id, owner, repo)
 	}
@@ -65,6 +80,15 @@ func (c *Client) addAnnotations(ctx context.Context, owner, repo string, id int6
 		}
 	}
 	return nil
+}
+
+// actions is never nil on an update: an empty list takes the buttons
+// away, where a missing one would leave them.
+func actions(a []*gh.CheckRunAction) []*gh.CheckRunAction {
+	if a == nil {
+		return []*gh.CheckRunAction{}
+	}
+	return a
 }
 
 func split(a []*gh.CheckRunAnnotation) (first, rest []*gh.CheckRunAnnotation) {

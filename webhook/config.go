@@ -3,6 +3,8 @@ package webhook
 import (
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -11,6 +13,20 @@ const (
 	OnErrorAllow  = "allow"
 	OnErrorCancel = "cancel"
 )
+
+// Comment-on choices: which verdicts get a pull request comment.
+const (
+	// CommentOnDeny comments when a run is stopped, or has a finding that
+	// enforces, or could not be judged; not for dry-run findings alone.
+	CommentOnDeny = "deny"
+	// CommentOnFindings comments on every verdict with a finding.
+	CommentOnFindings = "findings"
+	CommentOnNever    = "never"
+)
+
+// approvePermissions are GitHub's repository roles, weakest first, as the
+// collaborator permission API names them (role_name).
+var approvePermissions = []string{"read", "triage", "write", "maintain", "admin"}
 
 // Config is the server's settings, under the keys of runpolicy serve's
 // configuration file (the yaml tags; the fields without one are not in the
@@ -57,6 +73,13 @@ type Config struct {
 	RedeliverLookback time.Duration `yaml:"redeliver_lookback"`
 	// ShutdownTimeout bounds a graceful stop (default 25s).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// CommentOn says which verdicts get a pull request comment:
+	// CommentOnDeny (default), CommentOnFindings or CommentOnNever.
+	CommentOn string `yaml:"comment_on"`
+	// ApprovePermission is the least repository role (read, triage, write,
+	// maintain, admin) of who may approve a workflow version from a
+	// cancelled run's check run (default maintain).
+	ApprovePermission string `yaml:"approve_permission"`
 
 	// MaxBodyBytes caps a delivery (default 25 MB, GitHub's limit).
 	MaxBodyBytes int64 `yaml:"-"`
@@ -98,6 +121,8 @@ func DefaultConfig() Config {
 		RedeliverInterval:     5 * time.Minute,
 		RedeliverLookback:     6 * time.Hour,
 		ShutdownTimeout:       25 * time.Second,
+		CommentOn:             CommentOnDeny,
+		ApprovePermission:     "maintain",
 		MaxBodyBytes:          25 << 20,
 		LargeBodies:           2,
 		FactsCacheEntries:     1024,
@@ -127,6 +152,14 @@ func (c *Config) Check() error {
 	case OnErrorAllow, OnErrorCancel:
 	default:
 		return fmt.Errorf("on_error %q: want allow or cancel", c.OnError)
+	}
+	switch c.CommentOn {
+	case CommentOnDeny, CommentOnFindings, CommentOnNever:
+	default:
+		return fmt.Errorf("comment_on %q: want deny, findings or never", c.CommentOn)
+	}
+	if !slices.Contains(approvePermissions, c.ApprovePermission) {
+		return fmt.Errorf("approve_permission %q: want one of %s", c.ApprovePermission, strings.Join(approvePermissions, ", "))
 	}
 	for _, d := range []struct {
 		key         string

@@ -171,11 +171,18 @@ type fakeGitHub struct {
 	calls  []string
 	nextID int64
 	checks map[int64]github.CheckRun
+	// comments are the pull request comments by id.
+	comments map[int64]fakeComment
+}
+
+type fakeComment struct {
+	pr   int
+	body string
 }
 
 func newFakeGitHub() *fakeGitHub {
 	return &fakeGitHub{files: map[string][]byte{}, runs: map[int64]map[string]any{}, status: map[int64]string{},
-		checks: map[int64]github.CheckRun{}, nextID: 100}
+		checks: map[int64]github.CheckRun{}, comments: map[int64]fakeComment{}, nextID: 100}
 }
 
 // judgeClients and actorClients are the factories the judge and the actor
@@ -286,7 +293,15 @@ func (f *fakeGitHub) UpdateCheckRun(_ context.Context, owner, repo string, id in
 
 func (f *fakeGitHub) FindComment(_ context.Context, owner, repo string, pr int, marker string) (int64, error) {
 	f.record("find comment %d", pr)
-	return 0, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var found int64
+	for id, c := range f.comments {
+		if c.pr == pr && strings.Contains(c.body, marker) && (found == 0 || id < found) {
+			found = id
+		}
+	}
+	return found, nil
 }
 
 func (f *fakeGitHub) CreateComment(_ context.Context, owner, repo string, pr int, body string) (int64, error) {
@@ -294,11 +309,17 @@ func (f *fakeGitHub) CreateComment(_ context.Context, owner, repo string, pr int
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nextID++
+	f.comments[f.nextID] = fakeComment{pr, body}
 	return f.nextID, nil
 }
 
 func (f *fakeGitHub) UpdateComment(_ context.Context, owner, repo string, id int64, body string) error {
 	f.record("update comment %d", id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.comments[id]
+	c.body = body
+	f.comments[id] = c
 	return nil
 }
 

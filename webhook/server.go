@@ -164,7 +164,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		j.resolver = newResolvers(func(id int64) Resolver { return o.NewResolver(app.Installation(id)) }).get
 	}
 	a := &actor{clients: func(id int64) actorClient { return app.Installation(id) }, actions: st,
-		escalation: cfg.CancelEscalationDelay, comment: o.CommentTemplate, metrics: actM, log: log}
+		escalation: cfg.CancelEscalationDelay, comment: o.CommentTemplate, commentOn: cfg.CommentOn,
+		approveRole: cfg.ApprovePermission, metrics: actM, log: log}
 	shared := &runs{store: st, app: app, judge: j, actor: a}
 	push := newPushHandler(o.Policies, st, o.PolicyRepositories)
 	disp, err := newDispatcher(st, o.Policies.Ready, cfg.JudgeAttempts, instance, dispatchM, log,
