@@ -81,6 +81,23 @@ var migrations = []string{
 	// 2: the lease of the worker processing a delivery (LeaseDelivery).
 	`ALTER TABLE runpolicy_delivery ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
 	ALTER TABLE runpolicy_delivery ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0`,
+	// 3: approvals of workflow versions (approvals.go).
+	`CREATE TABLE runpolicy_approval (
+		id            TEXT PRIMARY KEY,
+		repository    TEXT NOT NULL,
+		workflow_path TEXT NOT NULL,
+		files         {{blob}} NOT NULL,
+		policies      {{blob}} NOT NULL,
+		findings      {{blob}} NOT NULL,
+		approver      TEXT NOT NULL,
+		run_id        BIGINT NOT NULL,
+		decision_id   TEXT NOT NULL,
+		created_at    BIGINT NOT NULL,
+		expires_at    BIGINT NOT NULL DEFAULT 0,
+		revoked_at    BIGINT NOT NULL DEFAULT 0,
+		revoked_by    TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX runpolicy_approval_workflow ON runpolicy_approval (repository, workflow_path)`,
 }
 
 // migrateAll runs River's migrations, then runpolicy's, and logs one line
