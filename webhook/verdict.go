@@ -95,7 +95,7 @@ func (v *verdict) approvable() bool {
 		return false
 	}
 	for _, x := range v.Result.Enforced() {
-		if ok, _ := x.Details["approvable"].(bool); !ok {
+		if !x.Approvable {
 			return false
 		}
 	}

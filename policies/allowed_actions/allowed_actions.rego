@@ -32,6 +32,11 @@
 #     - name: include_transitive
 #       default: true
 #       description: Also judge what composite actions and reusable workflows use.
+#     - name: approvable
+#       default: true
+#       description: |-
+#         A maintainer may approve one version of the workflow from a
+#         cancelled run's check run, waiving these findings for it.
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.allowed_actions

@@ -26,6 +26,7 @@ known := {
 		"exempt_actors": "strings",
 		"ignored_secrets": "strings",
 		"approved_workflow_sha256": "strings",
+		"approvable": "boolean",
 	},
 	"allowed_actions": {
 		"mode": "mode",
@@ -34,6 +35,7 @@ known := {
 		"pinning_exempt": "strings",
 		"allow_local": "boolean",
 		"include_transitive": "boolean",
+		"approvable": "boolean",
 	},
 	"runner_labels": {
 		"mode": "mode",
@@ -49,6 +51,7 @@ known := {
 		"require_first_step": "boolean",
 		"require_policy_store": "boolean",
 		"block_job_container": "boolean",
+		"approvable": "boolean",
 	},
 	"workflow_syntax": {"mode": "mode", "strict": "boolean"},
 }

@@ -24,7 +24,14 @@ test_unknown_mode if {
 }
 
 test_unknown_setting_of_a_built_in_policy if {
-	errors_with({"allowed_actions": {"alow": []}}) == {"settings.allowed_actions.alow: unknown setting (allowed_actions takes allow, allow_local, include_transitive, mode, pinning_exempt, require_sha_pinning)"}
+	errors_with({"allowed_actions": {"alow": []}}) == {"settings.allowed_actions.alow: unknown setting (allowed_actions takes allow, allow_local, approvable, include_transitive, mode, pinning_exempt, require_sha_pinning)"}
+}
+
+# No setting makes a compromised action or an impostor commit approvable.
+test_approvable_refused_where_never_approvable if {
+	errors_with({"compromised_actions": {"approvable": true}}) == {"settings.compromised_actions.approvable: unknown setting (compromised_actions takes block_unresolved, exceptions, mode)"}
+	errors_with({"impostor_commits": {"approvable": true}}) == {"settings.impostor_commits.approvable: unknown setting (impostor_commits takes block_unverified, mode)"}
+	errors_with({"harden_runner": {"approvable": "yes"}}) == {`settings.harden_runner.approvable: must be true or false, got the string "yes" (write it unquoted)`}
 }
 
 test_user_policy_settings_are_free_form if {

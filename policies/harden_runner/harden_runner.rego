@@ -29,6 +29,11 @@
 #     - name: block_job_container
 #       default: false
 #       description: Deny targeted jobs with a job-level container.
+#     - name: approvable
+#       default: true
+#       description: |-
+#         A maintainer may approve one version of the workflow from a
+#         cancelled run's check run, waiving these findings for it.
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.harden_runner

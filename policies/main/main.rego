@@ -14,6 +14,7 @@
 package runpolicy.main
 
 import data.runpolicy.lib
+import data.runpolicy.lib.approvals
 
 # allow is written out rather than read from a rule: each rule a decision
 # evaluates costs more than the comprehension. Violations and warnings come
@@ -27,14 +28,32 @@ decision := {
 
 # violations and warnings are comprehensions rather than partial rules:
 # each policy's deny and warn sets are then read once per decision.
-violations := {object.union(as_object(finding), {"policy": name, "mode": mode}) |
-	some name, mode in active
+# A policy an approval of this version of the workflow waives
+# (runpolicy.lib.approvals) has its findings reported as warnings instead;
+# the findings of an approvable policy say approvable: true, so that a
+# cancelled run whose enforced findings all do can be approved.
+violations := {object.union(as_object(finding), tags[name]) |
+	some name, _ in active
+	not approvals.waived[name]
 	some finding in data.runpolicy.policies[name].deny
 }
 
 warnings := {object.union(as_object(finding), {"policy": name}) |
 	some name, _ in active
 	some finding in data.runpolicy.policies[name].warn
+} | waived
+
+# tags are the keys each active policy adds to its findings.
+tags := {name: object.union({"policy": name, "mode": mode}, approvable_tag(name)) | some name, mode in active}
+
+approvable_tag(name) := {"approvable": true} if {
+	approvals.approvable(name)
+} else := {}
+
+waived := {object.union(as_object(finding), {"policy": name, "message": sprintf("approved (the finding is waived): %s", [as_object(finding).message])}) |
+	some name in approvals.waived
+	active[name]
+	some finding in data.runpolicy.policies[name].deny
 }
 
 # as_object accepts conftest-style string findings: deny contains msg if ….

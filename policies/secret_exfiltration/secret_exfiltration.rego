@@ -36,6 +36,11 @@
 #         SHA-256 digests of workflow, reusable workflow and action metadata
 #         files approved to run anywhere; a run passes when every modified
 #         file it runs is approved.
+#     - name: approvable
+#       default: true
+#       description: |-
+#         A maintainer may approve one version of the workflow from a
+#         cancelled run's check run, waiving these findings for it.
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.secret_exfiltration
