@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/runpolicy/runpolicy/github"
 )
 
 // On-error choices: what a run gets when it cannot be judged.
@@ -23,10 +25,6 @@ const (
 	CommentOnFindings = "findings"
 	CommentOnNever    = "never"
 )
-
-// approvePermissions are GitHub's repository roles, weakest first, as the
-// collaborator permission API names them (role_name).
-var approvePermissions = []string{"read", "triage", "write", "maintain", "admin"}
 
 // Config is the server's settings, under the keys of runpolicy serve's
 // configuration file (the yaml tags; the fields without one are not in the
@@ -158,8 +156,8 @@ func (c *Config) Check() error {
 	default:
 		return fmt.Errorf("comment_on %q: want deny, findings or never", c.CommentOn)
 	}
-	if !slices.Contains(approvePermissions, c.ApprovePermission) {
-		return fmt.Errorf("approve_permission %q: want one of %s", c.ApprovePermission, strings.Join(approvePermissions, ", "))
+	if !slices.Contains(github.Roles, c.ApprovePermission) {
+		return fmt.Errorf("approve_permission %q: want one of %s", c.ApprovePermission, strings.Join(github.Roles, ", "))
 	}
 	for _, d := range []struct {
 		key         string

@@ -48,6 +48,8 @@ type judge struct {
 	// cpu bounds how many runs are normalized and evaluated at once.
 	cpu       slots
 	decisions decisionStore
+	// approvals lists the approvals of a workflow; nil: none.
+	approvals approvalLister
 	// onError, evalTimeout and attempts are the configuration's
 	// on_error, eval_timeout and judge_attempts.
 	onError     string

@@ -15,26 +15,26 @@ import (
 // version, which the approval does not cover.
 type Approval struct {
 	// ID is the check_run delivery that approved it.
-	ID           string
-	Repository   string
-	WorkflowPath string
+	ID           string `json:"id"`
+	Repository   string `json:"repository"`
+	WorkflowPath string `json:"workflow_path"`
 	// Files maps each file the decision covered (the workflow and the
 	// modified files it runs) to its SHA-256 at the head commit.
-	Files map[string]string
+	Files map[string]string `json:"files"`
 	// Policies are the policies whose findings the approval waives;
 	// Findings their messages, for people.
-	Policies []string
-	Findings []string
-	Approver string
+	Policies []string `json:"policies"`
+	Findings []string `json:"findings"`
+	Approver string   `json:"approver"`
 	// RunID and DecisionID are the cancelled run and its decision.
-	RunID      int64
-	DecisionID string
-	CreatedAt  time.Time
+	RunID      int64     `json:"run_id"`
+	DecisionID string    `json:"decision_id"`
+	CreatedAt  time.Time `json:"created_at"`
 	// ExpiresAt is zero for an approval that does not expire.
-	ExpiresAt time.Time
+	ExpiresAt time.Time `json:"expires_at"`
 	// RevokedAt is zero until the approval is revoked, by RevokedBy.
-	RevokedAt time.Time
-	RevokedBy string
+	RevokedAt time.Time `json:"revoked_at"`
+	RevokedBy string    `json:"revoked_by,omitempty"`
 }
 
 // Active reports an approval neither revoked nor expired at now.
