@@ -56,6 +56,8 @@ type Server struct {
 	onRedeliver   func(HookDelivery) int
 	chaos         *chaos
 	blobs         map[blobKey]string
+	permissions   map[string]map[string]string // lower-case repository → lower-case login → role
+	onRerun       func(Run)
 }
 
 // Options configures New.
@@ -96,6 +98,7 @@ func New(o Options) *Server {
 		commitRepo:    map[string]string{},
 		forkOf:        map[string]string{},
 		runs:          map[runKey]*Run{},
+		permissions:   map[string]map[string]string{},
 		blobs:         map[blobKey]string{},
 		nextID:        1000,
 	}
