@@ -38,7 +38,7 @@ func TestRuns(t *testing.T) {
 			t.Fatalf("check runs = %d, want 1", len(runs))
 		}
 		cr := runs[0]
-		if cr.Name != "runpolicy" || cr.HeadSHA != sha(1001) || cr.Conclusion != "failure" || !strings.Contains(cr.Summary, "compromised_actions") {
+		if cr.Name != "runpolicy / changes" || cr.HeadSHA != sha(1001) || cr.Conclusion != "failure" || !strings.Contains(cr.Summary, "compromised_actions") {
 			t.Errorf("check run = %s", jsonOf(cr))
 		}
 		var annotated bool
@@ -78,8 +78,16 @@ func TestRuns(t *testing.T) {
 		if d := s.only("good-1"); d.Outcome != "allow" || d.Cancel || len(d.Result.Violations) != 0 {
 			t.Errorf("decision = %s", jsonOf(d))
 		}
-		if n := s.calls("POST", cancelPath("acme/web", 1002)) + checkRunsOf(s, "acme/web") + commentsOf(s, "acme/web", 3); n != 0 {
-			t.Errorf("%d writes to a good run's repository, want none", n)
+		if n := s.calls("POST", cancelPath("acme/web", 1002)) + commentsOf(s, "acme/web", 3); n != 0 {
+			t.Errorf("%d cancels and comments for a good run, want none", n)
+		}
+		// Its warnings (references runpolicy could not look inside) are in
+		// a neutral check run, and nothing else is.
+		for _, cr := range s.gh.Fake.CheckRuns() {
+			if cr.Repo == "acme/web" && (cr.Conclusion != "neutral" || !strings.Contains(cr.Summary, "### Warnings") ||
+				strings.Contains(cr.Summary, "### Dry-run") || strings.Contains(cr.Summary, "stopped")) {
+				t.Errorf("check run of a good run: %s", jsonOf(cr))
+			}
 		}
 	})
 
@@ -101,8 +109,8 @@ func TestRuns(t *testing.T) {
 		if cr == nil || cr.Conclusion != "neutral" || !strings.Contains(cr.Summary, "allowed_actions") {
 			t.Fatalf("check run = %s, want a neutral one naming allowed_actions", jsonOf(cr))
 		}
-		if n := commentsOf(s, "acme/lint", 7); n != 1 {
-			t.Errorf("comments = %d, want 1", n)
+		if n := commentsOf(s, "acme/lint", 7); n != 0 {
+			t.Errorf("comments = %d, want none: comment_on deny says nothing of dry-run findings", n)
 		}
 		if d := s.only("dry-1"); d.Outcome != "allow" || d.Cancel {
 			t.Errorf("decision = %s", jsonOf(d))
