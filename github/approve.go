@@ -59,4 +59,3 @@ func AtLeast(role, min string) bool {
 	i, j := slices.Index(Roles, role), slices.Index(Roles, min)
 	return i >= 0 && j >= 0 && i >= j
 }
-

@@ -36,7 +36,7 @@ func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, cr Chec
 	out, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, repo, gh.CreateCheckRunOptions{
 		Name: cr.Name, HeadSHA: cr.HeadSHA, Status: gh.String("completed"), Conclusion: gh.String(cr.Conclusion),
 		ExternalID: gh.String(cr.ExternalID), Actions: cr.Actions,
-		Output:     &gh.CheckRunOutput{Title: gh.String(cr.Title), Summary: gh.String(cr.Summary), Text: optional(cr.Text), Annotations: first},
+		Output: &gh.CheckRunOutput{Title: gh.String(cr.Title), Summary: gh.String(cr.Summary), Text: optional(cr.Text), Annotations: first},
 	})
 	if err != nil {
 		return 0, wrap(err, "create check run on %s/%s@%s", owner, repo, cr.HeadSHA)
