@@ -103,9 +103,10 @@ type approveHandler struct {
 	clients func(installation int64) approveClient
 	store   approveStore
 	actor   *actor
-	// role is approve_permission; instance names this process in the
-	// decision log.
+	// role is approve_permission, expiry approval_expiry (0: none);
+	// instance names this process in the decision log.
 	role     string
+	expiry   time.Duration
 	instance string
 }
 
@@ -192,6 +193,9 @@ func (h approveHandler) Handle(ctx context.Context, d delivery) (outcome, error)
 	}
 	a := store.Approval{ID: d.ID, Repository: key.Repository, WorkflowPath: doc.Workflow.Path, Files: files,
 		Approver: p.Sender.Login, RunID: runID, DecisionID: v.ID, CreatedAt: time.Now().UTC()}
+	if h.expiry > 0 {
+		a.ExpiresAt = a.CreatedAt.Add(h.expiry)
+	}
 	for _, x := range v.Result.Enforced() {
 		if !slices.Contains(a.Policies, x.Policy) {
 			a.Policies = append(a.Policies, x.Policy)

@@ -78,6 +78,9 @@ type Config struct {
 	// maintain, admin) of who may approve a workflow version from a
 	// cancelled run's check run (default maintain).
 	ApprovePermission string `yaml:"approve_permission"`
+	// ApprovalExpiry is how long an approval from the check run holds
+	// (default 0: until revoked).
+	ApprovalExpiry time.Duration `yaml:"approval_expiry"`
 
 	// MaxBodyBytes caps a delivery (default 25 MB, GitHub's limit).
 	MaxBodyBytes int64 `yaml:"-"`
@@ -169,6 +172,7 @@ func (c *Config) Check() error {
 		{"cancel_escalation_delay", c.CancelEscalationDelay, true}, {"retry_base", c.RetryBase, false},
 		{"retry_max", c.RetryMax, false}, {"rescue_after", c.RescueAfter, false}, {"poll_interval", c.PollInterval, false},
 		{"redeliver_interval", c.RedeliverInterval, true}, {"redeliver_lookback", c.RedeliverLookback, false},
+		{"approval_expiry", c.ApprovalExpiry, true},
 		{"shutdown_timeout", c.ShutdownTimeout, false},
 	} {
 		switch {

@@ -34,6 +34,7 @@ func TestDefaultConfig(t *testing.T) {
 		{"shutdown_timeout", c.ShutdownTimeout, 25 * time.Second},
 		{"comment_on", c.CommentOn, CommentOnDeny},
 		{"approve_permission", c.ApprovePermission, "maintain"},
+		{"approval_expiry", c.ApprovalExpiry, time.Duration(0)},
 		{"max body bytes", c.MaxBodyBytes, int64(25 << 20)},
 		{"large bodies", c.LargeBodies, 2},
 		{"facts cache entries", c.FactsCacheEntries, 1024},
@@ -58,6 +59,7 @@ func TestConfigZero(t *testing.T) {
 	}{
 		{"cancel_escalation_delay", func(c *Config) { c.CancelEscalationDelay = 0 }, ""},
 		{"redeliver_interval", func(c *Config) { c.RedeliverInterval = 0 }, ""},
+		{"approval_expiry", func(c *Config) { c.ApprovalExpiry = 0 }, ""},
 		{"eval_timeout", func(c *Config) { c.EvalTimeout = 0 }, "eval_timeout 0s: must be positive"},
 		{"retry_base", func(c *Config) { c.RetryBase = 0 }, "retry_base 0s: must be positive"},
 		{"job_timeout", func(c *Config) { c.JobTimeout = 0 }, "job_timeout 0s: must be positive"},

@@ -172,7 +172,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	disp, err := newDispatcher(st, o.Policies.Ready, cfg.JudgeAttempts, instance, dispatchM, log,
 		runHandler{shared}, jobHandler{shared}, installationHandler{st}, push, pingHandler{},
 		approveHandler{clients: func(id int64) approveClient { return app.Installation(id) }, store: st, actor: a,
-			role: cfg.ApprovePermission, instance: instance})
+			role: cfg.ApprovePermission, expiry: cfg.ApprovalExpiry, instance: instance})
 	if err != nil {
 		st.Close()
 		return nil, err
