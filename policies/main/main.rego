@@ -33,24 +33,39 @@ decision := {
 # the findings of an approvable policy say approvable: true, so that a
 # cancelled run whose enforced findings all do can be approved.
 violations := {object.union(as_object(finding), tags[name]) |
-	some name, _ in active
-	not approvals.waived[name]
+	some name, _ in judged
 	some finding in data.runpolicy.policies[name].deny
 }
+
+# judged are the active policies whose findings are violations: every one
+# unless an approval waives some. Most runs have no approval: the input
+# says so without a rule evaluated.
+judged := active if {
+	not input.approvals
+} else := object.remove(active, approvals.waived)
 
 warnings := {object.union(as_object(finding), {"policy": name}) |
 	some name, _ in active
 	some finding in data.runpolicy.policies[name].warn
 } | waived
 
-# tags are the keys each active policy adds to its findings.
-tags := {name: object.union({"policy": name, "mode": mode}, approvable_tag(name)) | some name, mode in active}
+# tags are the keys each active policy adds to its findings: its name, its
+# mode, and approvable: true when an approval may waive them. Like active,
+# they read no input unless a repository override applies: the engine
+# prepares them once per load (see prepared below).
+tags := data.runpolicy.prepared.tags if {
+	count(lib.repository_patterns) == 0
+} else := tags_of(modes)
+
+tags_of(policy_modes) := {name: object.union({"policy": name, "mode": mode}, approvable_tag(name)) | some name, mode in policy_modes}
 
 approvable_tag(name) := {"approvable": true} if {
 	approvals.approvable(name)
 } else := {}
 
-waived := {object.union(as_object(finding), {"policy": name, "message": sprintf("approved (the finding is waived): %s", [as_object(finding).message])}) |
+waived := set() if {
+	not input.approvals
+} else := {object.union(as_object(finding), {"policy": name, "message": sprintf("approved (the finding is waived): %s", [as_object(finding).message])}) |
 	some name in approvals.waived
 	active[name]
 	some finding in data.runpolicy.policies[name].deny
@@ -96,7 +111,7 @@ policy_names := {name | some name in data.runpolicy.packages} if {
 config_errors := data.runpolicy.config.errors
 
 # prepared is what decisions need that reads no input: the index of every
-# list setting (see runpolicy.lib.patterns) and the organization-wide mode
-# of every active policy. The engine evaluates it once per load and stores
+# list setting (see runpolicy.lib.patterns), the organization-wide mode
+# of every active policy and the tags of its findings. The engine evaluates it once per load and stores
 # the result at data.runpolicy.prepared, so that no decision rebuilds it.
-prepared := {"lists": lib.prepared, "active": modes}
+prepared := {"lists": lib.prepared, "active": modes, "tags": tags_of(modes)}

@@ -171,3 +171,15 @@ test_approval_allows_when_all_waived if {
 	d.allow == true
 	d.violations == []
 }
+
+test_prepared_tags_say_approvable if {
+	main.prepared.tags.harden_runner == {"policy": "harden_runner", "mode": "dry_run", "approvable": true}
+	main.prepared.tags.compromised_actions == {"policy": "compromised_actions", "mode": "enforce"}
+}
+
+test_tags_read_the_prepared_ones_unless_an_override_applies if {
+	d := main.decision with input as compromised
+		with data.runpolicy.prepared.tags as {"compromised_actions": {"policy": "compromised_actions", "mode": "enforce", "approvable": "prepared"}}
+		with data.runpolicy.prepared.active as {"compromised_actions": "enforce"}
+	[v.approvable | some v in d.violations] == ["prepared"]
+}
