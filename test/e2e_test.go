@@ -732,9 +732,10 @@ func TestPostgresReplicas(t *testing.T) {
 	}
 }
 
-// TestReportUpgrade: a dry-run report written for a run's workflow_run is
-// rewritten, not duplicated, when a queued job of the same run attempt is
-// then denied (a runner label only GitHub could resolve).
+// TestReportUpgrade: a dry-run check run written for a run's workflow_run
+// is rewritten, not duplicated, when a queued job of the same run attempt
+// is then denied (a runner label only GitHub could resolve), and the
+// cancel gets the pull request's comment.
 func TestReportUpgrade(t *testing.T) {
 	policyDir := t.TempDir()
 	settings := "runpolicy:\n  settings:\n    repositories:\n      \"acme/*\":\n        runner_labels:\n          disallowed: [\"self-hosted\"]\n"
@@ -778,8 +779,18 @@ jobs:
 	if len(runs) != 1 || runs[0].Conclusion != "failure" || runs[0].Updates == 0 || !strings.Contains(runs[0].Summary, "runner_labels") {
 		t.Errorf("check runs after the job = %s; want the one check run updated to failure", jsonOf(runs))
 	}
+	// The queued job's finding carries the job's line, not line 1.
+	var atJob bool
+	for _, a := range runs[0].Annotations {
+		atJob = atJob || (a.Title == "runner_labels" && a.StartLine == 4 && a.AnnotationLevel == "failure")
+	}
+	if !atJob {
+		t.Errorf("annotations = %s; want runner_labels at the job's line 4", jsonOf(runs[0].Annotations))
+	}
+	// comment_on: deny: no comment for the dry-run findings, one once the
+	// run is cancelled.
 	cs := s.gh.Fake.Comments()
-	if len(cs) != 1 || cs[0].Updates == 0 || !strings.Contains(cs[0].Body, "cancelled") {
-		t.Errorf("comments = %s; want the one comment updated", jsonOf(cs))
+	if len(cs) != 1 || !strings.Contains(cs[0].Body, "cancelled") || !strings.Contains(cs[0].Body, "#L4)") {
+		t.Errorf("comments = %s; want one, written on the cancel, linking the job's line", jsonOf(cs))
 	}
 }
