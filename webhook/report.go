@@ -12,6 +12,7 @@ import (
 
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/github"
+	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
 // CheckRunName is the name of runpolicy's check runs, before the workflow's
@@ -81,7 +82,7 @@ func (a *actor) report(ctx context.Context, v *verdict, log *slog.Logger) error 
 	prs := append([]int(nil), t.PullRequests...)
 	sort.Ints(prs)
 	for _, pr := range prs {
-		err := a.once(ctx, v, actionComment+strconv.Itoa(pr), level, log, a.commentWriter(ctx, client, owner, name, pr, body))
+		err := a.once(ctx, v, actionComment+strconv.Itoa(pr), level, log, a.commentWriter(ctx, client, owner, name, pr, body, v, log))
 		if err != nil {
 			return err
 		}
@@ -89,17 +90,59 @@ func (a *actor) report(ctx context.Context, v *verdict, log *slog.Logger) error 
 	return nil
 }
 
-// commentWriter writes the pull request's one comment: found by its
-// marker (an earlier run's, or this one's before a crash) and updated,
-// created when there is none.
-func (a *actor) commentWriter(ctx context.Context, client actorClient, owner, name string, pr int, body string) writer {
+// commentWriter writes the pull request's one comment for a run attempt
+// (once, per attempt and level): through writeComment, whichever run of
+// the pull request comes first.
+func (a *actor) commentWriter(ctx context.Context, client actorClient, owner, name string, pr int, body string, v *verdict, log *slog.Logger) writer {
+	write := func() (int64, error) { return a.writeComment(ctx, client, owner, name, pr, body, v, log) }
 	return writer{
-		kind:       "comment",
-		alwaysFind: true,
-		find:       func() (int64, error) { return client.FindComment(ctx, owner, name, pr, commentMarker) },
-		create:     func() (int64, error) { return client.CreateComment(ctx, owner, name, pr, body) },
-		update:     func(id int64) error { return client.UpdateComment(ctx, owner, name, id, body) },
+		kind:   "comment",
+		find:   func() (int64, error) { return 0, nil }, // writeComment finds it
+		create: write,
+		update: func(int64) error { _, err := write(); return err },
 	}
+}
+
+// actionPullRequestComment is claimed, per pull request (prKey), by the
+// decision that creates runpolicy's one comment on it; its ref is the
+// comment's id, which every later decision updates. Two runs of a pull
+// request judged at once write one comment, not two.
+const actionPullRequestComment = "pull_request_comment"
+
+// prKey keys a pull request's actions: no run has id 0.
+func prKey(repo string, pr int) store.RunKey {
+	return store.RunKey{Repository: repo, RunID: 0, Attempt: pr}
+}
+
+// writeComment creates the pull request's comment, or updates it: found by
+// the claim's ref, or by its marker when it was written before the claim
+// (or by a decision that crashed before completing it).
+func (a *actor) writeComment(ctx context.Context, client actorClient, owner, name string, pr int, body string, v *verdict, log *slog.Logger) (int64, error) {
+	key := prKey(v.Run.Repository, pr)
+	claim, mine, err := a.take(ctx, key, actionPullRequestComment, v.ID, 0, log)
+	if err != nil {
+		return 0, err
+	}
+	id, _ := strconv.ParseInt(claim.Ref, 10, 64)
+	if !mine && id != 0 {
+		return id, client.UpdateComment(ctx, owner, name, id, body)
+	}
+	if id == 0 {
+		if id, err = client.FindComment(ctx, owner, name, pr, commentMarker); err != nil {
+			return 0, err
+		}
+	}
+	if id == 0 {
+		if id, err = client.CreateComment(ctx, owner, name, pr, body); err != nil {
+			return 0, err
+		}
+	} else if err := client.UpdateComment(ctx, owner, name, id, body); err != nil {
+		return 0, err
+	}
+	if mine {
+		err = a.actions.Complete(ctx, key, actionPullRequestComment, v.ID, github.FormatID(id))
+	}
+	return id, err
 }
 
 // wantsComment applies comment_on: deny comments on a run stopped, an
@@ -175,13 +218,10 @@ func (a *actor) rewrite(ctx context.Context, v *verdict, log *slog.Logger) error
 
 // writer creates, finds again or updates one thing on GitHub.
 type writer struct {
-	kind string
-	// alwaysFind looks for the thing before creating it even on a fresh
-	// claim: the pull request comment outlives run attempts.
-	alwaysFind bool
-	find       func() (int64, error)
-	create     func() (int64, error)
-	update     func(id int64) error
+	kind   string
+	find   func() (int64, error)
+	create func() (int64, error)
+	update func(id int64) error
 }
 
 // once writes a report at most once per run attempt. The decision that
@@ -197,7 +237,7 @@ func (a *actor) once(ctx context.Context, v *verdict, action string, level int, 
 	}
 	if mine {
 		id, _ := strconv.ParseInt(claim.Ref, 10, 64)
-		if id == 0 && (!claim.Fresh || w.alwaysFind) {
+		if id == 0 && !claim.Fresh {
 			if id, err = w.find(); err != nil {
 				return err
 			}

@@ -2,12 +2,14 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/engine/input"
+	"github.com/runpolicy/runpolicy/github"
 )
 
 // onlyComment returns the one comment of a pull request, failing when
@@ -148,5 +150,35 @@ func TestJobLines(t *testing.T) {
 	}
 	if want := []int{5, 20, 7, 0, 0, 5}; !slices.Equal(got, want) {
 		t.Errorf("lines %v, want %v", got, want)
+	}
+}
+
+// TestActorCommentWaitsForAnotherRun: while another run's decision is
+// writing the pull request's comment, a second one waits for it instead
+// of writing a second comment; then it updates that comment.
+func TestActorCommentWaitsForAnotherRun(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	if _, err := st.Claim(ctx, prKey(testRepo, 7), actionPullRequestComment, "other-run-decision", 0); err != nil {
+		t.Fatal(err)
+	}
+	v := testVerdict("decision-1", true, 7)
+	if _, err := a.act(ctx, v, discard()); !errors.Is(err, errActionPending) || gh.count("create comment") != 0 {
+		t.Fatalf("act = %v, calls %q; want it to wait for the other run's comment", err, gh.calls)
+	}
+	id, err := gh.CreateComment(ctx, "acme", "api", 7, "other run's report\n"+commentMarker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Complete(ctx, prKey(testRepo, 7), actionPullRequestComment, "other-run-decision", github.FormatID(id)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.act(ctx, v, discard()); err != nil {
+		t.Fatal(err)
+	}
+	got, body := onlyComment(t, gh, 7)
+	if got != id || !strings.Contains(body, "workflow run 42") {
+		t.Errorf("comment %d: %s; want the other run's comment %d updated", got, body, id)
 	}
 }
