@@ -105,11 +105,17 @@ func optional(s string) *string {
 	return &s
 }
 
-// FindCheckRun returns the id of the check run with name and externalID on
-// a commit, 0 when there is none; it lets a retry after a crash find what
+// FindCheckRun returns the id of the check run with name (any name when
+// empty) and externalID on a commit, 0 when there is none; it lets a retry after a crash find what
 // the crashed attempt created.
 func (c *Client) FindCheckRun(ctx context.Context, owner, repo, sha, name, externalID string) (int64, error) {
-	opts := &gh.ListCheckRunsOptions{CheckName: gh.String(name), Filter: gh.String("all"), ListOptions: gh.ListOptions{PerPage: 100}}
+	opts := &gh.ListCheckRunsOptions{Filter: gh.String("all"), ListOptions: gh.ListOptions{PerPage: 100}}
+	if name != "" {
+		opts.CheckName = gh.String(name)
+	}
+	if c.app != nil {
+		opts.AppID = gh.Int64(c.app.appID) // another App's check runs may use the same external ids
+	}
 	res, _, err := c.gh.Checks.ListCheckRunsForRef(ctx, owner, repo, sha, opts)
 	if err != nil {
 		return 0, wrap(err, "list check runs on %s/%s@%s", owner, repo, sha)

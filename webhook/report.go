@@ -61,7 +61,10 @@ func (a *actor) report(ctx context.Context, v *verdict, log *slog.Logger) error 
 	err := a.once(ctx, v, actionCheckRun, level, log, writer{
 		kind: "check_run",
 		find: func() (int64, error) {
-			return client.FindCheckRun(ctx, owner, name, t.HeadSHA, cr.Name, cr.ExternalID)
+			// By the run attempt's external id alone: the name of an
+			// earlier decision's check run may have fallen back to the
+			// file when GitHub did not name the workflow.
+			return client.FindCheckRun(ctx, owner, name, t.HeadSHA, "", cr.ExternalID)
 		},
 		create: func() (int64, error) { return client.CreateCheckRun(ctx, owner, name, cr) },
 		update: func(id int64) error { return client.UpdateCheckRun(ctx, owner, name, id, cr) },
