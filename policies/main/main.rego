@@ -49,24 +49,27 @@ prepared := {"lists": lib.prepared, "active": modes, "tags": _tags_of(modes)}
 # of this version of the workflow waives (runpolicy.lib.approvals) has its
 # findings reported as warnings instead.
 violations := {object.union(_as_object(finding), _tags[name]) |
-	some name, _ in _judged
+	some name, _ in active
+	some finding in data.runpolicy.policies[name].deny
+} if {
+	not input.approvals
+} else := {object.union(_as_object(finding), _tags[name]) |
+	some name, _ in object.remove(active, approvals.waived)
 	some finding in data.runpolicy.policies[name].deny
 }
 
-warnings := {object.union(_as_object(finding), {"policy": name}) |
+warnings := _warnings if {
+	not input.approvals
+} else := _warnings | _waived
+
+_warnings := {object.union(_as_object(finding), {"policy": name}) |
 	some name, _ in active
 	some finding in data.runpolicy.policies[name].warn
-} | _waived
+}
 
-# _judged are the active policies whose findings are violations: every one
-# unless an approval waives some.
-_judged := active if {
-	not input.approvals
-} else := object.remove(active, approvals.waived)
-
-_waived := set() if {
-	not input.approvals
-} else := {object.union(_as_object(finding), {"policy": name, "message": _waived_message(finding)}) |
+# _waived are the findings of the policies an approval of this version of
+# the workflow waives, reported as warnings.
+_waived := {object.union(_as_object(finding), {"policy": name, "message": _waived_message(finding)}) |
 	some name in approvals.waived
 	active[name]
 	some finding in data.runpolicy.policies[name].deny
