@@ -32,6 +32,10 @@ type Violation struct {
 	Step    *int   `json:"step,omitempty"`
 	Uses    string `json:"uses,omitempty"`
 	Line    int    `json:"line,omitempty"`
+	// Approvable says a maintainer may waive the finding by approving the
+	// workflow's version (runpolicy.lib.approvals): never for a
+	// compromised action or an impostor commit.
+	Approvable bool `json:"approvable,omitempty"`
 	// Details keeps any other key the policy set (via, advisories, …).
 	Details map[string]any `json:"details,omitempty"`
 }
@@ -135,6 +139,8 @@ func violation(m map[string]any) Violation {
 			}
 		case "line":
 			v.Line, _ = integer(val)
+		case "approvable":
+			v.Approvable = val == true
 		default:
 			if v.Details == nil {
 				v.Details = map[string]any{}

@@ -39,7 +39,7 @@ deny contains "no" if input.workflow.name == "no"
 		{"not a list of strings", team, obj("team", obj("labels", "a")), "settings.team.labels: must be a list of strings, got a"},
 		{"not a boolean", team, obj("team", obj("strict", "yes")), `settings.team.strict: must be true or false, got the string "yes" (write it unquoted)`},
 		{"built-in", team, obj("allowed_actions", obj("allow", "actions/*")), "settings.allowed_actions.allow: must be a list of strings, got actions/*"},
-		{"built-in unknown", team, obj("harden_runner", obj("require_frist_step", true)), "settings.harden_runner.require_frist_step: unknown setting (harden_runner declares block_job_container, equivalent_actions, mode, require_first_step, require_policy_store, target_labels in its METADATA custom.settings)"},
+		{"built-in unknown", team, obj("harden_runner", obj("require_frist_step", true)), "settings.harden_runner.require_frist_step: unknown setting (harden_runner declares approvable, block_job_container, equivalent_actions, mode, require_first_step, require_policy_store, target_labels in its METADATA custom.settings)"},
 		{"bad declaration", strings.Replace(team, "type: strings", "type: list", 1), nil, "team.rego:1: policy team, setting labels: type must be boolean, strings or any, got list"},
 	}
 	for _, tt := range tests {

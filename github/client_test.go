@@ -292,6 +292,8 @@ func TestEndpointOf(t *testing.T) {
 		{"/repos/a/b/actions/runs/5/cancel", "cancel"},
 		{"/repos/a/b/actions/runs/5/force-cancel", "force_cancel"},
 		{"/repos/a/b/actions/runs/5", "run"},
+		{"/repos/a/b/actions/runs/5/rerun", "rerun"},
+		{"/repos/a/b/collaborators/mona/permission", "permission"},
 		{"/repos/a/b/check-runs/3", "check_runs"},
 		{"/repos/a/b/commits/abc/check-runs", "check_runs"},
 		{"/repos/a/b/commits/abc", "commits"},
@@ -302,5 +304,56 @@ func TestEndpointOf(t *testing.T) {
 		if got := endpointOf(tc.path, "GET"); got != tc.want {
 			t.Errorf("endpointOf(%q) = %q, want %q", tc.path, got, tc.want)
 		}
+	}
+}
+
+// TestApproveCalls: a check run's actions are created, and an update
+// without any takes them away (go-github would leave them); a user's role
+// is read from role_name, none for a user the repository does not know;
+// a completed run is re-run.
+func TestApproveCalls(t *testing.T) {
+	fake, app, _ := setup(t)
+	ctx := context.Background()
+	c := app.Installation(7)
+	sha := strings.Repeat("c", 40)
+	approve := []*gh.CheckRunAction{{Label: "Approve this version", Description: "Approve this workflow version", Identifier: "approve"}}
+	id, err := c.CreateCheckRun(ctx, "acme", "api", CheckRun{Name: "runpolicy / CI", HeadSHA: sha, Conclusion: "failure",
+		ExternalID: "k1", Title: "t", Summary: "s", Actions: approve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs := fake.CheckRuns(); len(runs) != 1 || len(runs[0].Actions) != 1 || runs[0].Actions[0].Identifier != "approve" {
+		t.Fatalf("check runs = %+v", runs)
+	}
+	if err := c.UpdateCheckRun(ctx, "acme", "api", id, CheckRun{Name: "runpolicy / CI", Conclusion: "success", Title: "ok", Summary: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if runs := fake.CheckRuns(); len(runs[0].Actions) != 0 || runs[0].Conclusion != "success" {
+		t.Errorf("after the update: %+v, want no actions", runs[0])
+	}
+
+	fake.SetPermission("acme/api", "mona", "maintain")
+	fake.SetPermission("acme/api", "tom", "triage")
+	for user, want := range map[string]string{"mona": "maintain", "tom": "triage", "nobody": ""} {
+		if got, err := c.Permission(ctx, "acme", "api", user); err != nil || got != want {
+			t.Errorf("Permission(%s) = %q, %v; want %q", user, got, err, want)
+		}
+	}
+	if !AtLeast("admin", "maintain") || !AtLeast("maintain", "maintain") || AtLeast("write", "maintain") || AtLeast("", "read") {
+		t.Error("AtLeast orders roles wrong")
+	}
+
+	fake.AddRun(fakegithub.Run{Repo: "acme/api", ID: 9, Status: "in_progress"})
+	if err := c.RerunRun(ctx, "acme", "api", 9); err == nil {
+		t.Error("a run in progress was re-run")
+	}
+	if _, err := c.CancelRun(ctx, "acme", "api", 9); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RerunRun(ctx, "acme", "api", 9); err != nil {
+		t.Fatal(err)
+	}
+	if run, _ := fake.Run("acme/api", 9); run.Attempt != 2 || run.Status != "queued" {
+		t.Errorf("re-run: %+v, want attempt 2 queued", run)
 	}
 }

@@ -102,6 +102,10 @@ func endpointOf(path, method string) string {
 		return "cancel"
 	case rest[0] == "actions" && len(rest) == 4 && rest[3] == "force-cancel":
 		return "force_cancel"
+	case rest[0] == "actions" && len(rest) == 4 && rest[3] == "rerun":
+		return "rerun"
+	case rest[0] == "collaborators":
+		return "permission"
 	case rest[0] == "actions" && len(rest) >= 3 && rest[1] == "runs":
 		return "run"
 	case rest[0] == "issues":

@@ -2,6 +2,8 @@ package github
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -19,6 +21,10 @@ type CheckRun struct {
 	Text       string
 	// Annotations are sent 50 at a time, as GitHub requires.
 	Annotations []*gh.CheckRunAnnotation
+	// Actions are the buttons GitHub shows on the check run (at most 3);
+	// a click is a check_run requested_action delivery. An update without
+	// any removes them.
+	Actions []*gh.CheckRunAction
 }
 
 // maxAnnotations is GitHub's limit per request.
@@ -29,8 +35,8 @@ func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, cr Chec
 	first, rest := split(cr.Annotations)
 	out, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, repo, gh.CreateCheckRunOptions{
 		Name: cr.Name, HeadSHA: cr.HeadSHA, Status: gh.String("completed"), Conclusion: gh.String(cr.Conclusion),
-		ExternalID: gh.String(cr.ExternalID),
-		Output:     &gh.CheckRunOutput{Title: gh.String(cr.Title), Summary: gh.String(cr.Summary), Text: optional(cr.Text), Annotations: first},
+		ExternalID: gh.String(cr.ExternalID), Actions: cr.Actions,
+		Output: &gh.CheckRunOutput{Title: gh.String(cr.Title), Summary: gh.String(cr.Summary), Text: optional(cr.Text), Annotations: first},
 	})
 	if err != nil {
 		return 0, wrap(err, "create check run on %s/%s@%s", owner, repo, cr.HeadSHA)
@@ -42,10 +48,19 @@ func (c *Client) CreateCheckRun(ctx context.Context, owner, repo string, cr Chec
 // UpdateCheckRun replaces a check run's conclusion and output.
 func (c *Client) UpdateCheckRun(ctx context.Context, owner, repo string, id int64, cr CheckRun) error {
 	first, rest := split(cr.Annotations)
-	_, _, err := c.gh.Checks.UpdateCheckRun(ctx, owner, repo, id, gh.UpdateCheckRunOptions{
+	// go-github leaves an empty actions list out, which would keep the
+	// buttons: the body says it outright (the outer field wins).
+	body := struct {
+		gh.UpdateCheckRunOptions
+		Actions []*gh.CheckRunAction `json:"actions"`
+	}{gh.UpdateCheckRunOptions{
 		Name: cr.Name, Status: gh.String("completed"), Conclusion: gh.String(cr.Conclusion),
 		Output: &gh.CheckRunOutput{Title: gh.String(cr.Title), Summary: gh.String(cr.Summary), Text: optional(cr.Text), Annotations: first},
-	})
+	}, actions(cr.Actions)}
+	req, err := c.gh.NewRequest(http.MethodPatch, fmt.Sprintf("repos/%s/%s/check-runs/%d", owner, repo, id), body)
+	if err == nil {
+		_, err = c.gh.Do(ctx, req, nil)
+	}
 	if err != nil {
 		return wrap(err, "update check run %d on %s/%s", id, owner, repo)
 	}
@@ -67,6 +82,15 @@ func (c *Client) addAnnotations(ctx context.Context, owner, repo string, id int6
 	return nil
 }
 
+// actions is never nil on an update: an empty list takes the buttons
+// away, where a missing one would leave them.
+func actions(a []*gh.CheckRunAction) []*gh.CheckRunAction {
+	if a == nil {
+		return []*gh.CheckRunAction{}
+	}
+	return a
+}
+
 func split(a []*gh.CheckRunAnnotation) (first, rest []*gh.CheckRunAnnotation) {
 	if len(a) <= maxAnnotations {
 		return a, nil
@@ -81,11 +105,17 @@ func optional(s string) *string {
 	return &s
 }
 
-// FindCheckRun returns the id of the check run with name and externalID on
-// a commit, 0 when there is none; it lets a retry after a crash find what
+// FindCheckRun returns the id of the check run with name (any name when
+// empty) and externalID on a commit, 0 when there is none; it lets a retry after a crash find what
 // the crashed attempt created.
 func (c *Client) FindCheckRun(ctx context.Context, owner, repo, sha, name, externalID string) (int64, error) {
-	opts := &gh.ListCheckRunsOptions{CheckName: gh.String(name), Filter: gh.String("all"), ListOptions: gh.ListOptions{PerPage: 100}}
+	opts := &gh.ListCheckRunsOptions{Filter: gh.String("all"), ListOptions: gh.ListOptions{PerPage: 100}}
+	if name != "" {
+		opts.CheckName = gh.String(name)
+	}
+	if c.app != nil {
+		opts.AppID = gh.Int64(c.app.appID) // another App's check runs may use the same external ids
+	}
 	res, _, err := c.gh.Checks.ListCheckRunsForRef(ctx, owner, repo, sha, opts)
 	if err != nil {
 		return 0, wrap(err, "list check runs on %s/%s@%s", owner, repo, sha)

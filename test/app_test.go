@@ -37,7 +37,7 @@ func TestAppManifest(t *testing.T) {
 	if !reflect.DeepEqual(m.Permissions, wantPerms) {
 		t.Errorf("permissions = %v, want %v", m.Permissions, wantPerms)
 	}
-	if want := []string{"workflow_run", "workflow_job", "push"}; !reflect.DeepEqual(m.Events, want) {
+	if want := []string{"workflow_run", "workflow_job", "push", "check_run"}; !reflect.DeepEqual(m.Events, want) {
 		t.Errorf("events = %v, want %v", m.Events, want)
 	}
 	if len(m.CallbackURLs) != 1 || !strings.HasSuffix(m.CallbackURLs[0], "/auth/callback") {

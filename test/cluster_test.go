@@ -463,8 +463,8 @@ func (c *cluster) explain(ids []string) {
 
 // checkExactlyOnce checks the promise of a cluster: every run judged once
 // with the verdict its workflow calls for, every denied run cancelled
-// once, one check run and one comment for each run with something to
-// report, no delivery given up; strictCancels also forbids a second
+// once, one check run for each run with something to report and a
+// comment for each cancelled one (comment_on: deny), no delivery given up; strictCancels also forbids a second
 // cancel request (none needed without GitHub faults). It returns the
 // decisions per replica instance.
 func (c *cluster) checkExactlyOnce(runs []runSpec, acked map[string]bool, strictCancels bool) map[string]int {
@@ -607,9 +607,13 @@ func (c *cluster) checkExactlyOnce(runs []runSpec, acked map[string]bool, strict
 		if got := checkRuns[r.Repo+"@"+r.HeadSHA]; got != wantReport {
 			report(r.ID, "run %d (%s): %d check runs, want %d", r.ID, r.kind, got, wantReport)
 		}
+		wantComment := 0 // comment_on: deny comments on a cancelled run only
+		if r.kind == kindDeny {
+			wantComment = 1
+		}
 		for _, pr := range r.PullRequests {
-			if got := comments[key{r.Repo, int64(pr)}]; got != wantReport {
-				report(r.ID, "run %d (%s): %d comments on pull request %d, want %d", r.ID, r.kind, got, pr, wantReport)
+			if got := comments[key{r.Repo, int64(pr)}]; got != wantComment {
+				report(r.ID, "run %d (%s): %d comments on pull request %d, want %d", r.ID, r.kind, got, pr, wantComment)
 			}
 		}
 	}

@@ -38,7 +38,7 @@ func TestRuns(t *testing.T) {
 			t.Fatalf("check runs = %d, want 1", len(runs))
 		}
 		cr := runs[0]
-		if cr.Name != "runpolicy" || cr.HeadSHA != sha(1001) || cr.Conclusion != "failure" || !strings.Contains(cr.Summary, "compromised_actions") {
+		if cr.Name != "runpolicy / changes" || cr.HeadSHA != sha(1001) || cr.Conclusion != "failure" || !strings.Contains(cr.Summary, "compromised_actions") {
 			t.Errorf("check run = %s", jsonOf(cr))
 		}
 		var annotated bool
@@ -78,8 +78,16 @@ func TestRuns(t *testing.T) {
 		if d := s.only("good-1"); d.Outcome != "allow" || d.Cancel || len(d.Result.Violations) != 0 {
 			t.Errorf("decision = %s", jsonOf(d))
 		}
-		if n := s.calls("POST", cancelPath("acme/web", 1002)) + checkRunsOf(s, "acme/web") + commentsOf(s, "acme/web", 3); n != 0 {
-			t.Errorf("%d writes to a good run's repository, want none", n)
+		if n := s.calls("POST", cancelPath("acme/web", 1002)) + commentsOf(s, "acme/web", 3); n != 0 {
+			t.Errorf("%d cancels and comments for a good run, want none", n)
+		}
+		// Its warnings (references runpolicy could not look inside) are in
+		// a neutral check run, and nothing else is.
+		for _, cr := range s.gh.Fake.CheckRuns() {
+			if cr.Repo == "acme/web" && (cr.Conclusion != "neutral" || !strings.Contains(cr.Summary, "### Warnings") ||
+				strings.Contains(cr.Summary, "### Dry-run") || strings.Contains(cr.Summary, "stopped")) {
+				t.Errorf("check run of a good run: %s", jsonOf(cr))
+			}
 		}
 	})
 
@@ -101,8 +109,8 @@ func TestRuns(t *testing.T) {
 		if cr == nil || cr.Conclusion != "neutral" || !strings.Contains(cr.Summary, "allowed_actions") {
 			t.Fatalf("check run = %s, want a neutral one naming allowed_actions", jsonOf(cr))
 		}
-		if n := commentsOf(s, "acme/lint", 7); n != 1 {
-			t.Errorf("comments = %d, want 1", n)
+		if n := commentsOf(s, "acme/lint", 7); n != 0 {
+			t.Errorf("comments = %d, want none: comment_on deny says nothing of dry-run findings", n)
 		}
 		if d := s.only("dry-1"); d.Outcome != "allow" || d.Cancel {
 			t.Errorf("decision = %s", jsonOf(d))
@@ -724,9 +732,10 @@ func TestPostgresReplicas(t *testing.T) {
 	}
 }
 
-// TestReportUpgrade: a dry-run report written for a run's workflow_run is
-// rewritten, not duplicated, when a queued job of the same run attempt is
-// then denied (a runner label only GitHub could resolve).
+// TestReportUpgrade: a dry-run check run written for a run's workflow_run
+// is rewritten, not duplicated, when a queued job of the same run attempt
+// is then denied (a runner label only GitHub could resolve), and the
+// cancel gets the pull request's comment.
 func TestReportUpgrade(t *testing.T) {
 	policyDir := t.TempDir()
 	settings := "runpolicy:\n  settings:\n    repositories:\n      \"acme/*\":\n        runner_labels:\n          disallowed: [\"self-hosted\"]\n"
@@ -770,8 +779,18 @@ jobs:
 	if len(runs) != 1 || runs[0].Conclusion != "failure" || runs[0].Updates == 0 || !strings.Contains(runs[0].Summary, "runner_labels") {
 		t.Errorf("check runs after the job = %s; want the one check run updated to failure", jsonOf(runs))
 	}
+	// The queued job's finding carries the job's line, not line 1.
+	var atJob bool
+	for _, a := range runs[0].Annotations {
+		atJob = atJob || (a.Title == "runner_labels" && a.StartLine == 4 && a.AnnotationLevel == "failure")
+	}
+	if !atJob {
+		t.Errorf("annotations = %s; want runner_labels at the job's line 4", jsonOf(runs[0].Annotations))
+	}
+	// comment_on: deny: no comment for the dry-run findings, one once the
+	// run is cancelled.
 	cs := s.gh.Fake.Comments()
-	if len(cs) != 1 || cs[0].Updates == 0 || !strings.Contains(cs[0].Body, "cancelled") {
-		t.Errorf("comments = %s; want the one comment updated", jsonOf(cs))
+	if len(cs) != 1 || !strings.Contains(cs[0].Body, "cancelled") || !strings.Contains(cs[0].Body, "#L4)") {
+		t.Errorf("comments = %s; want one, written on the cancel, linking the job's line", jsonOf(cs))
 	}
 }

@@ -249,6 +249,9 @@ func (s *stack) send(event, id string, body []byte) int {
 // requested publishes a run and delivers its workflow_run requested event.
 func (s *stack) requested(r harness.Run, head, base []byte, deliveryID string) {
 	s.t.Helper()
+	if r.Name == "" {
+		r.Name = harness.WorkflowName(head, r.Path)
+	}
 	s.gh.Publish(r, head, base)
 	body, err := harness.WorkflowRunRequested(r)
 	if err != nil {

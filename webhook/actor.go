@@ -33,11 +33,13 @@ type actorClient interface {
 // run attempt, and schedules force-cancels (*store.Store).
 type actionStore interface {
 	Claim(ctx context.Context, key store.RunKey, name, owner string, level int) (store.Action, error)
+	Action(ctx context.Context, key store.RunKey, name string) (store.Action, error)
 	TakeOver(ctx context.Context, key store.RunKey, name, from, owner string, level int) (bool, error)
 	SetRef(ctx context.Context, key store.RunKey, name, owner, ref string) error
 	Complete(ctx context.Context, key store.RunKey, name, owner, ref string) error
 	Raise(ctx context.Context, key store.RunKey, name string, level int) (bool, error)
 	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+	DecisionForDelivery(ctx context.Context, deliveryID string) (*store.Decision, error)
 }
 
 // actor acts on verdicts: it cancels a denied run, force-cancels one that
@@ -50,8 +52,11 @@ type actor struct {
 	// escalation is cancel_escalation_delay: 0 never force-cancels.
 	escalation time.Duration
 	comment    *template.Template
-	metrics    *actMetrics
-	log        *slog.Logger
+	// commentOn and approveRole are comment_on and approve_permission.
+	commentOn   string
+	approveRole string
+	metrics     *actMetrics
+	log         *slog.Logger
 }
 
 // Actions done at most once per run attempt (store.Claim).
@@ -83,7 +88,7 @@ func (a *actor) act(ctx context.Context, v *verdict, log *slog.Logger) (outcome,
 	}
 	// A run that could not be judged is reported even when on_error lets
 	// it go on: it is never allowed in silence.
-	if v.Cancel || len(v.violations()) > 0 || v.Error != nil {
+	if v.Cancel || len(v.violations()) > 0 || v.Error != nil || len(v.warnings()) > 0 {
 		if err := a.report(ctx, v, log); err != nil {
 			return outcome{}, err
 		}

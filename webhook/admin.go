@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/runpolicy/runpolicy/webhook/store"
@@ -21,6 +22,10 @@ type adminStore interface {
 	Ping(ctx context.Context) error
 	Decisions(ctx context.Context, f store.DecisionFilter) ([]store.Decision, error)
 	Delivery(ctx context.Context, id string) (*store.Delivery, error)
+	Approvals(ctx context.Context, repository string, limit int) ([]store.Approval, error)
+	Approval(ctx context.Context, id string) (store.Approval, error)
+	RevokeApproval(ctx context.Context, id, by string, at time.Time) (bool, error)
+	SaveDecision(ctx context.Context, d store.Decision) (store.Decision, error)
 }
 
 // admin serves the operator's endpoints: /healthz, /readyz and, with a
@@ -30,7 +35,9 @@ type admin struct {
 	policies  Policies
 	revisions func() map[string]string
 	token     string
-	log       *slog.Logger
+	// instance names this process in the decision log.
+	instance string
+	log      *slog.Logger
 }
 
 func (a *admin) healthz(c echo.Context) error {
@@ -106,4 +113,65 @@ func (a *admin) delivery(c echo.Context) error {
 
 func (a *admin) bundles(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"ready": a.policies.Ready(), "revisions": a.revisions(), "sources": a.policies.Status()})
+}
+
+// approvals lists approvals of workflow versions, newest first, revoked
+// and expired ones too (each says): ?repository=owner/name&limit=N.
+func (a *admin) approvals(c echo.Context) error {
+	limit := 0
+	if v := c.QueryParam("limit"); v != "" {
+		var err error
+		if limit, err = strconv.Atoi(v); err != nil {
+			return c.JSON(http.StatusBadRequest, map[string]string{"status": "limit must be a number"})
+		}
+	}
+	list, err := a.store.Approvals(c.Request().Context(), c.QueryParam("repository"), limit)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	out := make([]map[string]any, 0, len(list))
+	for _, ap := range list {
+		out = append(out, map[string]any{"approval": ap, "active": ap.Active(now)})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// revoke revokes an approval (?by=name says who, for the decision log;
+// default "admin"): runs of that version are judged without it from now
+// on. The revoke is an event in the decision log.
+func (a *admin) revoke(c echo.Context) error {
+	ctx := c.Request().Context()
+	by := c.QueryParam("by")
+	if by == "" {
+		by = "admin"
+	}
+	now := time.Now().UTC()
+	revoked, err := a.store.RevokeApproval(ctx, c.Param("id"), by, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return c.JSON(http.StatusNotFound, map[string]string{"status": "no such approval"})
+	}
+	if err != nil {
+		return err
+	}
+	ap, err := a.store.Approval(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if !revoked {
+		return c.JSON(http.StatusOK, map[string]any{"status": "already revoked", "approval": ap})
+	}
+	l := approvalLog{DecisionID: uuid.NewString(), Labels: map[string]string{"app": "runpolicy", "id": a.instance},
+		Path: approvalPath, Timestamp: now, DeliveryID: "revoke-" + ap.ID, Event: eventRevoke, Outcome: outcomeRevoked,
+		By: by, Decision: ap.DecisionID, Approval: &ap}
+	raw, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	if _, err := a.store.SaveDecision(ctx, store.Decision{ID: l.DecisionID, DeliveryID: l.DeliveryID, Event: eventRevoke,
+		Repository: ap.Repository, RunID: ap.RunID, Outcome: outcomeRevoked, CreatedAt: now, Log: raw}); err != nil {
+		return err
+	}
+	a.log.Info("approval revoked", "approval", ap.ID, "repository", ap.Repository, "workflow", ap.WorkflowPath, "by", by)
+	return c.JSON(http.StatusOK, map[string]any{"status": "revoked", "approval": ap})
 }

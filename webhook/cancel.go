@@ -161,5 +161,21 @@ func (a *actor) escalate(ctx context.Context, args escalateArgs) error {
 	}
 	a.metrics.cancels.WithLabelValues("force_cancel", string(res)).Inc()
 	log.Warn("run kept going after its cancel, force-cancelled", "status", run.GetStatus(), "result", res)
-	return a.actions.Complete(ctx, key, actionForceCancel, args.DecisionID, string(res))
+	if err := a.actions.Complete(ctx, key, actionForceCancel, args.DecisionID, string(res)); err != nil {
+		return err
+	}
+	// The reports say the run was cancelled; they now say it was
+	// force-cancelled too. A report that cannot be rewritten is logged:
+	// the force-cancel is done.
+	d, err := a.actions.DecisionForDelivery(ctx, args.DeliveryID)
+	if err == nil {
+		var v *verdict
+		if v, err = verdictOf(*d); err == nil {
+			err = a.rewrite(ctx, v, log)
+		}
+	}
+	if err != nil {
+		log.Warn("cannot say the force-cancel in the run's reports", "err", err)
+	}
+	return nil
 }

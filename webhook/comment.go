@@ -14,12 +14,27 @@ type CommentData struct {
 	RunID      int64
 	RunAttempt int
 	RunURL     string
-	Workflow   string
-	HeadSHA    string
+	// Workflow is the workflow file; WorkflowName its name ("" when it
+	// has none of its own).
+	Workflow     string
+	WorkflowName string
+	HeadSHA      string
 	// Cancelled is true when the run was cancelled, false for dry-run findings.
 	Cancelled bool
+	// Done says what runpolicy did to the run, in Markdown: a cancel,
+	// a force-cancel, or nothing.
+	Done string
 	// Violations are the findings, enforced ones first.
 	Violations []engine.Violation
+	// Enforced, DryRun and Warnings are the findings by section, each with
+	// its policy's documentation and its line linked (Markdown, made by
+	// runpolicy: print them as they are).
+	Enforced []Finding
+	DryRun   []Finding
+	Warnings []Finding
+	// Approval says who approved the workflow version, or how it may be
+	// approved, in Markdown; "" when it cannot be.
+	Approval string
 	// Error says why the run could not be judged (on_error decided).
 	Error      string
 	DecisionID string
@@ -28,24 +43,40 @@ type CommentData struct {
 
 // DefaultCommentTemplate is the pull request comment unless
 // comment_template_file says otherwise.
-const DefaultCommentTemplate = `{{if .Cancelled}}### :no_entry: runpolicy cancelled {{runlink .}}{{else if .Error}}### :warning: runpolicy could not judge {{runlink .}}{{else}}### :warning: runpolicy found policy violations in {{runlink .}}{{end}}
+const DefaultCommentTemplate = `{{if .Cancelled}}### :no_entry: runpolicy: run stopped{{else if .Error}}### :warning: runpolicy: run not judged{{else}}### :warning: runpolicy: policy findings{{end}}
 
-{{if .Cancelled}}The run was cancelled before its jobs could do harm.{{else if .Error}}` + "`on_error`" + ` is ` + "`allow`" + `: the run was **not** cancelled.{{else}}These policies run in dry-run mode: the run was **not** cancelled.{{end}} Workflow {{code .Workflow}} at {{code (short .HeadSHA)}}.
+{{.Done}} Workflow {{if .WorkflowName}}{{code .WorkflowName}} ({{code .Workflow}}){{else}}{{code .Workflow}}{{end}} at {{code (short .HeadSHA)}}.
 {{if .Error}}
 The run could not be judged: {{md .Error}}
-{{end}}{{if .Violations}}
-| Policy | Mode | Finding |
+{{end}}{{if .Enforced}}
+**{{if .Cancelled}}Findings that stopped the run{{else}}Enforced findings{{end}}**
+
+| Policy | Finding | Where |
 |---|---|---|
-{{range .Violations}}| {{code .Policy}} | {{.Mode}} | {{md .Message}}{{if .Job}} (job {{code .Job}}{{if .Line}}, line {{.Line}}{{end}}){{end}} |
-{{end}}{{end}}
-<sub>runpolicy decision {{.DecisionID}}</sub>`
+{{range .Enforced}}| {{.PolicyLink}} | {{md .Message}} | {{.Where}} |
+{{end}}{{end}}{{if .DryRun}}
+**Dry-run findings** (reported, not enforced)
+
+| Policy | Finding | Where |
+|---|---|---|
+{{range .DryRun}}| {{.PolicyLink}} | {{md .Message}} | {{.Where}} |
+{{end}}{{end}}{{if .Warnings}}
+**Warnings** (never block)
+
+| Policy | Warning | Where |
+|---|---|---|
+{{range .Warnings}}| {{.PolicyLink}} | {{md .Message}} | {{.Where}} |
+{{end}}{{end}}{{if .Approval}}
+{{.Approval}}
+{{end}}
+<sub>runpolicy decision {{.DecisionID}}; this comment is updated as later runs of the pull request are judged</sub>`
 
 // NewCommentTemplate parses a comment template with runpolicy's functions:
 // md (make text inert Markdown prose, table cells included), code (a
 // Markdown code span of any text), short (a commit sha's first 7
 // characters) and runlink (a Markdown link to the run). Strings from the
-// workflow (.Workflow, .Message, .Job, .Uses, .Error) must go through md
-// or code: text/template escapes nothing.
+// workflow (.Workflow, .WorkflowName, .Message, .Job, .Uses, .Error) must
+// go through md or code: text/template escapes nothing.
 func NewCommentTemplate(text string) (*template.Template, error) {
 	return template.New("comment").Funcs(template.FuncMap{
 		"md":    mdCell,
@@ -57,12 +88,26 @@ func NewCommentTemplate(text string) (*template.Template, error) {
 	}).Parse(text)
 }
 
-// commentBody renders the comment and appends the marker that finds it
-// again after a crash.
+// commentBody renders the comment and appends the marker that finds the
+// pull request's one comment again.
 func commentBody(tmpl *template.Template, v *verdict) (string, error) {
 	t := &v.Run
 	data := CommentData{Repository: t.Repository, RunID: t.ID, RunAttempt: t.Attempt, RunURL: t.URL, Workflow: t.Path,
-		HeadSHA: t.HeadSHA, Cancelled: v.Cancel, Violations: v.violations(), DecisionID: v.ID, DeliveryID: v.DeliveryID}
+		HeadSHA: t.HeadSHA, Cancelled: v.Cancel, Done: whatWasDone(v), Violations: v.violations(), Approval: approvalText(v),
+		DecisionID: v.ID, DeliveryID: v.DeliveryID}
+	if t.Name != t.Path {
+		data.WorkflowName = t.Name
+	}
+	for _, sec := range sections(v) {
+		switch sec.kind {
+		case sectionEnforced:
+			data.Enforced = sec.findings
+		case sectionDryRun:
+			data.DryRun = sec.findings
+		case sectionWarnings:
+			data.Warnings = sec.findings
+		}
+	}
 	if v.Error != nil {
 		data.Error = v.Error.Message
 	}
@@ -70,9 +115,9 @@ func commentBody(tmpl *template.Template, v *verdict) (string, error) {
 	if err := tmpl.Execute(&b, data); err != nil {
 		return "", fmt.Errorf("comment template: %w", err)
 	}
-	return truncate(b.String(), 60000) + "\n" + commentMarker(t), nil
+	return truncate(b.String(), 60000) + "\n" + commentMarker, nil
 }
 
-func commentMarker(t *target) string {
-	return fmt.Sprintf("<!-- runpolicy: run %d attempt %d -->", t.ID, t.Attempt)
-}
+// commentMarker finds runpolicy's one comment on a pull request, whichever
+// run wrote it last.
+const commentMarker = "<!-- runpolicy: pull request report -->"

@@ -3,13 +3,27 @@ package webhook
 import (
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/runpolicy/runpolicy/github"
 )
 
 // On-error choices: what a run gets when it cannot be judged.
 const (
 	OnErrorAllow  = "allow"
 	OnErrorCancel = "cancel"
+)
+
+// Comment-on choices: which verdicts get a pull request comment.
+const (
+	// CommentOnDeny comments when a run is stopped, or has a finding that
+	// enforces, or could not be judged; not for dry-run findings alone.
+	CommentOnDeny = "deny"
+	// CommentOnFindings comments on every verdict with a finding.
+	CommentOnFindings = "findings"
+	CommentOnNever    = "never"
 )
 
 // Config is the server's settings, under the keys of runpolicy serve's
@@ -57,6 +71,16 @@ type Config struct {
 	RedeliverLookback time.Duration `yaml:"redeliver_lookback"`
 	// ShutdownTimeout bounds a graceful stop (default 25s).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// CommentOn says which verdicts get a pull request comment:
+	// CommentOnDeny (default), CommentOnFindings or CommentOnNever.
+	CommentOn string `yaml:"comment_on"`
+	// ApprovePermission is the least repository role (read, triage, write,
+	// maintain, admin) of who may approve a workflow version from a
+	// cancelled run's check run (default maintain).
+	ApprovePermission string `yaml:"approve_permission"`
+	// ApprovalExpiry is how long an approval from the check run holds
+	// (default 0: until revoked).
+	ApprovalExpiry time.Duration `yaml:"approval_expiry"`
 
 	// MaxBodyBytes caps a delivery (default 25 MB, GitHub's limit).
 	MaxBodyBytes int64 `yaml:"-"`
@@ -98,6 +122,8 @@ func DefaultConfig() Config {
 		RedeliverInterval:     5 * time.Minute,
 		RedeliverLookback:     6 * time.Hour,
 		ShutdownTimeout:       25 * time.Second,
+		CommentOn:             CommentOnDeny,
+		ApprovePermission:     "maintain",
 		MaxBodyBytes:          25 << 20,
 		LargeBodies:           2,
 		FactsCacheEntries:     1024,
@@ -128,6 +154,14 @@ func (c *Config) Check() error {
 	default:
 		return fmt.Errorf("on_error %q: want allow or cancel", c.OnError)
 	}
+	switch c.CommentOn {
+	case CommentOnDeny, CommentOnFindings, CommentOnNever:
+	default:
+		return fmt.Errorf("comment_on %q: want deny, findings or never", c.CommentOn)
+	}
+	if !slices.Contains(github.Roles, c.ApprovePermission) {
+		return fmt.Errorf("approve_permission %q: want one of %s", c.ApprovePermission, strings.Join(github.Roles, ", "))
+	}
 	for _, d := range []struct {
 		key         string
 		val         time.Duration
@@ -138,6 +172,7 @@ func (c *Config) Check() error {
 		{"cancel_escalation_delay", c.CancelEscalationDelay, true}, {"retry_base", c.RetryBase, false},
 		{"retry_max", c.RetryMax, false}, {"rescue_after", c.RescueAfter, false}, {"poll_interval", c.PollInterval, false},
 		{"redeliver_interval", c.RedeliverInterval, true}, {"redeliver_lookback", c.RedeliverLookback, false},
+		{"approval_expiry", c.ApprovalExpiry, true},
 		{"shutdown_timeout", c.ShutdownTimeout, false},
 	} {
 		switch {

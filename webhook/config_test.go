@@ -32,6 +32,9 @@ func TestDefaultConfig(t *testing.T) {
 		{"redeliver_interval", c.RedeliverInterval, 5 * time.Minute},
 		{"redeliver_lookback", c.RedeliverLookback, 6 * time.Hour},
 		{"shutdown_timeout", c.ShutdownTimeout, 25 * time.Second},
+		{"comment_on", c.CommentOn, CommentOnDeny},
+		{"approve_permission", c.ApprovePermission, "maintain"},
+		{"approval_expiry", c.ApprovalExpiry, time.Duration(0)},
 		{"max body bytes", c.MaxBodyBytes, int64(25 << 20)},
 		{"large bodies", c.LargeBodies, 2},
 		{"facts cache entries", c.FactsCacheEntries, 1024},
@@ -56,6 +59,7 @@ func TestConfigZero(t *testing.T) {
 	}{
 		{"cancel_escalation_delay", func(c *Config) { c.CancelEscalationDelay = 0 }, ""},
 		{"redeliver_interval", func(c *Config) { c.RedeliverInterval = 0 }, ""},
+		{"approval_expiry", func(c *Config) { c.ApprovalExpiry = 0 }, ""},
 		{"eval_timeout", func(c *Config) { c.EvalTimeout = 0 }, "eval_timeout 0s: must be positive"},
 		{"retry_base", func(c *Config) { c.RetryBase = 0 }, "retry_base 0s: must be positive"},
 		{"job_timeout", func(c *Config) { c.JobTimeout = 0 }, "job_timeout 0s: must be positive"},
@@ -110,6 +114,10 @@ func TestConfigWhole(t *testing.T) {
 		{"lookback past GitHub's", func(c *Config) { c.RedeliverLookback = 100 * time.Hour },
 			"redeliver_lookback 100h0m0s: at most 72h0m0s, as long as GitHub keeps deliveries"},
 		{"negative", func(c *Config) { c.CancelEscalationDelay = -time.Second }, "cancel_escalation_delay -1s: must not be negative"},
+		{"comment_on", func(c *Config) { c.CommentOn = "always" }, `comment_on "always": want deny, findings or never`},
+		{"comment_on empty", func(c *Config) { c.CommentOn = "" }, `comment_on "": want deny, findings or never`},
+		{"approve_permission", func(c *Config) { c.ApprovePermission = "owner" },
+			`approve_permission "owner": want one of read, triage, write, maintain, admin`},
 	} {
 		c := DefaultConfig()
 		tc.set(&c)

@@ -81,6 +81,9 @@ func (j *judge) evaluate(ctx context.Context, req request, timers map[string]int
 			uncompared(doc)
 		}
 		result, err := j.eval(ctx, doc, timers)
+		if err == nil {
+			result, err = j.approved(ctx, doc, result, timers)
+		}
 		return req, doc, result, err
 	}
 	// Resolving transitive references takes round trips to GitHub. Judge
@@ -100,6 +103,9 @@ func (j *judge) evaluate(ctx context.Context, req request, timers map[string]int
 		resolved <- resolution{d, err, time.Since(begin)}
 	}()
 	direct, err := j.eval(ctx, doc, timers)
+	if err == nil {
+		direct, err = j.approved(ctx, doc, direct, timers)
+	}
 	release()
 	if err != nil {
 		return req, doc, nil, err
@@ -118,6 +124,9 @@ func (j *judge) evaluate(ctx context.Context, req request, timers map[string]int
 	}
 	defer release()
 	result, err := j.eval(ctx, res.doc, timers)
+	if err == nil {
+		result, err = j.approved(ctx, res.doc, result, timers)
+	}
 	return req, res.doc, result, err
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"text/template"
@@ -29,6 +30,60 @@ type memStore struct {
 	jobs      []queued
 	// deliveries and notes are what the dispatcher keeps.
 	deliveries map[string]*store.Delivery
+	// approvals are the approvals saved; lookups counts ApprovalsFor.
+	approvals []store.Approval
+	lookups   int
+}
+
+func (m *memStore) ApprovalsFor(_ context.Context, repository, path string, now time.Time) ([]store.Approval, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lookups++
+	var out []store.Approval
+	for _, a := range m.approvals {
+		if a.Repository == repository && a.WorkflowPath == path && a.Active(now) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) SaveApproval(_ context.Context, a store.Approval) (store.Approval, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, prev := range m.approvals {
+		if prev.ID == a.ID {
+			return prev, nil
+		}
+	}
+	m.approvals = append(m.approvals, a)
+	return a, nil
+}
+
+func (m *memStore) Decisions(_ context.Context, f store.DecisionFilter) ([]store.Decision, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.Decision
+	for _, d := range m.decisions {
+		if (f.Repository == "" || d.Repository == f.Repository) && (f.RunID == 0 || d.RunID == f.RunID) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// Permission and RerunRun are the approve handler's calls: roles by
+// login, re-runs recorded.
+func (f *fakeGitHub) Permission(_ context.Context, owner, repo, user string) (string, error) {
+	f.record("permission %s", user)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.roles[user], nil
+}
+
+func (f *fakeGitHub) RerunRun(_ context.Context, owner, repo string, id int64) error {
+	f.record("rerun %d", id)
+	return nil
 }
 
 type queued struct {
@@ -171,11 +226,20 @@ type fakeGitHub struct {
 	calls  []string
 	nextID int64
 	checks map[int64]github.CheckRun
+	// comments are the pull request comments by id.
+	comments map[int64]fakeComment
+	// roles are the users' roles on every repository.
+	roles map[string]string
+}
+
+type fakeComment struct {
+	pr   int
+	body string
 }
 
 func newFakeGitHub() *fakeGitHub {
 	return &fakeGitHub{files: map[string][]byte{}, runs: map[int64]map[string]any{}, status: map[int64]string{},
-		checks: map[int64]github.CheckRun{}, nextID: 100}
+		checks: map[int64]github.CheckRun{}, comments: map[int64]fakeComment{}, roles: map[string]string{}, nextID: 100}
 }
 
 // judgeClients and actorClients are the factories the judge and the actor
@@ -286,7 +350,15 @@ func (f *fakeGitHub) UpdateCheckRun(_ context.Context, owner, repo string, id in
 
 func (f *fakeGitHub) FindComment(_ context.Context, owner, repo string, pr int, marker string) (int64, error) {
 	f.record("find comment %d", pr)
-	return 0, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var found int64
+	for id, c := range f.comments {
+		if c.pr == pr && strings.Contains(c.body, marker) && (found == 0 || id < found) {
+			found = id
+		}
+	}
+	return found, nil
 }
 
 func (f *fakeGitHub) CreateComment(_ context.Context, owner, repo string, pr int, body string) (int64, error) {
@@ -294,11 +366,17 @@ func (f *fakeGitHub) CreateComment(_ context.Context, owner, repo string, pr int
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nextID++
+	f.comments[f.nextID] = fakeComment{pr, body}
 	return f.nextID, nil
 }
 
 func (f *fakeGitHub) UpdateComment(_ context.Context, owner, repo string, id int64, body string) error {
 	f.record("update comment %d", id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.comments[id]
+	c.body = body
+	f.comments[id] = c
 	return nil
 }
 
@@ -325,11 +403,25 @@ func (e *fakeEngine) Eval(ctx context.Context, doc *input.Document) (*engine.Dec
 		case strings.HasPrefix(u.Raw, "evil/"):
 			d.Allow = false
 			d.Violations = append(d.Violations, engine.Violation{Policy: "allowed_actions", Mode: engine.ModeEnforce, Message: u.Raw + " is not allowed", Uses: u.Raw, Line: u.Line})
+		case strings.HasPrefix(u.Raw, "approvable/") && !approved(doc, "harden_runner"):
+			d.Allow = false
+			d.Violations = append(d.Violations, engine.Violation{Policy: "harden_runner", Mode: engine.ModeEnforce, Approvable: true,
+				Message: u.Raw + " runs unhardened", Uses: u.Raw, Line: u.Line})
 		case strings.HasPrefix(u.Raw, "shady/"):
 			d.Violations = append(d.Violations, engine.Violation{Policy: "allowed_actions", Mode: engine.ModeDryRun, Message: u.Raw + " is not allowed", Uses: u.Raw, Line: u.Line})
 		}
 	}
 	return d, nil
+}
+
+// approved reports an approval in the document that waives policy.
+func approved(doc *input.Document, policy string) bool {
+	for _, a := range doc.Approvals {
+		if slices.Contains(a.Policies, policy) {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *fakeEngine) Revisions() map[string]string { return map[string]string{"builtin": "test"} }

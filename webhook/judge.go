@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,6 +48,8 @@ type judge struct {
 	// cpu bounds how many runs are normalized and evaluated at once.
 	cpu       slots
 	decisions decisionStore
+	// approvals lists the approvals of a workflow; nil: none.
+	approvals approvalLister
 	// onError, evalTimeout and attempts are the configuration's
 	// on_error, eval_timeout and judge_attempts.
 	onError     string
@@ -146,6 +149,12 @@ func (j *judge) record(ctx context.Context, req request, doc *input.Document, re
 	v := &verdict{ID: uuid.NewString(), DeliveryID: req.deliveryID, Event: req.event, Run: req.run,
 		Revisions: j.engine.Revisions(), Instance: j.instance, Timestamp: time.Now().UTC(), Metrics: timers, Input: doc,
 		receivedAt: req.receivedAt}
+	if v.Run.Name == "" && doc != nil {
+		v.Run.Name = doc.Workflow.Name
+	}
+	if result != nil && doc != nil {
+		jobLines(result, doc)
+	}
 	switch {
 	case evalErr != nil && authored(evalErr):
 		v.Result, v.Outcome, v.Cancel = unreadable(evalErr), store.OutcomeDeny, true
@@ -182,6 +191,41 @@ func (j *judge) record(ctx context.Context, req request, doc *input.Document, re
 		log.Info("run judged", attrs...)
 	}
 	return v, nil
+}
+
+// jobLines gives a finding that names a job but no line the job's line:
+// a finding made at queue time names the job as GitHub does (its name, a
+// matrix job's with its values in parentheses), and its annotation and
+// link would otherwise point at line 1. A name that fits no job, or
+// several, is left without a line.
+func jobLines(result *engine.Decision, doc *input.Document) {
+	for _, list := range [][]engine.Violation{result.Violations, result.Warnings} {
+		for i := range list {
+			x := &list[i]
+			if x.Line > 0 || x.Job == "" {
+				continue
+			}
+			if job, ok := doc.Jobs[x.Job]; ok && job != nil {
+				x.Line = job.Line
+				continue
+			}
+			line, n := 0, 0
+			for id, job := range doc.Jobs {
+				if job == nil {
+					continue
+				}
+				for _, name := range []string{id, job.Name} {
+					if name != "" && (x.Job == name || strings.HasPrefix(x.Job, name+" (")) {
+						line, n = job.Line, n+1
+						break
+					}
+				}
+			}
+			if n == 1 {
+				x.Line = line
+			}
+		}
+	}
 }
 
 // count adds a new verdict to the decision metrics.

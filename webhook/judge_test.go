@@ -285,6 +285,7 @@ func TestJudgeGiveUp(t *testing.T) {
 // and comes back the same.
 func TestVerdictRecord(t *testing.T) {
 	v := sampleVerdict(true)
+	v.cancelResult = "" // what the actor did is not recorded with the verdict
 	v.DeliveryID, v.Event, v.Outcome, v.Instance = "d1", input.EventWorkflowRun, store.OutcomeDeny, "host-1"
 	v.Timestamp, v.Metrics = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), map[string]int64{"timer_fetch_ns": 5}
 	d, err := v.decision()

@@ -21,9 +21,12 @@ type target struct {
 	HeadSHA        string `json:"head_sha"`
 	DefaultBranch  string `json:"default_branch"`
 	Path           string `json:"workflow_path"`
-	PullRequests   []int  `json:"pull_requests"`
-	URL            string `json:"html_url,omitempty"`
-	Installation   int64  `json:"installation_id"`
+	// Name is the workflow's name as GitHub shows it (its name: key, else
+	// its file); "" when unknown.
+	Name         string `json:"workflow_name,omitempty"`
+	PullRequests []int  `json:"pull_requests"`
+	URL          string `json:"html_url,omitempty"`
+	Installation int64  `json:"installation_id"`
 }
 
 func (t *target) key() store.RunKey {
@@ -111,7 +114,32 @@ func newRequest(d delivery, c input.Context, complete bool) request {
 	r := request{event: d.Event, deliveryID: d.ID, receivedAt: d.ReceivedAt, run: targetOf(c), context: c,
 		complete: complete, attempt: d.attempt, attemptedAt: d.attemptedAt}
 	r.run.Installation = d.InstallationID
+	r.run.Name = workflowName(d.Payload)
 	return r
+}
+
+// workflowName is the workflow's name a run or job payload (or a run as
+// GitHub's API returns it) names, "" when it names none.
+func workflowName(payload []byte) string {
+	var p struct {
+		Name        string `json:"name"`
+		WorkflowRun *struct {
+			Name string `json:"name"`
+		} `json:"workflow_run"`
+		WorkflowJob *struct {
+			WorkflowName string `json:"workflow_name"`
+		} `json:"workflow_job"`
+	}
+	if json.Unmarshal(payload, &p) != nil {
+		return ""
+	}
+	switch {
+	case p.WorkflowRun != nil:
+		return p.WorkflowRun.Name
+	case p.WorkflowJob != nil:
+		return p.WorkflowJob.WorkflowName
+	}
+	return p.Name
 }
 
 // withRun completes a job's request from its run as GitHub's API returns
@@ -125,7 +153,10 @@ func (r request) withRun(raw []byte) (request, error) {
 	}
 	c.Event.DeliveryID = r.deliveryID
 	run := targetOf(c)
-	run.Attempt, run.Installation = r.run.Attempt, r.run.Installation
+	run.Attempt, run.Installation, run.Name = r.run.Attempt, r.run.Installation, r.run.Name
+	if run.Name == "" {
+		run.Name = workflowName(raw)
+	}
 	r.context, r.run, r.complete = c, run, true
 	return r, nil
 }

@@ -9,7 +9,8 @@
 //     delivery a handler wants, acknowledges it;
 //   - dispatcher (dispatch.go): takes it from the queue to the event
 //     handler registered for its event (workflow_run.go,
-//     workflow_job.go, installation.go, push.go), and records the outcome;
+//     workflow_job.go, installation.go, push.go, approve.go for a click
+//     on a check run's approve action), and records the outcome;
 //   - judge (judge.go, evaluate.go): reads the run once (request.go),
 //     fetches, normalizes, resolves and evaluates it, and records the
 //     verdict (record.go);
@@ -169,18 +170,21 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	j := &judge{
 		clients: func(id int64) judgeClient { return app.Installation(id) },
 		engine:  o.Engine, facts: input.NewCache(cfg.FactsCacheEntries), cpu: newSlots(cfg.EvalConcurrency),
-		decisions: st, onError: cfg.OnError, evalTimeout: cfg.EvalTimeout, attempts: cfg.JudgeAttempts,
+		decisions: st, approvals: st, onError: cfg.OnError, evalTimeout: cfg.EvalTimeout, attempts: cfg.JudgeAttempts,
 		instance: instance, metrics: judgeM,
 	}
 	if o.NewResolver != nil {
 		j.resolver = newResolvers(func(id int64) Resolver { return o.NewResolver(app.Installation(id)) }).get
 	}
 	a := &actor{clients: func(id int64) actorClient { return app.Installation(id) }, actions: st,
-		escalation: cfg.CancelEscalationDelay, comment: o.CommentTemplate, metrics: actM, log: log}
+		escalation: cfg.CancelEscalationDelay, comment: o.CommentTemplate, commentOn: cfg.CommentOn,
+		approveRole: cfg.ApprovePermission, metrics: actM, log: log}
 	shared := &runs{store: st, app: app, judge: j, actor: a}
 	push := newPushHandler(o.Policies, st, o.PolicyRepositories)
 	disp, err := newDispatcher(st, o.Policies.Ready, cfg.JudgeAttempts, instance, dispatchM, log,
-		runHandler{shared}, jobHandler{shared}, installationHandler{st}, push, pingHandler{})
+		runHandler{shared}, jobHandler{shared}, installationHandler{st}, push, pingHandler{},
+		approveHandler{clients: func(id int64) approveClient { return app.Installation(id) }, store: st, actor: a,
+			role: cfg.ApprovePermission, expiry: cfg.ApprovalExpiry, instance: instance})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -198,7 +202,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	// up the runs being judged for more than one evaluation.
 	replays := replay.NewRunner(st, o.Replay, replay.Options{Concurrency: cfg.EvalConcurrency, Gate: j.cpu.acquire,
 		EvalTimeout: cfg.EvalTimeout}, instance, log.With("component", "replay"))
-	ad := &admin{store: st, policies: o.Policies, revisions: o.Engine.Revisions, token: o.AdminToken, log: log}
+	ad := &admin{store: st, policies: o.Policies, revisions: o.Engine.Revisions, token: o.AdminToken, instance: instance, log: log}
 	data := &dataAPI{store: st, replays: replays}
 	return &Server{cfg: cfg, store: st, echo: routes(rv, ad, data, o.Registry), policies: o.Policies, engine: o.Engine,
 		push: push, log: log, instance: instance, replays: replays}, nil
@@ -227,6 +231,8 @@ func routes(rv *receiver, ad *admin, data *dataAPI, reg *prometheus.Registry) *e
 		group.GET("/decisions", ad.decisions)
 		group.GET("/deliveries/:id", ad.delivery)
 		group.GET("/bundles", ad.bundles)
+		group.GET("/approvals", ad.approvals)
+		group.POST("/approvals/:id/revoke", ad.revoke)
 		data.routes(group)
 		// The path the bundles documentation names, for status dashboards.
 		e.GET("/status/bundles", ad.bundles, ad.requireAdmin)

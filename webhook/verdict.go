@@ -37,6 +37,21 @@ type verdict struct {
 	// receivedAt is when the delivery arrived, for the time-to-cancel
 	// metric; not recorded.
 	receivedAt time.Time
+	// cancelResult and forceResult are what the cancel and the
+	// force-cancel came to (github.CancelResult, or the refs of cancel.go),
+	// "" when not done; approval is a click on the approve action;
+	// approveRole is approve_permission. The actor sets them for the
+	// report; not recorded.
+	cancelResult, forceResult string
+	approval                  *approvalNote
+	approveRole               string
+}
+
+// approvalNote is what a click on the approve action came to, for the
+// report: who approved, or who asked without the permission.
+type approvalNote struct {
+	Approver string
+	Refused  string
 }
 
 // judgeError says why a run could not be judged and what on_error made of
@@ -61,6 +76,30 @@ func (v *verdict) violations() []engine.Violation {
 		}
 	}
 	return append(enforced, other...)
+}
+
+// warnings returns the findings that never block.
+func (v *verdict) warnings() []engine.Violation {
+	if v.Result == nil {
+		return nil
+	}
+	return v.Result.Warnings
+}
+
+// approvable reports a cancelled run whose enforced findings a maintainer
+// may all waive by approving the workflow version: each carries
+// approvable true (runpolicy.main sets it from the policy's settings). A
+// run not judged, or denied for a cause its author controls, never is.
+func (v *verdict) approvable() bool {
+	if !v.Cancel || v.Error != nil || v.Result == nil || v.enforced() == 0 {
+		return false
+	}
+	for _, x := range v.Result.Enforced() {
+		if !x.Approvable {
+			return false
+		}
+	}
+	return true
 }
 
 // enforced counts the findings that cancel the run.

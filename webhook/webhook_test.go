@@ -202,6 +202,9 @@ func sampleVerdict(cancel bool) *verdict {
 		}},
 		Cancel: cancel,
 	}
+	if cancel {
+		v.cancelResult = string(github.CancelAccepted)
+	}
 	if !cancel { // a run goes on only when nothing is enforced
 		v.Result.Violations = v.Result.Violations[:1]
 	}
@@ -232,7 +235,7 @@ func TestCommentGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasSuffix(body, "<!-- runpolicy: run 42 attempt 2 -->") {
+		if !strings.HasSuffix(body, commentMarker) {
 			t.Errorf("comment lacks the marker: %q", body)
 		}
 		golden(t, fmt.Sprintf("comment-cancel-%v.md", cancel), body)
@@ -261,8 +264,8 @@ func TestCheckRun(t *testing.T) {
 		{false, "neutral", "1 policy finding (dry run, not cancelled)", "[warning@17]"},
 	} {
 		v := sampleVerdict(tc.cancel)
-		cr := checkRun(v, tc.conclusion)
-		if cr.Name != CheckRunName || cr.HeadSHA != v.Run.HeadSHA || cr.Conclusion != tc.conclusion || cr.Title != tc.title ||
+		cr := checkRun(v)
+		if cr.Name != "runpolicy / .github/workflows/ci.yml" || cr.HeadSHA != v.Run.HeadSHA || cr.Conclusion != tc.conclusion || cr.Title != tc.title ||
 			cr.ExternalID != "run-42-attempt-2" {
 			t.Errorf("check run = %+v", cr)
 		}
@@ -309,7 +312,7 @@ func TestReportEscapesWorkflowStrings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	summary := checkRun(v, "failure").Summary
+	summary := checkRun(v).Summary
 	for name, text := range map[string]string{"comment": comment, "check run": summary} {
 		// Outside code spans nothing may read as markup; inside them GitHub reads nothing.
 		// The lines with the workflow's strings (the App's own markup is
@@ -323,7 +326,10 @@ func TestReportEscapesWorkflowStrings(t *testing.T) {
 		if len(hostile) != 2 {
 			t.Errorf("%s: %d lines with the workflow's strings, want 2 (the workflow, its finding)", name, len(hostile))
 		}
-		prose := regexp.MustCompile(`\\.`).ReplaceAllString(stripCodeSpans(strings.Join(hostile, "\n")), "")
+		// runpolicy's own links (a policy's documentation, a finding's
+		// line, its path percent-escaped) are not the workflow's markup.
+		own := regexp.MustCompile(`\]\(https://github\.com/(runpolicy/runpolicy/blob/main/policies/README\.md#[a-z_]+|acme/api/actions/runs/[0-9]+|acme/api/blob/[0-9a-f]{40}/[A-Za-z0-9%._~/-]+#L[0-9]+)\)`)
+		prose := regexp.MustCompile(`\\.`).ReplaceAllString(own.ReplaceAllString(stripCodeSpans(strings.Join(hostile, "\n")), "]"), "")
 		for _, bad := range []string{"@acme/admins", "@acme/security", "](https://evil", "<img", "https://evil", "www.evil",
 			"acme/other#12", " #34", "**", "](", "\u202e"} {
 			if strings.Contains(prose, bad) {
@@ -432,7 +438,7 @@ func TestReportNotJudged(t *testing.T) {
 	v := sampleVerdict(false)
 	v.Result, v.Cancel = nil, false
 	v.Error = &judgeError{Code: "github_unavailable", Message: "get acme/api/.github/workflows/ci.yml@aaaa: 502 Bad Gateway", OnError: OnErrorAllow}
-	cr := checkRun(v, "neutral")
+	cr := checkRun(v)
 	if cr.Title != "Run not judged (on_error: allow, not cancelled)" || len(cr.Annotations) != 0 {
 		t.Errorf("check run = %+v", cr)
 	}

@@ -32,6 +32,9 @@ type Document struct {
 	// Resolution reports how far transitive references were followed; nil
 	// when no resolver ran (the command line without --resolve).
 	Resolution *Resolution `json:"resolution"`
+	// Approvals are the approvals of this version of the workflow
+	// (approvals.go); the key is left out when there are none.
+	Approvals []Approval `json:"approvals,omitempty"`
 
 	// facts are the Facts the document was built from; Value reuses their
 	// precomputed OPA values for every part the caller left shared.

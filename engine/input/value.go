@@ -85,7 +85,7 @@ func (d *Document) Value() ast.Value {
 	}
 
 	e, r, run, w := d.Event, d.Repository, d.Run, d.Workflow
-	return documentShape.object(
+	values := []*ast.Term{
 		intTerm(d.SchemaVersion),
 		b.object(eventShape, b.str(e.Name), b.str(e.Action), b.str(e.DeliveryID)),
 		b.object(repositoryShape, b.str(r.FullName), b.str(r.Owner), b.str(r.Name), b.str(r.DefaultBranch), b.str(r.Visibility), boolean(r.Fork)),
@@ -104,7 +104,11 @@ func (d *Document) Value() ast.Value {
 		secrets(),
 		b.workflowJob(d.WorkflowJob),
 		b.resolution(d.Resolution),
-	)
+	}
+	if len(d.Approvals) > 0 {
+		values = append(values, b.approvals(d.Approvals))
+	}
+	return documentShape.object(values...)
 }
 
 // lazyValue holds the OPA values of a Facts. Facts never change after
@@ -518,7 +522,7 @@ func newShape(keys ...string) shape {
 
 // Shapes of the document's objects.
 var (
-	documentShape       = newShape("schema_version", "event", "repository", "run", "workflow", "jobs", "uses", "runner_labels", "secrets", "workflow_job", "resolution")
+	documentShape       = newShape("schema_version", "event", "repository", "run", "workflow", "jobs", "uses", "runner_labels", "secrets", "workflow_job", "resolution", "approvals")
 	eventShape          = newShape("name", "action", "delivery_id")
 	repositoryShape     = newShape("full_name", "owner", "name", "default_branch", "visibility", "fork")
 	runShape            = newShape("id", "attempt", "number", "event", "branch", "head_sha", "is_default_branch", "actor", "triggering_actor", "head_repository", "from_fork", "pull_requests")

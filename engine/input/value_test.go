@@ -208,3 +208,18 @@ func TestValueSharesUses(t *testing.T) {
 		}
 	}
 }
+
+// TestValueWithApprovals: input.approvals is in the value as in the JSON,
+// and absent from both when there is none.
+func TestValueWithApprovals(t *testing.T) {
+	f := parseFile(t, filepath.Join(corpus, "workflows", "ossf__scorecard__goreleaser.yaml"))
+	d := Build(f, LocalContext("g.yml"))
+	if d.Value().(ast.Object).Get(ast.StringTerm("approvals")) != nil {
+		t.Fatal("approvals in the value of a document without any")
+	}
+	d.Approvals = []Approval{{ID: "d-1", WorkflowPath: "g.yml", Files: map[string]string{"g.yml": "ab"},
+		Policies: []string{"secret_exfiltration"}, Approver: "mona", CreatedAt: "2026-01-02T03:04:05Z"}}
+	if got, want := d.Value(), viaJSON(t, d); got.Compare(want) != 0 {
+		t.Errorf("Value() differs from the JSON encoding:\n got: %v\nwant: %v", got, want)
+	}
+}

@@ -39,6 +39,10 @@
 #       type: boolean
 #       default: true
 #       description: also judge what composite actions and reusable workflows use
+#     - name: approvable
+#       type: boolean
+#       default: true
+#       description: a maintainer may approve one version of the workflow from a cancelled run's check run, waiving these findings for it
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.allowed_actions

@@ -8,6 +8,7 @@ declared := {
 	"allowed_actions": {
 		"mode": "mode", "allow": "strings", "require_sha_pinning": "boolean",
 		"pinning_exempt": "strings", "allow_local": "boolean", "include_transitive": "boolean",
+		"approvable": "boolean",
 	},
 	"runner_labels": {
 		"mode": "mode", "disallowed": "strings", "allowed": "strings",
@@ -38,7 +39,7 @@ test_unknown_mode if {
 }
 
 test_unknown_setting_of_a_built_in_policy if {
-	errors_with({"allowed_actions": {"alow": []}}) == {"settings.allowed_actions.alow: unknown setting (allowed_actions declares allow, allow_local, include_transitive, mode, pinning_exempt, require_sha_pinning in its METADATA custom.settings)"}
+	errors_with({"allowed_actions": {"alow": []}}) == {"settings.allowed_actions.alow: unknown setting (allowed_actions declares allow, allow_local, approvable, include_transitive, mode, pinning_exempt, require_sha_pinning in its METADATA custom.settings)"}
 }
 
 test_user_policy_settings_are_free_form if {

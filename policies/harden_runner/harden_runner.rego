@@ -37,6 +37,10 @@
 #       type: boolean
 #       default: false
 #       description: deny targeted jobs with a job-level `container:`
+#     - name: approvable
+#       type: boolean
+#       default: true
+#       description: a maintainer may approve one version of the workflow from a cancelled run's check run, waiving these findings for it
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.harden_runner

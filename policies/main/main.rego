@@ -14,6 +14,7 @@
 package runpolicy.main
 
 import data.runpolicy.lib
+import data.runpolicy.lib.approvals
 
 # METADATA
 # title: Decision
@@ -38,22 +39,58 @@ config_errors := data.runpolicy.config.errors
 # description: |-
 #   What decisions need that reads no input: the index of every list
 #   setting (see runpolicy.lib.patterns) and the organization-wide mode of
-#   every active policy. The engine evaluates it once per load and stores
-#   it at data.internal.runpolicy.prepared.
+#   every active policy, and the tags of its findings. The engine evaluates
+#   it once per load and stores it at data.internal.runpolicy.prepared.
 # entrypoint: true
-prepared := {"lists": lib.prepared, "active": modes}
+prepared := {"lists": lib.prepared, "active": modes, "tags": _tags_of(modes)}
 
 # violations and warnings read each policy's deny and warn sets once per
-# decision, and only for the policies in active.
-violations := {object.union(_as_object(finding), {"policy": name, "mode": mode}) |
-	some name, mode in active
+# decision, and only for the policies in active. A policy that an approval
+# of this version of the workflow waives (runpolicy.lib.approvals) has its
+# findings reported as warnings instead.
+violations := {object.union(_as_object(finding), _tags[name]) |
+	some name, _ in active
+	some finding in data.runpolicy.policies[name].deny
+} if {
+	not input.approvals
+} else := {object.union(_as_object(finding), _tags[name]) |
+	some name, _ in object.remove(active, approvals.waived)
 	some finding in data.runpolicy.policies[name].deny
 }
 
-warnings := {object.union(_as_object(finding), {"policy": name}) |
+warnings := _warnings if {
+	not input.approvals
+} else := _warnings | _waived
+
+_warnings := {object.union(_as_object(finding), {"policy": name}) |
 	some name, _ in active
 	some finding in data.runpolicy.policies[name].warn
 }
+
+# _waived are the findings of the policies an approval of this version of
+# the workflow waives, reported as warnings.
+_waived := {object.union(_as_object(finding), {"policy": name, "message": _waived_message(finding)}) |
+	some name in approvals.waived
+	active[name]
+	some finding in data.runpolicy.policies[name].deny
+}
+
+_waived_message(finding) := sprintf("approved (the finding is waived): %s", [_as_object(finding).message])
+
+# _tags are what each finding of a policy carries: its name, its mode, and
+# approvable: true when an approval may waive it, so that a cancelled run
+# whose enforced findings all say so can be approved.
+_tags := data.internal.runpolicy.prepared.tags if {
+	count(lib.repository_patterns) == 0
+} else := _tags_of(modes)
+
+_tags_of(policy_modes) := {name: object.union({"policy": name, "mode": mode}, _approvable_tag(name)) |
+	some name, mode in policy_modes
+}
+
+_approvable_tag(name) := {"approvable": true} if {
+	approvals.approvable(name)
+} else := {}
 
 # _as_object accepts conftest-style string findings: deny contains msg if ….
 _as_object(finding) := finding if {

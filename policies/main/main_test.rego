@@ -152,3 +152,45 @@ test_active_reads_the_prepared_modes_unless_an_override_applies if {
 	a.compromised_actions == "enforce"
 	not a.harden_runner
 }
+
+# An approvable policy's findings say so; a compromised action's never do.
+test_findings_say_approvable if {
+	d := main.decision with input as compromised
+	{[v.policy, object.get(v, "approvable", false)] | some v in d.violations} == {["compromised_actions", false], ["harden_runner", true], ["allowed_actions", true]}
+}
+
+approved(policies) := object.union(compromised, {"approvals": [{
+	"id": "d-1", "workflow_path": compromised.workflow.path, "files": {}, "policies": policies,
+	"approver": "mona", "created_at": "2026-01-02T03:04:05Z", "expires_at": "",
+}]})
+
+# An approval waives the findings of the approvable policies it names,
+# reported as warnings; never a compromised action's.
+test_approval_waives_approvable_findings_only if {
+	d := main.decision with input as approved(["harden_runner", "compromised_actions"])
+	d.allow == false
+	{v.policy | some v in d.violations} == {"compromised_actions", "allowed_actions"}
+	[w.policy | some w in d.warnings] == ["harden_runner"]
+	startswith(d.warnings[0].message, "approved (the finding is waived): ")
+}
+
+test_approval_allows_when_all_waived if {
+	d := main.decision with input as approved(["harden_runner", "allowed_actions"])
+		with data.runpolicy.settings.compromised_actions.mode as "off"
+		with data.runpolicy.settings.harden_runner.mode as "enforce"
+		with data.runpolicy.settings.allowed_actions.mode as "enforce"
+	d.allow == true
+	d.violations == []
+}
+
+test_prepared_tags_say_approvable if {
+	main.prepared.tags.harden_runner == {"policy": "harden_runner", "mode": "dry_run", "approvable": true}
+	main.prepared.tags.compromised_actions == {"policy": "compromised_actions", "mode": "enforce"}
+}
+
+test_tags_read_the_prepared_ones_unless_an_override_applies if {
+	d := main.decision with input as compromised
+		with data.internal.runpolicy.prepared.tags as {"compromised_actions": {"policy": "compromised_actions", "mode": "enforce", "approvable": "prepared"}}
+		with data.internal.runpolicy.prepared.active as {"compromised_actions": "enforce"}
+	[v.approvable | some v in d.violations] == ["prepared"]
+}

@@ -38,6 +38,10 @@
 #       description: >-
 #         SHA-256 digests of workflow, reusable workflow and action metadata files allowed to run with
 #         secrets anywhere; a run passes when every modified file is approved (an unreadable one never is)
+#     - name: approvable
+#       type: boolean
+#       default: true
+#       description: a maintainer may approve one version of the workflow from a cancelled run's check run, waiving these findings for it
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.secret_exfiltration

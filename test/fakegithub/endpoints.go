@@ -32,6 +32,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/actions/runs/{id}", s.getRun)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/actions/runs/{id}/cancel", s.cancelRun)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/actions/runs/{id}/force-cancel", s.forceCancelRun)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/actions/runs/{id}/rerun", s.rerunRun)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{username}/permission", s.permission)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/check-runs", s.createCheckRun)
 	mux.HandleFunc("PATCH /repos/{owner}/{repo}/check-runs/{id}", s.updateCheckRun)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", s.listCheckRuns)
@@ -508,6 +510,74 @@ func (s *Server) forceCancelRun(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{})
 }
 
+// rerunRun re-runs a completed run as a new attempt, as POST …/rerun does
+// (201); a run not completed is refused (403).
+func (s *Server) rerunRun(w http.ResponseWriter, r *http.Request) {
+	if !s.requireToken(w, r) {
+		return
+	}
+	run, ok := s.runFor(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	completed := run.Status == "completed"
+	if completed {
+		run.Attempt++
+		run.Status, run.Conclusion = "queued", ""
+	}
+	cp, hook := *run, s.onRerun
+	s.mu.Unlock()
+	if !completed {
+		writeError(w, http.StatusForbidden, "This workflow run is not completed", "https://docs.github.com/rest/actions/workflow-runs#re-run-a-workflow")
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{})
+	if hook != nil {
+		go hook(cp)
+	}
+}
+
+// OnRerun calls fn with the new attempt of each run re-run (GitHub then
+// sends its workflow_run delivery).
+func (s *Server) OnRerun(fn func(Run)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onRerun = fn
+}
+
+// SetPermission gives a user a role (read, triage, write, maintain, admin)
+// on a repository.
+func (s *Server) SetPermission(repo, user, role string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo = strings.ToLower(repo)
+	if s.permissions[repo] == nil {
+		s.permissions[repo] = map[string]string{}
+	}
+	s.permissions[repo][strings.ToLower(user)] = role
+}
+
+// permission answers GitHub's collaborator permission API: the base
+// permission (admin, write, read) and the role; 404 for a user the
+// repository does not know.
+func (s *Server) permission(w http.ResponseWriter, r *http.Request) {
+	if !s.requireToken(w, r) {
+		return
+	}
+	user := r.PathValue("username")
+	s.mu.Lock()
+	role, ok := s.permissions[strings.ToLower(repoOf(r))][strings.ToLower(user)]
+	s.mu.Unlock()
+	if !ok {
+		notFound(w)
+		return
+	}
+	base := map[string]string{"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}[role]
+	writeJSON(w, http.StatusOK, map[string]any{"permission": base, "role_name": role,
+		"user": map[string]any{"login": user, "type": "User", "role_name": role}})
+}
+
 // ---- check runs ----
 
 // CheckRun is a check run created through the fake.
@@ -523,7 +593,16 @@ type CheckRun struct {
 	Summary     string
 	Text        string
 	Annotations []Annotation
-	Updates     int
+	// Actions are the buttons the check run offers.
+	Actions []CheckRunAction
+	Updates int
+}
+
+// CheckRunAction is a button of a check run.
+type CheckRunAction struct {
+	Label       string `json:"label"`
+	Description string `json:"description"`
+	Identifier  string `json:"identifier"`
 }
 
 // Annotation is one line annotation of a check run.
@@ -542,7 +621,9 @@ type checkRunBody struct {
 	Status     string `json:"status"`
 	Conclusion string `json:"conclusion"`
 	ExternalID string `json:"external_id"`
-	Output     *struct {
+	// Actions left out keep the check run's; given, they replace them.
+	Actions *[]CheckRunAction `json:"actions"`
+	Output  *struct {
 		Title       string       `json:"title"`
 		Summary     string       `json:"summary"`
 		Text        string       `json:"text"`
@@ -574,6 +655,19 @@ func (c *CheckRun) apply(b checkRunBody) error {
 	if b.ExternalID != "" {
 		c.ExternalID = b.ExternalID
 	}
+	if b.Actions != nil {
+		// GitHub's limits: 3 actions; label 20, description 40,
+		// identifier 20 characters.
+		if len(*b.Actions) > 3 {
+			return fmt.Errorf("at most 3 actions")
+		}
+		for _, a := range *b.Actions {
+			if a.Label == "" || len(a.Label) > 20 || a.Description == "" || len(a.Description) > 40 || a.Identifier == "" || len(a.Identifier) > 20 {
+				return fmt.Errorf("action %q: label (at most 20 characters), description (40) and identifier (20) are required", a.Label)
+			}
+		}
+		c.Actions = append([]CheckRunAction{}, *b.Actions...)
+	}
 	if b.Output != nil {
 		if len(b.Output.Annotations) > 50 {
 			return fmt.Errorf("at most 50 annotations per request")
@@ -593,7 +687,8 @@ func (c *CheckRun) json(base string) map[string]any {
 		"conclusion": conclusion, "external_id": c.ExternalID,
 		"url":      fmt.Sprintf("%s/repos/%s/check-runs/%d", base, c.Repo, c.ID),
 		"html_url": fmt.Sprintf("https://github.com/%s/runs/%d", c.Repo, c.ID),
-		"output":   map[string]any{"title": c.Title, "summary": c.Summary, "annotations_count": len(c.Annotations)}}
+		"output":   map[string]any{"title": c.Title, "summary": c.Summary, "annotations_count": len(c.Annotations)},
+		"actions":  append([]CheckRunAction{}, c.Actions...)}
 }
 
 func (s *Server) createCheckRun(w http.ResponseWriter, r *http.Request) {

@@ -57,6 +57,8 @@ type Server struct {
 	chaos         *chaos
 	blobs         map[blobKey]string
 	oauth         oauthState
+	permissions   map[string]map[string]string // lower-case repository → lower-case login → role
+	onRerun       func(Run)
 }
 
 // Options configures New.
@@ -99,6 +101,7 @@ func New(o Options) *Server {
 		commitRepo:    map[string]string{},
 		forkOf:        map[string]string{},
 		runs:          map[runKey]*Run{},
+		permissions:   map[string]map[string]string{},
 		blobs:         map[blobKey]string{},
 		nextID:        1000,
 	}

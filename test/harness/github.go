@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -99,9 +100,13 @@ type Run struct {
 	HeadRepo      string // owner/name of a fork; defaults to Repo
 	DefaultBranch string // default "main"
 	Path          string
-	Event         string // default pull_request
-	Actor         string
-	PullRequests  []int
+	// Name is the workflow's name as GitHub shows it; Publish and
+	// WorkflowRunRequested default it to the file's name: key, else its
+	// path, as GitHub does.
+	Name         string
+	Event        string // default pull_request
+	Actor        string
+	PullRequests []int
 	// Installation goes into the payload; 0 leaves it out.
 	Installation int64
 }
@@ -140,10 +145,24 @@ func (g *GitHub) Publish(r Run, head, base []byte) {
 	if base != nil {
 		g.Fake.SetFile(r.Repo, r.DefaultBranch, r.Path, base)
 	}
-	g.Fake.AddRun(fakegithub.Run{Repo: r.Repo, ID: r.ID, Attempt: r.Attempt, Number: r.Number, Name: "CI", Path: r.Path,
+	if r.Name == "" {
+		r.Name = WorkflowName(head, r.Path)
+	}
+	g.Fake.AddRun(fakegithub.Run{Repo: r.Repo, ID: r.ID, Attempt: r.Attempt, Number: r.Number, Name: r.Name, Path: r.Path,
 		Event: r.Event, HeadSHA: r.HeadSHA, HeadBranch: r.HeadBranch, HeadRepo: r.HeadRepo, Actor: r.Actor,
 		PullRequests: r.PullRequests, Status: "queued"})
 }
+
+// WorkflowName is a workflow's name as GitHub shows it: its top-level
+// name: key, else its path.
+func WorkflowName(src []byte, path string) string {
+	if m := nameKey.FindSubmatch(src); m != nil {
+		return strings.Trim(strings.TrimSpace(string(m[1])), `"'`)
+	}
+	return path
+}
+
+var nameKey = regexp.MustCompile(`(?m)^name:[ \t]*(\S.*)$`)
 
 // CorpusDir is the repository's copy of the test corpus.
 func CorpusDir() string { return filepath.Join(Root(), "test", "testdata", "corpus") }
@@ -195,6 +214,10 @@ func WorkflowRunRequested(r Run) ([]byte, error) {
 		wr["head_repository"].(map[string]any)["fork"] = true
 	}
 	wr["id"], wr["run_attempt"], wr["run_number"] = r.ID, r.Attempt, r.Number
+	wr["name"] = r.Name
+	if r.Name == "" {
+		wr["name"] = r.Path
+	}
 	wr["head_sha"], wr["head_branch"], wr["path"], wr["event"] = r.HeadSHA, r.HeadBranch, r.Path, r.Event
 	wr["head_commit"].(map[string]any)["id"] = r.HeadSHA
 	wr["url"] = fmt.Sprintf("https://api.github.com/repos/%s/actions/runs/%d", r.Repo, r.ID)

@@ -102,7 +102,24 @@ var migrations = []string{
 		PRIMARY KEY (decision_id, policy)
 	);
 	CREATE INDEX runpolicy_decision_policy_policy ON runpolicy_decision_policy (policy, created_at)`,
-	// 4: the console's other filters, each walked newest first by an
+	// 4: approvals of workflow versions (approvals.go).
+	`CREATE TABLE runpolicy_approval (
+		id            TEXT PRIMARY KEY,
+		repository    TEXT NOT NULL,
+		workflow_path TEXT NOT NULL,
+		files         {{blob}} NOT NULL,
+		policies      {{blob}} NOT NULL,
+		findings      {{blob}} NOT NULL,
+		approver      TEXT NOT NULL,
+		run_id        BIGINT NOT NULL,
+		decision_id   TEXT NOT NULL,
+		created_at    BIGINT NOT NULL,
+		expires_at    BIGINT NOT NULL DEFAULT 0,
+		revoked_at    BIGINT NOT NULL DEFAULT 0,
+		revoked_by    TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX runpolicy_approval_workflow ON runpolicy_approval (repository, workflow_path)`,
+	// 5: the console's other filters, each walked newest first by an
 	// index of its own; the time, owner and repository indexes extended
 	// with the outcome, so that the per-day counts read no table row (a
 	// reader's 200 repositories over a week: 500 ms to 9 ms with a million

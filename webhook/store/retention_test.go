@@ -136,7 +136,7 @@ func TestPruneJobRuns(t *testing.T) {
 	}
 }
 
-// A database of schema 2 gets migrations 3 and 4: its decisions keep
+// A database of schema 2 gets the migrations after it: its decisions keep
 // their place in the lists, by organization and outcome.
 func TestMigrationFromSchema2(t *testing.T) {
 	for name, dsn := range backends(t) {

@@ -1,0 +1,185 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runpolicy/runpolicy/engine/input"
+	"github.com/runpolicy/runpolicy/webhook/store"
+)
+
+var approvableWorkflow = []byte("on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: approvable/action@v1\n")
+
+// TestJudgeHonoursCoveringApprovals: a run denied only by approvable
+// findings is judged again with the approvals of its version; an approval
+// of another version covers nothing, and a run with a finding no approval
+// waives does not ask the store.
+func TestJudgeHonoursCoveringApprovals(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		workflow []byte
+		digest   func(string) string // the approved digest of the workflow, from the current one
+		allow    bool
+		lookups  int
+	}{
+		{"approved version", approvableWorkflow, func(d string) string { return d }, true, 1},
+		{"another version", approvableWorkflow, func(string) string { return strings.Repeat("0", 64) }, false, 1},
+		{"not approvable", deniedWorkflow, func(d string) string { return d }, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gh, st, eng := newFakeGitHub(), newMemStore(), &fakeEngine{}
+			gh.files[testRepo+"/"+testPath+"@"+testSHA] = tc.workflow
+			j := newTestJudge(gh, st, eng)
+			j.approvals = st
+			st.approvals = []store.Approval{{ID: "click-1", Repository: testRepo, WorkflowPath: testPath,
+				Files:    map[string]string{testPath: tc.digest(digest(tc.workflow))},
+				Policies: []string{"harden_runner", "allowed_actions"}, Approver: "mona", CreatedAt: time.Now()}}
+			req := mustRequest(t, runRequest, runDeliveryOf(t, "d1", runObject(42, 2, testPath, testRepo, 7)))
+			v, err := j.decide(ctx, req, discard())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Result.Allow != tc.allow || st.lookups != tc.lookups {
+				t.Errorf("allow %v after %d lookups, want %v after %d", v.Result.Allow, st.lookups, tc.allow, tc.lookups)
+			}
+			if tc.allow && (len(v.Input.Approvals) != 1 || v.Input.Approvals[0].Approver != "mona") {
+				t.Errorf("input.approvals = %+v", v.Input.Approvals)
+			}
+		})
+	}
+}
+
+// TestCoveringApprovals: an approval covers a version when every file the
+// decision covers has the approved digest; an unreadable file is covered
+// by none; an extra approved file does not matter.
+func TestCoveringApprovals(t *testing.T) {
+	sum := func(s string) *string { return &s }
+	doc := docWith("wf", map[string]*string{"a/action.yml": sum("aa")})
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  bool
+	}{
+		{"same", map[string]string{testPath: "wf", "a/action.yml": "aa"}, true},
+		{"extra file", map[string]string{testPath: "wf", "a/action.yml": "aa", "b/action.yml": "bb"}, true},
+		{"edited callee", map[string]string{testPath: "wf", "a/action.yml": "zz"}, false},
+		{"callee missing", map[string]string{testPath: "wf"}, false},
+		{"edited workflow", map[string]string{testPath: "xx", "a/action.yml": "aa"}, false},
+	} {
+		got := coveringApprovals(doc, []store.Approval{{ID: "a", Repository: testRepo, WorkflowPath: testPath, Files: tc.files}})
+		if (len(got) == 1) != tc.want {
+			t.Errorf("%s: covered %v, want %v", tc.name, len(got) == 1, tc.want)
+		}
+	}
+	unreadable := docWith("wf", map[string]*string{"a/action.yml": nil})
+	if got := coveringApprovals(unreadable, []store.Approval{{Repository: testRepo, WorkflowPath: testPath,
+		Files: map[string]string{testPath: "wf", "a/action.yml": ""}}}); len(got) != 0 {
+		t.Errorf("an unreadable file is covered: %+v", got)
+	}
+}
+
+// approveFixture is a cancelled run whose enforced finding is approvable,
+// reported on its check run and pull request 7, with its decision (and
+// document) on record.
+func approveFixture(t *testing.T, approvable bool) (*fakeGitHub, *memStore, approveHandler, *verdict) {
+	t.Helper()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	v := testVerdict("decision-1", true, 7)
+	v.Result.Violations[0].Approvable = approvable
+	v.Input = docWith(digest(approvableWorkflow), nil)
+	d, err := v.decision()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.decisions[v.DeliveryID] = d
+	if _, err := a.act(context.Background(), v, discard()); err != nil {
+		t.Fatal(err)
+	}
+	h := approveHandler{clients: func(int64) approveClient { return gh }, store: st, actor: a, role: "maintain", instance: "test"}
+	return gh, st, h, v
+}
+
+func clickDelivery(t *testing.T, id, sender string) delivery {
+	body, _ := json.Marshal(map[string]any{"action": "requested_action",
+		"check_run":        map[string]any{"id": 101, "external_id": "run-42-attempt-1", "head_sha": testSHA},
+		"requested_action": map[string]any{"identifier": approveIdentifier},
+		"repository":       repoObject(), "sender": map[string]any{"login": sender}})
+	d := testDelivery(id, "check_run", body)
+	d.Action = "requested_action"
+	return d
+}
+
+// TestApproveHandler: a maintainer's click records the approval of the
+// version the decision covered, re-runs the run once and says so in the
+// reports; a reader's click is refused with a note naming who may approve.
+func TestApproveHandler(t *testing.T) {
+	ctx := context.Background()
+	gh, st, h, _ := approveFixture(t, true)
+	gh.roles["rita"], gh.roles["mona"] = "triage", "maintain"
+
+	o, err := h.Handle(ctx, clickDelivery(t, "click-rita", "rita"))
+	if err != nil || o.note() != "recorded: refused" || len(st.approvals) != 0 || gh.count("rerun") != 0 {
+		t.Fatalf("reader's click: %q, %v; approvals %d, calls %q", o.note(), err, len(st.approvals), gh.calls)
+	}
+	cr := gh.checks[101]
+	if !strings.Contains(cr.Summary, "@rita asked to approve") || !strings.Contains(cr.Summary, "the maintain or admin permission") ||
+		len(cr.Actions) != 1 || cr.Conclusion != "failure" {
+		t.Errorf("check run after a refused click: %+v", cr)
+	}
+
+	for range 2 { // a redelivered click does it once
+		o, err = h.Handle(ctx, clickDelivery(t, "click-mona", "mona"))
+		if err != nil || o.note() != "recorded: approved" {
+			t.Fatalf("maintainer's click: %q, %v", o.note(), err)
+		}
+	}
+	if len(st.approvals) != 1 || gh.count("rerun 42") != 1 {
+		t.Fatalf("approvals %+v, calls %q; want one approval, one re-run", st.approvals, gh.calls)
+	}
+	ap := st.approvals[0]
+	if ap.Approver != "mona" || ap.Files[testPath] != digest(approvableWorkflow) || len(ap.Policies) != 1 || ap.Policies[0] != "allowed_actions" ||
+		ap.DecisionID != "decision-1" || ap.RunID != 42 {
+		t.Errorf("approval %+v", ap)
+	}
+	cr = gh.checks[101]
+	if cr.Conclusion != "success" || !strings.Contains(cr.Title, "approved by @mona") || cr.Actions != nil {
+		t.Errorf("check run after the approval: %+v", cr)
+	}
+	var comment string
+	for _, c := range gh.comments {
+		comment = c.body
+	}
+	if len(gh.comments) != 1 || !strings.Contains(comment, "Approved by @mona") {
+		t.Errorf("comments %+v", gh.comments)
+	}
+}
+
+// TestApproveHandlerNeverForTheUnapprovable: a click on a run whose
+// findings are not all approvable (a compromised action) changes nothing,
+// whoever clicks.
+func TestApproveHandlerNeverForTheUnapprovable(t *testing.T) {
+	gh, st, h, _ := approveFixture(t, false)
+	gh.roles["mona"] = "admin"
+	o, err := h.Handle(context.Background(), clickDelivery(t, "click-mona", "mona"))
+	if err != nil || !strings.HasPrefix(o.note(), "skipped") || len(st.approvals) != 0 || gh.count("rerun") != 0 || gh.count("permission") != 0 {
+		t.Errorf("click: %q, %v; approvals %d, calls %q", o.note(), err, len(st.approvals), gh.calls)
+	}
+}
+
+// docWith is a document of testPath in testRepo with the workflow's digest
+// and modified callees (nil: unreadable).
+func docWith(workflow string, callees map[string]*string) *input.Document {
+	doc := &input.Document{Repository: input.Repository{FullName: testRepo},
+		Workflow: input.Workflow{Path: testPath, SHA256: workflow, Modified: true}}
+	doc.Workflow.ModifiedFiles = []input.ModifiedFile{{Path: testPath, Change: input.ChangeDiffers, SHA256: &workflow}}
+	for path, sum := range callees {
+		doc.Workflow.ModifiedFiles = append(doc.Workflow.ModifiedFiles, input.ModifiedFile{Path: path, Uses: "./" + path,
+			Change: input.ChangeDiffers, SHA256: sum})
+	}
+	return doc
+}
