@@ -97,10 +97,19 @@ func (r *report) table() string {
 	return b.String()
 }
 
-// figure is one of the targets the issue sets, checked on this run.
+// figure is one of the targets the issues set, checked on this run; a
+// figure with report set is a ratio reported without a verdict.
 type figure struct {
 	name, measured string
-	pass           bool
+	pass, report   bool
+}
+
+// verdict is PASS or FAIL, or "reported" for a figure without a target.
+func (f figure) verdict() string {
+	if f.report {
+		return "reported"
+	}
+	return passFail(f.pass)
 }
 
 func (r *report) figures() []figure {
@@ -123,21 +132,22 @@ func (r *report) figures() []figure {
 	if warm > 0 && warm < limit {
 		base, baseName = warm, "warm, which measured faster than the limit"
 	}
-	bound := base + parser*13/10
-	measured := fmt.Sprintf("%s ≤ %s (%s) + 1.3 × %s = %s: cold costs that + %.2f × the parser", duration(cold), duration(base), baseName, duration(parser), duration(bound), float64(cold-base)/float64(parser))
+	// The cold target (at most the limit + 1.3 × the parser) was retired
+	// with issue 19: the ratio is reported, without a verdict.
+	measured := fmt.Sprintf("%s = %s (%s) + %.2f × the parser (%s)", duration(cold), duration(base), baseName, float64(cold-base)/float64(parser), duration(parser))
 	if norm := get("default", "typical", rpNormalize); norm > 0 && parser > 0 {
-		measured += fmt.Sprintf(" (normalizing alone costs %.2f × the parser; the rest is evaluating an input never seen before)", float64(norm)/float64(parser))
+		measured += fmt.Sprintf("; normalizing alone costs %.2f × the parser, the rest is evaluating an input never seen before", float64(norm)/float64(parser))
 	}
-	out = append(out, figure{"cold ≤ engine's limit + 1.3 × parser's limit (typical)", measured, cold <= bound})
+	out = append(out, figure{name: "cold beyond the engine's limit, in parser's limits (typical)", measured: measured, report: true})
 	out = append(out, figure{
-		"warm ≤ 1.2 × engine's limit (typical)",
-		fmt.Sprintf("%s / %s = %.2f", duration(warm), duration(limit), float64(warm)/float64(limit)),
-		warm*10 <= limit*12,
+		name:     "warm ≤ 1.2 × engine's limit (typical)",
+		measured: fmt.Sprintf("%s / %s = %.2f", duration(warm), duration(limit), float64(warm)/float64(limit)),
+		pass:     warm*10 <= limit*12,
 	})
 	out = append(out, figure{
-		"sidecar ≥ 3 × runpolicy warm (typical)",
-		fmt.Sprintf("%s / %s = %.2f (against cold: %.2f)", duration(sidecar), duration(warm), float64(sidecar)/float64(warm), float64(sidecar)/float64(cold)),
-		sidecar >= 3*warm,
+		name:     "sidecar ≥ 3 × runpolicy warm (typical)",
+		measured: fmt.Sprintf("%s / %s = %.2f (against cold: %.2f)", duration(sidecar), duration(warm), float64(sidecar)/float64(warm), float64(sidecar)/float64(cold)),
+		pass:     sidecar >= 3*warm,
 	})
 	// The same figure from decisions per second on every core: CPU per
 	// decision, which the interleaved medians blur with cache effects.
@@ -147,9 +157,9 @@ func (r *report) figures() []figure {
 	}
 	if w, s := perSec(rpWarm), perSec(opaSidecar); w > 0 && s > 0 {
 		out = append(out, figure{
-			"sidecar ≥ 3 × runpolicy warm, decisions per second on all cores (typical)",
-			fmt.Sprintf("%.0f / %.0f decisions/s = %.2f", w, s, w/s),
-			w >= 3*s,
+			name:     "sidecar ≥ 3 × runpolicy warm, decisions per second on all cores (typical)",
+			measured: fmt.Sprintf("%.0f / %.0f decisions/s = %.2f", w, s, w/s),
+			pass:     w >= 3*s,
 		})
 	}
 	for _, name := range []string{rpWarm, rpCold} {
@@ -168,9 +178,9 @@ func (r *report) figures() []figure {
 				measured += fmt.Sprintf(" (on this machine at the time a CPU-only loop scaled %.2f ×, an allocating one %.2f ×)", r.spinScaling, r.allocScaling)
 			}
 			out = append(out, figure{
-				fmt.Sprintf("%s: 2 goroutines ≥ 1.7 × 1 goroutine (typical)", name),
-				measured,
-				two >= 1.7*one,
+				name:     fmt.Sprintf("%s: 2 goroutines ≥ 1.7 × 1 goroutine (typical)", name),
+				measured: measured,
+				pass:     two >= 1.7*one,
 			})
 		}
 	}
@@ -188,9 +198,9 @@ func (r *report) figures() []figure {
 				against = " (default settings measured in the same rounds)"
 			}
 			out = append(out, figure{
-				fmt.Sprintf("large settings ≤ 2 × default, %s (%s)", name, w.name),
-				fmt.Sprintf("%s / %s = %.2f%s", duration(large), duration(def), float64(large)/float64(def), against),
-				large <= 2*def,
+				name:     fmt.Sprintf("large settings ≤ 2 × default, %s (%s)", name, w.name),
+				measured: fmt.Sprintf("%s / %s = %.2f%s", duration(large), duration(def), float64(large)/float64(def), against),
+				pass:     large <= 2*def,
 			})
 		}
 	}
@@ -209,7 +219,7 @@ func (r *report) print(out io.Writer) {
 		return
 	}
 	for _, f := range r.figures() {
-		fmt.Fprintf(out, "%s  %s: %s\n", passFail(f.pass), f.name, f.measured)
+		fmt.Fprintf(out, "%s  %s: %s\n", f.verdict(), f.name, f.measured)
 	}
 	fmt.Fprintf(out, "finished in %s\n", r.elapsed.Round(time.Second))
 }
@@ -256,7 +266,7 @@ func (r *report) markdown() string {
 	b.WriteString("## Figures\n\n")
 	b.WriteString("| target | measured | |\n|---|---|---|\n")
 	for _, f := range r.figures() {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", f.name, f.measured, passFail(f.pass))
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", f.name, f.measured, f.verdict())
 	}
 	b.WriteString("\nScaling of runpolicy in process (typical workflow, default settings):\n\n")
 	for _, s := range r.scaling {

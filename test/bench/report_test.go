@@ -53,3 +53,32 @@ func TestRewriteKeepsHandWrittenSections(t *testing.T) {
 		t.Errorf("keptSections without the marker = %q, want empty", got)
 	}
 }
+
+// TestColdFigureIsReported checks that the retired cold target (issue 19)
+// is reported as a ratio without a verdict, however slow cold is, while the
+// warm figure keeps its target.
+func TestColdFigureIsReported(t *testing.T) {
+	r := &report{workloads: []workload{{name: "typical"}}}
+	at := func(contender string, median time.Duration) {
+		r.add("default", "typical", contender, result{stats: stats{n: 1, median: median}})
+	}
+	at(rpCold, 10*time.Millisecond) // far beyond any target
+	at(rpWarm, 100*time.Microsecond)
+	at(opaLimit, 100*time.Microsecond)
+	at(parserOnly, 100*time.Microsecond)
+	at(opaSidecar, 400*time.Microsecond)
+	got := map[string]figure{}
+	for _, f := range r.figures() {
+		got[f.name] = f
+	}
+	cold, ok := got["cold beyond the engine's limit, in parser's limits (typical)"]
+	if !ok || cold.verdict() != "reported" || !strings.Contains(cold.measured, "+ 99.00 × the parser") {
+		t.Errorf("cold figure = %+v, want a ratio (99.00 × the parser) reported without a verdict", cold)
+	}
+	if warm := got["warm ≤ 1.2 × engine's limit (typical)"]; warm.verdict() != "PASS" {
+		t.Errorf("warm figure = %+v, want PASS", warm)
+	}
+	if !strings.Contains(r.markdown(), "| reported |") {
+		t.Error("BENCHMARKS.md does not mark the cold figure as reported")
+	}
+}
