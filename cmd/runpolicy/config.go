@@ -138,18 +138,8 @@ func configKeys() map[string]reflect.StructField {
 // a key left out has its default, a key given has the value given, zero
 // included. Errors are one line naming the file or variable and the key.
 func loadConfig(path string, environ []string) (*serveConfig, error) {
-	cfg := defaultServeConfig()
-	given := map[string]bool{}
-	if path != "" {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-		if err := decodeConfig(path, src, cfg, environ, given); err != nil {
-			return nil, err
-		}
-	}
-	if err := applyEnv(cfg, environ, given); err != nil {
+	cfg, given, err := readConfig(path, environ)
+	if err != nil {
 		return nil, err
 	}
 	cfg.Follow(func(key string) bool { return given[key] })
@@ -157,6 +147,27 @@ func loadConfig(path string, environ []string) (*serveConfig, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return cfg, nil
+}
+
+// readConfig reads the file, when there is one, and the RUNPOLICY_*
+// overrides over the defaults, and says which keys were given; it checks
+// nothing beyond each value's type.
+func readConfig(path string, environ []string) (*serveConfig, map[string]bool, error) {
+	cfg := defaultServeConfig()
+	given := map[string]bool{}
+	if path != "" {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("config: %w", err)
+		}
+		if err := decodeConfig(path, src, cfg, environ, given); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := applyEnv(cfg, environ, given); err != nil {
+		return nil, nil, err
+	}
+	return cfg, given, nil
 }
 
 // decodeConfig decodes the file key by key, so that an unknown key or a

@@ -107,18 +107,8 @@ func (c *serveConfig) checkData() error {
 // defaults like loadConfig, but checks only what checkData does: the
 // command line reads where decisions are, not the App's credentials.
 func loadDataConfig(path string, environ []string) (*serveConfig, error) {
-	cfg := defaultServeConfig()
-	given := map[string]bool{}
-	if path != "" {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-		if err := decodeConfig(path, src, cfg, environ, given); err != nil {
-			return nil, err
-		}
-	}
-	if err := applyEnv(cfg, environ, given); err != nil {
+	cfg, _, err := readConfig(path, environ)
+	if err != nil {
 		return nil, err
 	}
 	if err := cfg.checkData(); err != nil {
