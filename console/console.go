@@ -1,6 +1,7 @@
 // Package console is runpolicy's web console, served by `runpolicy serve`
 // beside the webhook: the evaluations (decisions) it made, one evaluation
-// with its findings and input document, and the active policies.
+// with its findings and input document, the inventory of the actions
+// runs used, the active policies, and replays of a candidate policy.
 //
 // Users sign in with GitHub through the App's own user authorization (the
 // OAuth web flow). Each sees only the repositories they can read on
@@ -36,6 +37,7 @@ type Store interface {
 	Evaluations(ctx context.Context, f store.EvaluationFilter) (store.EvaluationPage, error)
 	EvaluationStats(ctx context.Context, f store.EvaluationFilter, top int) (store.EvaluationStats, error)
 	Evaluation(ctx context.Context, scope store.Scope, id string) (*store.Decision, []store.Action, error)
+	Inventory(ctx context.Context, q store.InventoryQuery) ([]store.InventoryEntry, bool, error)
 }
 
 // Engine is what the console reads of the policy engine (*engine.Engine).
@@ -64,6 +66,9 @@ type Options struct {
 	Engine Engine
 	// Bundles describes the policy sources (*bundles.Manager's Status).
 	Bundles func() []bundles.SourceStatus
+	// Replays runs the Replay page's replays (*replay.Runner); nil leaves
+	// the page out.
+	Replays Replays
 	// HTTPClient makes the GitHub calls (default: 10s timeout).
 	HTTPClient *http.Client
 	// AccessTTL is how long what GitHub said a user may read is trusted
@@ -168,6 +173,10 @@ func (c *Console) routes() http.Handler {
 	mux.HandleFunc("GET "+b+"evaluations/{id}", c.page(c.evaluation))
 	mux.HandleFunc("GET "+b+"evaluations/{id}/input.json", c.page(c.inputDocument))
 	mux.HandleFunc("GET "+b+"policies", c.page(c.policies))
+	mux.HandleFunc("GET "+b+"inventory", c.page(c.inventory))
+	mux.HandleFunc("GET "+b+"replays", c.page(c.replays))
+	mux.HandleFunc("POST "+b+"replays", c.page(c.startReplay))
+	mux.HandleFunc("GET "+b+"replays/{id}", c.page(c.replay))
 	mux.HandleFunc("GET "+b+"login", c.login)
 	mux.HandleFunc("GET "+b+"login/github", c.startLogin)
 	mux.HandleFunc("GET "+b+"auth/callback", c.callback)

@@ -12,7 +12,7 @@ import (
 // pages are the parsed templates, one set per page, each with the layout.
 type pages map[string]*template.Template
 
-var pageNames = []string{"login", "error", "evaluations", "evaluation", "policies"}
+var pageNames = []string{"login", "error", "evaluations", "evaluation", "policies", "inventory", "replays", "replay"}
 
 func parsePages() (pages, error) {
 	funcs := template.FuncMap{
@@ -24,6 +24,7 @@ func parsePages() (pages, error) {
 		"action":   actionLabel,
 		"add":      func(a, b int) int { return a + b },
 		"deref":    func(p *int) int { return *p },
+		"dict":     dict,
 	}
 	out := pages{}
 	for _, name := range pageNames {
@@ -44,6 +45,11 @@ type common struct {
 	Login string
 	CSRF  string
 	Admin bool
+	// Replay shows the Replay section (an administrator, with replays on).
+	Replay bool
+	// Refresh, when not 0, reloads the page after as many seconds: a
+	// running replay's progress without script.
+	Refresh int
 	// Status and Message are an error page's.
 	Status  int
 	Message string
@@ -53,6 +59,7 @@ func (c *Console) common(r *http.Request, v *viewer, title string) common {
 	d := common{Base: c.base, Title: title}
 	if v != nil {
 		d.Login, d.CSRF, d.Admin = v.sess.Login, v.csrf, v.access.admin
+		d.Replay = v.access.admin && c.opts.Replays != nil
 	}
 	return d
 }
@@ -119,4 +126,20 @@ func actionLabel(name string) string {
 		return "comment on #" + strings.TrimPrefix(name, "comment:")
 	}
 	return name
+}
+
+// dict builds a map for a sub-template from name, value pairs.
+func dict(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("dict: %d arguments, want pairs", len(kv))
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
 }

@@ -152,7 +152,12 @@ func testLog(repo string, run int64, path, branch, event, sha, message, inputMar
 			"repository": map[string]any{"full_name": repo, "owner": owner, "name": name, "default_branch": "main"},
 			"run": map[string]any{"id": run, "attempt": 1, "event": event, "branch": branch, "head_sha": sha,
 				"actor": "octocat", "triggering_actor": "octocat", "from_fork": false, "pull_requests": []int{12}},
-			"workflow": map[string]any{"path": path, "name": "changes", "modified": true, "note": inputMarker}},
+			"workflow": map[string]any{"path": path, "name": "changes", "modified": true, "note": inputMarker},
+			// What the inventory is filled from: the same two actions everywhere.
+			"uses": []map[string]any{
+				{"raw": "actions/checkout@v4", "kind": "action", "name": "actions/checkout", "owner": "actions", "repo": "checkout", "ref": "v4", "ref_type": "tag"},
+				{"raw": "tj-actions/changed-files@v45", "kind": "action", "name": "tj-actions/changed-files", "owner": "tj-actions",
+					"repo": "changed-files", "ref": "v45", "ref_type": "tag"}}},
 		"result":    map[string]any{"allow": allow, "violations": violations, "warnings": []any{}},
 		"timestamp": time.Now().UTC(),
 		"metrics":   map[string]int64{"timer_rego_query_eval_ns": 1_500_000, "timer_fetch_ns": 12_000_000},

@@ -1,0 +1,207 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/runpolicy/runpolicy/replay"
+	"github.com/runpolicy/runpolicy/webhook/store"
+)
+
+// Page 5: replay. A candidate policy source (a configured source at
+// another ref) is run over the stored input documents of a time window,
+// and the page shows what it would change. Administrators only, and each
+// sees only the replays whose scope is inside their own: a console_admins
+// member replays everything, an organization owner the organizations
+// they own.
+
+// Replays is what the console uses of the replay runner (*replay.Runner).
+type Replays interface {
+	Start(ctx context.Context, req replay.Request, requestedBy string) (string, error)
+	Status(ctx context.Context, id string) (*replay.Status, error)
+	List(ctx context.Context, limit int) ([]replay.Status, error)
+}
+
+// replayForm is the start form as it shows it.
+type replayForm struct {
+	Policy, Since, Until, Repository string
+}
+
+type replaysData struct {
+	common
+	Form    replayForm
+	Sources []string
+	Error   string
+	List    []replay.Status
+}
+
+type replayData struct {
+	common
+	replay.Status
+	Percent int
+}
+
+// replayScope is the scope a viewer's replays cover: everything for a
+// console_admins member, the organizations they own for an owner (not the
+// single repositories they read elsewhere, which keeps the record small).
+func replayScope(a *access) store.Scope {
+	if a.scope.All {
+		return store.Scope{All: true}
+	}
+	return store.Scope{Owners: slices.Clone(a.scope.Owners)}
+}
+
+// covers reports whether a reader's scope sees all a replay's scope does.
+func covers(reader, sc store.Scope) bool {
+	if reader.All {
+		return true
+	}
+	if sc.All {
+		return false
+	}
+	for _, o := range sc.Owners {
+		if !slices.ContainsFunc(reader.Owners, func(r string) bool { return strings.EqualFold(r, o) }) {
+			return false
+		}
+	}
+	for _, r := range sc.Repositories {
+		if !reader.Allows(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// replayAllowed answers 404 to whoever may not replay: not a trace of
+// the pages, as for a path that does not exist.
+func (c *Console) replayAllowed(w http.ResponseWriter, r *http.Request, v *viewer) bool {
+	if c.opts.Replays == nil || !v.access.admin {
+		c.fail(w, r, http.StatusNotFound, "There is no such page.")
+		return false
+	}
+	return true
+}
+
+func (c *Console) replaysPage(w http.ResponseWriter, r *http.Request, v *viewer, status int, form replayForm, msg string) {
+	data := replaysData{common: c.common(r, v, "Replay"), Form: form, Error: msg}
+	data.Nav = "replay"
+	for _, s := range c.opts.Bundles() {
+		data.Sources = append(data.Sources, s.Name)
+	}
+	list, err := c.opts.Replays.List(r.Context(), 100)
+	if err != nil {
+		c.log.Error("console: replays", "err", err)
+		c.fail(w, r, http.StatusInternalServerError, "The replays could not be read.")
+		return
+	}
+	for _, st := range list {
+		if covers(v.access.scope, st.Request.Scope) {
+			data.List = append(data.List, st)
+		}
+	}
+	c.render(w, status, "replays", data)
+}
+
+func (c *Console) replays(w http.ResponseWriter, r *http.Request, v *viewer) {
+	if !c.replayAllowed(w, r, v) {
+		return
+	}
+	c.replaysPage(w, r, v, http.StatusOK, replayForm{Since: "7d"}, "")
+}
+
+// startReplay starts a replay from the form and sends the browser to its
+// page.
+func (c *Console) startReplay(w http.ResponseWriter, r *http.Request, v *viewer) {
+	if !c.replayAllowed(w, r, v) {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if !c.keys.checkCSRF(v.sess.ID, r.PostFormValue("csrf")) {
+		c.fail(w, r, http.StatusForbidden, "This form is out of date: reload the page and send it again.")
+		return
+	}
+	form := replayForm{Policy: strings.TrimSpace(r.PostFormValue("policy")), Since: strings.TrimSpace(r.PostFormValue("since")),
+		Until: strings.TrimSpace(r.PostFormValue("until")), Repository: strings.TrimSpace(r.PostFormValue("repository"))}
+	bad := func(msg string) { c.replaysPage(w, r, v, http.StatusBadRequest, form, msg) }
+	req := replay.Request{Policy: form.Policy, Scope: replayScope(v.access)}
+	now := time.Now()
+	var err error
+	switch {
+	case form.Policy == "" || len(form.Policy) > 512:
+		bad("candidate: want a configured source at another ref, NAME@REF")
+		return
+	case form.Since == "":
+		bad("since: required (7d, 36h, 2026-03-01)")
+		return
+	case len(form.Repository) > 255 || (form.Repository != "" && strings.Count(form.Repository, "/") != 1):
+		bad("repository: want owner/name")
+		return
+	case form.Repository != "" && !req.Scope.Allows(form.Repository):
+		bad("repository: not one of the repositories you may replay (owner/name)")
+		return
+	}
+	req.Repository = form.Repository
+	if req.Since, err = replay.ParseTime(form.Since, now); err != nil {
+		bad("since: " + err.Error())
+		return
+	}
+	if form.Until != "" {
+		if req.Until, err = replay.ParseTime(form.Until, now); err != nil {
+			bad("until: " + err.Error())
+			return
+		}
+	}
+	id, err := c.opts.Replays.Start(r.Context(), req, v.sess.Login)
+	switch {
+	case errors.Is(err, replay.ErrBusy):
+		c.replaysPage(w, r, v, http.StatusConflict, form, "A replay is already running on this server: wait for it to finish.")
+		return
+	case err != nil && strings.HasPrefix(err.Error(), "replay:"):
+		bad(err.Error())
+		return
+	case err != nil:
+		c.log.Error("console: start replay", "err", err)
+		c.fail(w, r, http.StatusInternalServerError, "The replay could not be started.")
+		return
+	}
+	c.log.Info("console: replay started", "replay", id, "login", v.sess.Login, "policy", req.Policy)
+	http.Redirect(w, r, c.base+"replays/"+id, http.StatusSeeOther)
+}
+
+// replay shows a replay's progress (the page reloads itself while it
+// runs) and then its result.
+func (c *Console) replay(w http.ResponseWriter, r *http.Request, v *viewer) {
+	if !c.replayAllowed(w, r, v) {
+		return
+	}
+	id := r.PathValue("id")
+	var st *replay.Status
+	var err error
+	if len(id) <= 64 {
+		st, err = c.opts.Replays.Status(r.Context(), id)
+	} else {
+		err = store.ErrNotFound
+	}
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !covers(v.access.scope, st.Request.Scope)) {
+		c.fail(w, r, http.StatusNotFound, "There is no such replay.")
+		return
+	}
+	if err != nil {
+		c.log.Error("console: replay", "replay", id, "err", err)
+		c.fail(w, r, http.StatusInternalServerError, "The replay could not be read.")
+		return
+	}
+	data := replayData{common: c.common(r, v, "Replay"), Status: *st}
+	data.Nav = "replay"
+	if st.Total > 0 {
+		data.Percent = min(100, st.Done*100/st.Total)
+	}
+	if st.State == store.ReplayRunning {
+		data.Refresh = 2
+	}
+	c.render(w, http.StatusOK, "replay", data)
+}
