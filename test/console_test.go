@@ -120,10 +120,12 @@ func TestConsoleHTTP(t *testing.T) {
 		t.Fatalf("after signing in: %d %s", resp.StatusCode, body)
 	}
 	for _, path := range []string{"/", "/?repository=other/vault", "/?organization=other", "/?outcome=deny",
-		"/evaluations/" + s.decisions["other/vault"], "/evaluations/" + s.decisions["other/vault"] + "/input.json", "/policies"} {
+		"/evaluations/" + s.decisions["other/vault"], "/evaluations/" + s.decisions["other/vault"] + "/input.json", "/policies",
+		"/inventory?uses=tj-actions/changed-files", "/inventory?uses=tj-actions/changed-files@v45", "/inventory?repository=other/vault",
+		"/replays", "/replays/" + s.decisions["other/vault"]} {
 		status, body := get(s.srv.URL + path)
 		want := http.StatusOK
-		if strings.HasPrefix(path, "/evaluations/") || path == "/policies" {
+		if strings.HasPrefix(path, "/evaluations/") || path == "/policies" || strings.HasPrefix(path, "/replays") {
 			want = http.StatusNotFound
 		}
 		if status != want {
@@ -137,6 +139,9 @@ func TestConsoleHTTP(t *testing.T) {
 		if !strings.Contains(path, "other") && strings.Contains(body, "other/vault") {
 			t.Errorf("%s: the answer names other/vault", path)
 		}
+	}
+	if _, body := get(s.srv.URL + "/inventory?uses=tj-actions/changed-files"); !strings.Contains(body, ">acme/api</a>") {
+		t.Errorf("alice's inventory lacks acme/api's use of tj-actions/changed-files")
 	}
 	if _, body := get(s.srv.URL + "/"); !strings.Contains(body, "3 evaluations from") {
 		t.Errorf("alice's count is not her three runs")
@@ -339,6 +344,28 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Errorf("the input document: %.200q", got)
 	}
 	shot("evaluation-input")
+
+	// The inventory: who uses the compromised action; other/vault, which
+	// alice cannot read, uses it too and leaves no trace.
+	navigate("open the inventory", chromedp.Click(chromedp.CSS(`nav a[href="/inventory"]`)))
+	do("the inventory form", chromedp.WaitVisible(chromedp.ID("i-uses")))
+	accessible("inventory")
+	navigate("search an action", chromedp.SendKeys(chromedp.ID("i-uses"), "tj-actions/changed-files@v45\r"))
+	do("who uses it", chromedp.WaitVisible(chromedp.ID("inventory")))
+	if got := text("#inventory tbody"); !strings.Contains(got, "acme/api") || !strings.Contains(got, "stopped") ||
+		!strings.Contains(got, ".github/workflows/changes.yml") {
+		t.Errorf("who uses tj-actions/changed-files: %q", got)
+	}
+	if page := html(); strings.Contains(page, "other/vault") || strings.Contains(page, "vault-deploy") {
+		t.Error("the inventory shows other/vault")
+	}
+	shot("inventory-uses")
+	navigate("one repository's actions", chromedp.Click(chromedp.CSS("#inventory tbody td a")))
+	do("what acme/api uses", chromedp.WaitVisible(chromedp.ID("inventory")))
+	if got := text("#inventory tbody"); !strings.Contains(got, "tj-actions/changed-files") || !strings.Contains(got, "actions/checkout") {
+		t.Errorf("what acme/api uses: %q", got)
+	}
+	shot("inventory-repository")
 
 	// A hidden evaluation by its id is a page that does not exist.
 	navigate("open other/vault's evaluation", chromedp.Navigate(s.srv.URL+"/evaluations/"+s.decisions["other/vault"]))
