@@ -21,6 +21,7 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/runpolicy/runpolicy/test/fakegithub"
 	"github.com/runpolicy/runpolicy/test/harness"
@@ -28,8 +29,20 @@ import (
 
 const consoleClientID = "Iv1.e2e-console"
 
-// consoleStack is a server with the console on, four judged runs, and a
-// user, alice, who reads acme's repositories but not other/vault.
+// consolePolicy is the org bundle's policy on main: it finds nothing in
+// the console's runs. On the strict branch it denies build.yml, which the
+// server allowed in acme/web: a replay of org@strict newly denies one run.
+const consolePolicy = `package runpolicy.policies.build_review
+
+deny contains {"message": "build workflows need the build team's review"} if {
+	endswith(input.workflow.path, "/%s")
+}
+`
+
+// consoleStack is a server with the console on, four judged runs, a
+// git policy source served over loopback with a stricter branch, a user,
+// alice, who reads acme's repositories but not other/vault, and sam, a
+// member of the console_admins team.
 type consoleStack struct {
 	*stack
 	// decisions maps each run's repository to its decision id.
@@ -44,7 +57,11 @@ func newConsoleStack(t *testing.T) *consoleStack {
 			t.Fatal(err)
 		}
 	}
-	s := newStackWith(t, map[string]any{"client_id": consoleClientID, "console_admins": "acme/security"}, func(s *stack) {
+	policies := newPolicyRepo(t)
+	policies.commit("main", map[string]string{"build_review.rego": fmt.Sprintf(consolePolicy, "never.yml")})
+	policies.commit("strict", map[string]string{"build_review.rego": fmt.Sprintf(consolePolicy, "build.yml")})
+	s := newStackWith(t, map[string]any{"client_id": consoleClientID, "console_admins": "acme/security",
+		"bundles": []map[string]any{{"name": "org", "type": "git", "url": policies.URL(), "ref": "main"}}}, func(s *stack) {
 		for name, body := range map[string]string{"client_secret_file": secret, "session_key_file": key} {
 			path := filepath.Join(s.dir, name)
 			if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
@@ -54,6 +71,7 @@ func newConsoleStack(t *testing.T) *consoleStack {
 		}
 		s.gh.Fake.AddUser(fakegithub.User{Login: "alice", Organizations: map[string]string{"acme": "member"},
 			Repositories: map[string]string{"acme/api": "read", "acme/web": "read", "acme/lint": "write"}})
+		s.gh.Fake.AddUser(fakegithub.User{Login: "sam", Organizations: map[string]string{"acme": "member"}, Teams: []string{"acme/security"}})
 	})
 	s.gh.Fake.SetOAuthClient(consoleClientID, secret, s.srv.URL+"/auth/callback")
 	t.Cleanup(func() {
@@ -181,7 +199,8 @@ func chromium(t *testing.T) string {
 
 // TestConsoleBrowser walks the console in headless Chromium as alice:
 // sign-in through GitHub's OAuth pages, the evaluations, a filter, one
-// evaluation and its input document. Each page is saved as a screenshot
+// evaluation and its input document, the inventory; then as sam, an
+// administrator, a replay of a policy branch. Each page is saved as a screenshot
 // under $RUNPOLICY_SCREENSHOTS (else a temporary directory, logged). The
 // pages must load without a script error or a Content-Security-Policy
 // violation, label every field, and open with the skip link on Tab.
@@ -372,6 +391,70 @@ func TestConsoleBrowser(t *testing.T) {
 	if page := html(); strings.Contains(page, "vault") || !strings.Contains(page, "There is no such evaluation.") {
 		t.Error("other/vault's evaluation is shown")
 	}
+
+	// A replay, as sam of console_admins: alice signs out, sam signs in,
+	// and replays the org source at its strict branch over the last hour.
+	navigate("sign out", chromedp.Navigate(s.srv.URL+"/"))
+	navigate("sign out", chromedp.Click(chromedp.CSS("header .signout button")))
+	do("the sign-in page again", chromedp.WaitVisible(chromedp.ID("signin")))
+	navigate("go to GitHub as sam", chromedp.Click(chromedp.ID("signin")))
+	do("GitHub's authorize page", chromedp.WaitVisible(chromedp.ID("login")))
+	do("type sam's login", chromedp.SendKeys(chromedp.ID("login"), "sam"))
+	navigate("authorize sam", chromedp.Click(chromedp.ID("authorize")))
+	do("sam's evaluations", chromedp.WaitVisible(chromedp.ID("evaluations")))
+	if got := text("header .signout strong"); got != "sam" {
+		t.Fatalf("signed in as %q, want sam", got)
+	}
+	navigate("open the replay page", chromedp.Click(chromedp.CSS(`nav a[href="/replays"]`)))
+	do("the replay form", chromedp.WaitVisible(chromedp.ID("r-policy")))
+	shot("replays")
+	accessible("replays")
+	do("type the candidate and the window", chromedp.Focus(chromedp.ID("r-policy")), chromedp.KeyEvent("org@strict"),
+		chromedp.Focus(chromedp.ID("r-since")), chromedp.KeyEvent(kb.End+"\b\b1h")) // the form's 7d becomes 1h
+	navigate("start the replay", chromedp.SendKeys(chromedp.ID("r-since"), "\r"))
+	// The page reloads itself (meta refresh) until the replay is done.
+	var state string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		state, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('state') || {}).textContent || ''`))
+		if state == "done" || state == "failed" {
+			break
+		}
+	}
+	if state != "done" {
+		t.Fatalf("the replay is %q, want done:\n%s", state, html())
+	}
+	do("the replay's result", chromedp.WaitVisible(chromedp.ID("summary")))
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasPrefix(loc, s.srv.URL+"/replays/") {
+		t.Errorf("the replay's page is %s", loc)
+	}
+	if got := text("h1 code"); got != "org@strict" {
+		t.Errorf("the replay's candidate: %q", got)
+	}
+	// The window typed, 1h, not the form's 7d.
+	if m := regexp.MustCompile(`Runs from (.+? UTC) to (.+? UTC),`).FindStringSubmatch(text("main p")); m == nil {
+		t.Errorf("the replay's window is not shown")
+	} else if since, err1 := time.Parse("2006-01-02 15:04:05 MST", m[1]); err1 != nil {
+		t.Errorf("the replay's since %q: %v", m[1], err1)
+	} else if until, err2 := time.Parse("2006-01-02 15:04:05 MST", m[2]); err2 != nil || until.Sub(since) != time.Hour {
+		t.Errorf("the replay's window: %s to %s (%v), want one hour", m[1], m[2], err2)
+	}
+	for sel, want := range map[string]string{"#newly-denied": "1", "#newly-allowed": "0", "#findings-changed": "0"} {
+		if got := text(sel); got != want {
+			t.Errorf("%s: %q, want %s", sel, got, want)
+		}
+	}
+	if got := text("#summary"); !strings.Contains(got, "4 (4 of 4 decisions") {
+		t.Errorf("the replay's summary: %q", got)
+	}
+	if got := text("#per-policy tbody"); got != "build_review\t1\t0\t1\t0" {
+		t.Errorf("the per-policy table: %q", got)
+	}
+	if got := text("#list-denied tbody"); !strings.Contains(got, "acme/web") || !strings.Contains(got, "build.yml") ||
+		!strings.Contains(got, "build workflows need the build team's review") {
+		t.Errorf("the newly denied run: %q", got)
+	}
+	shot("replay")
+	accessible("replay")
 
 	mu.Lock()
 	defer mu.Unlock()
