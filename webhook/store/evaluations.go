@@ -21,12 +21,15 @@ type summary struct {
 	dryRun                     bool
 	// policies maps each policy with findings to its strongest mode.
 	policies map[string]string
+	// uses is the input document's uses, undecoded: only a decision being
+	// saved reads them (usagesOf), the backfill does not.
+	uses json.RawMessage
 }
 
 // summarize reads a decision log entry (the shape webhook writes: run,
 // input, result) for the columns the console filters on. A log it cannot
 // read still gets its repository's columns: it stays visible to whoever
-// may read the repository.
+// may read the repository. One decode serves the summary and the uses.
 func summarize(repository string, log []byte) summary {
 	owner, _, _ := strings.Cut(repository, "/")
 	s := summary{owner: strings.ToLower(owner), repositoryKey: strings.ToLower(repository), policies: map[string]string{}}
@@ -39,6 +42,7 @@ func summarize(repository string, log []byte) summary {
 				Event  string `json:"event"`
 				Branch string `json:"branch"`
 			} `json:"run"`
+			Uses json.RawMessage `json:"uses"`
 		} `json:"input"`
 		Result *struct {
 			Violations []struct {
@@ -47,7 +51,13 @@ func summarize(repository string, log []byte) summary {
 			} `json:"violations"`
 		} `json:"result"`
 	}
-	if json.Unmarshal(log, &l) != nil {
+	err := json.Unmarshal(log, &l)
+	// A field of the wrong type spoils the summary but not the uses:
+	// Unmarshal still fills the rest (syntax errors fill nothing).
+	if l.Input != nil {
+		s.uses = l.Input.Uses
+	}
+	if err != nil {
 		return s
 	}
 	if l.Run != nil {
@@ -85,7 +95,7 @@ func (s *Store) insertDecision(ctx context.Context, d Decision) (bool, error) {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO NOTHING`
 	args := []any{d.ID, d.DeliveryID, d.Event, d.Repository, d.RunID, d.RunAttempt, d.Outcome, boolInt(d.Cancel), nanos(d.CreatedAt), d.Log,
 		sum.owner, sum.repositoryKey, sum.workflow, sum.branch, sum.runEvent, boolInt(sum.dryRun)}
-	uses := usagesOf(d.Log)
+	uses := usagesOf(sum.uses)
 	if len(sum.policies) == 0 && len(uses) == 0 {
 		res, err := s.exec(ctx, insert, args...)
 		if err != nil {

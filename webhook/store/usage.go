@@ -16,18 +16,15 @@ type usage struct {
 }
 
 // usagesOf reads what the run of a decision log entry used: the input
-// document's uses (webhook's decisionLog shape). A log it cannot read, or
-// one without an input document (a run not judged), used nothing it knows.
-func usagesOf(log []byte) []usage {
-	var l struct {
-		Input *struct {
-			Uses []input.Use `json:"uses"`
-		} `json:"input"`
-	}
-	if json.Unmarshal(log, &l) != nil || l.Input == nil {
+// document's uses (webhook's decisionLog shape), as summarize found them.
+// Uses it cannot read, or a log without an input document (a run not
+// judged), used nothing it knows.
+func usagesOf(raw json.RawMessage) []usage {
+	var uses []input.Use
+	if len(raw) == 0 || json.Unmarshal(raw, &uses) != nil {
 		return nil
 	}
-	return usages(l.Input.Uses)
+	return usages(uses)
 }
 
 // usages lists the distinct actions, reusable workflows and docker images
