@@ -548,13 +548,20 @@ func (s *Server) installationOf(r *http.Request) int64 {
 	return s.tokens[s.tokenOf(r)].installation
 }
 
-// tokenOf is the installation token r carries, "" for none.
-func (s *Server) tokenOf(r *http.Request) string {
+// credential is the token r's Authorization header carries, as
+// "token X" or "Bearer X".
+func credential(r *http.Request) string {
 	a := r.Header.Get("Authorization")
 	raw, ok := strings.CutPrefix(a, "token ")
 	if !ok {
 		raw, _ = strings.CutPrefix(a, "Bearer ")
 	}
+	return raw
+}
+
+// tokenOf is the installation token r carries, "" for none.
+func (s *Server) tokenOf(r *http.Request) string {
+	raw := credential(r)
 	if _, issued := s.tokens[raw]; !issued {
 		return ""
 	}
@@ -563,13 +570,8 @@ func (s *Server) tokenOf(r *http.Request) string {
 
 // requireToken checks an installation token this fake issued.
 func (s *Server) requireToken(w http.ResponseWriter, r *http.Request) bool {
-	a := r.Header.Get("Authorization")
-	raw, ok := strings.CutPrefix(a, "token ")
-	if !ok {
-		raw, _ = strings.CutPrefix(a, "Bearer ")
-	}
 	s.mu.Lock()
-	t, known := s.tokens[raw]
+	t, known := s.tokens[credential(r)]
 	s.mu.Unlock()
 	if !known || time.Now().After(t.expires) {
 		writeError(w, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")

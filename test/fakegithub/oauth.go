@@ -269,13 +269,8 @@ func pkceMatches(challenge, verifier string) bool {
 // requireUser returns the user whose token r carries; a request without
 // one is answered as GitHub does.
 func (s *Server) requireUser(w http.ResponseWriter, r *http.Request) (*User, bool) {
-	a := r.Header.Get("Authorization")
-	raw, ok := strings.CutPrefix(a, "token ")
-	if !ok {
-		raw, _ = strings.CutPrefix(a, "Bearer ")
-	}
 	s.mu.Lock()
-	t, known := s.tokens[raw]
+	t, known := s.tokens[credential(r)]
 	var u *User
 	if known {
 		u = s.oauth.users[strings.ToLower(t.user)]
