@@ -471,27 +471,17 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
-	if !s.requireToken(w, r) {
-		return
-	}
-	run, ok := s.runFor(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	completed := run.Status == "completed"
-	if !completed && !run.IgnoreCancel {
-		run.Status, run.Conclusion = "completed", "cancelled"
-	}
-	s.mu.Unlock()
-	if completed {
-		writeError(w, http.StatusConflict, "Cannot cancel a workflow run that is completed.", "https://docs.github.com/rest/actions/workflow-runs#cancel-a-workflow-run")
-		return
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{})
+	s.stopRun(w, r, false)
 }
 
 func (s *Server) forceCancelRun(w http.ResponseWriter, r *http.Request) {
+	s.stopRun(w, r, true)
+}
+
+// stopRun cancels a run that is not completed (202); force also stops a
+// run set to ignore a plain cancel. A completed run is refused (409),
+// though force still marks it cancelled (as the fake always has).
+func (s *Server) stopRun(w http.ResponseWriter, r *http.Request, force bool) {
 	if !s.requireToken(w, r) {
 		return
 	}
@@ -501,13 +491,18 @@ func (s *Server) forceCancelRun(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	completed := run.Status == "completed"
-	run.Status, run.Conclusion = "completed", "cancelled"
-	s.mu.Unlock()
-	if completed {
-		writeError(w, http.StatusConflict, "Cannot force cancel a workflow run that is completed.", "https://docs.github.com/rest/actions/workflow-runs#force-cancel-a-workflow-run")
-		return
+	if force || !completed && !run.IgnoreCancel {
+		run.Status, run.Conclusion = "completed", "cancelled"
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{})
+	s.mu.Unlock()
+	switch {
+	case completed && force:
+		writeError(w, http.StatusConflict, "Cannot force cancel a workflow run that is completed.", "https://docs.github.com/rest/actions/workflow-runs#force-cancel-a-workflow-run")
+	case completed:
+		writeError(w, http.StatusConflict, "Cannot cancel a workflow run that is completed.", "https://docs.github.com/rest/actions/workflow-runs#cancel-a-workflow-run")
+	default:
+		writeJSON(w, http.StatusAccepted, map[string]any{})
+	}
 }
 
 // rerunRun re-runs a completed run as a new attempt, as POST …/rerun does
