@@ -148,7 +148,6 @@ func (c *Console) evaluations(w http.ResponseWriter, r *http.Request, v *viewer)
 	// The plots cover the filter's time range, else the last 30 days, and
 	// at most the last 400 days of it.
 	sf := f
-	sf.Since, sf.Until = f.Since, f.Until
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	if sf.Until.IsZero() {
 		sf.Until = today.Add(24 * time.Hour)

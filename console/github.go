@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -88,16 +89,9 @@ func (c *Console) exchange(ctx context.Context, code, verifier string) (userToke
 	if t.Error != "" || t.AccessToken == "" {
 		// GitHub answers 200 with an error code (bad_verification_code,
 		// incorrect_client_credentials, …); the code alone is logged.
-		return userToken{}, fmt.Errorf("github: exchange the sign-in code: %s", cmpOr(t.Error, "no token"))
+		return userToken{}, fmt.Errorf("github: exchange the sign-in code: %s", cmp.Or(t.Error, "no token"))
 	}
 	return t, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // user is a go-github client acting as the signed-in user.

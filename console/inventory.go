@@ -15,6 +15,12 @@ import (
 // were cut.
 const inventoryLimit = 500
 
+// ownerName reports whether a form's repository field is empty or has the
+// shape owner/name within GitHub's length; the store matches it exactly.
+func ownerName(repo string) bool {
+	return repo == "" || (len(repo) <= 255 && strings.Count(repo, "/") == 1)
+}
+
 type inventoryData struct {
 	common
 	// Uses and Repository are the two questions as the forms show them.
@@ -45,7 +51,7 @@ func (c *Console) inventory(w http.ResponseWriter, r *http.Request, v *viewer) {
 		data.Error = "uses and repository exclude each other: ask one question at a time"
 	case len(data.Uses) > 512:
 		data.Error = "uses: at most 512 characters"
-	case len(data.Repository) > 255 || (data.Repository != "" && strings.Count(data.Repository, "/") != 1):
+	case !ownerName(data.Repository):
 		data.Error = "repository: want owner/name"
 	case data.Uses != "":
 		var err error

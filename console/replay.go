@@ -137,7 +137,7 @@ func (c *Console) startReplay(w http.ResponseWriter, r *http.Request, v *viewer)
 	case form.Since == "":
 		bad("since: required (7d, 36h, 2026-03-01)")
 		return
-	case len(form.Repository) > 255 || (form.Repository != "" && strings.Count(form.Repository, "/") != 1):
+	case !ownerName(form.Repository):
 		bad("repository: want owner/name")
 		return
 	case form.Repository != "" && !req.Scope.Allows(form.Repository):
