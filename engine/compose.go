@@ -207,9 +207,7 @@ func roots(b *bundle.Bundle) []string {
 	seen := map[string]bool{}
 	for _, mf := range b.Modules {
 		var pkg string
-		if mf.Parsed != nil {
-			pkg = packagePath(mf.Parsed.Package.Path)
-		} else if m, err := ast.ParseModuleWithOpts(mf.Path, string(mf.Raw), ast.ParserOptions{RegoVersion: ast.RegoV1}); err == nil {
+		if m := parsedModule(mf.Path, mf.Raw, mf.Parsed); m != nil {
 			pkg = packagePath(m.Package.Path)
 		}
 		if pkg != "" && !seen[pkg] {

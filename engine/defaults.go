@@ -24,15 +24,10 @@ type declaration struct {
 // load, naming the METADATA's file and line; its default is checked by
 // runpolicy.config like any other setting, at the same place.
 func declarations(modules map[string]*ast.Module) (map[string]map[string]declaration, error) {
-	prefix := ast.MustParseRef("data.runpolicy.policies")
 	out := map[string]map[string]declaration{}
 	for _, m := range modules {
-		path := m.Package.Path
-		if len(path) != len(prefix)+1 || !path.HasPrefix(prefix) {
-			continue
-		}
-		name, ok := path[len(prefix)].Value.(ast.String)
-		if !ok {
+		name, top, ok := policyName(m.Package.Path)
+		if !ok || !top {
 			continue
 		}
 		for _, a := range m.Annotations {
@@ -45,15 +40,15 @@ func declarations(modules map[string]*ast.Module) (map[string]map[string]declara
 			}
 			list, err := policies.Declared(a)
 			if err != nil {
-				return nil, fmt.Errorf("%s: policy %s, %w", location, string(name), err)
+				return nil, fmt.Errorf("%s: policy %s, %w", location, name, err)
 			}
 			if list == nil {
 				continue
 			}
-			decl := out[string(name)]
+			decl := out[name]
 			if decl == nil {
 				decl = map[string]declaration{}
-				out[string(name)] = decl
+				out[name] = decl
 			}
 			for _, s := range list {
 				decl[s.Name] = declaration{kind: s.Type, def: s.Default, hasDef: s.HasDefault, location: location}

@@ -277,15 +277,10 @@ func newStore(data map[string]any) storage.Store {
 // the aggregator: it reads the list instead of evaluating every package to
 // find out which exist.
 func packages(compiler *ast.Compiler) []any {
-	prefix := ast.MustParseRef("data.runpolicy.policies")
 	seen := map[string]bool{}
 	for _, m := range compiler.Modules {
-		path := m.Package.Path
-		if len(path) <= len(prefix) || !path.HasPrefix(prefix) {
-			continue
-		}
-		if name, ok := path[len(prefix)].Value.(ast.String); ok {
-			seen[string(name)] = true
+		if name, _, ok := policyName(m.Package.Path); ok {
+			seen[name] = true
 		}
 	}
 	names := make([]string, 0, len(seen))
@@ -298,6 +293,20 @@ func packages(compiler *ast.Compiler) []any {
 		out[i] = n
 	}
 	return out
+}
+
+// policiesRoot is the package every policy lies under.
+var policiesRoot = ast.MustParseRef("data.runpolicy.policies")
+
+// policyName is the policy a package at or under
+// data.runpolicy.policies.<name> belongs to; top is true for the policy's
+// own package, false for a subpackage of it.
+func policyName(path ast.Ref) (name string, top, ok bool) {
+	if len(path) <= len(policiesRoot) || !path.HasPrefix(policiesRoot) {
+		return "", false, false
+	}
+	s, ok := path[len(policiesRoot)].Value.(ast.String)
+	return string(s), len(path) == len(policiesRoot)+1, ok
 }
 
 // evalData evaluates a query that reads no input and returns its value, or

@@ -117,7 +117,7 @@ func (r *revision) active(ctx context.Context, in ast.Value) (map[string]string,
 // evalPolicy evaluates one policy's deny and warn rules, which is all the
 // aggregator reads of it.
 func (r *revision) evalPolicy(ctx context.Context, in ast.Value, name string) error {
-	pkg := ast.MustParseRef("data.runpolicy.policies").Append(ast.StringTerm(name))
+	pkg := policiesRoot.Append(ast.StringTerm(name))
 	for _, rule := range []string{"deny", "warn"} {
 		q := pkg.Append(ast.StringTerm(rule)).String()
 		if _, err := rego.New(rego.Query(q), rego.Compiler(r.compiler), rego.Store(r.store), rego.ParsedInput(in)).Eval(ctx); err != nil {

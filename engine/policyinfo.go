@@ -2,8 +2,6 @@ package engine
 
 import (
 	"fmt"
-
-	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // PolicyInfo is what a policy's package METADATA says about it, for
@@ -32,17 +30,16 @@ func (e *Engine) Policies() map[string]PolicyInfo {
 		name := n.(string)
 		out[name] = PolicyInfo{Name: name}
 	}
-	prefix := ast.MustParseRef("data.runpolicy.policies")
 	for _, ref := range rev.compiler.GetAnnotationSet().Flatten() {
 		a := ref.Annotations
-		if a == nil || a.Scope != "package" || len(ref.Path) != len(prefix)+1 || !ref.Path.HasPrefix(prefix) {
+		if a == nil || a.Scope != "package" {
 			continue
 		}
-		name, ok := ref.Path[len(prefix)].Value.(ast.String)
-		if !ok {
+		name, top, ok := policyName(ref.Path)
+		if !ok || !top {
 			continue
 		}
-		p := PolicyInfo{Name: string(name), Title: a.Title, Description: a.Description}
+		p := PolicyInfo{Name: name, Title: a.Title, Description: a.Description}
 		for _, r := range a.RelatedResources {
 			if r != nil && r.Ref.String() != "" {
 				p.URLs = append(p.URLs, r.Ref.String())

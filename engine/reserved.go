@@ -53,14 +53,10 @@ func namespaceOwner(bundles []Bundle) string {
 
 // ownedPolicies are the policy names the owner's modules define.
 func ownedPolicies(mods []*ast.Module) map[string]bool {
-	prefix := ast.MustParseRef("data.runpolicy.policies")
 	out := map[string]bool{}
 	for _, m := range mods {
-		p := m.Package.Path
-		if len(p) > len(prefix) && p.HasPrefix(prefix) {
-			if s, ok := p[len(prefix)].Value.(ast.String); ok {
-				out[string(s)] = true
-			}
+		if name, _, ok := policyName(m.Package.Path); ok {
+			out[name] = true
 		}
 	}
 	return out
