@@ -45,6 +45,9 @@ func (c *Client) RunJSON(ctx context.Context, owner, repo string, id int64) (jso
 
 // CancelRun asks GitHub to cancel a run.
 func (c *Client) CancelRun(ctx context.Context, owner, repo string, id int64) (CancelResult, error) {
+	if err := c.token(ctx); err != nil {
+		return "", wrap(err, "cancel run %d of %s/%s", id, owner, repo)
+	}
 	_, err := c.gh.Actions.CancelWorkflowRunByID(ctx, owner, repo, id)
 	return cancelResult(err, "cancel run %d of %s/%s", owner, repo, id)
 }
@@ -52,6 +55,9 @@ func (c *Client) CancelRun(ctx context.Context, owner, repo string, id int64) (C
 // ForceCancelRun cancels a run that ignored the cancel (its jobs' always()
 // steps keep it going), as POST …/force-cancel does.
 func (c *Client) ForceCancelRun(ctx context.Context, owner, repo string, id int64) (CancelResult, error) {
+	if err := c.token(ctx); err != nil {
+		return "", wrap(err, "force-cancel run %d of %s/%s", id, owner, repo)
+	}
 	req, err := c.gh.NewRequest("POST", fmt.Sprintf("repos/%v/%v/actions/runs/%v/force-cancel", owner, repo, id), nil)
 	if err != nil {
 		return "", fmt.Errorf("force-cancel run %d of %s/%s: %w", id, owner, repo, err)

@@ -167,5 +167,19 @@ type Client struct {
 // InstallationID is the installation the client acts as.
 func (c *Client) InstallationID() int64 { return c.installation }
 
+// token makes sure the installation token is at hand before a call that
+// must not be sent twice. A failure here says for certain that the call
+// never left (NotSent); inside the call's round trip, the HTTP client's
+// timeout error would hide that it came from the token.
+func (c *Client) token(ctx context.Context) error {
+	if c.itr == nil {
+		return nil // a token client (NewTokenClient) has its token
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.app.timeout)
+	defer cancel()
+	_, err := c.itr.Token(ctx)
+	return err
+}
+
 // Client reads repositories for the resolver, impostor checks included.
 var _ resolve.RefFetcher = (*Client)(nil)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -171,6 +172,55 @@ func TestCancel(t *testing.T) {
 	if err != nil || run.GetStatus() != "completed" || run.GetConclusion() != "cancelled" {
 		t.Errorf("Run = %v/%v, %v", run.GetStatus(), run.GetConclusion(), err)
 	}
+}
+
+// TestCancelNotSent: a cancel whose installation token could not be had,
+// or that made no connection, surely never reached GitHub; one that timed
+// out or lost its connection may have.
+func TestCancelNotSent(t *testing.T) {
+	const cancel = "/repos/acme/api/actions/runs/5/cancel"
+	for _, tc := range []struct {
+		name    string
+		fault   fakegithub.Fault
+		notSent bool
+	}{
+		{"token connection dropped", fakegithub.Fault{Path: "/app/installations/7/access_tokens", Times: 1, Reset: true}, true},
+		{"token endpoint down", fakegithub.Fault{Path: "/app/installations/7/access_tokens", Times: 1, Status: 503}, true},
+		{"token timed out", fakegithub.Fault{Path: "/app/installations/7/access_tokens", Times: 1, Delay: time.Second}, true},
+		{"cancel connection dropped", fakegithub.Fault{Path: cancel, Times: 1, Reset: true}, false},
+		{"cancel timed out", fakegithub.Fault{Path: cancel, Times: 1, Delay: time.Second}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, app, _ := setup(t)
+			fake.AddRun(fakegithub.Run{Repo: "acme/api", ID: 5, Status: "in_progress"})
+			fake.AddFault(tc.fault)
+			_, err := app.Installation(7).CancelRun(context.Background(), "acme", "api", 5)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := NotSent(err); got != tc.notSent {
+				t.Errorf("NotSent(%v) = %v, want %v", err, got, tc.notSent)
+			}
+			if sent := fake.CountAll("POST", cancel); tc.notSent && sent != 0 {
+				t.Errorf("NotSent, but GitHub saw %d cancel requests", sent)
+			}
+		})
+	}
+	t.Run("no connection", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		url := "http://" + l.Addr().String()
+		l.Close()
+		c, err := NewTokenClient(url, "a-token")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CancelRun(context.Background(), "acme", "api", 5); !NotSent(err) {
+			t.Errorf("NotSent(%v) = false, want true", err)
+		}
+	})
 }
 
 func TestTemporaryFaults(t *testing.T) {

@@ -63,19 +63,25 @@ func wrap(err error, format string, a ...any) error {
 		return fmt.Errorf("%s: %w", what, se)
 	}
 	var he *ghinstallation.HTTPError
-	if errors.As(err, &he) && he.Response != nil {
-		// Fetching the installation token failed with an HTTP answer.
-		if he.Response.StatusCode == http.StatusNotFound {
-			return fmt.Errorf("%s: installation token: %w", what, ErrNotFound)
-		}
-		se := &StatusError{Status: he.Response.StatusCode, RetryAfter: retryAfter(he.Response.Header), Message: he.Message}
-		if se.Status == http.StatusUnauthorized {
-			return fmt.Errorf("%s: installation token: %w: %w", what, se, resolve.ErrAuth)
-		}
-		return fmt.Errorf("%s: installation token: %w", what, se)
+	switch {
+	case !errors.As(err, &he):
+		return fmt.Errorf("%s: %w", what, err)
+	case he.Response == nil:
+		// No installation token: the network failed on the way to it.
+		return fmt.Errorf("%s: %w: %w", what, ErrNoToken, err)
+	case he.Response.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("%s: %w: %w", what, ErrNoToken, ErrNotFound)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	se := &StatusError{Status: he.Response.StatusCode, RetryAfter: retryAfter(he.Response.Header), Message: he.Message}
+	if se.Status == http.StatusUnauthorized {
+		return fmt.Errorf("%s: %w: %w: %w", what, ErrNoToken, se, resolve.ErrAuth)
+	}
+	return fmt.Errorf("%s: %w: %w", what, ErrNoToken, se)
 }
+
+// ErrNoToken marks a call that never left: the installation token it
+// waits for could not be had (NotSent).
+var ErrNoToken = errors.New("installation token")
 
 func statusOf(r *http.Response, fallback int) int {
 	if r == nil {
@@ -96,6 +102,17 @@ func retryAfter(h http.Header) time.Duration {
 		}
 	}
 	return 0
+}
+
+// NotSent reports whether a failed call surely never reached GitHub: no
+// installation token could be had for it (see Client.token), or no
+// connection was made. A call that may have reached GitHub (a timeout, a
+// connection dropped after it was made) is not, and neither is one GitHub
+// answered (StatusError). A caller that must not do a thing twice, such as
+// a cancel, may send again after a call NotSent.
+func NotSent(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, ErrNoToken) || errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &op) && op.Op == "dial"
 }
 
 // Temporary reports whether a failed call is worth retrying (5xx, rate

@@ -3,7 +3,12 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,31 +126,49 @@ func TestActorSilentOnlyWhenAllowed(t *testing.T) {
 	}
 }
 
-// TestActorCancelRefused: a cancel GitHub refused is recorded as not sent
-// and asked again on the next try.
+// TestActorCancelRefused: a cancel GitHub refused, or that never left (no
+// installation token, no connection), is recorded as not sent and asked
+// again on the next try; one that may have reached GitHub is not.
 func TestActorCancelRefused(t *testing.T) {
-	ctx := context.Background()
-	gh, st := newFakeGitHub(), newMemStore()
-	a := newTestActor(gh, st)
-	gh.fail = func(call string) error {
-		if call == "cancel" {
-			return &github.StatusError{Status: http.StatusInternalServerError}
-		}
-		return nil
-	}
-	v := testVerdict("decision-1", true)
-	if _, err := a.act(ctx, v, discard()); err == nil {
-		t.Fatal("a refused cancel: no error for the queue to retry")
-	}
-	if c, _ := st.Action(ctx, testKey, actionCancel); c.Done() || c.Ref != refCancelRefused {
-		t.Errorf("cancel %+v, want not done, refused", c)
-	}
-	gh.fail = nil
-	if _, err := a.act(ctx, v, discard()); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := st.done(testKey, actionCancel); !ok || gh.count("cancel 42") != 2 || gh.count("run 42") != 0 {
-		t.Errorf("calls %q: want the cancel asked again without a look at the run", gh.calls)
+	for _, tc := range []struct {
+		name string
+		err  error
+		ref  string
+	}{
+		{"refused", &github.StatusError{Status: http.StatusInternalServerError}, refCancelRefused},
+		{"no token", fmt.Errorf("cancel run 42 of acme/api: %w: %w", github.ErrNoToken, io.EOF), refCancelRefused},
+		{"no connection", &url.Error{Op: "Post", URL: "https://api.github.com/repos/acme/api/actions/runs/42/cancel",
+			Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}, refCancelRefused},
+		{"timed out", fmt.Errorf("cancel run 42 of acme/api: %w", context.DeadlineExceeded), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			gh, st := newFakeGitHub(), newMemStore()
+			a := newTestActor(gh, st)
+			gh.fail = func(call string) error {
+				if call == "cancel" {
+					return tc.err
+				}
+				return nil
+			}
+			v := testVerdict("decision-1", true)
+			if _, err := a.act(ctx, v, discard()); err == nil {
+				t.Fatal("a failed cancel: no error for the queue to retry")
+			}
+			if c, _ := st.Action(ctx, testKey, actionCancel); c.Done() || c.Ref != tc.ref {
+				t.Errorf("cancel %+v, want not done, ref %q", c, tc.ref)
+			}
+			if tc.ref != refCancelRefused {
+				return // maybe sent: TestActorCancelMaybeSent
+			}
+			gh.fail = nil
+			if _, err := a.act(ctx, v, discard()); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := st.done(testKey, actionCancel); !ok || gh.count("cancel 42") != 2 || gh.count("run 42") != 0 {
+				t.Errorf("calls %q: want the cancel asked again without a look at the run", gh.calls)
+			}
+		})
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"syscall"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -69,9 +68,9 @@ func (a *actor) cancel(ctx context.Context, v *verdict, log *slog.Logger) error 
 	}
 	res, err := client.CancelRun(ctx, owner, name, t.ID)
 	var se *github.StatusError
-	if errors.As(err, &se) || errors.Is(err, syscall.ECONNREFUSED) {
-		// GitHub answered with an error, or no connection was made: the
-		// run was not cancelled.
+	if errors.As(err, &se) || github.NotSent(err) {
+		// GitHub answered with an error, or the request never left (no
+		// installation token, no connection): the run was not cancelled.
 		if err := a.actions.SetRef(context.WithoutCancel(ctx), key, actionCancel, v.ID, refCancelRefused); err != nil {
 			log.Warn("cannot record the refused cancel", "err", err)
 		}
