@@ -3,17 +3,21 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/runpolicy/runpolicy/bundles"
+	"github.com/runpolicy/runpolicy/internal/bounded"
 	"github.com/runpolicy/runpolicy/replay"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
 // Page 5: replay. A candidate policy source (a configured source at
-// another ref) is run over the stored input documents of a time window,
+// another ref, or an uploaded bundle) is run over the stored input documents of a time window,
 // and the page shows what it would change. Administrators only, and each
 // sees only the replays whose scope is inside their own: a console_admins
 // member replays everything, an organization owner the organizations
@@ -26,9 +30,11 @@ type Replays interface {
 	List(ctx context.Context, limit int) ([]replay.Status, error)
 }
 
-// replayForm is the start form as it shows it.
+// replayForm is the start form as it shows it. A candidate is a
+// configured source at another ref (Policy) or an uploaded bundle, beside
+// the configured sources or in place of one (Replace).
 type replayForm struct {
-	Policy, Since, Until, Repository string
+	Policy, Replace, Since, Until, Repository string
 }
 
 type replaysData struct {
@@ -119,20 +125,36 @@ func (c *Console) startReplay(w http.ResponseWriter, r *http.Request, v *viewer)
 	if !c.replayAllowed(w, r, v) {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	// The form may carry a bundle: room for the largest, and the fields.
+	r.Body = http.MaxBytesReader(w, r.Body, bundles.MaxBundleBytes+64<<10)
+	upload, err := readReplayForm(r)
+	if err != nil {
+		c.fail(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
+		return
+	}
+	defer r.MultipartForm.RemoveAll() //nolint:errcheck // temporary files of the upload
 	if !c.keys.checkCSRF(v.sess.ID, r.PostFormValue("csrf")) {
 		c.fail(w, r, http.StatusForbidden, "This form is out of date: reload the page and send it again.")
 		return
 	}
-	form := replayForm{Policy: strings.TrimSpace(r.PostFormValue("policy")), Since: strings.TrimSpace(r.PostFormValue("since")),
-		Until: strings.TrimSpace(r.PostFormValue("until")), Repository: strings.TrimSpace(r.PostFormValue("repository"))}
+	form := replayForm{Policy: strings.TrimSpace(r.PostFormValue("policy")), Replace: strings.TrimSpace(r.PostFormValue("replace")),
+		Since: strings.TrimSpace(r.PostFormValue("since")), Until: strings.TrimSpace(r.PostFormValue("until")),
+		Repository: strings.TrimSpace(r.PostFormValue("repository"))}
 	bad := func(msg string) { c.replaysPage(w, r, v, http.StatusBadRequest, form, msg) }
-	req := replay.Request{Policy: form.Policy, Scope: replayScope(v.access)}
+	req := replay.Request{Policy: form.Policy, Bundle: upload, Scope: replayScope(v.access)}
 	now := time.Now()
-	var err error
 	switch {
+	case form.Policy != "" && len(upload) > 0:
+		bad("candidate: give a source at another ref or upload a bundle, not both")
+		return
+	case len(upload) > 0:
+		if form.Replace != "" && !slices.ContainsFunc(c.opts.Bundles(), func(s bundles.SourceStatus) bool { return s.Name == form.Replace }) {
+			bad("replace: not a configured bundle source")
+			return
+		}
+		req.Replace = form.Replace
 	case form.Policy == "" || len(form.Policy) > 512:
-		bad("candidate: want a configured source at another ref, NAME@REF")
+		bad("candidate: want a configured source at another ref, NAME@REF, or an uploaded bundle (.tar.gz)")
 		return
 	case form.Since == "":
 		bad("since: required (7d, 36h, 2026-03-01)")
@@ -168,7 +190,7 @@ func (c *Console) startReplay(w http.ResponseWriter, r *http.Request, v *viewer)
 		c.fail(w, r, http.StatusInternalServerError, "The replay could not be started.")
 		return
 	}
-	c.log.Info("console: replay started", "replay", id, "login", v.sess.Login, "policy", req.Policy)
+	c.log.Info("console: replay started", "replay", id, "login", v.sess.Login, "candidate", req.Candidate())
 	http.Redirect(w, r, c.base+"replays/"+id, http.StatusSeeOther)
 }
 
@@ -204,4 +226,32 @@ func (c *Console) replay(w http.ResponseWriter, r *http.Request, v *viewer) {
 		data.Refresh = 2
 	}
 	c.render(w, http.StatusOK, "replay", data)
+}
+
+// readReplayForm parses the start form, a plain one or one with a bundle
+// (multipart), and returns the uploaded bundle, nil when none was chosen.
+// Whatever parses, r.MultipartForm is set, so that its files can be
+// removed.
+func readReplayForm(r *http.Request) ([]byte, error) {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		r.MultipartForm = &multipart.Form{}
+		return nil, r.ParseForm()
+	}
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		r.MultipartForm = &multipart.Form{}
+		return nil, err
+	}
+	f, _, err := r.FormFile("bundle")
+	if errors.Is(err, http.ErrMissingFile) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := bounded.ReadAll(f, bundles.MaxBundleBytes)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	return b, nil
 }

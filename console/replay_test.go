@@ -1,8 +1,11 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -228,5 +231,82 @@ func TestReplayAdmin(t *testing.T) {
 	e2 := newEnv(t, nil)
 	if status, _ := e2.get(e2.user("carol"), "/replays"); status != http.StatusNotFound {
 		t.Errorf("replays without a runner: %d", status)
+	}
+}
+
+// postUpload sends the start form with a bundle file, as a browser does.
+func (e *env) postUpload(c *http.Client, fields url.Values, bundle []byte) response {
+	e.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, vs := range fields {
+		for _, v := range vs {
+			_ = mw.WriteField(k, v)
+		}
+	}
+	fw, err := mw.CreateFormFile("bundle", "candidate.tar.gz")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	_, _ = fw.Write(bundle)
+	_ = mw.Close()
+	req, err := http.NewRequest("POST", e.srv.URL+"/replays", &buf)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp, string(b)}
+}
+
+// An owner uploads a bundle as the candidate, beside the configured
+// sources or in place of one; the runner gets its bytes, and the lists
+// name it.
+func TestReplayUpload(t *testing.T) {
+	e, f := replayEnv(t)
+	c := e.user("bob")
+	token := e.csrfOf("bob")
+	if _, body := e.get(c, "/replays"); !strings.Contains(body, `enctype="multipart/form-data"`) || !strings.Contains(body, `<option value="org">replaces org</option>`) {
+		t.Error("the start form takes no upload, or offers no source to replace")
+	}
+	bundle := []byte("\x1f\x8b pretend this is a .tar.gz bundle")
+	for _, bad := range []struct {
+		fields url.Values
+		field  string
+	}{
+		{url.Values{"policy": {"org@main"}, "since": {"7d"}}, "candidate"},
+		{url.Values{"replace": {"nosuch"}, "since": {"7d"}}, "replace"},
+		{url.Values{}, "since"},
+	} {
+		bad.fields.Set("csrf", token)
+		resp := e.postUpload(c, bad.fields, bundle)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.body, `id="replay-error">`+bad.field) {
+			t.Errorf("%v: %d, want 400 naming %s", bad.fields, resp.StatusCode, bad.field)
+		}
+	}
+	if resp := e.postUpload(c, url.Values{"since": {"7d"}}, bundle); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an upload without the CSRF token: %d, want 403", resp.StatusCode)
+	}
+	if len(f.started) != 0 {
+		t.Fatalf("refused uploads started %d replays", len(f.started))
+	}
+	resp := e.postUpload(c, url.Values{"csrf": {token}, "replace": {"org"}, "since": {"7d"}, "repository": {"acme/api"}}, bundle)
+	if resp.StatusCode != http.StatusSeeOther || len(f.started) != 1 {
+		t.Fatalf("upload: %d, %d started", resp.StatusCode, len(f.started))
+	}
+	got := f.started[0]
+	if !bytes.Equal(got.Bundle, bundle) || got.Replace != "org" || got.Policy != "" || got.Repository != "acme/api" ||
+		strings.Join(got.Scope.Owners, ",") != "acme" {
+		t.Errorf("started %+v", got)
+	}
+	for _, path := range []string{"/replays", "/replays/r-new"} {
+		if _, body := e.get(c, path); !strings.Contains(body, "an uploaded bundle in place of org") {
+			t.Errorf("%s does not name the uploaded candidate", path)
+		}
 	}
 }

@@ -53,6 +53,18 @@ type Request struct {
 	Repository   string      `json:"repository,omitempty"`
 }
 
+// Candidate names the candidate for people: the source at its ref, or the
+// uploaded bundle and the configured source it replaces.
+func (r Request) Candidate() string {
+	switch {
+	case r.Policy != "":
+		return r.Policy
+	case r.Replace != "":
+		return "an uploaded bundle in place of " + r.Replace
+	}
+	return "an uploaded bundle"
+}
+
 // Options tune Run.
 type Options struct {
 	// Concurrency bounds the evaluations at once (default GOMAXPROCS).

@@ -201,10 +201,11 @@ func chromium(t *testing.T) string {
 // TestConsoleBrowser walks the console in headless Chromium as alice:
 // sign-in through GitHub's OAuth pages, the evaluations, a filter, one
 // evaluation and its input document, the inventory; then as sam, an
-// administrator, a replay of a policy branch. Each page is saved as a screenshot
-// under $RUNPOLICY_SCREENSHOTS (else a temporary directory, logged). The
-// pages must load without a script error or a Content-Security-Policy
-// violation, label every field, and open with the skip link on Tab.
+// administrator, a replay of a policy branch and one of an uploaded
+// bundle. Each page is saved as a screenshot under $RUNPOLICY_SCREENSHOTS
+// (else a temporary directory, logged). The pages must load without a
+// script error or a Content-Security-Policy violation, label every field,
+// and open with the skip link on Tab.
 func TestConsoleBrowser(t *testing.T) {
 	path := chromium(t)
 	s := newConsoleStack(t)
@@ -456,6 +457,35 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	shot("replay")
 	accessible("replay")
+
+	// The same candidate uploaded as a bundle in place of the org source.
+	upload := filepath.Join(t.TempDir(), "strict.tar.gz")
+	if err := os.WriteFile(upload, tarball(t, map[string]string{"build_review.rego": fmt.Sprintf(consolePolicy, "build.yml")}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	navigate("back to the replays", chromedp.Click(chromedp.CSS(`nav a[href="/replays"]`)))
+	do("choose the bundle and what it replaces", chromedp.WaitVisible(chromedp.ID("r-bundle")),
+		chromedp.SetUploadFiles(chromedp.ID("r-bundle"), []string{upload}),
+		chromedp.SetValue(chromedp.ID("r-replace"), "org"),
+		chromedp.Focus(chromedp.ID("r-since")), chromedp.KeyEvent(kb.End+"\b\b1h"))
+	navigate("start the uploaded replay", chromedp.SendKeys(chromedp.ID("r-since"), "\r"))
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		state, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('state') || {}).textContent || ''`))
+		if state == "done" || state == "failed" {
+			break
+		}
+	}
+	if state != "done" {
+		t.Fatalf("the uploaded replay is %q, want done:\n%s", state, html())
+	}
+	do("the uploaded replay's result", chromedp.WaitVisible(chromedp.ID("summary")))
+	if got := text("h1"); got != "Replay of an uploaded bundle in place of org" {
+		t.Errorf("the uploaded replay's candidate: %q", got)
+	}
+	if got := text("#newly-denied"); got != "1" {
+		t.Errorf("the uploaded replay newly denies %q runs, want 1", got)
+	}
+	shot("replay-upload")
 
 	mu.Lock()
 	defer mu.Unlock()

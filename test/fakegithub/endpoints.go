@@ -479,8 +479,8 @@ func (s *Server) forceCancelRun(w http.ResponseWriter, r *http.Request) {
 }
 
 // stopRun cancels a run that is not completed (202); force also stops a
-// run set to ignore a plain cancel. A completed run is refused (409),
-// though force still marks it cancelled (as the fake always has).
+// run set to ignore a plain cancel. A completed run is refused (409) and
+// left as it ended.
 func (s *Server) stopRun(w http.ResponseWriter, r *http.Request, force bool) {
 	if !s.requireToken(w, r) {
 		return
@@ -491,7 +491,7 @@ func (s *Server) stopRun(w http.ResponseWriter, r *http.Request, force bool) {
 	}
 	s.mu.Lock()
 	completed := run.Status == "completed"
-	if force || !completed && !run.IgnoreCancel {
+	if !completed && (force || !run.IgnoreCancel) {
 		run.Status, run.Conclusion = "completed", "cancelled"
 	}
 	s.mu.Unlock()
