@@ -223,6 +223,13 @@ func readTarball(data []byte, vc *bundle.VerificationConfig) (*bundle.Bundle, er
 	return readBundle(bundle.NewReader(bytes.NewReader(data)), vc)
 }
 
+// CheckTarball reads an uploaded .tar.gz bundle as a source would, without
+// compiling or loading it: the error says why it cannot be a bundle at all.
+func CheckTarball(data []byte) error {
+	_, err := readTarball(data, nil)
+	return err
+}
+
 func readBundle(r *bundle.Reader, vc *bundle.VerificationConfig) (*bundle.Bundle, error) {
 	r = r.WithRegoVersion(ast.RegoV1).
 		WithProcessAnnotations(true).

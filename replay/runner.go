@@ -11,7 +11,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runpolicy/runpolicy/bundles"
 	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
@@ -72,6 +74,8 @@ func (r *Runner) Start(ctx context.Context, req Request, requestedBy string) (st
 		}
 	} else if req.Replace != "" && r.policies.configured(req.Replace) < 0 {
 		return "", fmt.Errorf("replay: no configured bundle source named %q (%s)", req.Replace, r.policies.names())
+	} else if err := bundles.CheckTarball(req.Bundle); err != nil {
+		return "", fmt.Errorf("replay: the uploaded bundle: %s", oneline.Fold(err.Error()))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

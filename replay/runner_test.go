@@ -63,8 +63,14 @@ func TestRunner(t *testing.T) {
 				!strings.Contains(err.Error(), `no configured bundle source named "org"`) {
 				t.Errorf("upload replacing an unknown source: %v; want refused", err)
 			}
-			// A candidate that cannot be built fails the replay, with why.
-			id, err = r.Start(ctx, Request{Bundle: []byte("not a tarball"), Since: t0}, "admin")
+			// An upload that is no bundle is refused at once, in one line.
+			if _, err := r.Start(ctx, Request{Bundle: []byte("not a tarball"), Since: t0}, "admin"); err == nil ||
+				!strings.HasPrefix(err.Error(), "replay: the uploaded bundle: not a .tar.gz bundle") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("replay of an upload that is no bundle: %v; want refused in one line", err)
+			}
+			// A bundle that does not compile fails the replay, with why.
+			broken := tarballOf(t, map[string]string{"broken.rego": "package runpolicy.policies.broken\n\ndeny contains x if { x := undefined_function(1) }\n"})
+			id, err = r.Start(ctx, Request{Bundle: broken, Since: t0}, "admin")
 			if err != nil {
 				t.Fatal(err)
 			}
