@@ -47,6 +47,7 @@
 package runpolicy.policies.secret_exfiltration
 
 import data.runpolicy.lib
+import data.runpolicy.lib.approvals
 
 deny contains {
 	"message": sprintf(
@@ -91,22 +92,29 @@ _modified_digests := [input.workflow.sha256] if {
 } else := [f.sha256 | some f in input.workflow.modified_files]
 
 # _approval tells how to approve what runs, when every modified file could
-# be read.
+# be read: with the check run's button when this policy is approvable, or
+# in the settings.
 default _approval := ""
 
 _approval := sprintf(
-	", or approve this version by adding %s to secret_exfiltration.approved_workflow_sha256",
-	_modified_digests,
+	", or approve this version (%sadd %s to secret_exfiltration.approved_workflow_sha256)",
+	[_button, _modified_digests[0]],
 ) if {
 	count(_modified_digests) == 1
 	_modified_digests[0] != null
 } else := sprintf(
-	", or approve these versions by adding %s to secret_exfiltration.approved_workflow_sha256",
-	[concat(", ", _modified_digests)],
+	", or approve these versions (%sadd %s to secret_exfiltration.approved_workflow_sha256)",
+	[_button, concat(", ", _modified_digests)],
 ) if {
 	every digest in _modified_digests {
 		digest != null
 	}
+}
+
+default _button := ""
+
+_button := "a maintainer clicks \"Approve this version\" in the check run of a run it stopped, or " if {
+	approvals.approvable("secret_exfiltration")
 }
 
 # _counted are the secrets read by name that count.

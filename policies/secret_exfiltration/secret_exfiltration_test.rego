@@ -24,7 +24,7 @@ denied(doc) if {
 	count(secret_exfiltration.deny) == 1 with input as doc
 }
 
-approve := sprintf("Merge the workflow change into main first, or approve this version by adding %s to secret_exfiltration.approved_workflow_sha256", [fx.sha_a])
+approve := sprintf("Merge the workflow change into main first, or approve this version (a maintainer clicks \"Approve this version\" in the check run of a run it stopped, or add %s to secret_exfiltration.approved_workflow_sha256)", [fx.sha_a])
 
 test_modified_workflow_on_a_branch_reading_secrets if {
 	secret_exfiltration.deny == {{
@@ -141,11 +141,11 @@ callee_patch(files) := object.union(callee_run, {"workflow": object.union(callee
 messages(doc) := {v.message | some v in secret_exfiltration.deny with input as doc}
 
 test_modified_callee_named if {
-	messages(callee_run) == {sprintf(".github/workflows/ci.yml on branch feature/x reads secrets NPM_TOKEN and runs .github/workflows/reusable.yml, which differs from main: an unreviewed workflow could send them anywhere. Merge the workflow change into main first, or approve this version by adding %s to secret_exfiltration.approved_workflow_sha256", [fx.sha_b])}
+	messages(callee_run) == {sprintf(".github/workflows/ci.yml on branch feature/x reads secrets NPM_TOKEN and runs .github/workflows/reusable.yml, which differs from main: an unreviewed workflow could send them anywhere. Merge the workflow change into main first, or approve this version (a maintainer clicks \"Approve this version\" in the check run of a run it stopped, or add %s to secret_exfiltration.approved_workflow_sha256)", [fx.sha_b])}
 }
 
 test_new_callee if {
-	messages(callee_patch([object.union(reusable_file, {"change": "new"})])) == {sprintf(".github/workflows/ci.yml on branch feature/x reads secrets NPM_TOKEN and runs .github/workflows/reusable.yml, which is new on this branch: an unreviewed workflow could send them anywhere. Merge the workflow change into main first, or approve this version by adding %s to secret_exfiltration.approved_workflow_sha256", [fx.sha_b])}
+	messages(callee_patch([object.union(reusable_file, {"change": "new"})])) == {sprintf(".github/workflows/ci.yml on branch feature/x reads secrets NPM_TOKEN and runs .github/workflows/reusable.yml, which is new on this branch: an unreviewed workflow could send them anywhere. Merge the workflow change into main first, or approve this version (a maintainer clicks \"Approve this version\" in the check run of a run it stopped, or add %s to secret_exfiltration.approved_workflow_sha256)", [fx.sha_b])}
 }
 
 # An unreadable callee counts as modified, says why, and cannot be approved
@@ -159,7 +159,7 @@ test_unreadable_callee if {
 
 test_workflow_and_callee_modified if {
 	doc := callee_patch([workflow_file, reusable_file])
-	messages(doc) == {sprintf(".github/workflows/ci.yml on branch feature/x reads secrets NPM_TOKEN and differs from main and runs .github/workflows/reusable.yml, which differs from main: an unreviewed workflow could send them anywhere. Merge the workflow change into main first, or approve these versions by adding %s, %s to secret_exfiltration.approved_workflow_sha256", [fx.sha_a, fx.sha_b])}
+	messages(doc) == {sprintf(".github/workflows/ci.yml on branch feature/x reads secrets NPM_TOKEN and differs from main and runs .github/workflows/reusable.yml, which differs from main: an unreviewed workflow could send them anywhere. Merge the workflow change into main first, or approve these versions (a maintainer clicks \"Approve this version\" in the check run of a run it stopped, or add %s, %s to secret_exfiltration.approved_workflow_sha256)", [fx.sha_a, fx.sha_b])}
 }
 
 # Approving the caller's digest does not approve a modified callee: every
@@ -178,4 +178,13 @@ test_unmodified_callees_pass if {
 
 test_modified_callee_on_the_default_branch_passes if {
 	not denied(object.union(callee_run, {"run": object.union(callee_run.run, {"branch": "main", "is_default_branch": true})}))
+}
+
+test_no_button_when_not_approvable if {
+	msgs := messages(branch_run) with data.runpolicy.settings.secret_exfiltration.approvable as false
+	every m in msgs {
+		not contains(m, "Approve this version")
+		contains(m, sprintf("or approve this version (add %s to secret_exfiltration.approved_workflow_sha256)", [fx.sha_a]))
+	}
+	count(msgs) == 1
 }
