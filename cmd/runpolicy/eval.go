@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/runpolicy/runpolicy/engine"
@@ -28,13 +29,26 @@ type result struct {
 	NotLookedInside int `json:"not_looked_inside,omitempty"`
 
 	src []byte // the bytes judged, for quoting findings' lines
+	// inRepo says File is already the path from the repository root (a
+	// recorded document's workflow.path), as SARIF and annotations name it.
+	inRepo bool
+}
+
+// uri is the result's file as code scanning and annotations name it: its
+// path from the repository root (root, else the file's git top level).
+func (r result) uri(root string) string {
+	if r.inRepo {
+		return filepath.ToSlash(r.File)
+	}
+	return repoRelative(r.File, root)
 }
 
 // defaultWorkflowDir is what eval judges when no file is given.
 const defaultWorkflowDir = ".github/workflows"
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("eval", evalSynopsis, stderr)
+	fs := newFlagSet("eval", evalSynopsis+"\n       "+evalInputSynopsis, stderr)
+	inputPath := fs.String("input", "", "judge a recorded input `DOCUMENT.json` (as the console downloads it; - for stdin) instead of workflow files")
 	var policyPaths, dataPaths listFlag
 	fs.Var(&policyPaths, "policy", "policy `PATH` added beside the built-in bundle: directory, .tar.gz bundle or git::URL (repeatable)")
 	fs.Var(&dataPaths, "data", "settings `FILE` (JSON or YAML) merged over the defaults (repeatable)")
@@ -50,16 +64,41 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return flagExit(err, exitError)
 	}
+	print, ok := printers[*format]
+	if !ok {
+		return fail(stderr, "eval: unknown --format %q (want %s)", *format, formats)
+	}
+	if explicit := explicitFlags(fs); explicit["input"] {
+		if err := inputAlone(args, explicit); err != nil {
+			return fail(stderr, "eval: %v", err)
+		}
+		doc, err := readRecorded(*inputPath, os.Stdin)
+		if err != nil {
+			return fail(stderr, "%v", err)
+		}
+		src, err := loadSources(ctx, policyPaths, dataPaths, *noBuiltin, allow...)
+		if err != nil {
+			return fail(stderr, "%v", err)
+		}
+		eng, err := src.engine(ctx)
+		if err != nil {
+			return fail(stderr, "%v", err)
+		}
+		r, err := doc.judge(ctx, eng)
+		if err != nil {
+			return fail(stderr, "%v", err)
+		}
+		if err := print(stdout, []result{r}, report{policies: eng.Policies()}); err != nil {
+			return fail(stderr, "write output: %v", err)
+		}
+		return status([]result{r}, false)
+	}
 	if len(args) == 0 {
 		if info, err := os.Stat(defaultWorkflowDir); err != nil || !info.IsDir() {
 			return fail(stderr, "eval: no workflow file given and no %s folder here", defaultWorkflowDir)
 		}
 		// The repository root: its workflows and its actions.
 		args = []string{"."}
-	}
-	print, ok := printers[*format]
-	if !ok {
-		return fail(stderr, "eval: unknown --format %q (want %s)", *format, formats)
 	}
 	var base []byte
 	if *basePath != "" {
@@ -141,6 +180,12 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(w, "%s not looked inside (remote actions and reusable workflows); --resolve follows them through the GitHub API\n", plural(n, "reference"))
 	}
+	return status(results, failed)
+}
+
+// status is eval's exit status: an error when a file could not be judged,
+// else denied when any workflow is.
+func status(results []result, failed bool) int {
 	if failed {
 		return exitError
 	}

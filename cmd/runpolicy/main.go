@@ -20,6 +20,8 @@ const (
                       [--resolve] [--resolve-max-commit-calls N] [--github-token TOKEN]
                       [--github-api-url URL] [--repo-root DIR]
                       [WORKFLOW|ACTION|DIR|-]…`
+	evalInputSynopsis = `runpolicy eval --input DOCUMENT.json|- [--policy PATH]… [--data FILE]… [--no-builtin]
+                      [--allow-builtin NAME]… [--format text|json|sarif|github]`
 	inputSynopsis = `runpolicy input [--event PAYLOAD.json] [--base FILE]
                       [--resolve] [--resolve-max-commit-calls N] [--github-token TOKEN]
                       [--github-api-url URL] [--repo-root DIR]
@@ -34,6 +36,7 @@ const usage = `runpolicy enforces OPA/Rego policies on GitHub Actions workflow r
 
 Usage:
   ` + evalSynopsis + `
+  ` + evalInputSynopsis + `
   ` + inputSynopsis + `
   ` + testSynopsis + `
   runpolicy serve [--config FILE]
@@ -44,7 +47,9 @@ Usage:
 
 eval with no file judges .github/workflows; a directory gives every
 *.yml/*.yaml under it, '-' reads one file from stdin. action.yml and
-action.yaml files are judged as actions.
+action.yaml files are judged as actions. eval --input judges an input
+document as the server recorded it (the console's input.json, or what
+'runpolicy input' prints) instead of workflow files.
 
 Run 'runpolicy COMMAND -h' for a command's flags.
 `

@@ -225,7 +225,7 @@ func printGitHub(w io.Writer, results []result, rep report) error {
 		byLine(r.Violations)
 		byLine(r.Warnings)
 		src := sourceLines(r.src)
-		file := repoRelative(r.File, rep.repoRoot)
+		file := r.uri(rep.repoRoot)
 		for _, pe := range r.ParseErrors {
 			emit("warning", file, pe.Line, pe.Column, "runpolicy parse error", pe.Message)
 		}
@@ -379,7 +379,7 @@ func printSARIF(w io.Writer, results []result, rep report) error {
 		})
 	}
 	for _, r := range results {
-		uri := repoRelative(r.File, rep.repoRoot)
+		uri := r.uri(rep.repoRoot)
 		src := sourceLines(r.src)
 		for _, pe := range r.ParseErrors {
 			used[parseErrorRule] = true
