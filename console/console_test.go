@@ -411,8 +411,22 @@ func TestEvaluationPage(t *testing.T) {
 	resp := e.do(c, "GET", e.srv.URL+"/evaluations/"+e.ids["api-deny"]+"/input.json", nil)
 	var doc map[string]any
 	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(resp.body), &doc) != nil || doc["schema_version"] != float64(1) ||
-		!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment;") {
+		resp.Header.Get("Content-Disposition") != "attachment; filename=runpolicy-input-acme-api-1001.json" {
 		t.Errorf("input.json: %d %v %q", resp.StatusCode, doc["schema_version"], resp.Header.Get("Content-Disposition"))
+	}
+	// The page says how to judge the download again: with runpolicy, its
+	// file as it downloads, and the bundles that decided.
+	hint := regexp.MustCompile(`(?s)<p id="reproduce">(.*?)</p>`).FindStringSubmatch(body)
+	if hint == nil {
+		t.Fatal("the page does not say how to reproduce the decision")
+	}
+	for _, want := range []string{"<code>runpolicy eval --input runpolicy-input-acme-api-1001.json --policy PATH…</code>", "<code>--allow-builtin NAME</code>", "<code>runpolicy version</code>"} {
+		if !strings.Contains(hint[1], want) {
+			t.Errorf("the hint lacks %q:\n%s", want, hint[1])
+		}
+	}
+	if strings.Contains(body, "opa eval") {
+		t.Error("the page still says to run opa eval")
 	}
 }
 

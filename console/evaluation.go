@@ -95,6 +95,8 @@ type evaluationData struct {
 	Actions     []actionRow
 	Input       string
 	InputBytes  int
+	// InputFile is the name the input document downloads as.
+	InputFile string
 	// InputShown is false for a document too large to show inline.
 	InputShown bool
 }
@@ -140,7 +142,7 @@ func (c *Console) evaluation(w http.ResponseWriter, r *http.Request, v *viewer) 
 		_ = json.Unmarshal(l.Input, &data.Context)
 		var pretty bytes.Buffer
 		if json.Indent(&pretty, l.Input, "", "  ") == nil {
-			data.InputBytes = pretty.Len()
+			data.InputBytes, data.InputFile = pretty.Len(), inputFileName(d)
 			if pretty.Len() <= maxInline {
 				data.Input, data.InputShown = pretty.String(), true
 			}
@@ -224,8 +226,8 @@ func withLines(fs []finding, src []byte) {
 	}
 }
 
-// inputDocument downloads the input document: with the policies and
-// settings of the listed bundle revisions it reproduces the decision.
+// inputDocument downloads the input document: `runpolicy eval --input`
+// with the listed bundle revisions reproduces the decision.
 func (c *Console) inputDocument(w http.ResponseWriter, r *http.Request, v *viewer) {
 	d, _, ok := c.lookup(w, r, v)
 	if !ok {
@@ -245,8 +247,13 @@ func (c *Console) inputDocument(w http.ResponseWriter, r *http.Request, v *viewe
 	}
 	pretty.WriteByte('\n')
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment",
-		map[string]string{"filename": fmt.Sprintf("runpolicy-input-%s-%d.json", strings.ReplaceAll(d.Repository, "/", "-"), d.RunID)}))
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": inputFileName(d)}))
 	w.Header().Set("Last-Modified", d.CreatedAt.UTC().Format(time.RFC1123))
 	_, _ = w.Write(pretty.Bytes())
+}
+
+// inputFileName is the name an evaluation's input document downloads as,
+// which the page's runpolicy eval --input command names.
+func inputFileName(d *store.Decision) string {
+	return fmt.Sprintf("runpolicy-input-%s-%d.json", strings.ReplaceAll(d.Repository, "/", "-"), d.RunID)
 }
