@@ -279,29 +279,8 @@ func (a *actor) once(ctx context.Context, v *verdict, action string, level int, 
 func checkRun(v *verdict) github.CheckRun {
 	t := &v.Run
 	violations := v.violations()
-	conclusion := "neutral"
-	switch {
-	case v.approval != nil && v.approval.Approver != "":
-		conclusion = "success"
-	case v.Cancel:
-		conclusion = "failure"
-	}
-	cr := github.CheckRun{Name: checkRunName(t), HeadSHA: t.HeadSHA, Conclusion: conclusion,
+	cr := github.CheckRun{Name: checkRunName(t), HeadSHA: t.HeadSHA, Conclusion: conclusion(v), Title: headline(v),
 		ExternalID: fmt.Sprintf("run-%d-attempt-%d", t.ID, t.Attempt)}
-	switch {
-	case v.approval != nil && v.approval.Approver != "":
-		cr.Title = "Workflow version approved by @" + v.approval.Approver + ", run re-run"
-	case v.Error != nil && v.Cancel:
-		cr.Title = "Run cancelled: it could not be judged"
-	case v.Error != nil:
-		cr.Title = "Run not judged (on_error: allow, not cancelled)"
-	case v.Cancel:
-		cr.Title = fmt.Sprintf("Run cancelled: %s", plural(v.enforced(), "policy violation"))
-	case len(violations) > 0:
-		cr.Title = fmt.Sprintf("%s (dry run, not cancelled)", plural(len(violations), "policy finding"))
-	default:
-		cr.Title = fmt.Sprintf("%s, run not cancelled", plural(len(v.warnings()), "warning"))
-	}
 	var b strings.Builder
 	b.WriteString(whatWasDone(v) + "\n\n")
 	fmt.Fprintf(&b, "Workflow %s at %s.\n\n", workflowText(t), mdCode(short(t.HeadSHA)))
@@ -342,6 +321,56 @@ func checkRun(v *verdict) github.CheckRun {
 		})
 	}
 	return cr
+}
+
+// headline says what was done to the run in one line, as whatWasDone
+// says it in full: the check run's title and the comment's heading. A
+// run is "cancelled" only when GitHub accepted the cancel or the
+// force-cancel.
+func headline(v *verdict) string {
+	switch {
+	case v.approval != nil && v.approval.Approver != "":
+		return "Workflow version approved by @" + v.approval.Approver + ", run re-run"
+	case v.Cancel:
+		why := plural(v.enforced(), "policy violation")
+		if v.Error != nil {
+			why = "it could not be judged"
+		}
+		switch {
+		case v.forceResult == string(github.CancelAccepted):
+			return "Run force-cancelled: " + why
+		case v.cancelResult == string(github.CancelAccepted):
+			return "Run cancelled: " + why
+		case v.cancelResult == string(github.CancelFinished):
+			return "Denied: " + why + "; the run was already over"
+		default:
+			return "Denied: " + why + "; cancel not confirmed"
+		}
+	case v.Error != nil:
+		return "Run not judged (on_error: allow, not cancelled)"
+	case len(v.violations()) > 0:
+		return fmt.Sprintf("%s (dry run, not cancelled)", plural(len(v.violations()), "policy finding"))
+	default:
+		return fmt.Sprintf("%s, run not cancelled", plural(len(v.warnings()), "warning"))
+	}
+}
+
+// conclusion is the check run's: success once approved, failure for a
+// denied run, neutral for a run that went on.
+func conclusion(v *verdict) string {
+	switch {
+	case v.approval != nil && v.approval.Approver != "":
+		return "success"
+	case v.Cancel:
+		return "failure"
+	}
+	return "neutral"
+}
+
+// stopped reports a run GitHub confirmed stopping: it accepted the cancel
+// or the force-cancel.
+func stopped(v *verdict) bool {
+	return v.Cancel && (v.cancelResult == string(github.CancelAccepted) || v.forceResult == string(github.CancelAccepted))
 }
 
 // workflowText names the workflow in a report: its name and file, or the
@@ -429,7 +458,7 @@ func sections(v *verdict) []section {
 	var out []section
 	if len(enforced) > 0 {
 		title := "Findings that stopped the run"
-		if !v.Cancel {
+		if !stopped(v) {
 			title = "Enforced findings"
 		}
 		out = append(out, section{sectionEnforced, title, "Finding", enforced})

@@ -182,3 +182,57 @@ func TestActorCommentWaitsForAnotherRun(t *testing.T) {
 		t.Errorf("comment %d: %s; want the other run's comment %d updated", got, body, id)
 	}
 }
+
+// TestReportSaysWhatWasDone: the check run's title, the comment's heading
+// and their text say what came of the cancel and the force-cancel, and no
+// more: a run is "cancelled" or "stopped" only when GitHub accepted one.
+func TestReportSaysWhatWasDone(t *testing.T) {
+	accepted, over := string(github.CancelAccepted), string(github.CancelFinished)
+	for _, tc := range []struct {
+		name           string
+		cancel, force  string
+		notJudged      bool
+		title, done    string
+		stoppedSection bool
+	}{
+		{"accepted", accepted, "", false, "Run cancelled: 1 policy violation", "GitHub accepted the cancel request.", true},
+		{"force-cancelled", accepted, accepted, false, "Run force-cancelled: 1 policy violation", "runpolicy **force-cancelled** it.", true},
+		{"over before the force-cancel", accepted, over, false, "Run cancelled: 1 policy violation", "The run was over before a force-cancel was needed.", true},
+		{"already over", over, "", false, "Denied: 1 policy violation; the run was already over", "; the run was already over.", false},
+		{"unconfirmed", refCancelUnconfirmed, "", false, "Denied: 1 policy violation; cancel not confirmed", "; GitHub has not confirmed the cancel.", false},
+		{"not done yet", "", "", false, "Denied: 1 policy violation; cancel not confirmed", "; GitHub has not confirmed the cancel.", false},
+		{"unconfirmed, force-cancelled", refCancelUnconfirmed, accepted, false, "Run force-cancelled: 1 policy violation", "has not confirmed the cancel. The run kept going", true},
+		{"unconfirmed, then over", refCancelUnconfirmed, over, false, "Denied: 1 policy violation; cancel not confirmed", "The run was over before a force-cancel was needed.", false},
+		{"not judged, cancelled", accepted, "", true, "Run cancelled: it could not be judged", "GitHub accepted the cancel request.", true},
+		{"not judged, already over", over, "", true, "Denied: it could not be judged; the run was already over", "; the run was already over.", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := sampleVerdict(true)
+			v.cancelResult, v.forceResult = tc.cancel, tc.force
+			if tc.notJudged {
+				v.Result = nil
+				v.Error = &judgeError{Code: "github_unavailable", Message: "502", OnError: OnErrorCancel}
+			}
+			cr := checkRun(v)
+			comment, err := commentBody(testTemplate(), v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			heading, _, _ := strings.Cut(comment, "\n")
+			if cr.Title != tc.title || heading != "### :no_entry: runpolicy: "+tc.title || cr.Conclusion != "failure" {
+				t.Errorf("title %q, heading %q, conclusion %s; want %q", cr.Title, heading, cr.Conclusion, tc.title)
+			}
+			for name, text := range map[string]string{"check run": cr.Summary, "comment": comment} {
+				if !strings.Contains(text, tc.done) {
+					t.Errorf("%s does not say %q:\n%s", name, tc.done, text)
+				}
+				if !tc.notJudged && strings.Contains(text, "Findings that stopped the run") != tc.stoppedSection {
+					t.Errorf("%s: findings that stopped the run %v, want %v:\n%s", name, !tc.stoppedSection, tc.stoppedSection, text)
+				}
+				if !tc.stoppedSection && (strings.Contains(text, "stopped") || strings.Contains(text, "**cancelled**")) {
+					t.Errorf("%s claims the run was stopped:\n%s", name, text)
+				}
+			}
+		})
+	}
+}
