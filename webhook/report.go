@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -112,6 +113,15 @@ func (a *actor) commentWriter(ctx context.Context, client actorClient, owner, na
 // request judged at once write one comment, not two.
 const actionPullRequestComment = "pull_request_comment"
 
+// actionCommentShows is marked, per pull request (prKey), by each
+// decision about to write the pull request's comment: its ref is the run
+// attempt the comment shows (runRef). A rewrite of an earlier run's
+// reports leaves a comment a later run wrote alone.
+const actionCommentShows = "pull_request_comment_run"
+
+// runRef names a run attempt in actionCommentShows: "<run id>/<attempt>".
+func runRef(t *target) string { return fmt.Sprintf("%d/%d", t.ID, t.Attempt) }
+
 // prKey keys a pull request's actions: no run has id 0.
 func prKey(repo string, pr int) store.RunKey {
 	return store.RunKey{Repository: repo, RunID: 0, Attempt: pr}
@@ -124,6 +134,11 @@ func (a *actor) writeComment(ctx context.Context, client actorClient, owner, nam
 	key := prKey(v.Run.Repository, pr)
 	claim, mine, err := a.take(ctx, key, actionPullRequestComment, v.ID, 0, log)
 	if err != nil {
+		return 0, err
+	}
+	// Marked before the write: a write that fails is retried, and until
+	// then no rewrite of an earlier run's reports may put that run back.
+	if err := a.actions.Mark(ctx, key, actionCommentShows, v.ID, runRef(&v.Run)); err != nil {
 		return 0, err
 	}
 	id, _ := strconv.ParseInt(claim.Ref, 10, 64)
@@ -179,7 +194,10 @@ func (a *actor) done(ctx context.Context, v *verdict) {
 
 // rewrite updates the check run and the comments a verdict's run attempt
 // already has, to say what happened since (a force-cancel, an approval):
-// only those written, found by the refs their actions recorded.
+// only those written, found by the refs their actions recorded, and of
+// the comments only those that still show this run attempt: a pull
+// request's one comment shows its latest run's report, not an earlier
+// run's news.
 func (a *actor) rewrite(ctx context.Context, v *verdict, log *slog.Logger) error {
 	t := &v.Run
 	owner, name := t.owner()
@@ -206,6 +224,14 @@ func (a *actor) rewrite(ctx context.Context, v *verdict, log *slog.Logger) error
 	for _, pr := range t.PullRequests {
 		act, err := a.actions.Action(ctx, key, actionComment+strconv.Itoa(pr))
 		if err != nil || !act.Done() {
+			continue
+		}
+		shows, err := a.actions.Action(ctx, prKey(t.Repository, pr), actionCommentShows)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if shows.Ref != runRef(t) {
+			log.Info("comment not rewritten: it shows another run of the pull request", "pull_request", pr, "shows", shows.Ref)
 			continue
 		}
 		if id, _ := strconv.ParseInt(act.Ref, 10, 64); id != 0 {

@@ -236,3 +236,52 @@ func TestReportSaysWhatWasDone(t *testing.T) {
 		})
 	}
 }
+
+// TestRewriteLeavesALaterRunsComment: a click on an older run's approve
+// action, or its force-cancel, rewrites that run's check run; the pull
+// request's one comment, which a later run of it now shows, keeps the
+// later run's report.
+func TestRewriteLeavesALaterRunsComment(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		rewrite func(t *testing.T, gh *fakeGitHub, h approveHandler, v *verdict)
+		says    string // in run 42's check run after it
+	}{
+		{"approval", func(t *testing.T, gh *fakeGitHub, h approveHandler, v *verdict) {
+			gh.roles["mona"] = "maintain"
+			if o, err := h.Handle(ctx, clickDelivery(t, "click-mona", "mona")); err != nil || o.note() != "recorded: approved" {
+				t.Fatalf("click: %q, %v", o.note(), err)
+			}
+		}, "approved by @mona"},
+		{"force-cancel", func(t *testing.T, gh *fakeGitHub, h approveHandler, v *verdict) {
+			gh.status[42] = "in_progress"
+			if err := h.actor.escalate(ctx, escalateArgs{Repository: testRepo, RunID: 42, Attempt: 1, InstallationID: 7,
+				DeliveryID: v.DeliveryID, DecisionID: v.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}, "**force-cancelled**"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gh, _, h, v := approveFixture(t, true)
+			first, _ := onlyComment(t, gh, 7)
+			later := testVerdict("decision-2", true, 7)
+			later.Run.ID = 43
+			if _, err := h.actor.act(ctx, later, discard()); err != nil {
+				t.Fatal(err)
+			}
+			if _, body := onlyComment(t, gh, 7); !strings.Contains(body, "workflow run 43") {
+				t.Fatalf("the later run did not update the comment:\n%s", body)
+			}
+			tc.rewrite(t, gh, h, v)
+			cr := gh.checks[101] // run 42's
+			if !strings.Contains(cr.Title+cr.Summary, tc.says) || !strings.Contains(cr.Summary, "workflow run 42") {
+				t.Errorf("run 42's check run does not say %q:\n%s\n%s", tc.says, cr.Title, cr.Summary)
+			}
+			id, body := onlyComment(t, gh, 7)
+			if id != first || !strings.Contains(body, "workflow run 43") || strings.Contains(body, "workflow run 42") {
+				t.Errorf("comment %d after run 42's rewrite, want run 43's report in comment %d:\n%s", id, first, body)
+			}
+		})
+	}
+}
