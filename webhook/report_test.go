@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -281,6 +282,67 @@ func TestRewriteLeavesALaterRunsComment(t *testing.T) {
 			id, body := onlyComment(t, gh, 7)
 			if id != first || !strings.Contains(body, "workflow run 43") || strings.Contains(body, "workflow run 42") {
 				t.Errorf("comment %d after run 42's rewrite, want run 43's report in comment %d:\n%s", id, first, body)
+			}
+		})
+	}
+}
+
+// TestJobCancelUpdatesTheComment: a later run of the pull request cancelled
+// when its job is queued (a workflow_job delivery) updates runpolicy's one
+// comment on it, written by an earlier run's workflow_run, instead of
+// adding a second.
+func TestJobCancelUpdatesTheComment(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	gh.files[testRepo+"/"+testPath+"@"+testSHA] = deniedWorkflow
+	shared := &runs{store: st, judge: newTestJudge(gh, st, &fakeEngine{}), actor: newTestActor(gh, st)}
+	if o, err := (runHandler{shared}).Handle(ctx, runDeliveryOf(t, "d1", runObject(42, 1, testPath, testRepo, 7))); err != nil ||
+		o.note() != "judged: deny" {
+		t.Fatalf("run 42: %q, %v", o.note(), err)
+	}
+	first, _ := onlyComment(t, gh, 7)
+
+	gh.runs[43] = runObject(43, 1, testPath, testRepo, 7)
+	if o, err := (jobHandler{shared}).Handle(ctx, jobDeliveryOf(t, "d2", 555, 43, 1)); err != nil || o.note() != "judged: deny" {
+		t.Fatalf("job of run 43: %q, %v", o.note(), err)
+	}
+	id, body := onlyComment(t, gh, 7)
+	if id != first || gh.count("cancel 43") != 1 || gh.count("create comment") != 1 || gh.count(fmt.Sprintf("update comment %d", id)) != 1 ||
+		!strings.Contains(body, "workflow run 43") || strings.Contains(body, "workflow run 42") {
+		t.Errorf("comment %d (first %d), calls %q; want the first comment updated to run 43:\n%s", id, first, gh.calls, body)
+	}
+}
+
+// TestActorReportsWhatTheCancelCameTo: the reports of a run the actor
+// cancels say what GitHub answered: a run already over, or, after a try
+// that may have sent the cancel, a cancel GitHub has not confirmed.
+func TestActorReportsWhatTheCancelCameTo(t *testing.T) {
+	for _, tc := range []struct {
+		name, status string
+		earlierTry   bool // an earlier try claimed the cancel and may have sent it
+		title, done  string
+	}{
+		{"already over", "completed", false, "Denied: 1 policy violation; the run was already over", "the run was already over."},
+		{"not confirmed", "in_progress", true, "Denied: 1 policy violation; cancel not confirmed", "GitHub has not confirmed the cancel."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			gh, st := newFakeGitHub(), newMemStore()
+			a := newTestActor(gh, st)
+			gh.status[42] = tc.status
+			if tc.earlierTry {
+				if _, err := st.Claim(ctx, testKey, actionCancel, "decision-1", 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := a.act(ctx, testVerdict("decision-1", true, 7), discard()); err != nil {
+				t.Fatal(err)
+			}
+			_, body := onlyComment(t, gh, 7)
+			cr := gh.checks[101]
+			if cr.Title != tc.title || !strings.Contains(cr.Summary, tc.done) || !strings.Contains(body, tc.title) ||
+				!strings.Contains(body, tc.done) || strings.Contains(body+cr.Summary, "stopped") {
+				t.Errorf("check run %q:\n%s\ncomment:\n%s\nwant %q, %q", cr.Title, cr.Summary, body, tc.title, tc.done)
 			}
 		})
 	}
