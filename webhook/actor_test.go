@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -82,22 +83,30 @@ func TestActorCancelsAndReportsOnce(t *testing.T) {
 }
 
 // TestActorRaisesAReport: a dry-run report is written without a cancel,
-// and a later deny of the run attempt cancels it and rewrites the report.
+// and a later deny of the run attempt (a job's, say) cancels it and
+// rewrites the report: the check run and the pull request's comment.
 func TestActorRaisesAReport(t *testing.T) {
 	ctx := context.Background()
 	gh, st := newFakeGitHub(), newMemStore()
 	a := newTestActor(gh, st)
-	if o, err := a.act(ctx, testVerdict("decision-1", false), discard()); err != nil || o.note() != "judged: allow" {
+	a.commentOn = CommentOnFindings
+	if o, err := a.act(ctx, testVerdict("decision-1", false, 7), discard()); err != nil || o.note() != "judged: allow" {
 		t.Fatalf("dry run: %q, %v", o.note(), err)
 	}
-	if gh.count("cancel ") != 0 || gh.count("create check run run-42-attempt-1 neutral") != 1 {
-		t.Errorf("calls %q: want a neutral check run, no cancel", gh.calls)
+	if gh.count("cancel ") != 0 || gh.count("create check run run-42-attempt-1 neutral") != 1 || gh.count("create comment 7") != 1 {
+		t.Errorf("calls %q: want a neutral check run, a comment, no cancel", gh.calls)
 	}
-	if _, err := a.act(ctx, testVerdict("decision-2", true), discard()); err != nil {
+	first, _ := onlyComment(t, gh, 7)
+	job := testVerdict("decision-2", true, 7)
+	job.Event = "workflow_job"
+	if _, err := a.act(ctx, job, discard()); err != nil {
 		t.Fatal(err)
 	}
 	if gh.count("cancel 42") != 1 || gh.count("create check run ") != 1 || gh.count("update check run 101 failure") != 1 {
 		t.Errorf("calls %q: want the cancel and the check run rewritten as failed", gh.calls)
+	}
+	if id, body := onlyComment(t, gh, 7); id != first || !strings.HasPrefix(body, "### :no_entry: runpolicy: Run cancelled: 1 policy violation") {
+		t.Errorf("comment %d (first %d), want the first one rewritten as cancelled:\n%s", id, first, body)
 	}
 	if a, _ := st.Action(ctx, testKey, actionCheckRun); a.Level != levelCancelled || a.Owner != "decision-1" {
 		t.Errorf("check run claim %+v, want raised to the cancelled level, still decision-1's", a)

@@ -183,3 +183,28 @@ func docWith(workflow string, callees map[string]*string) *input.Document {
 	}
 	return doc
 }
+
+// TestApproveHandlerExpiry: approval_expiry dates the approval a click
+// records: it holds for that long after the click, or, without one, until
+// it is revoked.
+func TestApproveHandlerExpiry(t *testing.T) {
+	for _, expiry := range []time.Duration{0, 24 * time.Hour} {
+		gh, st, h, _ := approveFixture(t, true)
+		gh.roles["mona"] = "maintain"
+		h.expiry = expiry
+		if o, err := h.Handle(context.Background(), clickDelivery(t, "click-mona", "mona")); err != nil || o.note() != "recorded: approved" {
+			t.Fatalf("expiry %s: click %q, %v", expiry, o.note(), err)
+		}
+		if len(st.approvals) != 1 {
+			t.Fatalf("expiry %s: %d approvals, want 1", expiry, len(st.approvals))
+		}
+		ap := st.approvals[0]
+		later := ap.CreatedAt.Add(25 * time.Hour)
+		if expiry == 0 && (!ap.ExpiresAt.IsZero() || !ap.Active(later)) {
+			t.Errorf("no expiry: expires at %s, active a day later %v; want it never to expire", ap.ExpiresAt, ap.Active(later))
+		}
+		if expiry > 0 && (!ap.ExpiresAt.Equal(ap.CreatedAt.Add(expiry)) || !ap.Active(ap.CreatedAt.Add(time.Hour)) || ap.Active(later)) {
+			t.Errorf("expiry %s: created %s, expires %s; want it to hold for %s", expiry, ap.CreatedAt, ap.ExpiresAt, expiry)
+		}
+	}
+}

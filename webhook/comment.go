@@ -19,10 +19,21 @@ type CommentData struct {
 	Workflow     string
 	WorkflowName string
 	HeadSHA      string
-	// Cancelled is true when the run was cancelled, false for dry-run findings.
+	// Cancelled is true when runpolicy denied the run and asked GitHub to
+	// cancel it; Stopped only when GitHub accepted the cancel or the
+	// force-cancel (not for a run already over, nor for a cancel GitHub
+	// has not confirmed).
 	Cancelled bool
-	// Done says what runpolicy did to the run, in Markdown: a cancel,
-	// a force-cancel, or nothing.
+	Stopped   bool
+	// Title says what was done in one line, as the check run's title does
+	// ("Run cancelled: 1 policy violation", "Denied: 1 policy violation;
+	// the run was already over"); Conclusion is the check run's (failure,
+	// success once approved, neutral).
+	Title      string
+	Conclusion string
+	// Done says what runpolicy did to the run, in Markdown: a cancel
+	// GitHub accepted, one that found the run over or that GitHub has not
+	// confirmed, a force-cancel, or nothing.
 	Done string
 	// Violations are the findings, enforced ones first.
 	Violations []engine.Violation
@@ -43,13 +54,13 @@ type CommentData struct {
 
 // DefaultCommentTemplate is the pull request comment unless
 // comment_template_file says otherwise.
-const DefaultCommentTemplate = `{{if .Cancelled}}### :no_entry: runpolicy: run stopped{{else if .Error}}### :warning: runpolicy: run not judged{{else}}### :warning: runpolicy: policy findings{{end}}
+const DefaultCommentTemplate = `### {{if eq .Conclusion "failure"}}:no_entry:{{else if eq .Conclusion "success"}}:white_check_mark:{{else}}:warning:{{end}} runpolicy: {{.Title}}
 
 {{.Done}} Workflow {{if .WorkflowName}}{{code .WorkflowName}} ({{code .Workflow}}){{else}}{{code .Workflow}}{{end}} at {{code (short .HeadSHA)}}.
 {{if .Error}}
 The run could not be judged: {{md .Error}}
 {{end}}{{if .Enforced}}
-**{{if .Cancelled}}Findings that stopped the run{{else}}Enforced findings{{end}}**
+**{{if .Stopped}}Findings that stopped the run{{else}}Enforced findings{{end}}**
 
 | Policy | Finding | Where |
 |---|---|---|
@@ -93,7 +104,7 @@ func NewCommentTemplate(text string) (*template.Template, error) {
 func commentBody(tmpl *template.Template, v *verdict) (string, error) {
 	t := &v.Run
 	data := CommentData{Repository: t.Repository, RunID: t.ID, RunAttempt: t.Attempt, RunURL: t.URL, Workflow: t.Path,
-		HeadSHA: t.HeadSHA, Cancelled: v.Cancel, Done: whatWasDone(v), Violations: v.violations(), Approval: approvalText(v),
+		HeadSHA: t.HeadSHA, Cancelled: v.Cancel, Stopped: stopped(v), Title: headline(v), Conclusion: conclusion(v), Done: whatWasDone(v), Violations: v.violations(), Approval: approvalText(v),
 		DecisionID: v.ID, DeliveryID: v.DeliveryID}
 	if t.Name != t.Path {
 		data.WorkflowName = t.Name

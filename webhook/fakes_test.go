@@ -182,6 +182,14 @@ func (m *memStore) Raise(_ context.Context, key store.RunKey, name string, level
 	return true, nil
 }
 
+func (m *memStore) Mark(_ context.Context, key store.RunKey, name, owner, ref string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	m.actions[actionKey(key, name)] = &store.Action{Key: key, Name: name, Owner: owner, Ref: ref, CreatedAt: now, DoneAt: now}
+	return nil
+}
+
 func (m *memStore) HandedBack(_ context.Context, key store.RunKey) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

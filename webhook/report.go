@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -112,6 +113,15 @@ func (a *actor) commentWriter(ctx context.Context, client actorClient, owner, na
 // request judged at once write one comment, not two.
 const actionPullRequestComment = "pull_request_comment"
 
+// actionCommentShows is marked, per pull request (prKey), by each
+// decision about to write the pull request's comment: its ref is the run
+// attempt the comment shows (runRef). A rewrite of an earlier run's
+// reports leaves a comment a later run wrote alone.
+const actionCommentShows = "pull_request_comment_run"
+
+// runRef names a run attempt in actionCommentShows: "<run id>/<attempt>".
+func runRef(t *target) string { return fmt.Sprintf("%d/%d", t.ID, t.Attempt) }
+
 // prKey keys a pull request's actions: no run has id 0.
 func prKey(repo string, pr int) store.RunKey {
 	return store.RunKey{Repository: repo, RunID: 0, Attempt: pr}
@@ -124,6 +134,11 @@ func (a *actor) writeComment(ctx context.Context, client actorClient, owner, nam
 	key := prKey(v.Run.Repository, pr)
 	claim, mine, err := a.take(ctx, key, actionPullRequestComment, v.ID, 0, log)
 	if err != nil {
+		return 0, err
+	}
+	// Marked before the write: a write that fails is retried, and until
+	// then no rewrite of an earlier run's reports may put that run back.
+	if err := a.actions.Mark(ctx, key, actionCommentShows, v.ID, runRef(&v.Run)); err != nil {
 		return 0, err
 	}
 	id, _ := strconv.ParseInt(claim.Ref, 10, 64)
@@ -179,7 +194,10 @@ func (a *actor) done(ctx context.Context, v *verdict) {
 
 // rewrite updates the check run and the comments a verdict's run attempt
 // already has, to say what happened since (a force-cancel, an approval):
-// only those written, found by the refs their actions recorded.
+// only those written, found by the refs their actions recorded, and of
+// the comments only those that still show this run attempt: a pull
+// request's one comment shows its latest run's report, not an earlier
+// run's news.
 func (a *actor) rewrite(ctx context.Context, v *verdict, log *slog.Logger) error {
 	t := &v.Run
 	owner, name := t.owner()
@@ -206,6 +224,14 @@ func (a *actor) rewrite(ctx context.Context, v *verdict, log *slog.Logger) error
 	for _, pr := range t.PullRequests {
 		act, err := a.actions.Action(ctx, key, actionComment+strconv.Itoa(pr))
 		if err != nil || !act.Done() {
+			continue
+		}
+		shows, err := a.actions.Action(ctx, prKey(t.Repository, pr), actionCommentShows)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if shows.Ref != runRef(t) {
+			log.Info("comment not rewritten: it shows another run of the pull request", "pull_request", pr, "shows", shows.Ref)
 			continue
 		}
 		if id, _ := strconv.ParseInt(act.Ref, 10, 64); id != 0 {
@@ -279,29 +305,8 @@ func (a *actor) once(ctx context.Context, v *verdict, action string, level int, 
 func checkRun(v *verdict) github.CheckRun {
 	t := &v.Run
 	violations := v.violations()
-	conclusion := "neutral"
-	switch {
-	case v.approval != nil && v.approval.Approver != "":
-		conclusion = "success"
-	case v.Cancel:
-		conclusion = "failure"
-	}
-	cr := github.CheckRun{Name: checkRunName(t), HeadSHA: t.HeadSHA, Conclusion: conclusion,
+	cr := github.CheckRun{Name: checkRunName(t), HeadSHA: t.HeadSHA, Conclusion: conclusion(v), Title: headline(v),
 		ExternalID: fmt.Sprintf("run-%d-attempt-%d", t.ID, t.Attempt)}
-	switch {
-	case v.approval != nil && v.approval.Approver != "":
-		cr.Title = "Workflow version approved by @" + v.approval.Approver + ", run re-run"
-	case v.Error != nil && v.Cancel:
-		cr.Title = "Run cancelled: it could not be judged"
-	case v.Error != nil:
-		cr.Title = "Run not judged (on_error: allow, not cancelled)"
-	case v.Cancel:
-		cr.Title = fmt.Sprintf("Run cancelled: %s", plural(v.enforced(), "policy violation"))
-	case len(violations) > 0:
-		cr.Title = fmt.Sprintf("%s (dry run, not cancelled)", plural(len(violations), "policy finding"))
-	default:
-		cr.Title = fmt.Sprintf("%s, run not cancelled", plural(len(v.warnings()), "warning"))
-	}
 	var b strings.Builder
 	b.WriteString(whatWasDone(v) + "\n\n")
 	fmt.Fprintf(&b, "Workflow %s at %s.\n\n", workflowText(t), mdCode(short(t.HeadSHA)))
@@ -342,6 +347,56 @@ func checkRun(v *verdict) github.CheckRun {
 		})
 	}
 	return cr
+}
+
+// headline says what was done to the run in one line, as whatWasDone
+// says it in full: the check run's title and the comment's heading. A
+// run is "cancelled" only when GitHub accepted the cancel or the
+// force-cancel.
+func headline(v *verdict) string {
+	switch {
+	case v.approval != nil && v.approval.Approver != "":
+		return "Workflow version approved by @" + v.approval.Approver + ", run re-run"
+	case v.Cancel:
+		why := plural(v.enforced(), "policy violation")
+		if v.Error != nil {
+			why = "it could not be judged"
+		}
+		switch {
+		case v.forceResult == string(github.CancelAccepted):
+			return "Run force-cancelled: " + why
+		case v.cancelResult == string(github.CancelAccepted):
+			return "Run cancelled: " + why
+		case v.cancelResult == string(github.CancelFinished):
+			return "Denied: " + why + "; the run was already over"
+		default:
+			return "Denied: " + why + "; cancel not confirmed"
+		}
+	case v.Error != nil:
+		return "Run not judged (on_error: allow, not cancelled)"
+	case len(v.violations()) > 0:
+		return fmt.Sprintf("%s (dry run, not cancelled)", plural(len(v.violations()), "policy finding"))
+	default:
+		return fmt.Sprintf("%s, run not cancelled", plural(len(v.warnings()), "warning"))
+	}
+}
+
+// conclusion is the check run's: success once approved, failure for a
+// denied run, neutral for a run that went on.
+func conclusion(v *verdict) string {
+	switch {
+	case v.approval != nil && v.approval.Approver != "":
+		return "success"
+	case v.Cancel:
+		return "failure"
+	}
+	return "neutral"
+}
+
+// stopped reports a run GitHub confirmed stopping: it accepted the cancel
+// or the force-cancel.
+func stopped(v *verdict) bool {
+	return v.Cancel && (v.cancelResult == string(github.CancelAccepted) || v.forceResult == string(github.CancelAccepted))
 }
 
 // workflowText names the workflow in a report: its name and file, or the
@@ -429,7 +484,7 @@ func sections(v *verdict) []section {
 	var out []section
 	if len(enforced) > 0 {
 		title := "Findings that stopped the run"
-		if !v.Cancel {
+		if !stopped(v) {
 			title = "Enforced findings"
 		}
 		out = append(out, section{sectionEnforced, title, "Finding", enforced})

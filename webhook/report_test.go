@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -180,5 +181,169 @@ func TestActorCommentWaitsForAnotherRun(t *testing.T) {
 	got, body := onlyComment(t, gh, 7)
 	if got != id || !strings.Contains(body, "workflow run 42") {
 		t.Errorf("comment %d: %s; want the other run's comment %d updated", got, body, id)
+	}
+}
+
+// TestReportSaysWhatWasDone: the check run's title, the comment's heading
+// and their text say what came of the cancel and the force-cancel, and no
+// more: a run is "cancelled" or "stopped" only when GitHub accepted one.
+func TestReportSaysWhatWasDone(t *testing.T) {
+	accepted, over := string(github.CancelAccepted), string(github.CancelFinished)
+	for _, tc := range []struct {
+		name           string
+		cancel, force  string
+		notJudged      bool
+		title, done    string
+		stoppedSection bool
+	}{
+		{"accepted", accepted, "", false, "Run cancelled: 1 policy violation", "GitHub accepted the cancel request.", true},
+		{"force-cancelled", accepted, accepted, false, "Run force-cancelled: 1 policy violation", "runpolicy **force-cancelled** it.", true},
+		{"over before the force-cancel", accepted, over, false, "Run cancelled: 1 policy violation", "The run was over before a force-cancel was needed.", true},
+		{"already over", over, "", false, "Denied: 1 policy violation; the run was already over", "; the run was already over.", false},
+		{"unconfirmed", refCancelUnconfirmed, "", false, "Denied: 1 policy violation; cancel not confirmed", "; GitHub has not confirmed the cancel.", false},
+		{"not done yet", "", "", false, "Denied: 1 policy violation; cancel not confirmed", "; GitHub has not confirmed the cancel.", false},
+		{"unconfirmed, force-cancelled", refCancelUnconfirmed, accepted, false, "Run force-cancelled: 1 policy violation", "has not confirmed the cancel. The run kept going", true},
+		{"unconfirmed, then over", refCancelUnconfirmed, over, false, "Denied: 1 policy violation; cancel not confirmed", "The run was over before a force-cancel was needed.", false},
+		{"not judged, cancelled", accepted, "", true, "Run cancelled: it could not be judged", "GitHub accepted the cancel request.", true},
+		{"not judged, already over", over, "", true, "Denied: it could not be judged; the run was already over", "; the run was already over.", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := sampleVerdict(true)
+			v.cancelResult, v.forceResult = tc.cancel, tc.force
+			if tc.notJudged {
+				v.Result = nil
+				v.Error = &judgeError{Code: "github_unavailable", Message: "502", OnError: OnErrorCancel}
+			}
+			cr := checkRun(v)
+			comment, err := commentBody(testTemplate(), v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			heading, _, _ := strings.Cut(comment, "\n")
+			if cr.Title != tc.title || heading != "### :no_entry: runpolicy: "+tc.title || cr.Conclusion != "failure" {
+				t.Errorf("title %q, heading %q, conclusion %s; want %q", cr.Title, heading, cr.Conclusion, tc.title)
+			}
+			for name, text := range map[string]string{"check run": cr.Summary, "comment": comment} {
+				if !strings.Contains(text, tc.done) {
+					t.Errorf("%s does not say %q:\n%s", name, tc.done, text)
+				}
+				if !tc.notJudged && strings.Contains(text, "Findings that stopped the run") != tc.stoppedSection {
+					t.Errorf("%s: findings that stopped the run %v, want %v:\n%s", name, !tc.stoppedSection, tc.stoppedSection, text)
+				}
+				if !tc.stoppedSection && (strings.Contains(text, "stopped") || strings.Contains(text, "**cancelled**")) {
+					t.Errorf("%s claims the run was stopped:\n%s", name, text)
+				}
+			}
+		})
+	}
+}
+
+// TestRewriteLeavesALaterRunsComment: a click on an older run's approve
+// action, or its force-cancel, rewrites that run's check run; the pull
+// request's one comment, which a later run of it now shows, keeps the
+// later run's report.
+func TestRewriteLeavesALaterRunsComment(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		rewrite func(t *testing.T, gh *fakeGitHub, h approveHandler, v *verdict)
+		says    string // in run 42's check run after it
+	}{
+		{"approval", func(t *testing.T, gh *fakeGitHub, h approveHandler, v *verdict) {
+			gh.roles["mona"] = "maintain"
+			if o, err := h.Handle(ctx, clickDelivery(t, "click-mona", "mona")); err != nil || o.note() != "recorded: approved" {
+				t.Fatalf("click: %q, %v", o.note(), err)
+			}
+		}, "approved by @mona"},
+		{"force-cancel", func(t *testing.T, gh *fakeGitHub, h approveHandler, v *verdict) {
+			gh.status[42] = "in_progress"
+			if err := h.actor.escalate(ctx, escalateArgs{Repository: testRepo, RunID: 42, Attempt: 1, InstallationID: 7,
+				DeliveryID: v.DeliveryID, DecisionID: v.ID}); err != nil {
+				t.Fatal(err)
+			}
+		}, "**force-cancelled**"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gh, _, h, v := approveFixture(t, true)
+			first, _ := onlyComment(t, gh, 7)
+			later := testVerdict("decision-2", true, 7)
+			later.Run.ID = 43
+			if _, err := h.actor.act(ctx, later, discard()); err != nil {
+				t.Fatal(err)
+			}
+			if _, body := onlyComment(t, gh, 7); !strings.Contains(body, "workflow run 43") {
+				t.Fatalf("the later run did not update the comment:\n%s", body)
+			}
+			tc.rewrite(t, gh, h, v)
+			cr := gh.checks[101] // run 42's
+			if !strings.Contains(cr.Title+cr.Summary, tc.says) || !strings.Contains(cr.Summary, "workflow run 42") {
+				t.Errorf("run 42's check run does not say %q:\n%s\n%s", tc.says, cr.Title, cr.Summary)
+			}
+			id, body := onlyComment(t, gh, 7)
+			if id != first || !strings.Contains(body, "workflow run 43") || strings.Contains(body, "workflow run 42") {
+				t.Errorf("comment %d after run 42's rewrite, want run 43's report in comment %d:\n%s", id, first, body)
+			}
+		})
+	}
+}
+
+// TestJobCancelUpdatesTheComment: a later run of the pull request cancelled
+// when its job is queued (a workflow_job delivery) updates runpolicy's one
+// comment on it, written by an earlier run's workflow_run, instead of
+// adding a second.
+func TestJobCancelUpdatesTheComment(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	gh.files[testRepo+"/"+testPath+"@"+testSHA] = deniedWorkflow
+	shared := &runs{store: st, judge: newTestJudge(gh, st, &fakeEngine{}), actor: newTestActor(gh, st)}
+	if o, err := (runHandler{shared}).Handle(ctx, runDeliveryOf(t, "d1", runObject(42, 1, testPath, testRepo, 7))); err != nil ||
+		o.note() != "judged: deny" {
+		t.Fatalf("run 42: %q, %v", o.note(), err)
+	}
+	first, _ := onlyComment(t, gh, 7)
+
+	gh.runs[43] = runObject(43, 1, testPath, testRepo, 7)
+	if o, err := (jobHandler{shared}).Handle(ctx, jobDeliveryOf(t, "d2", 555, 43, 1)); err != nil || o.note() != "judged: deny" {
+		t.Fatalf("job of run 43: %q, %v", o.note(), err)
+	}
+	id, body := onlyComment(t, gh, 7)
+	if id != first || gh.count("cancel 43") != 1 || gh.count("create comment") != 1 || gh.count(fmt.Sprintf("update comment %d", id)) != 1 ||
+		!strings.Contains(body, "workflow run 43") || strings.Contains(body, "workflow run 42") {
+		t.Errorf("comment %d (first %d), calls %q; want the first comment updated to run 43:\n%s", id, first, gh.calls, body)
+	}
+}
+
+// TestActorReportsWhatTheCancelCameTo: the reports of a run the actor
+// cancels say what GitHub answered: a run already over, or, after a try
+// that may have sent the cancel, a cancel GitHub has not confirmed.
+func TestActorReportsWhatTheCancelCameTo(t *testing.T) {
+	for _, tc := range []struct {
+		name, status string
+		earlierTry   bool // an earlier try claimed the cancel and may have sent it
+		title, done  string
+	}{
+		{"already over", "completed", false, "Denied: 1 policy violation; the run was already over", "the run was already over."},
+		{"not confirmed", "in_progress", true, "Denied: 1 policy violation; cancel not confirmed", "GitHub has not confirmed the cancel."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			gh, st := newFakeGitHub(), newMemStore()
+			a := newTestActor(gh, st)
+			gh.status[42] = tc.status
+			if tc.earlierTry {
+				if _, err := st.Claim(ctx, testKey, actionCancel, "decision-1", 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := a.act(ctx, testVerdict("decision-1", true, 7), discard()); err != nil {
+				t.Fatal(err)
+			}
+			_, body := onlyComment(t, gh, 7)
+			cr := gh.checks[101]
+			if cr.Title != tc.title || !strings.Contains(cr.Summary, tc.done) || !strings.Contains(body, tc.title) ||
+				!strings.Contains(body, tc.done) || strings.Contains(body+cr.Summary, "stopped") {
+				t.Errorf("check run %q:\n%s\ncomment:\n%s\nwant %q, %q", cr.Title, cr.Summary, body, tc.title, tc.done)
+			}
+		})
 	}
 }

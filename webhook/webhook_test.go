@@ -228,17 +228,34 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+// sampleVerdicts are the golden reports' verdicts, by golden file suffix:
+// a cancel GitHub accepted, dry-run findings, a cancel that found the run
+// over, one GitHub has not confirmed, and a cancel with warnings.
+func sampleVerdicts() map[string]*verdict {
+	over, unconfirmed, warned := sampleVerdict(true), sampleVerdict(true), sampleVerdict(true)
+	over.cancelResult = string(github.CancelFinished)
+	unconfirmed.cancelResult = refCancelUnconfirmed
+	warned.Result.Warnings = []engine.Violation{
+		{Policy: "runner_labels", Message: "job build chooses its runner at run time (${{ matrix.os }}): runner_labels cannot judge it from the file, only when the job is queued",
+			Job: "build", Line: 9},
+		{Policy: "allowed_actions", Message: "job build runs container image ${{ vars.IMAGE }}, which is chosen at run time: allowed_actions cannot judge it from the file",
+			Job: "build"},
+	}
+	return map[string]*verdict{"cancel-true": sampleVerdict(true), "cancel-false": sampleVerdict(false),
+		"cancel-over": over, "cancel-unconfirmed": unconfirmed, "warnings": warned}
+}
+
 func TestCommentGolden(t *testing.T) {
 	tmpl := template.Must(NewCommentTemplate(DefaultCommentTemplate))
-	for _, cancel := range []bool{true, false} {
-		body, err := commentBody(tmpl, sampleVerdict(cancel))
+	for name, v := range sampleVerdicts() {
+		body, err := commentBody(tmpl, v)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasSuffix(body, commentMarker) {
 			t.Errorf("comment lacks the marker: %q", body)
 		}
-		golden(t, fmt.Sprintf("comment-cancel-%v.md", cancel), body)
+		golden(t, "comment-"+name+".md", body)
 	}
 	custom, err := NewCommentTemplate("{{range .Violations}}{{.Policy}} {{end}}on {{.Repository}}#{{.RunID}}")
 	if err != nil {
@@ -255,15 +272,16 @@ func TestCommentGolden(t *testing.T) {
 
 func TestCheckRun(t *testing.T) {
 	for _, tc := range []struct {
-		cancel     bool
+		name       string
 		conclusion string
 		title      string
 		levels     string // annotation level@line, in order
 	}{
-		{true, "failure", "Run cancelled: 1 policy violation", "[failure@12 warning@17]"},
-		{false, "neutral", "1 policy finding (dry run, not cancelled)", "[warning@17]"},
+		{"cancel-true", "failure", "Run cancelled: 1 policy violation", "[failure@12 warning@17]"},
+		{"cancel-false", "neutral", "1 policy finding (dry run, not cancelled)", "[warning@17]"},
+		{"warnings", "failure", "Run cancelled: 1 policy violation", "[failure@12 warning@17 notice@9 notice@1]"},
 	} {
-		v := sampleVerdict(tc.cancel)
+		v := sampleVerdicts()[tc.name]
 		cr := checkRun(v)
 		if cr.Name != "runpolicy / .github/workflows/ci.yml" || cr.HeadSHA != v.Run.HeadSHA || cr.Conclusion != tc.conclusion || cr.Title != tc.title ||
 			cr.ExternalID != "run-42-attempt-2" {
@@ -279,7 +297,7 @@ func TestCheckRun(t *testing.T) {
 		if fmt.Sprint(levels) != tc.levels {
 			t.Errorf("annotations = %v, want %s (enforced first)", levels, tc.levels)
 		}
-		golden(t, fmt.Sprintf("check-run-cancel-%v.md", tc.cancel), cr.Summary)
+		golden(t, "check-run-"+tc.name+".md", cr.Summary)
 	}
 }
 

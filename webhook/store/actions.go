@@ -153,6 +153,25 @@ func (s *Store) Complete(ctx context.Context, key RunKey, name, owner, ref strin
 	return nil
 }
 
+// Mark records ref on an action whoever writes it, the last write
+// winning: what a pull request's one comment shows now, which every run of
+// the pull request changes. It creates the action, done, when there is
+// none, and dates it from the write, so that retention prunes it only
+// once no run has written it for that long.
+func (s *Store) Mark(ctx context.Context, key RunKey, name, owner, ref string) error {
+	now := time.Now().UnixNano()
+	_, err := s.exec(ctx, `INSERT INTO runpolicy_run_action
+		(repository, run_id, run_attempt, action, owner, level, ref, created_at, done_at)
+		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)
+		ON CONFLICT (repository, run_id, run_attempt, action) DO UPDATE
+		SET owner = excluded.owner, ref = excluded.ref, created_at = excluded.created_at, done_at = excluded.done_at`,
+		key.Repository, key.RunID, key.Attempt, name, owner, ref, now, now)
+	if err != nil {
+		return fmt.Errorf("store: mark %s on %s: %w", name, key, err)
+	}
+	return nil
+}
+
 // Raise lifts a completed action's level to level and reports whether this
 // call did it; exactly one caller wins, and it updates what was created.
 func (s *Store) Raise(ctx context.Context, key RunKey, name string, level int) (bool, error) {

@@ -245,6 +245,31 @@ func TestActionsHaveOneOwner(t *testing.T) {
 	}
 }
 
+// A marked action holds the last write, whoever made it, and is done.
+func TestActionMarked(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t, dsn, nil)
+			key := RunKey{Repository: "acme/api", RunID: 0, Attempt: 7}
+			if err := s.Mark(ctx, key, "shows", "dec-1", "42/1"); err != nil {
+				t.Fatal(err)
+			}
+			first, err := s.Action(ctx, key, "shows")
+			if err != nil || first.Ref != "42/1" || first.Owner != "dec-1" || !first.Done() {
+				t.Fatalf("after the first mark: %+v, %v", first, err)
+			}
+			if err := s.Mark(ctx, key, "shows", "dec-2", "43/1"); err != nil {
+				t.Fatal(err)
+			}
+			if a, err := s.Action(ctx, key, "shows"); err != nil || a.Ref != "43/1" || a.Owner != "dec-2" || !a.Done() ||
+				a.CreatedAt.Before(first.CreatedAt) {
+				t.Fatalf("after a later mark: %+v, %v; want the later write", a, err)
+			}
+		})
+	}
+}
+
 // An action claimed and not finished stays its owner's until the owner's
 // delivery gives up and hands it back; then exactly one decision takes it
 // over, and knows that it is not fresh.
