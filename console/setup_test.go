@@ -192,7 +192,12 @@ func (e *env) seed() {
 	denied := add("api-deny", "acme/api", 1001, store.OutcomeDeny, now.Add(-3*time.Hour),
 		testLog("acme/api", 1001, ".github/workflows/changes.yml", "feature", "pull_request", strings.Repeat("a", 40), "", "",
 			[]map[string]any{{"policy": "compromised_actions", "mode": "enforce", "message": "tj-actions/changed-files@v45 is compromised",
-				"job": "changes", "step": step, "uses": "tj-actions/changed-files@v45", "line": 8, "via": []string{}}}))
+				"job": "changes", "step": step, "uses": "tj-actions/changed-files@v45", "line": 8, "details": map[string]any{"via": []string{}}},
+				// The same, reached through actions the workflow uses:
+				// the chain is in details.via, as the engine logs it.
+				{"policy": "compromised_actions", "mode": "enforce", "message": "tj-actions/changed-files@v46 is compromised, two actions down",
+					"job": "changes", "step": 0, "uses": "tj-actions/changed-files@v46", "line": 7,
+					"details": map[string]any{"via": []string{"actions/checkout@v4", "acme/nested-composite@v1"}}}}))
 	key := store.RunKey{Repository: "acme/api", RunID: 1001, Attempt: 1}
 	for _, a := range []string{"cancel", "check_run", "comment:12"} {
 		if _, err := e.st.Claim(ctx, key, a, denied, 2); err != nil {
