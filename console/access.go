@@ -57,3 +57,10 @@ func (c *Console) access(ctx context.Context, sess *session, token string) (*acc
 	c.cache.Add(sess.ID, a)
 	return a, nil
 }
+
+// administers reports whether the user may act on a repository's behalf
+// (revoke its approvals): a console_admins member on every one, an
+// organization owner on their organizations'. Reading it is not enough.
+func (a *access) administers(repository string) bool {
+	return a.scope.All || store.Scope{Owners: a.scope.Owners}.Allows(repository)
+}

@@ -20,7 +20,8 @@ func count(t *testing.T, body string) string {
 }
 
 // Every page, as a user who cannot read acme/secret: no trace of it in
-// lists, counts, plots, filters, one evaluation by id or its input document.
+// lists, counts, plots, filters, one evaluation by id or its input
+// document, or approvals.
 func TestNoTraceOfUnreadableRepositories(t *testing.T) {
 	e := newEnv(t, nil)
 	base := e.con.Path()
@@ -43,11 +44,13 @@ func TestNoTraceOfUnreadableRepositories(t *testing.T) {
 		{"alice", base + "evaluations/" + secret + "/input.json", http.StatusNotFound, ""},
 		{"alice", base + "policies", http.StatusNotFound, ""},
 		{"alice", base + "policies?repository=acme/secret", http.StatusNotFound, ""},
+		{"alice", base + "approvals", http.StatusOK, ""},
 		{"dave", base, http.StatusOK, "0"},
 		{"dave", base + "?organization=acme", http.StatusOK, "0"},
 		{"dave", base + "evaluations/" + secret, http.StatusNotFound, ""},
 		{"dave", base + "evaluations/" + e.ids["api-deny"], http.StatusNotFound, ""},
 		{"dave", base + "policies", http.StatusNotFound, ""},
+		{"dave", base + "approvals", http.StatusOK, ""},
 	} {
 		t.Run(tc.login+" "+tc.path, func(t *testing.T) {
 			status, body := e.get(e.user(tc.login), tc.path)

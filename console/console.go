@@ -1,7 +1,8 @@
 // Package console is runpolicy's web console, served by `runpolicy serve`
 // beside the webhook: the evaluations (decisions) it made, one evaluation
 // with its findings and input document, the inventory of the actions
-// runs used, the active policies, and replays of a candidate policy.
+// runs used, the active policies, the approvals of workflow versions,
+// and replays of a candidate policy.
 //
 // Users sign in with GitHub through the App's own user authorization (the
 // OAuth web flow). Each sees only the repositories they can read on
@@ -38,6 +39,8 @@ type Store interface {
 	EvaluationStats(ctx context.Context, f store.EvaluationFilter, top int) (store.EvaluationStats, error)
 	Evaluation(ctx context.Context, scope store.Scope, id string) (*store.Decision, []store.Action, error)
 	Inventory(ctx context.Context, q store.InventoryQuery) ([]store.InventoryEntry, bool, error)
+	ApprovalsIn(ctx context.Context, scope store.Scope, limit int) ([]store.Approval, error)
+	Approval(ctx context.Context, id string) (store.Approval, error)
 }
 
 // Engine is what the console reads of the policy engine (*engine.Engine).
@@ -69,6 +72,9 @@ type Options struct {
 	// Replays runs the Replay page's replays (*replay.Runner); nil leaves
 	// the page out.
 	Replays Replays
+	// Revoke revokes the Approvals page's approvals; nil lists them
+	// without a way to revoke.
+	Revoke Revoke
 	// HTTPClient makes the GitHub calls (default: 10s timeout).
 	HTTPClient *http.Client
 	// AccessTTL is how long what GitHub said a user may read is trusted
@@ -174,6 +180,8 @@ func (c *Console) routes() http.Handler {
 	mux.HandleFunc("GET "+b+"evaluations/{id}/input.json", c.page(c.inputDocument))
 	mux.HandleFunc("GET "+b+"policies", c.page(c.policies))
 	mux.HandleFunc("GET "+b+"inventory", c.page(c.inventory))
+	mux.HandleFunc("GET "+b+"approvals", c.page(c.approvals))
+	mux.HandleFunc("POST "+b+"approvals/{id}/revoke", c.page(c.revokeApproval))
 	mux.HandleFunc("GET "+b+"replays", c.page(c.replays))
 	mux.HandleFunc("POST "+b+"replays", c.page(c.startReplay))
 	mux.HandleFunc("GET "+b+"replays/{id}", c.page(c.replay))

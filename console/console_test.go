@@ -393,10 +393,16 @@ func TestEvaluationPage(t *testing.T) {
 		"builtin-rev", "rego_query_eval", "1.5 ms", // bundles, timings
 		`href="/evaluations/dec-api-deny/input.json"`, "&#34;schema_version&#34;: 1", // input document
 		"octocat", "pull_request", "feature", // run context
+		// The chain of the finding reached through two actions, and its line.
+		`<p class="via">Reached through: <code>actions/checkout@v4</code> → <code>acme/nested-composite@v1</code> → <code>tj-actions/changed-files@v46</code></p>`,
+		`<span class="line hit"><span class="n">7</span>      - uses: actions/checkout@v4</span>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %q", want)
 		}
+	}
+	if n := strings.Count(body, "Reached through"); n != 1 {
+		t.Errorf("%d chains, want 1: a direct reference has none", n)
 	}
 	// The source was read with alice's own token.
 	var read bool

@@ -12,7 +12,7 @@ import (
 // pages are the parsed templates, one set per page, each with the layout.
 type pages map[string]*template.Template
 
-var pageNames = []string{"login", "error", "evaluations", "evaluation", "policies", "inventory", "replays", "replay"}
+var pageNames = []string{"login", "error", "evaluations", "evaluation", "policies", "inventory", "approvals", "replays", "replay"}
 
 func parsePages() (pages, error) {
 	funcs := template.FuncMap{
@@ -40,7 +40,7 @@ func parsePages() (pages, error) {
 // common is what every page's layout shows.
 type common struct {
 	Base, Title string
-	// Nav names the current section (evaluations, policies).
+	// Nav names the current section (evaluations, approvals, policies, …).
 	Nav   string
 	Login string
 	CSRF  string

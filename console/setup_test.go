@@ -17,6 +17,7 @@ import (
 	"github.com/runpolicy/runpolicy/bundles"
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/test/fakegithub"
+	"github.com/runpolicy/runpolicy/webhook"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
@@ -111,8 +112,13 @@ func newEnv(t *testing.T, mod func(*Options)) *env {
 	}
 	e := &env{t: t, gh: gh, st: st, ids: map[string]string{}, logs: &logBuffer{}, clients: map[string]*http.Client{}}
 	e.seed()
+	e.seedApprovals()
 	o := Options{ClientID: clientID, ClientSecret: clientSecret, SessionKey: []byte(sessionKey), Admins: "acme/security",
 		APIURL: gh.URL(), Store: st, Engine: eng, Logger: testLogger(e.logs),
+		// The admin API's revoke, on the same store.
+		Revoke: func(ctx context.Context, id, by string) (store.Approval, bool, error) {
+			return webhook.RevokeApproval(ctx, st, "console-test", id, by)
+		},
 		Bundles: func() []bundles.SourceStatus {
 			return []bundles.SourceStatus{{Name: "builtin", Type: "builtin", Revision: "builtin-rev"},
 				{Name: "org", Type: "git", URL: "https://github.com/acme/policies.git", Revision: "abc123",
@@ -186,7 +192,12 @@ func (e *env) seed() {
 	denied := add("api-deny", "acme/api", 1001, store.OutcomeDeny, now.Add(-3*time.Hour),
 		testLog("acme/api", 1001, ".github/workflows/changes.yml", "feature", "pull_request", strings.Repeat("a", 40), "", "",
 			[]map[string]any{{"policy": "compromised_actions", "mode": "enforce", "message": "tj-actions/changed-files@v45 is compromised",
-				"job": "changes", "step": step, "uses": "tj-actions/changed-files@v45", "line": 8, "via": []string{}}}))
+				"job": "changes", "step": step, "uses": "tj-actions/changed-files@v45", "line": 8, "details": map[string]any{"via": []string{}}},
+				// The same, reached through actions the workflow uses:
+				// the chain is in details.via, as the engine logs it.
+				{"policy": "compromised_actions", "mode": "enforce", "message": "tj-actions/changed-files@v46 is compromised, two actions down",
+					"job": "changes", "step": 0, "uses": "tj-actions/changed-files@v46", "line": 7,
+					"details": map[string]any{"via": []string{"actions/checkout@v4", "acme/nested-composite@v1"}}}}))
 	key := store.RunKey{Repository: "acme/api", RunID: 1001, Attempt: 1}
 	for _, a := range []string{"cancel", "check_run", "comment:12"} {
 		if _, err := e.st.Claim(ctx, key, a, denied, 2); err != nil {
@@ -204,6 +215,37 @@ func (e *env) seed() {
 	add("globex", "globex/tool", 3001, store.OutcomeAllow, now.Add(-30*time.Minute),
 		testLog("globex/tool", 3001, ".github/workflows/ci.yml", "main", "push", strings.Repeat("c", 40), "", "",
 			[]map[string]any{{"policy": "harden_runner", "mode": "dry_run", "message": "no harden-runner", "job": "build"}}))
+}
+
+// seedApprovals records approvals of workflow versions: of acme/api one
+// active, one expired and one revoked; one of acme/secret (with the
+// hidden markers) and one of globex/tool.
+func (e *env) seedApprovals() {
+	ctx := context.Background()
+	now := time.Now().UTC()
+	for _, a := range []store.Approval{
+		{ID: "ap-api", Repository: "acme/api", WorkflowPath: ".github/workflows/changes.yml", Policies: []string{"secret_exfiltration", "harden_runner"},
+			Approver: "maintainer-mona", RunID: 1001, DecisionID: e.ids["api-deny"], CreatedAt: now.Add(-90 * time.Minute), ExpiresAt: now.Add(24 * time.Hour)},
+		{ID: "ap-api-expired", Repository: "acme/api", WorkflowPath: ".github/workflows/build.yml", Policies: []string{"allowed_actions"},
+			Approver: "maintainer-max", RunID: 1002, CreatedAt: now.Add(-72 * time.Hour), ExpiresAt: now.Add(-48 * time.Hour)},
+		{ID: "ap-api-revoked", Repository: "acme/api", WorkflowPath: ".github/workflows/release.yml", Policies: []string{"harden_runner"},
+			Approver: "maintainer-mia", RunID: 1003, CreatedAt: now.Add(-96 * time.Hour)},
+		{ID: "ap-secret", Repository: "acme/secret", WorkflowPath: ".github/workflows/hidden-pipeline.yml", Policies: []string{"hidden_policy"},
+			Approver: "owner-olga", RunID: 2001, DecisionID: e.ids["secret"], CreatedAt: now.Add(-time.Hour),
+			Files: map[string]string{".github/workflows/hidden-pipeline.yml": strings.Repeat("f00dfeed", 8)}},
+		{ID: "ap-globex", Repository: "globex/tool", WorkflowPath: ".github/workflows/ci.yml", Policies: []string{"allowed_actions"},
+			Approver: "globex-gus", RunID: 3001, CreatedAt: now.Add(-20 * time.Minute)},
+	} {
+		if a.Files == nil {
+			a.Files = map[string]string{a.WorkflowPath: strings.Repeat("ab", 32)}
+		}
+		if _, err := e.st.SaveApproval(ctx, a); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if _, err := e.st.RevokeApproval(ctx, "ap-api-revoked", "security-sam", now.Add(-24*time.Hour)); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // noRedirects is a client with a cookie jar that stops at each redirect,

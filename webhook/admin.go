@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -141,37 +142,68 @@ func (a *admin) approvals(c echo.Context) error {
 // default "admin"): runs of that version are judged without it from now
 // on. The revoke is an event in the decision log.
 func (a *admin) revoke(c echo.Context) error {
-	ctx := c.Request().Context()
 	by := c.QueryParam("by")
 	if by == "" {
 		by = "admin"
 	}
-	now := time.Now().UTC()
-	revoked, err := a.store.RevokeApproval(ctx, c.Param("id"), by, now)
+	ap, revoked, err := RevokeApproval(c.Request().Context(), a.store, a.instance, c.Param("id"), by)
 	if errors.Is(err, store.ErrNotFound) {
 		return c.JSON(http.StatusNotFound, map[string]string{"status": "no such approval"})
 	}
 	if err != nil {
 		return err
 	}
-	ap, err := a.store.Approval(ctx, c.Param("id"))
-	if err != nil {
-		return err
-	}
 	if !revoked {
 		return c.JSON(http.StatusOK, map[string]any{"status": "already revoked", "approval": ap})
 	}
-	l := approvalLog{DecisionID: uuid.NewString(), Labels: map[string]string{"app": "runpolicy", "id": a.instance},
+	a.log.Info("approval revoked", "approval", ap.ID, "repository", ap.Repository, "workflow", ap.WorkflowPath, "by", by)
+	return c.JSON(http.StatusOK, map[string]any{"status": "revoked", "approval": ap})
+}
+
+// RevokeStore is what a revoke reads and writes (*store.Store).
+type RevokeStore interface {
+	Approval(ctx context.Context, id string) (store.Approval, error)
+	RevokeApproval(ctx context.Context, id, by string, at time.Time) (bool, error)
+	SaveDecision(ctx context.Context, d store.Decision) (store.Decision, error)
+}
+
+// RevokeApproval revokes an approval for by (who revoked, as the decision
+// log names them) and records the revoke as an event in the decision log:
+// the admin API's revoke and the web console's. instance names this
+// process in the log. revoked is false, and nothing is recorded, when the
+// approval was revoked already; store.ErrNotFound when there is none.
+func RevokeApproval(ctx context.Context, st RevokeStore, instance, id, by string) (ap store.Approval, revoked bool, err error) {
+	now := time.Now().UTC()
+	revoked, err = st.RevokeApproval(ctx, id, by, now)
+	if err != nil {
+		return store.Approval{}, false, err
+	}
+	if ap, err = st.Approval(ctx, id); err != nil {
+		return store.Approval{}, false, err
+	}
+	if !revoked {
+		return ap, false, nil
+	}
+	l := approvalLog{DecisionID: uuid.NewString(), Labels: map[string]string{"app": "runpolicy", "id": instance},
 		Path: approvalPath, Timestamp: now, DeliveryID: "revoke-" + ap.ID, Event: eventRevoke, Outcome: outcomeRevoked,
 		By: by, Decision: ap.DecisionID, Approval: &ap}
 	raw, err := json.Marshal(l)
 	if err != nil {
-		return err
+		return store.Approval{}, false, fmt.Errorf("encode the revoke of approval %s: %w", ap.ID, err)
 	}
-	if _, err := a.store.SaveDecision(ctx, store.Decision{ID: l.DecisionID, DeliveryID: l.DeliveryID, Event: eventRevoke,
+	if _, err := st.SaveDecision(ctx, store.Decision{ID: l.DecisionID, DeliveryID: l.DeliveryID, Event: eventRevoke,
 		Repository: ap.Repository, RunID: ap.RunID, Outcome: outcomeRevoked, CreatedAt: now, Log: raw}); err != nil {
-		return err
+		return store.Approval{}, false, fmt.Errorf("record the revoke of approval %s: %w", ap.ID, err)
 	}
-	a.log.Info("approval revoked", "approval", ap.ID, "repository", ap.Repository, "workflow", ap.WorkflowPath, "by", by)
-	return c.JSON(http.StatusOK, map[string]any{"status": "revoked", "approval": ap})
+	return ap, true, nil
+}
+
+// RevokeApproval revokes an approval as the admin API does, naming by as
+// who revoked: the console's revoke.
+func (s *Server) RevokeApproval(ctx context.Context, id, by string) (store.Approval, bool, error) {
+	ap, revoked, err := RevokeApproval(ctx, s.store, s.instance, id, by)
+	if err == nil && revoked {
+		s.log.Info("approval revoked", "approval", ap.ID, "repository", ap.Repository, "workflow", ap.WorkflowPath, "by", by)
+	}
+	return ap, revoked, err
 }

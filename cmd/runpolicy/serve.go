@@ -153,7 +153,7 @@ func mountConsole(cfg *serveConfig, srv *webhook.Server, eng *engine.Engine, mgr
 	}
 	con, err := console.New(console.Options{Path: cfg.ConsolePath, ClientID: cfg.ClientID, ClientSecret: secret,
 		SessionKey: key, Admins: cfg.ConsoleAdmins, APIURL: cfg.GitHubAPIURL, Store: srv.Store(), Engine: eng,
-		Bundles: mgr.Status, Replays: srv.Replays(), HTTPClient: &http.Client{Timeout: cmp.Or(cfg.GitHubTimeout, 10*time.Second)},
+		Bundles: mgr.Status, Replays: srv.Replays(), Revoke: srv.RevokeApproval, HTTPClient: &http.Client{Timeout: cmp.Or(cfg.GitHubTimeout, 10*time.Second)},
 		Logger: logger.With("component", "console")})
 	if err != nil {
 		return err

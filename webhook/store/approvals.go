@@ -91,15 +91,27 @@ func (s *Store) ApprovalsFor(ctx context.Context, repository, workflowPath strin
 // Approvals lists approvals, newest first: those of a repository when
 // repository is not empty, at most limit (default 100, at most 1000).
 func (s *Store) Approvals(ctx context.Context, repository string, limit int) ([]Approval, error) {
+	cond, args := "1 = 1", []any{}
+	if repository != "" {
+		cond, args = "repository = ?", []any{repository}
+	}
+	return s.listApprovals(ctx, cond, args, limit)
+}
+
+// ApprovalsIn lists the approvals of the repositories a scope sees (the
+// zero Scope sees none), newest first, at most limit (default 100, at
+// most 1000): the console's list.
+func (s *Store) ApprovalsIn(ctx context.Context, scope Scope, limit int) ([]Approval, error) {
+	cond, args := scope.whereRepository("repository")
+	return s.listApprovals(ctx, cond, args, limit)
+}
+
+func (s *Store) listApprovals(ctx context.Context, cond string, args []any, limit int) ([]Approval, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = min(max(limit, 100), 1000)
 	}
-	q, args := "SELECT "+approvalColumns+" FROM runpolicy_approval", []any{}
-	if repository != "" {
-		q += " WHERE repository = ?"
-		args = append(args, repository)
-	}
-	rows, err := s.query(ctx, q+" ORDER BY created_at DESC, id LIMIT ?", append(args, limit)...)
+	rows, err := s.query(ctx, "SELECT "+approvalColumns+" FROM runpolicy_approval WHERE "+cond+
+		" ORDER BY created_at DESC, id LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: approvals: %w", err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -59,6 +60,50 @@ func TestApprovals(t *testing.T) {
 			}
 			if active, err := s.ApprovalsFor(ctx, "acme/api", ".github/workflows/ci.yml", now); err != nil || len(active) != 0 {
 				t.Errorf("ApprovalsFor after the revoke = %+v, %v", active, err)
+			}
+		})
+	}
+}
+
+// TestApprovalsInScope: the console's list holds the approvals of the
+// repositories a scope sees, by owner or by name and whatever the case,
+// newest first, and nothing of any other repository.
+func TestApprovalsInScope(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t, dsn, nil)
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			// acme-tools and acmeX share acme's first letters: an owner
+			// of acme sees neither.
+			for i, repo := range []string{"Acme/API", "acme/secret", "acme-tools/x", "acmeX/y", "globex/tool"} {
+				a := Approval{ID: "d-" + repo, Repository: repo, WorkflowPath: ".github/workflows/ci.yml",
+					Files: map[string]string{".github/workflows/ci.yml": "aa"}, Approver: "mona", CreatedAt: now.Add(time.Duration(i) * time.Minute)}
+				if _, err := s.SaveApproval(ctx, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, tc := range []struct {
+				scope Scope
+				want  string
+			}{
+				{Scope{}, ""},
+				{Scope{All: true}, "globex/tool acmeX/y acme-tools/x acme/secret Acme/API"},
+				{Scope{Owners: []string{"ACME"}}, "acme/secret Acme/API"},
+				{Scope{Repositories: []string{"acme/api"}}, "Acme/API"},
+				{Scope{Owners: []string{"globex"}, Repositories: []string{"acme/api", "acmex/y"}}, "globex/tool acmeX/y Acme/API"},
+			} {
+				list, err := s.ApprovalsIn(ctx, tc.scope, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, a := range list {
+					got = append(got, a.Repository)
+				}
+				if strings.Join(got, " ") != tc.want {
+					t.Errorf("%+v: %q, want %q", tc.scope, strings.Join(got, " "), tc.want)
+				}
 			}
 		})
 	}

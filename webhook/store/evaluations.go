@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // OutcomeDryRun selects allowed decisions with dry-run findings: the
@@ -256,6 +257,33 @@ func (sc Scope) where() (string, []any) {
 	}
 	in("d.owner", sc.Owners)
 	in("d.repository_key", sc.Repositories)
+	if len(parts) == 0 {
+		return "1 = 0", nil
+	}
+	return "(" + strings.Join(parts, " OR ") + ")", args
+}
+
+// whereRepository is the scope as a condition on a column holding
+// owner/name as GitHub spells it, for tables without the decision
+// table's lower-cased owner and repository columns (approvals).
+func (sc Scope) whereRepository(col string) (string, []any) {
+	if sc.All {
+		return "1 = 1", nil
+	}
+	var parts []string
+	var args []any
+	for _, o := range sc.Owners {
+		// The owner's prefix, "owner/": LIKE would read _ and % in it.
+		prefix := strings.ToLower(o) + "/"
+		parts = append(parts, "substr(LOWER("+col+"), 1, ?) = ?")
+		args = append(args, utf8.RuneCountInString(prefix), prefix)
+	}
+	if len(sc.Repositories) > 0 {
+		parts = append(parts, "LOWER("+col+") IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(sc.Repositories)), ", ")+")")
+		for _, r := range sc.Repositories {
+			args = append(args, strings.ToLower(r))
+		}
+	}
 	if len(parts) == 0 {
 		return "1 = 0", nil
 	}
