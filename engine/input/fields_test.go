@@ -114,6 +114,7 @@ jobs:
     env: ${{ fromJSON(inputs.env) }}
     steps:
       - run: make
+        env: ${{ fromJSON(inputs.step_env) }}
   call:
     needs: [forms]
     uses: acme/flows/.github/workflows/deploy.yml@v1
@@ -171,12 +172,21 @@ jobs:
 	if len(forms.Env) != 0 || forms.Env == nil {
 		t.Errorf("forms: env %v, want {} for an expression", forms.Env)
 	}
-	found := false
-	for _, u := range f.Unmodeled {
-		found = found || (u.Job == "forms" && u.Line == 39 && strings.Contains(u.Message, "fromJSON(inputs.env)"))
+	if s := forms.Steps[0]; len(s.Env) != 0 || s.Env == nil {
+		t.Errorf("forms: step env %v, want {} for an expression", s.Env)
 	}
-	if !found {
+	// Each env: written as one expression is reported where it is: the
+	// job's at the job, the step's at its step.
+	jobEnv, stepEnv := false, false
+	for _, u := range f.Unmodeled {
+		jobEnv = jobEnv || (u.Job == "forms" && u.Step == nil && u.Line == 39 && strings.Contains(u.Message, "fromJSON(inputs.env)"))
+		stepEnv = stepEnv || (u.Job == "forms" && u.Step != nil && *u.Step == 0 && u.Line == 42 && strings.Contains(u.Message, "fromJSON(inputs.step_env)"))
+	}
+	if !jobEnv {
 		t.Errorf("unmodeled = %+v, want the env expression of job forms", f.Unmodeled)
+	}
+	if !stepEnv {
+		t.Errorf("unmodeled = %+v, want the env expression of job forms, step 0", f.Unmodeled)
 	}
 	if !maps.Equal(call.With, map[string]string{"Target": "prod", "count": "3"}) || !maps.Equal(call.SecretsMap, map[string]string{"token": "${{ secrets.DEPLOY }}"}) {
 		t.Errorf("call: with %v secrets %v", call.With, call.SecretsMap)
