@@ -18,6 +18,8 @@ type Facts struct {
 	Concurrency  *Concurrency        `json:"concurrency"`
 	Permissions  *Permissions        `json:"permissions"`
 	On           map[string]*Trigger `json:"on"`
+	Expressions  []Expression        `json:"expressions"`
+	Lines        WorkflowLines       `json:"lines"`
 
 	// lazy holds the OPA values of the fields above, built once on first
 	// use by Document.Value; nil for Facts not made by Parse.
@@ -68,6 +70,8 @@ func Build(f *Facts, c Context) *Document {
 			Concurrency: f.Concurrency,
 			Permissions: f.Permissions,
 			On:          f.On,
+			Expressions: f.Expressions,
+			Lines:       f.Lines,
 		},
 		Jobs:         f.Jobs,
 		Uses:         f.Uses,

@@ -122,6 +122,46 @@ type Workflow struct {
 	Permissions *Permissions `json:"permissions"`
 	// On has one entry per trigger (the names of Triggers) with its filters.
 	On map[string]*Trigger `json:"on"`
+	// Expressions are the ${{ }} of the workflow's own keys (name,
+	// run-name, on, env, defaults, concurrency), in file order.
+	Expressions []Expression `json:"expressions"`
+	// Lines are the lines of env and defaults (see Lines).
+	Lines WorkflowLines `json:"lines"`
+}
+
+// The lines of the facts that are a scalar, a list or a string map, which
+// have no line field of their own. For a scalar (if, timeout-minutes, an
+// env: written as one expression) it is the line of the value, which is
+// the key's unless the value starts on a line below; for a list or a
+// mapping (needs, env, outputs, with, secrets) that of its first entry, as
+// actionlint's tree keeps no line for the key; for defaults that of the
+// defaults: key. A fact absent from the file, or an empty list or mapping,
+// has no line: its key is left out, so that a policy falls back on the
+// object's own line with object.get(x.lines, "env", x.line). Text an alias
+// repeats is on the line of its anchor, as for expressions.
+
+// WorkflowLines are the lines of a workflow's env and defaults.
+type WorkflowLines struct {
+	Env      int `json:"env,omitempty"`
+	Defaults int `json:"defaults,omitempty"`
+}
+
+// JobLines are the lines of a job's facts.
+type JobLines struct {
+	If             int `json:"if,omitempty"`
+	Env            int `json:"env,omitempty"`
+	Needs          int `json:"needs,omitempty"`
+	Outputs        int `json:"outputs,omitempty"`
+	TimeoutMinutes int `json:"timeout_minutes,omitempty"`
+	With           int `json:"with,omitempty"`
+	SecretsMap     int `json:"secrets_map,omitempty"`
+}
+
+// StepLines are the lines of a step's facts.
+type StepLines struct {
+	If   int `json:"if,omitempty"`
+	Env  int `json:"env,omitempty"`
+	With int `json:"with,omitempty"`
 }
 
 // Defaults are the defaults.run of a workflow.
@@ -278,6 +318,7 @@ type Job struct {
 	// Expressions are the ${{ }} of the job's own keys (not its steps'),
 	// in file order.
 	Expressions []Expression `json:"expressions"`
+	Lines       JobLines     `json:"lines"`
 }
 
 // Environment is a job's environment:.
@@ -359,6 +400,7 @@ type Step struct {
 	Env map[string]string `json:"env"`
 	// Expressions are the ${{ }} of the step, in file order.
 	Expressions []Expression `json:"expressions"`
+	Lines       StepLines    `json:"lines"`
 }
 
 // Script is what a run step runs.
@@ -375,13 +417,15 @@ type Script struct {
 	Line int `json:"line"`
 }
 
-// Expression is one ${{ }} expression of a step or a job; an if: is one
-// expression even without ${{ }}, as GitHub reads it.
+// Expression is one ${{ }} expression of a step, a job or the workflow;
+// an if: is one expression even without ${{ }}, as GitHub reads it.
 type Expression struct {
 	// Field is the key the expression is written under: run, if,
 	// with.<input>, env.<NAME>, or for a job outputs.<name>,
 	// secrets.<name>, and the job key for the others (runs-on, container,
-	// services.<name>, environment, concurrency, strategy, …).
+	// services.<name>, environment, concurrency, strategy, …); for the
+	// workflow env.<NAME>, or its key (name, run-name, on, env, defaults,
+	// concurrency).
 	Field string `json:"field"`
 	// Text is the expression inside ${{ }}, trimmed.
 	Text string `json:"text"`

@@ -14,7 +14,8 @@ import (
 
 // Every ${{ }} the walk (walk.go) reaches is parsed here, once, with
 // actionlint's expression parser: the secret scan reads the tree, and the
-// expressions of steps and jobs are recorded with the contexts they read.
+// expressions of steps, jobs and the workflow are recorded with the
+// contexts they read.
 // An expression that does not parse is a parse error of the workflow
 // (GitHub fails the run on it) and is still recorded, its contexts read
 // from its tokens.
@@ -100,7 +101,7 @@ func (n *normalizer) condition(s *actionlint.String, w where) {
 
 // expression parses the expression at the start of text (just after "${{")
 // and hands it to the secret scan and, where w records them, to the
-// expressions of the step or job. offset is where its ${{ is in the file,
+// expressions of the step, job or workflow. offset is where its ${{ is in the file,
 // start where text is. It returns how many bytes of text the expression
 // and its closing "}}" took, 0 when nothing closes it.
 func (n *normalizer) expression(text string, line, offset, start int, w where) int {

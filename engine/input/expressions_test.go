@@ -2,6 +2,7 @@ package input
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -242,5 +243,53 @@ func TestConditionParseErrors(t *testing.T) {
 				t.Errorf("parse errors = %+v, want one at 6:%d with %q", f.ParseErrors, tt.col, tt.message)
 			}
 		})
+	}
+}
+
+// TestWorkflowExpressions checks the expressions of the workflow's own
+// keys: each recorded with its field, text, contexts and line, as a job's
+// and a step's are, and counted against the same limits.
+func TestWorkflowExpressions(t *testing.T) {
+	const jobs = "jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: make\n"
+	tests := []struct {
+		name, src string
+		want      []Expression
+	}{
+		{"none", "on: push\nenv:\n  A: plain\n", []Expression{}},
+		{"env", "on: push\nenv:\n  T: ${{ github.event.issue.title }}\n",
+			[]Expression{{"env.T", "github.event.issue.title", []string{"github.event.issue.title"}, 3}}},
+		{"env as one expression", "on: push\nenv: ${{ fromJSON(inputs.env) }}\n",
+			[]Expression{{"env", "fromJSON(inputs.env)", []string{"inputs.env"}, 2}}},
+		{"run-name", "on: push\nrun-name: Deploy ${{ github.head_ref }} by @${{ github.actor }}\n",
+			[]Expression{{"run-name", "github.head_ref", []string{"github.head_ref"}, 2}, {"run-name", "github.actor", []string{"github.actor"}, 2}}},
+		{"concurrency", "on: push\nconcurrency:\n  group: ${{ github.workflow }}-${{ github.event.pull_request.head.ref }}\n  cancel-in-progress: ${{ github.ref != 'refs/heads/main' }}\n",
+			[]Expression{
+				{"concurrency", "github.workflow", []string{"github.workflow"}, 3},
+				{"concurrency", "github.event.pull_request.head.ref", []string{"github.event.pull_request.head.ref"}, 3},
+				{"concurrency", "github.ref != 'refs/heads/main'", []string{"github.ref"}, 4},
+			}},
+		{"defaults", "on: push\ndefaults:\n  run:\n    working-directory: ${{ inputs.dir }}\n",
+			[]Expression{{"defaults", "inputs.dir", []string{"inputs.dir"}, 4}}},
+		{"on", "on:\n  workflow_call:\n    inputs:\n      ref:\n        type: string\n        default: ${{ github.head_ref }}\n",
+			[]Expression{{"on", "github.head_ref", []string{"github.head_ref"}, 6}}},
+		{"file order", "run-name: ${{ inputs.b }}\non: push\nenv:\n  A: ${{ inputs.a }}\n",
+			[]Expression{{"run-name", "inputs.b", []string{"inputs.b"}, 1}, {"env.A", "inputs.a", []string{"inputs.a"}, 4}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := mustParse(t, tt.src+jobs)
+			if !reflect.DeepEqual(f.Expressions, tt.want) {
+				t.Errorf("workflow expressions = %+v, want %+v", f.Expressions, tt.want)
+			}
+			if j := f.Jobs["j"]; len(j.Expressions) != 0 || len(j.Steps[0].Expressions) != 0 {
+				t.Errorf("job expressions %+v, step expressions %+v, want none", j.Expressions, j.Steps[0].Expressions)
+			}
+		})
+	}
+
+	// They count against MaxExpressions like any other.
+	many := "on: push\nenv:\n  A: \"" + strings.Repeat("${{ a }}", MaxExpressions+1) + "\"\n" + jobs
+	if _, err := Parse("many.yml", []byte(many)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d ${{ }} expressions", MaxExpressions)) {
+		t.Errorf("Parse of %d workflow expressions: %v, want the limit named", MaxExpressions+1, err)
 	}
 }

@@ -176,3 +176,77 @@ func (n *normalizer) empty() map[string]string {
 	}
 	return n.none
 }
+
+// The lines of the facts above (see JobLines), 0 where the file has none.
+
+func stringLine(s *actionlint.String) int {
+	if s == nil || s.Pos == nil {
+		return 0
+	}
+	return s.Pos.Line
+}
+
+func floatLine(f *actionlint.Float) int {
+	if f == nil || f.Pos == nil {
+		return 0
+	}
+	return f.Pos.Line
+}
+
+// envLine is the line of an env: written as one expression, else that of
+// its first variable.
+func envLine(e *actionlint.Env) int {
+	switch {
+	case e == nil:
+		return 0
+	case e.Expression != nil:
+		return stringLine(e.Expression)
+	}
+	return firstLine(e.Vars, func(v *actionlint.EnvVar) *actionlint.String { return v.Name })
+}
+
+// valuesLine is the line of a list's first value.
+func valuesLine(values []*actionlint.String) int {
+	line := 0
+	for _, v := range values {
+		line = earlier(line, stringLine(v))
+	}
+	return line
+}
+
+func outputsLine(outputs map[string]*actionlint.Output) int {
+	return firstLine(outputs, func(o *actionlint.Output) *actionlint.String { return o.Name })
+}
+
+// inputsLine is the line of a step's first with: input.
+func inputsLine(e *actionlint.ExecAction) int {
+	return firstLine(e.Inputs, func(in *actionlint.Input) *actionlint.String { return in.Name })
+}
+
+// callLines are the lines of a reusable workflow call's first with: input
+// and first secret.
+func callLines(call *actionlint.WorkflowCall) (with, secrets int) {
+	with = firstLine(call.Inputs, func(in *actionlint.WorkflowCallInput) *actionlint.String { return in.Name })
+	secrets = firstLine(call.Secrets, func(s *actionlint.WorkflowCallSecret) *actionlint.String { return s.Name })
+	return with, secrets
+}
+
+// firstLine is the line of a mapping's first entry: the least line of the
+// entries' names (actionlint keeps the mapping in a Go map).
+func firstLine[T any](entries map[string]*T, name func(*T) *actionlint.String) int {
+	line := 0
+	for _, e := range entries {
+		if e != nil {
+			line = earlier(line, stringLine(name(e)))
+		}
+	}
+	return line
+}
+
+// earlier returns the lesser of two lines, either of which may be 0 (none).
+func earlier(a, b int) int {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
+}

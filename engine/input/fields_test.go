@@ -114,6 +114,7 @@ jobs:
     env: ${{ fromJSON(inputs.env) }}
     steps:
       - run: make
+        env: ${{ fromJSON(inputs.step_env) }}
   call:
     needs: [forms]
     uses: acme/flows/.github/workflows/deploy.yml@v1
@@ -171,17 +172,113 @@ jobs:
 	if len(forms.Env) != 0 || forms.Env == nil {
 		t.Errorf("forms: env %v, want {} for an expression", forms.Env)
 	}
-	found := false
-	for _, u := range f.Unmodeled {
-		found = found || (u.Job == "forms" && u.Line == 39 && strings.Contains(u.Message, "fromJSON(inputs.env)"))
+	if s := forms.Steps[0]; len(s.Env) != 0 || s.Env == nil {
+		t.Errorf("forms: step env %v, want {} for an expression", s.Env)
 	}
-	if !found {
+	// Each env: written as one expression is reported where it is: the
+	// job's at the job, the step's at its step.
+	jobEnv, stepEnv := false, false
+	for _, u := range f.Unmodeled {
+		jobEnv = jobEnv || (u.Job == "forms" && u.Step == nil && u.Line == 39 && strings.Contains(u.Message, "fromJSON(inputs.env)"))
+		stepEnv = stepEnv || (u.Job == "forms" && u.Step != nil && *u.Step == 0 && u.Line == 42 && strings.Contains(u.Message, "fromJSON(inputs.step_env)"))
+	}
+	if !jobEnv {
 		t.Errorf("unmodeled = %+v, want the env expression of job forms", f.Unmodeled)
+	}
+	if !stepEnv {
+		t.Errorf("unmodeled = %+v, want the env expression of job forms, step 0", f.Unmodeled)
 	}
 	if !maps.Equal(call.With, map[string]string{"Target": "prod", "count": "3"}) || !maps.Equal(call.SecretsMap, map[string]string{"token": "${{ secrets.DEPLOY }}"}) {
 		t.Errorf("call: with %v secrets %v", call.With, call.SecretsMap)
 	}
 	if !inherit.SecretsInherit || len(inherit.SecretsMap) != 0 || inherit.SecretsMap == nil {
 		t.Errorf("inherit: secrets_inherit %v secrets_map %v", inherit.SecretsInherit, inherit.SecretsMap)
+	}
+}
+
+// TestFactLines checks the line of each fact that has no line field of
+// its own, in each of its forms: a scalar's value, a list's or a mapping's
+// first entry in file order (not in Go map order), none when absent or
+// empty.
+func TestFactLines(t *testing.T) {
+	src := `on: push
+env:
+  B: two
+  A: one
+defaults:
+  run:
+    shell: bash
+jobs:
+  none:
+    runs-on: x
+    env: {}
+    steps:
+      - run: make
+  full:
+    needs: none
+    if: github.event_name == 'push'
+    runs-on: x
+    timeout-minutes: 30
+    env:
+      # Z is the first entry
+      Z: z
+      Y: y
+    outputs: {out: x, b: y}
+    steps:
+      - uses: actions/checkout@v4
+        if: >-
+          success()
+        env: ${{ fromJSON(inputs.env) }}
+        with:
+          ref: main
+          fetch-depth: 0
+  forms:
+    needs:
+      - none
+      - full
+    runs-on: x
+    timeout-minutes: ${{ inputs.t }}
+    steps:
+      - run: make
+        env:
+          X: x
+  call:
+    uses: acme/flows/.github/workflows/x.yml@v1
+    with:
+      b: 1
+      a: 2
+    secrets:
+      token: ${{ secrets.T }}
+  inherit:
+    uses: ./.github/workflows/x.yml
+    secrets: inherit
+`
+	f := mustParse(t, src)
+	if want := (WorkflowLines{Env: 3, Defaults: 5}); f.Lines != want {
+		t.Errorf("workflow lines = %+v, want %+v", f.Lines, want)
+	}
+	for _, tt := range []struct {
+		job   string
+		want  JobLines
+		steps []StepLines
+	}{
+		{"none", JobLines{}, []StepLines{{}}},
+		{"full", JobLines{If: 16, Env: 21, Needs: 15, Outputs: 23, TimeoutMinutes: 18}, []StepLines{{If: 26, Env: 28, With: 30}}},
+		{"forms", JobLines{Needs: 34, TimeoutMinutes: 37}, []StepLines{{Env: 41}}},
+		{"call", JobLines{With: 45, SecretsMap: 48}, nil},
+		{"inherit", JobLines{}, nil},
+	} {
+		j := f.Jobs[tt.job]
+		if j.Lines != tt.want {
+			t.Errorf("job %s: lines %+v, want %+v", tt.job, j.Lines, tt.want)
+		}
+		if len(j.Steps) != len(tt.steps) {
+			t.Fatalf("job %s: %d steps, want %d", tt.job, len(j.Steps), len(tt.steps))
+		}
+		for i, want := range tt.steps {
+			if got := j.Steps[i].Lines; got != want {
+				t.Errorf("job %s, step %d: lines %+v, want %+v", tt.job, i, got, want)
+			}
+		}
 	}
 }

@@ -63,6 +63,7 @@ func (n *normalizer) steps(j *actionlint.Job, id string, order int, job *Job, de
 		step := Step{
 			Index: i, Line: s.Pos.Line, Control: f.control, Background: f.background, Targets: f.targets,
 			If: optString(s.If), Env: n.envVars(s.Env, id, index, s.Pos.Line),
+			Lines: StepLines{If: stringLine(s.If), Env: envLine(s.Env)},
 		}
 		if step.Targets == nil {
 			step.Targets = []string{}
@@ -97,6 +98,7 @@ func (n *normalizer) steps(j *actionlint.Job, id string, order int, job *Job, de
 					step.With[in.Name.Value] = in.Value.Value
 				}
 			}
+			step.Lines.With = inputsLine(e)
 		case *actionlint.ExecRun:
 			step.Run = true
 			step.Script = n.script(e, defaults, s.Pos.Line)

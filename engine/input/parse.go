@@ -131,26 +131,33 @@ type normalizer struct {
 	inherited *JobPermissions
 	// none is the empty map of every absent mapping (fields.go).
 	none map[string]string
-	// scratch collects the expressions of one step or job at a time.
+	// scratch collects the expressions of the workflow, a job or a step,
+	// one at a time.
 	scratch []pendingExpr
 }
 
 func (n *normalizer) workflow(wf *actionlint.Workflow) {
-	top := where{jobOrder: -1, context: CtxOther}
-	n.text(wf.Name, top)
-	n.text(wf.RunName, top)
-	n.events(wf.On, top)
+	n.scratch = n.scratch[:0]
+	top := where{jobOrder: -1, context: CtxOther, exprs: &n.scratch}
+	n.text(wf.Name, top.under("name"))
+	n.text(wf.RunName, top.under("run-name"))
+	n.events(wf.On, top.under("on"))
 	n.env(wf.Env, top)
-	n.defaults(wf.Defaults, top)
-	n.concurrency(wf.Concurrency, top)
+	n.defaults(wf.Defaults, top.under("defaults"))
+	n.concurrency(wf.Concurrency, top.under("concurrency"))
 
 	f := n.facts
+	f.Expressions = recorded(n.scratch)
 	f.On = on(wf)
 	f.Env = n.envVars(wf.Env, "", nil, 1)
 	n.wfDefaults = defaultsRun(wf.Defaults)
 	f.Defaults = n.wfDefaults
 	f.Concurrency = concurrencyOf(wf.Concurrency)
 	f.Permissions = n.permissions(wf.Permissions, "")
+	f.Lines = WorkflowLines{Env: envLine(wf.Env)}
+	if d := wf.Defaults; d != nil && d.Pos != nil {
+		f.Lines.Defaults = d.Pos.Line
+	}
 
 	labels := []string{}
 	for order, j := range sortedJobs(wf.Jobs) {
@@ -206,6 +213,13 @@ func (n *normalizer) job(j *actionlint.Job, order int) *Job {
 		Permissions:    n.jobPermissions(j.Permissions, id),
 	}
 	job.With, job.SecretsMap = n.callInputs(j.WorkflowCall)
+	job.Lines = JobLines{
+		If: stringLine(j.If), Env: envLine(j.Env), Needs: valuesLine(j.Needs), Outputs: outputsLine(j.Outputs),
+		TimeoutMinutes: floatLine(j.TimeoutMinutes),
+	}
+	if call := j.WorkflowCall; call != nil {
+		job.Lines.With, job.Lines.SecretsMap = callLines(call)
+	}
 	if j.Name != nil && j.Name.Value != "" {
 		job.Name = j.Name.Value
 	}

@@ -78,10 +78,10 @@ func (d *Document) Value() ast.Value {
 	workflowFacts := func() []*ast.Term {
 		w := &d.Workflow
 		if cached != nil && sameMap(w.Env, f.Env) && w.Defaults == f.Defaults && w.Concurrency == f.Concurrency &&
-			w.Permissions == f.Permissions && sameMap(w.On, f.On) {
+			w.Permissions == f.Permissions && sameMap(w.On, f.On) && sameSlice(w.Expressions, f.Expressions) && w.Lines == f.Lines {
 			return cached.workflow[:]
 		}
-		return b.workflowFacts(w.Env, w.Defaults, w.Concurrency, w.Permissions, w.On)
+		return b.workflowFacts(w.Env, w.Defaults, w.Concurrency, w.Permissions, w.On, w.Expressions, w.Lines)
 	}
 
 	e, r, run, w := d.Event, d.Repository, d.Run, d.Workflow
@@ -122,8 +122,8 @@ type lazyValue struct {
 	once                                                                sync.Once
 	jobs, uses, runnerLabels, secrets, triggers, parseErrors, unmodeled *ast.Term
 	// workflow are the values of the workflow's env, defaults,
-	// concurrency, permissions and on.
-	workflow [5]*ast.Term
+	// concurrency, permissions, on, expressions and lines.
+	workflow [7]*ast.Term
 }
 
 func (f *Facts) terms() *lazyValue {
@@ -147,7 +147,7 @@ func (f *Facts) terms() *lazyValue {
 		f.lazy.triggers = b.strings(f.Triggers)
 		f.lazy.parseErrors = b.parseErrors(f.ParseErrors)
 		f.lazy.unmodeled = b.unmodeled(f.Unmodeled)
-		copy(f.lazy.workflow[:], b.workflowFacts(f.Env, f.Defaults, f.Concurrency, f.Permissions, f.On))
+		copy(f.lazy.workflow[:], b.workflowFacts(f.Env, f.Defaults, f.Concurrency, f.Permissions, f.On, f.Expressions, f.Lines))
 	})
 	return f.lazy
 }
@@ -215,6 +215,7 @@ func (b *builder) job(j *Job, built map[*Use]*ast.Term) *ast.Term {
 			use(s.Uses), boolean(s.Run), b.stringMap(s.With),
 			enum(s.Control), optInt(s.ParallelGroup), boolean(s.Background), b.strings(s.Targets),
 			b.script(s.Script), b.optStr(s.If), b.stringMap(s.Env), b.expressions(s.Expressions),
+			b.lines(stepLinesShape, s.Lines.If, s.Lines.Env, s.Lines.With),
 		)
 	}
 	return b.object(jobShape,
@@ -240,12 +241,16 @@ func (b *builder) job(j *Job, built map[*Use]*ast.Term) *ast.Term {
 		b.stringMap(j.With),
 		b.stringMap(j.SecretsMap),
 		b.expressions(j.Expressions),
+		b.lines(jobLinesShape, j.Lines.If, j.Lines.Env, j.Lines.Needs, j.Lines.Outputs, j.Lines.TimeoutMinutes, j.Lines.With, j.Lines.SecretsMap),
 	)
 }
 
 // workflowFacts returns the values of a workflow's env, defaults,
-// concurrency, permissions and on, in workflowShape's order.
-func (b *builder) workflowFacts(env map[string]string, d Defaults, c *Concurrency, p *Permissions, on map[string]*Trigger) []*ast.Term {
+// concurrency, permissions, on, expressions and lines, in workflowShape's
+// order.
+func (b *builder) workflowFacts(env map[string]string, d Defaults, c *Concurrency, p *Permissions, on map[string]*Trigger,
+	exprs []Expression, lines WorkflowLines,
+) []*ast.Term {
 	perms := ast.InternedNullTerm
 	if p != nil {
 		perms = b.object(permissionsShape, b.scopeMap(p.Scopes), b.optEnum(p.All), intTerm(p.Line))
@@ -266,7 +271,26 @@ func (b *builder) workflowFacts(env map[string]string, d Defaults, c *Concurrenc
 		b.concurrency(c),
 		perms,
 		b.term(ast.NewObject(items...)),
+		b.expressions(exprs),
+		b.lines(workflowLinesShape, lines.Env, lines.Defaults),
 	}
+}
+
+// lines returns a lines object (JobLines, …): the shape's key of each
+// line given, in the order of the struct's fields, left out when 0 (as
+// omitempty leaves it out of the JSON encoding).
+func (b *builder) lines(s shape, lines ...int) *ast.Term {
+	var buf [8][2]*ast.Term
+	items := buf[:0]
+	for i, line := range lines {
+		if line != 0 {
+			items = append(items, [2]*ast.Term{s[i], intTerm(line)})
+		}
+	}
+	if len(items) == 0 {
+		return ast.InternedEmptyObject
+	}
+	return b.term(ast.NewObject(items...))
 }
 
 // noDefaults is the defaults of a workflow without defaults.run.
@@ -526,7 +550,7 @@ var (
 	eventShape          = newShape("name", "action", "delivery_id")
 	repositoryShape     = newShape("full_name", "owner", "name", "default_branch", "visibility", "fork")
 	runShape            = newShape("id", "attempt", "number", "event", "branch", "head_sha", "is_default_branch", "actor", "triggering_actor", "head_repository", "from_fork", "pull_requests")
-	workflowShape       = newShape("path", "name", "triggers", "sha256", "default_branch_sha256", "modified", "modified_files", "parse_errors", "unmodeled", "env", "defaults", "concurrency", "permissions", "on")
+	workflowShape       = newShape("path", "name", "triggers", "sha256", "default_branch_sha256", "modified", "modified_files", "parse_errors", "unmodeled", "env", "defaults", "concurrency", "permissions", "on", "expressions", "lines")
 	defaultsShape       = newShape("shell", "working_directory")
 	concurrencyShape    = newShape("group", "cancel_in_progress", "line")
 	permissionsShape    = newShape("scopes", "all", "line")
@@ -539,17 +563,21 @@ var (
 	parseErrorShape     = newShape("line", "column", "message")
 	unmodeledShape      = newShape("job", "step", "line", "message")
 	jobShape            = newShape("name", "line", "runs_on", "container", "container_dynamic", "services", "uses", "secrets_inherit", "secrets", "harden_runner", "steps",
-		"if", "env", "environment", "concurrency", "needs", "outputs", "timeout_minutes", "permissions", "with", "secrets_map", "expressions")
+		"if", "env", "environment", "concurrency", "needs", "outputs", "timeout_minutes", "permissions", "with", "secrets_map", "expressions", "lines")
 	runsOnShape       = newShape("labels", "group", "dynamic", "expression", "candidates")
 	runnerShape       = newShape("labels", "group")
 	serviceShape      = newShape("image", "line", "dynamic")
 	hardenRunnerShape = newShape("present", "first_step", "step", "egress_policy", "use_policy_store")
-	stepShape         = newShape("index", "id", "name", "line", "uses", "run", "with", "control", "parallel_group", "background", "targets", "script", "if", "env", "expressions")
+	stepShape         = newShape("index", "id", "name", "line", "uses", "run", "with", "control", "parallel_group", "background", "targets", "script", "if", "env", "expressions", "lines")
 	useShape          = newShape("raw", "kind", "name", "owner", "repo", "path", "names", "ref", "ref_type", "pinned", "resolved_sha", "job", "step", "line", "source", "via", "unresolved", "impostor", "impostor_unverified")
 	secretsShape      = newShape("names", "bulk", "inherit", "refs")
 	secretRefShape    = newShape("name", "bulk", "job", "step", "context", "line")
 	workflowJobShape  = newShape("id", "name", "labels", "runner_name", "runner_group_name", "status")
 	resolutionShape   = newShape("complete", "fetches", "limits")
+
+	workflowLinesShape = newShape("env", "defaults")
+	jobLinesShape      = newShape("if", "env", "needs", "outputs", "timeout_minutes", "with", "secrets_map")
+	stepLinesShape     = newShape("if", "env", "with")
 )
 
 // object returns the object with the shape's first len(values) keys.

@@ -9,8 +9,9 @@ import (
 // The walk over every string of a workflow that GitHub evaluates as an
 // expression. Each ${{ }} is parsed once (expressions.go): the secret scan
 // (secrets.go) reads the references to secrets, reported with where they
-// are (job, step, context); the expressions of steps and jobs are recorded
-// with the key they are written under (Expression.Field).
+// are (job, step, context); the expressions of steps, jobs and the
+// workflow are recorded with the key they are written under
+// (Expression.Field).
 
 // jobStrings walks every job-level string that can hold an expression.
 func (n *normalizer) jobStrings(j *actionlint.Job, w where) {
@@ -225,9 +226,10 @@ type where struct {
 	jobOrder int
 	step     *int
 	context  string
-	// exprs is where the expressions of the string are recorded, nil
-	// where they are not (the workflow level); field+name is the key they
-	// are written under, joined only when an expression is recorded.
+	// exprs is where the expressions of the string are recorded (those of
+	// a step, a job or the workflow's own keys), nil to record none;
+	// field+name is the key they are written under, joined only when an
+	// expression is recorded.
 	exprs       *[]pendingExpr
 	field, name string
 }
