@@ -164,12 +164,8 @@ func (a *admin) revoke(c echo.Context) error {
 	l := approvalLog{DecisionID: uuid.NewString(), Labels: map[string]string{"app": "runpolicy", "id": a.instance},
 		Path: approvalPath, Timestamp: now, DeliveryID: "revoke-" + ap.ID, Event: eventRevoke, Outcome: outcomeRevoked,
 		By: by, Decision: ap.DecisionID, Approval: &ap}
-	raw, err := json.Marshal(l)
-	if err != nil {
-		return err
-	}
 	if _, err := a.store.SaveDecision(ctx, store.Decision{ID: l.DecisionID, DeliveryID: l.DeliveryID, Event: eventRevoke,
-		Repository: ap.Repository, RunID: ap.RunID, Outcome: outcomeRevoked, CreatedAt: now, Log: raw}); err != nil {
+		Repository: ap.Repository, RunID: ap.RunID, Outcome: outcomeRevoked, CreatedAt: now, Entry: l}); err != nil {
 		return err
 	}
 	a.log.Info("approval revoked", "approval", ap.ID, "repository", ap.Repository, "workflow", ap.WorkflowPath, "by", by)

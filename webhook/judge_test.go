@@ -347,13 +347,14 @@ func TestJudgeGiveUp(t *testing.T) {
 }
 
 // TestVerdictRecord: a verdict goes into the store as OPA's decision log
-// and comes back the same.
+// and comes back the same, with the document it judged.
 func TestVerdictRecord(t *testing.T) {
 	v := sampleVerdict(true)
 	v.cancelResult = "" // what the actor did is not recorded with the verdict
+	v.Input = docWith(digest(approvableWorkflow), map[string]*string{"a/action.yml": nil})
 	v.DeliveryID, v.Event, v.Outcome, v.Instance = "d1", input.EventWorkflowRun, store.OutcomeDeny, "host-1"
 	v.Timestamp, v.Metrics = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), map[string]int64{"timer_fetch_ns": 5}
-	d, err := v.decision()
+	d, err := newMemStore().SaveDecision(context.Background(), v.decision())
 	if err != nil {
 		t.Fatal(err)
 	}
