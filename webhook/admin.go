@@ -187,12 +187,8 @@ func RevokeApproval(ctx context.Context, st RevokeStore, instance, id, by string
 	l := approvalLog{DecisionID: uuid.NewString(), Labels: map[string]string{"app": "runpolicy", "id": instance},
 		Path: approvalPath, Timestamp: now, DeliveryID: "revoke-" + ap.ID, Event: eventRevoke, Outcome: outcomeRevoked,
 		By: by, Decision: ap.DecisionID, Approval: &ap}
-	raw, err := json.Marshal(l)
-	if err != nil {
-		return store.Approval{}, false, fmt.Errorf("encode the revoke of approval %s: %w", ap.ID, err)
-	}
 	if _, err := st.SaveDecision(ctx, store.Decision{ID: l.DecisionID, DeliveryID: l.DeliveryID, Event: eventRevoke,
-		Repository: ap.Repository, RunID: ap.RunID, Outcome: outcomeRevoked, CreatedAt: now, Log: raw}); err != nil {
+		Repository: ap.Repository, RunID: ap.RunID, Outcome: outcomeRevoked, CreatedAt: now, Entry: l}); err != nil {
 		return store.Approval{}, false, fmt.Errorf("record the revoke of approval %s: %w", ap.ID, err)
 	}
 	return ap, true, nil

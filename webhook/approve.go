@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/runpolicy/runpolicy/engine/input"
 	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
@@ -161,7 +160,7 @@ func (h approveHandler) Handle(ctx context.Context, d delivery) (outcome, error)
 	}
 	key := store.RunKey{Repository: p.Repository.FullName, RunID: runID, Attempt: attempt}
 	log := d.log.With("repository", key.Repository, "run_id", runID, "run_attempt", attempt, "requester", p.Sender.Login)
-	v, doc, err := h.verdict(ctx, key)
+	v, err := h.verdict(ctx, key)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -187,11 +186,11 @@ func (h approveHandler) Handle(ctx context.Context, d delivery) (outcome, error)
 		}
 		return outcome{kind: outcomeRecorded, detail: outcomeRefused}, nil
 	}
-	files, ok := versionFiles(doc)
+	files, ok := versionFiles(v.Input)
 	if !ok {
 		return skipped(log, "a file of the run could not be read: its version cannot be approved"), nil
 	}
-	a := store.Approval{ID: d.ID, Repository: key.Repository, WorkflowPath: doc.Workflow.Path, Files: files,
+	a := store.Approval{ID: d.ID, Repository: key.Repository, WorkflowPath: v.Input.Workflow.Path, Files: files,
 		Approver: p.Sender.Login, RunID: runID, DecisionID: v.ID, CreatedAt: time.Now().UTC()}
 	if h.expiry > 0 {
 		a.ExpiresAt = a.CreatedAt.Add(h.expiry)
@@ -221,18 +220,19 @@ func (h approveHandler) Handle(ctx context.Context, d delivery) (outcome, error)
 }
 
 // verdict reads back the decision whose report the check run is, with the
-// document it judged (nil when the run attempt has none).
-func (h approveHandler) verdict(ctx context.Context, key store.RunKey) (*verdict, *input.Document, error) {
+// document it judged; nil when the run attempt has none, or it judged no
+// document (nothing to approve).
+func (h approveHandler) verdict(ctx context.Context, key store.RunKey) (*verdict, error) {
 	act, err := h.store.Action(ctx, key, actionCheckRun)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && act.Owner == "") {
-		return nil, nil, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	list, err := h.store.Decisions(ctx, store.DecisionFilter{Repository: key.Repository, RunID: key.RunID, Limit: 1000})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, d := range list {
 		if d.ID != act.Owner {
@@ -240,17 +240,14 @@ func (h approveHandler) verdict(ctx context.Context, key store.RunKey) (*verdict
 		}
 		v, err := verdictOf(d)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		var l struct {
-			Input *input.Document `json:"input"`
+		if v.Input == nil {
+			return nil, nil // a decision without a document judged nothing to approve
 		}
-		if err := json.Unmarshal(d.Log, &l); err != nil || l.Input == nil {
-			return nil, nil, nil // a decision without a document judged nothing to approve
-		}
-		return v, l.Input, nil
+		return v, nil
 	}
-	return nil, nil, nil
+	return nil, nil
 }
 
 // rerun re-runs the run attempt once, whichever click of it gets there.
@@ -296,12 +293,8 @@ func (h approveHandler) record(ctx context.Context, d delivery, v *verdict, outc
 	now := time.Now().UTC()
 	l := approvalLog{DecisionID: uuid.NewString(), Labels: map[string]string{"app": "runpolicy", "id": h.instance}, Path: approvalPath,
 		Timestamp: now, DeliveryID: d.ID, Event: d.Event, Run: &v.Run, Outcome: outcome, By: by, Decision: v.ID, Approval: a}
-	raw, err := json.Marshal(l)
-	if err != nil {
-		return fmt.Errorf("encode approval event of delivery %s: %w", d.ID, err)
-	}
-	_, err = h.store.SaveDecision(ctx, store.Decision{ID: l.DecisionID, DeliveryID: d.ID, Event: d.Event,
-		Repository: v.Run.Repository, RunID: v.Run.ID, RunAttempt: v.Run.Attempt, Outcome: outcome, CreatedAt: now, Log: raw})
+	_, err := h.store.SaveDecision(ctx, store.Decision{ID: l.DecisionID, DeliveryID: d.ID, Event: d.Event,
+		Repository: v.Run.Repository, RunID: v.Run.ID, RunAttempt: v.Run.Attempt, Outcome: outcome, CreatedAt: now, Entry: l})
 	return err
 }
 

@@ -92,11 +92,9 @@ func approveFixture(t *testing.T, approvable bool) (*fakeGitHub, *memStore, appr
 	v := testVerdict("decision-1", true, 7)
 	v.Result.Violations[0].Approvable = approvable
 	v.Input = docWith(digest(approvableWorkflow), nil)
-	d, err := v.decision()
-	if err != nil {
+	if _, err := st.SaveDecision(context.Background(), v.decision()); err != nil {
 		t.Fatal(err)
 	}
-	st.decisions[v.DeliveryID] = d
 	if _, err := a.act(context.Background(), v, discard()); err != nil {
 		t.Fatal(err)
 	}

@@ -107,11 +107,20 @@ func (m *memStore) DecisionForDelivery(_ context.Context, id string) (*store.Dec
 	return &d, nil
 }
 
+// SaveDecision encodes the decision's entry as its log, as *store.Store
+// does.
 func (m *memStore) SaveDecision(_ context.Context, d store.Decision) (store.Decision, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if prev, ok := m.decisions[d.DeliveryID]; ok {
 		return prev, nil
+	}
+	if d.Entry != nil {
+		log, err := json.Marshal(d.Entry)
+		if err != nil {
+			return store.Decision{}, err
+		}
+		d.Log, d.Entry = log, nil
 	}
 	m.decisions[d.DeliveryID] = d
 	return d, nil

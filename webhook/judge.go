@@ -166,11 +166,7 @@ func (j *judge) record(ctx context.Context, req request, doc *input.Document, re
 	default:
 		v.Result, v.Outcome = result, store.OutcomeAllow
 	}
-	d, err := v.decision()
-	if err != nil {
-		return nil, err
-	}
-	saved, err := j.decisions.SaveDecision(ctx, d)
+	saved, err := j.decisions.SaveDecision(ctx, v.decision())
 	if err != nil {
 		return nil, err
 	}

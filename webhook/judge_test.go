@@ -91,6 +91,71 @@ func mustRequest(t *testing.T, read func(delivery) (request, bool), d delivery) 
 	return r
 }
 
+// TestRequestWorkflowName: a request names the workflow as its delivery
+// does (workflow_run.name, workflow_job.workflow_name), even when the
+// payload is otherwise unreadable; a job that names none takes its run's
+// name once completed from the run.
+func TestRequestWorkflowName(t *testing.T) {
+	named := func(m map[string]any, k, v string) map[string]any { m[k] = v; return m }
+	job := func(t *testing.T, workflow string, sender any) delivery {
+		d := jobDeliveryOf(t, "d1", 555, 42, 1)
+		var p map[string]any
+		if err := json.Unmarshal(d.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		p["workflow_job"].(map[string]any)["workflow_name"] = workflow
+		p["sender"] = sender
+		d.Payload = payload(t, p)
+		return d
+	}
+	octocat := map[string]any{"login": "octocat"}
+	for _, tc := range []struct {
+		name       string
+		req        func(t *testing.T) (request, bool)
+		run        map[string]any // the job's run, as the API returns it
+		unreadable bool
+		before     string // the name read from the delivery
+		after      string // once a job is completed from its run
+	}{
+		{name: "a run", req: func(t *testing.T) (request, bool) {
+			return runRequest(runDeliveryOf(t, "d1", named(runObject(42, 1, testPath, testRepo), "name", "CI")))
+		}, before: "CI"},
+		{name: "a run, unreadable", req: func(t *testing.T) (request, bool) {
+			return runRequest(testDelivery("d1", input.EventWorkflowRun, payload(t, map[string]any{
+				"workflow_run": named(runObject(42, 1, testPath, testRepo), "name", "CI"), "repository": repoObject(), "sender": "x"})))
+		}, unreadable: true, before: "CI"},
+		{name: "a job naming its workflow", req: func(t *testing.T) (request, bool) { return jobRequest(job(t, "Tests", octocat)) },
+			run: named(runObject(42, 1, testPath, testRepo), "name", "CI"), before: "Tests", after: "Tests"},
+		{name: "a job naming none", req: func(t *testing.T) (request, bool) { return jobRequest(job(t, "", octocat)) },
+			run: named(runObject(42, 1, testPath, testRepo), "name", "CI"), before: "", after: "CI"},
+		{name: "a job, unreadable", req: func(t *testing.T) (request, bool) { return jobRequest(job(t, "Tests", "x")) },
+			unreadable: true, before: "Tests"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, ok := tc.req(t)
+			if !ok {
+				t.Fatal("the delivery names no run")
+			}
+			if (req.unreadable != nil) != tc.unreadable || req.run.ID != 42 || req.run.Installation != 7 {
+				t.Errorf("request: unreadable %v, run %+v", req.unreadable, req.run)
+			}
+			if req.run.Name != tc.before {
+				t.Errorf("name %q, want %q", req.run.Name, tc.before)
+			}
+			if tc.run == nil {
+				return
+			}
+			done, err := req.withRun(payload(t, tc.run))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if done.run.Name != tc.after || done.run.Path != testPath || done.run.Attempt != 1 {
+				t.Errorf("completed: run %+v, want the name %q and the run's file", done.run, tc.after)
+			}
+		})
+	}
+}
+
 // TestJudgeDecidesOncePerDelivery: a run is fetched (at its head commit,
 // and on the default branch to compare), judged and recorded; the same
 // delivery's retry gets the recorded verdict without asking GitHub or the
@@ -282,13 +347,14 @@ func TestJudgeGiveUp(t *testing.T) {
 }
 
 // TestVerdictRecord: a verdict goes into the store as OPA's decision log
-// and comes back the same.
+// and comes back the same, with the document it judged.
 func TestVerdictRecord(t *testing.T) {
 	v := sampleVerdict(true)
 	v.cancelResult = "" // what the actor did is not recorded with the verdict
+	v.Input = docWith(digest(approvableWorkflow), map[string]*string{"a/action.yml": nil})
 	v.DeliveryID, v.Event, v.Outcome, v.Instance = "d1", input.EventWorkflowRun, store.OutcomeDeny, "host-1"
 	v.Timestamp, v.Metrics = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), map[string]int64{"timer_fetch_ns": 5}
-	d, err := v.decision()
+	d, err := newMemStore().SaveDecision(context.Background(), v.decision())
 	if err != nil {
 		t.Fatal(err)
 	}

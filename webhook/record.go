@@ -1,25 +1,25 @@
 package webhook
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/engine/input"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
-// decisionLog is a verdict as the store keeps it and /admin/decisions
-// shows it: OPA's decision log fields (decision_id, labels, path,
-// bundles, input, result, error, timestamp, metrics) plus the delivery and
-// run it was made for.
+// decisionLog is a verdict as the store keeps it (as JSON, its Entry) and
+// /admin/decisions shows it: OPA's decision log fields (decision_id,
+// labels, path, bundles, input, result, error, timestamp, metrics) plus
+// the delivery and run it was made for.
 type decisionLog struct {
 	DecisionID string                       `json:"decision_id"`
 	Labels     map[string]string            `json:"labels"`
 	Path       string                       `json:"path"`
 	Bundles    map[string]map[string]string `json:"bundles"`
-	Input      json.RawMessage              `json:"input,omitempty"`
+	Input      *input.Document              `json:"input,omitempty"`
 	Result     *engine.Decision             `json:"result,omitempty"`
 	Error      *judgeError                  `json:"error,omitempty"`
 	Timestamp  time.Time                    `json:"timestamp"`
@@ -36,12 +36,13 @@ type decisionLog struct {
 var decisionPath = strings.ReplaceAll(strings.TrimPrefix(engine.DecisionQuery, "data."), ".", "/")
 
 // decision is the verdict as the store saves it.
-func (v *verdict) decision() (store.Decision, error) {
+func (v *verdict) decision() store.Decision {
 	l := decisionLog{
 		DecisionID: v.ID,
 		Labels:     map[string]string{"app": "runpolicy", "id": v.Instance},
 		Path:       decisionPath,
 		Bundles:    map[string]map[string]string{},
+		Input:      v.Input,
 		Result:     v.Result,
 		Error:      v.Error,
 		Timestamp:  v.Timestamp,
@@ -55,32 +56,23 @@ func (v *verdict) decision() (store.Decision, error) {
 	for name, rev := range v.Revisions {
 		l.Bundles[name] = map[string]string{"revision": rev}
 	}
-	if v.Input != nil {
-		var err error
-		if l.Input, err = json.Marshal(v.Input); err != nil {
-			return store.Decision{}, fmt.Errorf("encode input of delivery %s: %w", v.DeliveryID, err)
-		}
-	}
-	raw, err := json.Marshal(l)
-	if err != nil {
-		return store.Decision{}, fmt.Errorf("encode decision of delivery %s: %w", v.DeliveryID, err)
-	}
 	return store.Decision{ID: v.ID, DeliveryID: v.DeliveryID, Event: v.Event, Repository: v.Run.Repository, RunID: v.Run.ID,
-		RunAttempt: v.Run.Attempt, Outcome: v.Outcome, Cancel: v.Cancel, CreatedAt: v.Timestamp, Log: raw}, nil
+		RunAttempt: v.Run.Attempt, Outcome: v.Outcome, Cancel: v.Cancel, CreatedAt: v.Timestamp, Entry: l}
 }
 
-// verdictOf reads a verdict back from the store (without its input).
+// verdictOf reads a verdict back from the store, with the document it
+// judged.
 func verdictOf(d store.Decision) (*verdict, error) {
 	var l decisionLog
-	if err := json.Unmarshal(d.Log, &l); err != nil {
-		return nil, fmt.Errorf("decision %s: %w", d.ID, err)
+	if err := d.DecodeLog(&l); err != nil {
+		return nil, err
 	}
 	if l.Run == nil {
 		return nil, fmt.Errorf("decision %s: no run", d.ID)
 	}
 	v := &verdict{ID: d.ID, DeliveryID: l.DeliveryID, Event: l.Event, Run: *l.Run, Outcome: d.Outcome, Cancel: d.Cancel,
 		Result: l.Result, Error: l.Error, Revisions: map[string]string{}, Instance: l.Labels["id"], Timestamp: l.Timestamp,
-		Metrics: l.Metrics}
+		Metrics: l.Metrics, Input: l.Input}
 	for name, b := range l.Bundles {
 		v.Revisions[name] = b["revision"]
 	}

@@ -106,11 +106,9 @@ func TestForceCancelSaidInReports(t *testing.T) {
 	gh, st := newFakeGitHub(), newMemStore()
 	a := newTestActor(gh, st)
 	v := testVerdict("decision-1", true, 7)
-	d, err := v.decision()
-	if err != nil {
+	if _, err := st.SaveDecision(ctx, v.decision()); err != nil {
 		t.Fatal(err)
 	}
-	st.decisions[v.DeliveryID] = d
 	if _, err := a.act(ctx, v, discard()); err != nil {
 		t.Fatal(err)
 	}

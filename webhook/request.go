@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,7 +46,7 @@ func split(fullName string) (string, string) {
 func targetOf(c input.Context) target {
 	t := target{Repository: c.Repository.FullName, DefaultBranch: c.Repository.DefaultBranch, ID: c.Run.ID,
 		Attempt: max(c.Run.Attempt, 1), HeadRepository: c.Run.HeadRepository, HeadSHA: c.Run.HeadSHA,
-		Path: c.WorkflowPath, URL: c.RunURL}
+		Path: c.WorkflowPath, Name: c.WorkflowName, URL: c.RunURL}
 	if t.HeadRepository == "" {
 		t.HeadRepository = t.Repository
 	}
@@ -114,32 +113,7 @@ func newRequest(d delivery, c input.Context, complete bool) request {
 	r := request{event: d.Event, deliveryID: d.ID, receivedAt: d.ReceivedAt, run: targetOf(c), context: c,
 		complete: complete, attempt: d.attempt, attemptedAt: d.attemptedAt}
 	r.run.Installation = d.InstallationID
-	r.run.Name = workflowName(d.Payload)
 	return r
-}
-
-// workflowName is the workflow's name a run or job payload (or a run as
-// GitHub's API returns it) names, "" when it names none.
-func workflowName(payload []byte) string {
-	var p struct {
-		Name        string `json:"name"`
-		WorkflowRun *struct {
-			Name string `json:"name"`
-		} `json:"workflow_run"`
-		WorkflowJob *struct {
-			WorkflowName string `json:"workflow_name"`
-		} `json:"workflow_job"`
-	}
-	if json.Unmarshal(payload, &p) != nil {
-		return ""
-	}
-	switch {
-	case p.WorkflowRun != nil:
-		return p.WorkflowRun.Name
-	case p.WorkflowJob != nil:
-		return p.WorkflowJob.WorkflowName
-	}
-	return p.Name
 }
 
 // withRun completes a job's request from its run as GitHub's API returns
@@ -153,55 +127,17 @@ func (r request) withRun(raw []byte) (request, error) {
 	}
 	c.Event.DeliveryID = r.deliveryID
 	run := targetOf(c)
-	run.Attempt, run.Installation, run.Name = r.run.Attempt, r.run.Installation, r.run.Name
-	if run.Name == "" {
-		run.Name = workflowName(raw)
-	}
+	run.Attempt, run.Installation = r.run.Attempt, r.run.Installation
 	r.context, r.run, r.complete = c, run, true
 	return r, nil
 }
 
-// runIdentity is what names the run of a delivery whose payload
-// input.ParseEvent cannot read, so that the run is still denied, not let
-// through unjudged.
-type runIdentity struct {
-	WorkflowRun *struct {
-		ID         int64  `json:"id"`
-		RunAttempt int    `json:"run_attempt"`
-		Path       string `json:"path"`
-		HeadSHA    string `json:"head_sha"`
-		HTMLURL    string `json:"html_url"`
-	} `json:"workflow_run"`
-	WorkflowJob *struct {
-		ID         int64  `json:"id"`
-		RunID      int64  `json:"run_id"`
-		RunAttempt int    `json:"run_attempt"`
-		HeadSHA    string `json:"head_sha"`
-	} `json:"workflow_job"`
-	Repository *struct {
-		FullName      string `json:"full_name"`
-		DefaultBranch string `json:"default_branch"`
-	} `json:"repository"`
-}
-
 // unreadableRequest is the request for the run an unreadable payload
-// names; ok is false when it names none.
+// names (input.EventRun), so that the run is still denied, not let
+// through unjudged; ok is false when it names none.
 func unreadableRequest(d delivery, cause error) (request, bool) {
-	var p runIdentity
-	if json.Unmarshal(d.Payload, &p) != nil || p.Repository == nil || p.Repository.FullName == "" {
-		return request{}, false
-	}
-	c := input.Context{Repository: input.Repository{FullName: p.Repository.FullName, DefaultBranch: p.Repository.DefaultBranch}}
-	switch {
-	case d.Event == input.EventWorkflowRun && p.WorkflowRun != nil && p.WorkflowRun.ID != 0:
-		r := p.WorkflowRun
-		c.Run = input.Run{ID: r.ID, Attempt: r.RunAttempt, HeadSHA: r.HeadSHA}
-		c.WorkflowPath, c.RunURL = r.Path, r.HTMLURL
-	case d.Event == input.EventWorkflowJob && p.WorkflowJob != nil && p.WorkflowJob.RunID != 0:
-		j := p.WorkflowJob
-		c.Run = input.Run{ID: j.RunID, Attempt: j.RunAttempt, HeadSHA: j.HeadSHA}
-		c.WorkflowJob = &input.WorkflowJob{ID: j.ID, Labels: []string{}}
-	default:
+	c, ok := input.EventRun(d.Event, d.Payload)
+	if !ok {
 		return request{}, false
 	}
 	r := newRequest(d, c, true)

@@ -8,8 +8,8 @@ import (
 )
 
 // verdict is a decision on a run attempt, as the judge makes it and the
-// actor acts on it. It stays in memory; record.go is where it becomes the
-// store's decision log, and back.
+// actor acts on it. It stays in memory; record.go makes it the store's
+// decision log entry (a typed value the store encodes), and reads it back.
 type verdict struct {
 	ID         string
 	DeliveryID string
@@ -30,8 +30,7 @@ type verdict struct {
 	Instance  string
 	Timestamp time.Time
 	Metrics   map[string]int64
-	// Input is the document the policies judged; nil when there was none,
-	// or for a verdict read back from the store.
+	// Input is the document the policies judged; nil when there was none.
 	Input *input.Document
 
 	// receivedAt is when the delivery arrived, for the time-to-cancel

@@ -33,6 +33,10 @@ type Context struct {
 	Repository   Repository
 	Run          Run
 	WorkflowPath string
+	// WorkflowName is the workflow's name as GitHub shows it (its name:
+	// key, else its file), "" when the event names none; for reports, the
+	// document does not carry it (its workflow.name is the file's own).
+	WorkflowName string
 	// RunURL is the run's page on GitHub (html_url), for reports; the
 	// document does not carry it.
 	RunURL string

@@ -46,6 +46,7 @@ type (
 	}
 	workflowRunBody struct {
 		ID              int64        `json:"id"`
+		Name            string       `json:"name"`
 		RunAttempt      int          `json:"run_attempt"`
 		RunNumber       int          `json:"run_number"`
 		Event           string       `json:"event"`
@@ -72,6 +73,7 @@ type (
 		HeadSHA         string   `json:"head_sha"`
 		HeadBranch      string   `json:"head_branch"`
 		Name            string   `json:"name"`
+		WorkflowName    string   `json:"workflow_name"`
 		Labels          []string `json:"labels"`
 		RunnerName      *string  `json:"runner_name"`
 		RunnerGroupName *string  `json:"runner_group_name"`
@@ -87,7 +89,8 @@ type (
 // A workflow_job payload names no workflow file and no head repository:
 // WorkflowPath and Run.HeadRepository stay empty, and Run.IsDefaultBranch
 // stays false because a fork's branch can carry the default branch's name.
-// The caller fills them from the run (GET /actions/runs/{run_id}).
+// The caller fills them from the run (GET /actions/runs/{run_id}) with
+// Context.WithRun.
 func ParseEvent(payload []byte) (Context, error) {
 	if len(payload) > MaxPayloadSize {
 		return Context{}, fmt.Errorf("event payload: %d bytes, over the limit of %d", len(payload), MaxPayloadSize)
@@ -112,78 +115,99 @@ func (p *eventPayload) context() (Context, error) {
 	case p.Repository == nil:
 		return Context{}, errors.New("event payload: no repository")
 	}
-
 	repo := p.Repository.repository()
-	c := Context{
-		Repository:          repo,
-		Run:                 Run{PullRequests: []int{}},
-		ReferencedWorkflows: map[string]string{},
-	}
-	if r := p.WorkflowRun; r != nil {
+	if p.WorkflowRun != nil {
+		c := p.WorkflowRun.context(repo, p.Sender)
 		c.Event = Event{Name: EventWorkflowRun, Action: p.Action}
-		c.WorkflowPath = r.Path
-		c.RunURL = r.HTMLURL
-		c.Run = Run{
+		return c, nil
+	}
+	c := p.WorkflowJob.context(repo, p.Sender)
+	c.Event = Event{Name: EventWorkflowJob, Action: p.Action}
+	return c, nil
+}
+
+// context is the context of a run in repo, as a workflow_run payload or
+// GET /repos/{owner}/{repo}/actions/runs/{run_id} describes it; sender
+// stands in for an actor the run does not name. The event is the
+// caller's.
+func (r *workflowRunBody) context(repo Repository, sender payloadUser) Context {
+	c := Context{
+		Repository:   repo,
+		WorkflowPath: r.Path,
+		WorkflowName: r.Name,
+		RunURL:       r.HTMLURL,
+		Run: Run{
 			ID:              r.ID,
 			Attempt:         r.RunAttempt,
 			Number:          r.RunNumber,
 			Event:           r.Event,
 			Branch:          r.HeadBranch,
 			HeadSHA:         r.HeadSHA,
-			Actor:           login(r.Actor, p.Sender),
-			TriggeringActor: login(r.TriggeringActor, p.Sender),
+			Actor:           login(r.Actor, sender),
+			TriggeringActor: login(r.TriggeringActor, sender),
 			PullRequests:    []int{},
-		}
-		// Without head_repository the run is taken to come from the
-		// repository itself; GitHub always sends it for runs.
-		c.Run.HeadRepository = repo.FullName
-		if r.HeadRepository != nil && r.HeadRepository.FullName != "" {
-			c.Run.HeadRepository = r.HeadRepository.FullName
-		}
-		c.Run.FromFork = !strings.EqualFold(c.Run.HeadRepository, repo.FullName)
-		c.Run.IsDefaultBranch = !c.Run.FromFork && r.HeadBranch != "" && r.HeadBranch == repo.DefaultBranch
-		for _, pr := range r.PullRequests {
-			c.Run.PullRequests = append(c.Run.PullRequests, pr.Number)
-		}
-		for _, w := range r.ReferencedWorkflows {
-			if key, ok := referencedKey(w.Path, w.Ref); ok && IsFullSHA(strings.ToLower(w.SHA)) {
-				c.ReferencedWorkflows[key] = strings.ToLower(w.SHA)
-			}
-		}
-		return c, nil
+		},
+		ReferencedWorkflows: map[string]string{},
 	}
+	// Without head_repository the run is taken to come from the
+	// repository itself; GitHub always sends it for runs.
+	c.Run.HeadRepository = repo.FullName
+	if r.HeadRepository != nil && r.HeadRepository.FullName != "" {
+		c.Run.HeadRepository = r.HeadRepository.FullName
+	}
+	c.Run.FromFork = !strings.EqualFold(c.Run.HeadRepository, repo.FullName)
+	c.Run.IsDefaultBranch = !c.Run.FromFork && r.HeadBranch != "" && r.HeadBranch == repo.DefaultBranch
+	for _, pr := range r.PullRequests {
+		c.Run.PullRequests = append(c.Run.PullRequests, pr.Number)
+	}
+	for _, w := range r.ReferencedWorkflows {
+		if key, ok := referencedKey(w.Path, w.Ref); ok && IsFullSHA(strings.ToLower(w.SHA)) {
+			c.ReferencedWorkflows[key] = strings.ToLower(w.SHA)
+		}
+	}
+	return c
+}
 
-	j := p.WorkflowJob
-	c.Event = Event{Name: EventWorkflowJob, Action: p.Action}
-	c.Run = Run{
-		ID:              j.RunID,
-		Attempt:         j.RunAttempt,
-		Branch:          j.HeadBranch,
-		HeadSHA:         j.HeadSHA,
-		Actor:           p.Sender.Login,
-		TriggeringActor: p.Sender.Login,
-		PullRequests:    []int{},
-	}
-	c.WorkflowJob = &WorkflowJob{
-		ID:              j.ID,
-		Name:            j.Name,
-		Labels:          j.Labels,
-		RunnerName:      deref(j.RunnerName),
-		RunnerGroupName: deref(j.RunnerGroupName),
-		Status:          j.Status,
+// context is the context of a job in repo, as its workflow_job payload
+// describes it, sent by sender: the payload names neither the workflow
+// file, the head repository nor the pull requests (Context.WithRun). The
+// event is the caller's.
+func (j *workflowJobBody) context(repo Repository, sender payloadUser) Context {
+	c := Context{
+		Repository:   repo,
+		WorkflowName: j.WorkflowName,
+		Run: Run{
+			ID:              j.RunID,
+			Attempt:         j.RunAttempt,
+			Branch:          j.HeadBranch,
+			HeadSHA:         j.HeadSHA,
+			Actor:           sender.Login,
+			TriggeringActor: sender.Login,
+			PullRequests:    []int{},
+		},
+		WorkflowJob: &WorkflowJob{
+			ID:              j.ID,
+			Name:            j.Name,
+			Labels:          j.Labels,
+			RunnerName:      deref(j.RunnerName),
+			RunnerGroupName: deref(j.RunnerGroupName),
+			Status:          j.Status,
+		},
+		ReferencedWorkflows: map[string]string{},
 	}
 	if c.WorkflowJob.Labels == nil {
 		c.WorkflowJob.Labels = []string{}
 	}
-	return c, nil
+	return c
 }
 
-// WithRun completes the context of a workflow_job delivery (ParseEvent)
-// from its run, as GET /repos/{owner}/{repo}/actions/runs/{run_id} returns
-// it: the job's payload names neither the workflow file, the head
-// repository nor the pull requests. The run is read as a workflow_run
-// payload's run in the job's repository, without a sender; the event stays
-// workflow_job, its action the job's status.
+// WithRun is the context of a workflow_job delivery (c, as ParseEvent read
+// it) completed from its run, as GET /repos/{owner}/{repo}/actions/runs/{run_id}
+// returns it: the job's payload names neither the workflow file, the head
+// repository nor the pull requests. The run is the run's, in the job's
+// repository; its actors are the run's, with no sender to stand in. The
+// event stays workflow_job, its action the job's status, and the job is
+// the job's; the workflow's name is the job's when it names one.
 func (c Context) WithRun(run []byte) (Context, error) {
 	if c.WorkflowJob == nil {
 		return Context{}, errors.New("run of a job: the context is not a workflow_job event's")
@@ -198,15 +222,48 @@ func (c Context) WithRun(run []byte) (Context, error) {
 	if err := json.Unmarshal(run, &r); err != nil {
 		return Context{}, fmt.Errorf("run of a job: not a workflow run: %s", oneline.Fold(err.Error()))
 	}
-	repo := payloadRepo{FullName: c.Repository.FullName, Name: c.Repository.Name, Owner: payloadUser{c.Repository.Owner},
-		DefaultBranch: c.Repository.DefaultBranch, Visibility: c.Repository.Visibility, Fork: c.Repository.Fork}
-	out, err := (&eventPayload{Action: "requested", Repository: &repo, WorkflowRun: &r}).context()
-	if err != nil {
-		return Context{}, err
-	}
+	out := r.context(c.Repository, payloadUser{})
 	out.Event = Event{Name: EventWorkflowJob, Action: c.WorkflowJob.Status}
 	out.WorkflowJob = c.WorkflowJob
+	if c.WorkflowName != "" {
+		out.WorkflowName = c.WorkflowName
+	}
 	return out, nil
+}
+
+// EventRun names the run a workflow_run or workflow_job payload (event)
+// is about, for a payload ParseEvent refuses (a field of the wrong type,
+// JSON nested too deep), so that the server still decides on the run
+// rather than let it go unjudged. It reads only what names the run: the
+// repository's name and default branch; the run's id, attempt and head
+// commit; a run's workflow file, page and workflow name, a job's id and
+// workflow name. ok is false when the payload is not JSON or names no
+// repository or no run of event. The payload is the caller's to bound
+// (the server's body limit).
+func EventRun(event string, payload []byte) (c Context, ok bool) {
+	var p eventPayload
+	// A field of the wrong type is skipped and the rest read: only the
+	// fields that name the run must be there.
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(payload, &p); err != nil && !errors.As(err, &typeErr) {
+		return Context{}, false
+	}
+	if p.Repository == nil || p.Repository.FullName == "" {
+		return Context{}, false
+	}
+	c.Repository = Repository{FullName: p.Repository.FullName, DefaultBranch: p.Repository.DefaultBranch}
+	switch r, j := p.WorkflowRun, p.WorkflowJob; {
+	case event == EventWorkflowRun && r != nil && r.ID != 0:
+		c.Run = Run{ID: r.ID, Attempt: r.RunAttempt, HeadSHA: r.HeadSHA}
+		c.WorkflowPath, c.RunURL, c.WorkflowName = r.Path, r.HTMLURL, r.Name
+	case event == EventWorkflowJob && j != nil && j.RunID != 0:
+		c.Run = Run{ID: j.RunID, Attempt: j.RunAttempt, HeadSHA: j.HeadSHA}
+		c.WorkflowJob = &WorkflowJob{ID: j.ID, Labels: []string{}}
+		c.WorkflowName = j.WorkflowName
+	default:
+		return Context{}, false
+	}
+	return c, true
 }
 
 func (r *payloadRepo) repository() Repository {

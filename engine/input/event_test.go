@@ -30,11 +30,12 @@ func TestParseEventCorpus(t *testing.T) {
 			ReferencedWorkflows: map[string]string{},
 		}
 	}
-	jobContext := func(action string, repo Repository, run Run, job WorkflowJob) Context {
+	jobContext := func(action, workflow string, repo Repository, run Run, job WorkflowJob) Context {
 		run.PullRequests = []int{}
 		return Context{
 			Event:               Event{Name: "workflow_job", Action: action},
 			Repository:          repo,
+			WorkflowName:        workflow,
 			Run:                 run,
 			WorkflowJob:         &job,
 			ReferencedWorkflows: map[string]string{},
@@ -52,23 +53,23 @@ func TestParseEventCorpus(t *testing.T) {
 		"workflow_run.completed.with-pull-requests.json": runContext("completed", "master", []int{2}),
 		"workflow_run.requested.json":                    runContext("requested", "master", []int{}),
 		"workflow_run.requested.with-conclusion.json":    runContext("requested", "master", []int{}),
-		"workflow_job.completed.failure.with-organization.json": jobContext("completed", helloWorld, octoRun,
+		"workflow_job.completed.failure.with-organization.json": jobContext("completed", "CodeQL", helloWorld, octoRun,
 			hosted(289782451, "linters", "completed")),
-		"workflow_job.completed.success.with-organization.json": jobContext("completed", helloWorld, octoRun,
+		"workflow_job.completed.success.with-organization.json": jobContext("completed", "CodeQL", helloWorld, octoRun,
 			hosted(289782451, "linters", "completed")),
-		"workflow_job.in_progress.json": jobContext("in_progress", helloWorld, octoRun,
+		"workflow_job.in_progress.json": jobContext("in_progress", "CodeQL", helloWorld, octoRun,
 			hosted(289782451, "Analyze (javascript)", "in_progress")),
-		"workflow_job.queued.json": jobContext("queued", helloWorld, octoRun,
+		"workflow_job.queued.json": jobContext("queued", "CodeQL", helloWorld, octoRun,
 			hosted(289782451, "update", "queued")),
-		"workflow_job.started.with-organization.json": jobContext("started", helloWorld, Run{ID: 2202229078, Attempt: 1, HeadSHA: "3484a3fb816e0859fd6e1cea078d76385ff50625", Actor: "Codertocat", TriggeringActor: "Codertocat"},
+		"workflow_job.started.with-organization.json": jobContext("started", "", helloWorld, Run{ID: 2202229078, Attempt: 1, HeadSHA: "3484a3fb816e0859fd6e1cea078d76385ff50625", Actor: "Codertocat", TriggeringActor: "Codertocat"},
 			hosted(289782451, "tests", "in_progress")),
-		"workflow_job.in_progress.with-queued-steps.json": jobContext("in_progress",
+		"workflow_job.in_progress.with-queued-steps.json": jobContext("in_progress", "Test",
 			Repository{FullName: "wolfy1339/github-events-schemas", Owner: "wolfy1339", Name: "github-events-schemas", DefaultBranch: "main", Visibility: "public"},
 			Run{ID: 5373506832, Attempt: 1, Branch: "renovate/got-13.x", HeadSHA: "eeeb91cc89453bff9ce51f450d8badd4eb41ae8b", Actor: "renovate[bot]", TriggeringActor: "renovate[bot]"},
 			WorkflowJob{ID: 14541957942, Name: "Do examples need to be regenerated?", Labels: []string{"ubuntu-latest"}, RunnerName: "GitHub Actions 6", RunnerGroupName: "GitHub Actions", Status: "in_progress"}),
-		"workflow_job.queued.with-deployment.json": jobContext("queued", envTest, envRun,
+		"workflow_job.queued.with-deployment.json": jobContext("queued", "Env Test", envTest, envRun,
 			WorkflowJob{ID: 12877621891, Name: "test", Labels: []string{"self-hosted", "k8s"}, Status: "waiting"}),
-		"workflow_job.waiting.json": jobContext("waiting", envTest, envRun,
+		"workflow_job.waiting.json": jobContext("waiting", "Env Test", envTest, envRun,
 			WorkflowJob{ID: 12877621891, Name: "test", Labels: []string{"self-hosted", "k8s"}, Status: "waiting"}),
 	}
 
@@ -118,7 +119,7 @@ func TestParseEventRun(t *testing.T) {
 	                 "default_branch": "main", "private": true, "fork": false},
 	  "sender": {"login": "mallory"},
 	  "workflow_run": {
-	    "id": 30433642, "run_attempt": 2, "run_number": 562, "event": "pull_request",
+	    "id": 30433642, "name": "CI", "run_attempt": 2, "run_number": 562, "event": "pull_request",
 	    "head_branch": "main", "head_sha": "abc", "path": ".github/workflows/ci.yml",
 	    "actor": {"login": "mallory"}, "triggering_actor": null,
 	    "head_repository": {"full_name": "mallory/api"},
@@ -157,8 +158,8 @@ func TestParseEventRun(t *testing.T) {
 	if !reflect.DeepEqual(c.ReferencedWorkflows, wantRefs) {
 		t.Errorf("ReferencedWorkflows = %q, want %q", c.ReferencedWorkflows, wantRefs)
 	}
-	if c.WorkflowPath != ".github/workflows/ci.yml" {
-		t.Errorf("WorkflowPath = %q", c.WorkflowPath)
+	if c.WorkflowPath != ".github/workflows/ci.yml" || c.WorkflowName != "CI" {
+		t.Errorf("WorkflowPath = %q, WorkflowName = %q", c.WorkflowPath, c.WorkflowName)
 	}
 }
 

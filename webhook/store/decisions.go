@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -29,13 +30,22 @@ type Decision struct {
 	Cancel    bool
 	CreatedAt time.Time
 	// Log is the decision log entry (JSON, in the shape of OPA's decision
-	// logs): bundle revisions, input, result, timings.
+	// logs): bundle revisions, input, result, timings. DecodeLog reads it
+	// into its writer's type.
 	Log []byte
+	// Entry is the log entry to save, as its writer's value: SaveDecision
+	// encodes it as Log. Nil when Log is given as it is.
+	Entry any
 }
 
-// SaveDecision records d unless the delivery already has a decision, and
-// returns the decision on record: d, or the earlier one.
+// SaveDecision records d, its Entry encoded as its Log, unless the
+// delivery already has a decision, and returns the decision on record: d,
+// or the earlier one.
 func (s *Store) SaveDecision(ctx context.Context, d Decision) (Decision, error) {
+	d, err := d.encoded()
+	if err != nil {
+		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
+	}
 	inserted, err := s.insertDecision(ctx, d)
 	if err != nil {
 		return Decision{}, fmt.Errorf("store: save decision for delivery %s: %w", d.DeliveryID, err)
@@ -48,6 +58,28 @@ func (s *Store) SaveDecision(ctx context.Context, d Decision) (Decision, error) 
 		return Decision{}, err
 	}
 	return *prev, nil
+}
+
+// encoded is d with its Entry, when it has one, encoded as its Log.
+func (d Decision) encoded() (Decision, error) {
+	if d.Entry == nil {
+		return d, nil
+	}
+	log, err := json.Marshal(d.Entry)
+	if err != nil {
+		return d, fmt.Errorf("encode log: %w", err)
+	}
+	d.Log, d.Entry = log, nil
+	return d, nil
+}
+
+// DecodeLog reads the decision's log entry into entry, a pointer to its
+// writer's type.
+func (d *Decision) DecodeLog(entry any) error {
+	if err := json.Unmarshal(d.Log, entry); err != nil {
+		return fmt.Errorf("store: log of decision %s: %w", d.ID, err)
+	}
+	return nil
 }
 
 const decisionColumns = "id, delivery_id, event, repository, run_id, run_attempt, outcome, cancel, created_at, log"

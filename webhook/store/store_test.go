@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -188,6 +190,54 @@ func TestDecisionsOncePerDelivery(t *testing.T) {
 				t.Errorf("Decisions = %+v, %v", list, err)
 			}
 		})
+	}
+}
+
+// TestDecisionLogEntry: a decision saved with its entry as a value gets
+// the entry's JSON as its log, and reads back into the writer's type; one
+// that cannot be encoded is not saved. The encoding is the same on every
+// backend: SQLite serves.
+func TestDecisionLogEntry(t *testing.T) {
+	type entry struct {
+		DecisionID string            `json:"decision_id"`
+		Run        map[string]string `json:"run"`
+		Note       string            `json:"note,omitempty"`
+	}
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "runpolicy.db"), nil)
+	want := entry{DecisionID: "dec-1", Run: map[string]string{"workflow_path": ".github/workflows/ci.yml"}, Note: "<&>"}
+	d := Decision{ID: "dec-1", DeliveryID: "d-1", Event: "workflow_run", Repository: "acme/api", RunID: 42, RunAttempt: 1,
+		Outcome: OutcomeAllow, CreatedAt: time.Now(), Entry: want}
+	saved, err := s.SaveDecision(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const log = `{"decision_id":"dec-1","run":{"workflow_path":".github/workflows/ci.yml"},"note":"\u003c\u0026\u003e"}`
+	if string(saved.Log) != log || saved.Entry != nil {
+		t.Errorf("saved log %s, entry %v; want %s and the entry encoded", saved.Log, saved.Entry, log)
+	}
+	back, err := s.DecisionForDelivery(ctx, "d-1")
+	if err != nil || string(back.Log) != log {
+		t.Fatalf("DecisionForDelivery = %+v, %v", back, err)
+	}
+	var got entry
+	if err := back.DecodeLog(&got); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("DecodeLog = %+v, %v; want %+v", got, err, want)
+	}
+	if page, err := s.Evaluations(ctx, EvaluationFilter{Scope: Scope{All: true}, Workflow: ".github/workflows/ci.yml"}); err != nil || len(page.Evaluations) != 1 {
+		t.Errorf("the entry's workflow is not summarized: %+v, %v", page, err)
+	}
+
+	d.ID, d.DeliveryID, d.Entry = "dec-2", "d-2", map[string]any{"bad": make(chan int)}
+	if _, err := s.SaveDecision(ctx, d); err == nil || !strings.Contains(err.Error(), "save decision for delivery d-2: encode log") {
+		t.Errorf("an entry that cannot be encoded: %v", err)
+	}
+	if _, err := s.DecisionForDelivery(ctx, "d-2"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a decision whose entry cannot be encoded was saved: %v", err)
+	}
+	bad := Decision{ID: "dec-3", Log: []byte("{")}
+	if err := bad.DecodeLog(&got); err == nil || !strings.Contains(err.Error(), "log of decision dec-3") {
+		t.Errorf("DecodeLog of a broken log: %v", err)
 	}
 }
 
