@@ -31,6 +31,29 @@ func TestExamplePolicies(t *testing.T) {
 		{"sqlc-dev__sqlc__ci-kotlin.yml", []string{"unpinned_images deny build:15", "unpinned_images deny build:25"}},
 		{"microsoft__vscode__pr.yml", []string{"self_hosted_pull_requests deny compile:22"}},
 		{"ultralytics__actions/action.yml", []string{"script_injection deny action:216"}},
+		// Hand-written, from an audit of the examples: each job is a way
+		// past a policy that it once missed, or a pass (jobs ok_*).
+		{"audit__pwn_request.yml", []string{
+			"pwn_request deny action_builds:34",   // docker/build-push-action after the checkout
+			"pwn_request deny negated_guard:44",   // if: !(… == github.repository) admits only forks
+			"pwn_request deny same_script_gh:28",  // gh pr checkout N && make
+			"pwn_request deny same_script_git:21", // git checkout of pull/N/head, then make, in one script
+			"pwn_request deny upper_case_id:13",   // id: PR read as steps.pr
+		}},
+		{"audit__self_hosted_pull_requests.yml", []string{
+			"self_hosted_pull_requests deny block_scalar_guard:14", // if: | ${{ … }} is a string, always true
+			"self_hosted_pull_requests deny negated_guard:8",
+		}},
+		{"audit__artifact_poisoning.yml", []string{
+			"artifact_poisoning deny gh_same_script:49", // gh run download, then runs a file in the same script
+			"artifact_poisoning deny gh_then_step:43",   // gh run download into the workspace
+			"artifact_poisoning deny temp_binary:34",    // runs a file from ${RUNNER_TEMP}
+			"artifact_poisoning deny temp_script:28",    // bash "$RUNNER_TEMP/a/script.sh"
+			"artifact_poisoning deny temp_tar:21",       // tar -x from /tmp into the workspace
+			"artifact_poisoning deny temp_unzip:14",     // unzip from runner.temp -d .
+		}},
+		{"audit__script_injection.yml", []string{"script_injection deny triage:11"}}, // Contains() pastes a boolean; && pastes the text
+		{"audit__write_all.yml", []string{"write_all deny thank:6"}},                 // watch and fork: anyone
 	}
 	args := []string{"eval", "--policy", "../../examples/policies", "--format", "json"}
 	for _, tt := range tests {

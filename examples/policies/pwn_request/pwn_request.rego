@@ -2,12 +2,15 @@
 # title: Pwn request
 # description: |-
 #   Denies a pull_request_target or workflow_run job that checks out the
-#   pull request's code and then runs a script or a local action, while it
-#   holds a write token or secrets. Both events run with the base
-#   repository's token and secrets even for a fork's pull request, so the
-#   build scripts, tests and dependencies of the pull request run with them.
-#   A job that only runs for pull requests from the repository itself
-#   (head.repo.full_name == github.repository) passes.
+#   pull request's code and then runs it (the rest of the checkout's
+#   script, a later script or local action) or hands it to an action that
+#   may build it (any but checkout, upload-artifact, download-artifact and
+#   cache), while it holds a write token or secrets. Both events run with
+#   the base repository's token and secrets even for a fork's pull request,
+#   so the build scripts, tests and dependencies of the pull request run
+#   with them. A job whose if: admits only pull requests from the
+#   repository itself (head.repo.full_name == github.repository, and'ed
+#   with nothing that could negate it or let forks in) passes.
 # related_resources:
 #   - description: GitHub Security Lab, preventing pwn requests
 #     ref: https://securitylab.github.com/resources/github-actions-preventing-pwn-requests/
@@ -28,8 +31,8 @@ deny contains {
 	"step": checkout.index,
 	"line": checkout.line,
 	"message": sprintf(
-		"job %s checks out the pull request's code at step %d (%s) in a %s workflow, then runs it at step %d with %s: whoever opens a pull request runs code with them. Build pull requests in a pull_request workflow, and keep %s for jobs that do not run their code",
-		[id, checkout.index + 1, head, trigger, first_run + 1, concat(" and ", power), trigger],
+		"job %s checks out the pull request's code at step %d (%s) in a %s workflow, then %s with %s: whoever opens a pull request runs code with them. Build pull requests in a pull_request workflow, and keep %s for jobs that do not run their code",
+		[id, checkout.index + 1, head, trigger, runs, concat(" and ", power), trigger],
 	),
 } if {
 	triggers := {t | some t in input.workflow.triggers; t in {"pull_request_target", "workflow_run"}}
@@ -41,9 +44,24 @@ deny contains {
 	not _same_repository_only(job)
 	some checkout in job.steps
 	head := _checks_out_head(checkout, job)
-	runs := {s.index | some s in job.steps; s.index > checkout.index; _runs_code(s)}
-	count(runs) > 0
-	first_run := min(runs)
+	runs := _runs_it(checkout, job)
+}
+
+# _runs_it says where the job runs the checked-out code: the checkout's own
+# script when it goes on after the checkout command (gh pr checkout 1 &&
+# make), else the first later script or local action, else the first later
+# action that is not one of _moves_files (docker/build-push-action builds the
+# pull request's Dockerfile).
+_runs_it(checkout, job) := "runs it in the same script" if {
+	_goes_on(checkout)
+} else := sprintf("runs it at step %d", [min(scripts) + 1]) if {
+	scripts := {s.index | some s in job.steps; s.index > checkout.index; _runs_code(s)}
+	count(scripts) > 0
+} else := sprintf("hands it to %s at step %d", [action.uses.raw, action.index + 1]) if {
+	actions := {s.index | some s in job.steps; s.index > checkout.index; _action(s)}
+	count(actions) > 0
+	some action in job.steps
+	action.index == min(actions)
 }
 
 # The contexts that name the pull request's code rather than the base branch's.
@@ -62,10 +80,26 @@ _checks_out_head(step, job) := sprintf("%s: %s", [key, step.with[key]]) if {
 	count(keys) > 0
 	key := min(keys) # ref before repository
 } else := "gh pr checkout" if {
-	regex.match(`gh pr checkout`, step.script.text)
+	regex.match(_gh_checkout, step.script.text)
 } else := "a git command on the pull request's commits" if {
-	regex.match(`\bgit\s+(checkout|switch|merge|pull|reset)\b`, step.script.text)
+	regex.match(_git_checkout, step.script.text)
 	_reads_head(step)
+}
+
+_gh_checkout := `\bgh\s+pr\s+checkout\b`
+
+_git_checkout := `\bgit\s+(checkout|switch|merge|pull|reset)\b`
+
+# _goes_on: the script that checks out the pull request runs another command
+# after the first checkout command (git fetch origin pull/1/head:pr; git
+# checkout pr; make). The command's own arguments end at the first newline,
+# ;, & or | that no backslash escapes; comments do not count.
+_goes_on(step) if {
+	some pattern in [_gh_checkout, _git_checkout]
+	[command] := regex.find_n(pattern, step.script.text, 1)
+	rest := substring(step.script.text, indexof(step.script.text, command) + count(command), -1)
+	after := regex.replace(rest, `^([^\n;&|\\]|\\(.|\n))*`, "")
+	regex.match(`[^\s;&|]`, regex.replace(after, `(?m)(^|\s)#.*$`, ""))
 }
 
 # _names_head: the checkout input key names the pull request's code, itself
@@ -84,7 +118,7 @@ _head_context(context, _) if lower(context) in _head_contexts
 _head_context(context, job) if {
 	["steps", id, "outputs", _] = split(context, ".")
 	some source in job.steps
-	source.id == id
+	lower(source.id) == lower(id) # GitHub matches step ids in any case
 	_reads_head(source)
 }
 
@@ -107,6 +141,20 @@ _runs_code(step) if step.run
 
 _runs_code(step) if step.uses.kind == "local"
 
+# Any other action, or docker:// image, may build or run what it finds in
+# the workspace (docker/build-push-action, setup-node's yarn cache, a
+# linter); the file cannot tell which do, so all count but _moves_files.
+_action(step) if {
+	step.uses.kind in {"action", "docker"}
+	not lower(step.uses.name) in _moves_files
+}
+
+# Actions that copy or store files and run none of them.
+_moves_files := {
+	"actions/checkout", "actions/upload-artifact", "actions/download-artifact",
+	"actions/cache", "actions/cache/restore", "actions/cache/save",
+}
+
 # _power is what the job hands to the code it runs: write scopes and secrets.
 _power(job) := [p |
 	some p in [_secrets(job), _token(job.permissions)]
@@ -127,10 +175,41 @@ _secrets(job) := sprintf("secrets %s", [concat(", ", sort(names))]) if {
 	count(names) > 0
 } else := ""
 
-# if: github.event.pull_request.head.repo.full_name == github.repository
-# keeps forks out; an || beside it may let them back in.
+# _same_repository_only: the job's if: admits only pull requests from the
+# repository itself. The guard (head.repo.full_name == github.repository,
+# head.repo.fork == false, or !head.repo.fork) must be one of the terms the
+# condition ands together, each with its parentheses balanced, so nothing
+# negates it (!(…), (…) == false); no || may let forks back in; and ${{ }}
+# must hold the whole condition (text around it makes a string, always
+# true). Keep it the same as self_hosted_pull_requests'.
 _same_repository_only(job) if {
-	is_string(job["if"])
-	regex.match(`head(_repository|\.repo)\.full_name\s*==\s*github\.repository|github\.repository\s*==\s*github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.full_name|head\.repo\.fork\s*==\s*false`, job["if"])
-	not contains(job["if"], "||")
+	condition := _condition(job["if"])
+	not contains(condition, "||")
+	terms := split(condition, "&&")
+	every term in terms {
+		count(indexof_n(term, "(")) == count(indexof_n(term, ")"))
+	}
+	some term in terms
+	regex.match(_guard, term)
 }
+
+# _condition is an if: as an expression, in lower case (GitHub's contexts
+# are case-insensitive), with each string literal emptied.
+_condition(text) := lower(regex.replace(expression, `'([^']|'')*'`, "''")) if {
+	is_string(text)
+	[[_, expression]] := regex.find_all_string_submatch_n(`^\$\{\{((?s).*)\}\}$`, text, 1)
+	not contains(expression, "${{")
+} else := lower(regex.replace(text, `'([^']|'')*'`, "''")) if {
+	is_string(text)
+	not contains(text, "${{")
+}
+
+_guard := concat("", [
+	`^\s*\(*\s*(`,
+	`github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.full_name\s*==\s*github\.repository`,
+	`|github\.repository\s*==\s*github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.full_name`,
+	`|github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.fork\s*==\s*false`,
+	`|false\s*==\s*github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.fork`,
+	`|!\s*github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.fork`,
+	`)\s*\)*\s*$`,
+])

@@ -101,8 +101,9 @@ _outsider(context) if {
 _outsider(context) if lib.in_patterns(lib.patterns("script_injection", "extra_contexts"), context)
 
 # contains(), startsWith() and endsWith() paste true or false, not the text;
-# && and || can pass the text itself on.
+# && and || can pass the text itself on. GitHub reads function names in any
+# case (Contains(), STARTSWITH()).
 _yields_boolean(text) if {
-	regex.match(`^\s*!?\s*(contains|startsWith|endsWith)\(`, text)
+	regex.match(`(?i)^\s*!?\s*(contains|startswith|endswith)\(`, text)
 	not regex.match(`&&|\|\|`, text)
 }

@@ -89,3 +89,33 @@ test_extra_contexts if {
 	count(script_injection.deny) == 1 with input as workflow(run("inputs.title", ["inputs.title"]))
 		with data.runpolicy.settings.script_injection.extra_contexts as ["inputs.*"]
 }
+
+# cmd/runpolicy/testdata/examples/audit__script_injection.yml as `runpolicy
+# input` writes it (workflow triggers and the job fields the policy reads).
+any_case := {
+	"event": {"name": "local", "action": "", "delivery_id": ""},
+	"repository": {"full_name": "local/local", "owner": "local", "name": "local", "default_branch": "main", "visibility": "private", "fork": false},
+	"workflow": {"triggers": ["issues"]},
+	"jobs": {
+		"triage": {
+			"line": 6,
+			"if": null,
+			"permissions": {"source": "workflow", "scopes": {"actions": "none", "artifact-metadata": "none", "attestations": "none", "checks": "none", "contents": "none", "deployments": "none", "discussions": "none", "id-token": "none", "issues": "none", "models": "none", "packages": "none", "pages": "none", "pull-requests": "none", "repository-projects": "none", "security-events": "none", "statuses": "none"}, "all": null, "line": 4},
+			"secrets": [],
+			"expressions": [],
+			"steps": [
+				{"index": 0, "id": "", "name": "", "line": 9, "uses": null, "run": true, "with": {}, "control": "", "parallel_group": null, "background": false, "targets": [], "script": {"text": "echo \"${{ Contains(github.event.issue.title, 'bug') }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 9}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "Contains(github.event.issue.title, 'bug')", "contexts": ["github.event.issue.title"], "line": 9}]},
+				{"index": 1, "id": "", "name": "", "line": 10, "uses": null, "run": true, "with": {}, "control": "", "parallel_group": null, "background": false, "targets": [], "script": {"text": "echo \"${{ STARTSWITH(github.event.issue.title, '[RFC]') }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 10}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "STARTSWITH(github.event.issue.title, '[RFC]')", "contexts": ["github.event.issue.title"], "line": 10}]},
+				{"index": 2, "id": "", "name": "", "line": 11, "uses": null, "run": true, "with": {}, "control": "", "parallel_group": null, "background": false, "targets": [], "script": {"text": "echo \"${{ Contains(github.event.issue.title, 'bug') && github.event.issue.title }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 11}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "Contains(github.event.issue.title, 'bug') && github.event.issue.title", "contexts": ["github.event.issue.title"], "line": 11}]},
+			],
+		},
+	},
+}
+
+# GitHub reads function names in any case: Contains() and STARTSWITH() paste
+# true or false too, and && still passes the text on.
+test_boolean_functions_in_any_case if {
+	some finding in script_injection.deny with input as any_case
+	startswith(finding.message, "job triage, step 3: run pastes ${{ Contains(github.event.issue.title, 'bug') && github.event.issue.title }}")
+	count(script_injection.deny) == 1 with input as any_case
+}

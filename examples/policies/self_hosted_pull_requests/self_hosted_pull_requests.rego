@@ -8,8 +8,9 @@
 #   every job (depot-, blacksmith-, buildjet-, warp-, ubicloud-,
 #   namespace-profile-). Anyone can open a pull request from a fork, and a
 #   self-hosted runner keeps files, credentials and network access from one
-#   job to the next. Jobs that only run for pull requests from the
-#   repository itself (head.repo.full_name == github.repository) pass. On
+#   job to the next. Jobs whose if: admits only pull requests from the
+#   repository itself (head.repo.full_name == github.repository, and'ed
+#   with nothing that could negate it or let forks in) pass. On
 #   the command line, which cannot tell a repository's visibility, every
 #   repository is judged as public.
 # related_resources:
@@ -94,10 +95,41 @@ _hosted(runner) if regex.match(`^(depot|blacksmith|buildjet|warp|ubicloud|namesp
 
 _hosted(runner) if lib.in_patterns(lib.patterns("self_hosted_pull_requests", "hosted_runners"), runner)
 
-# if: github.event.pull_request.head.repo.full_name == github.repository
-# keeps forks out; an || beside it may let them back in.
+# _same_repository_only: the job's if: admits only pull requests from the
+# repository itself. The guard (head.repo.full_name == github.repository,
+# head.repo.fork == false, or !head.repo.fork) must be one of the terms the
+# condition ands together, each with its parentheses balanced, so nothing
+# negates it (!(…), (…) == false); no || may let forks back in; and ${{ }}
+# must hold the whole condition (text around it makes a string, always
+# true). Keep it the same as pwn_request's.
 _same_repository_only(job) if {
-	is_string(job["if"])
-	regex.match(`head\.repo\.full_name\s*==\s*github\.repository|github\.repository\s*==\s*github\.event\.pull_request\.head\.repo\.full_name|head\.repo\.fork\s*==\s*false`, job["if"])
-	not contains(job["if"], "||")
+	condition := _condition(job["if"])
+	not contains(condition, "||")
+	terms := split(condition, "&&")
+	every term in terms {
+		count(indexof_n(term, "(")) == count(indexof_n(term, ")"))
+	}
+	some term in terms
+	regex.match(_guard, term)
 }
+
+# _condition is an if: as an expression, in lower case (GitHub's contexts
+# are case-insensitive), with each string literal emptied.
+_condition(text) := lower(regex.replace(expression, `'([^']|'')*'`, "''")) if {
+	is_string(text)
+	[[_, expression]] := regex.find_all_string_submatch_n(`^\$\{\{((?s).*)\}\}$`, text, 1)
+	not contains(expression, "${{")
+} else := lower(regex.replace(text, `'([^']|'')*'`, "''")) if {
+	is_string(text)
+	not contains(text, "${{")
+}
+
+_guard := concat("", [
+	`^\s*\(*\s*(`,
+	`github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.full_name\s*==\s*github\.repository`,
+	`|github\.repository\s*==\s*github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.full_name`,
+	`|github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.fork\s*==\s*false`,
+	`|false\s*==\s*github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.fork`,
+	`|!\s*github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.fork`,
+	`)\s*\)*\s*$`,
+])

@@ -86,3 +86,69 @@ test_runner_chosen_at_run_time_warns if {
 	}} with input as doc
 	count(self_hosted_pull_requests.deny) == 0 with input as doc
 }
+
+# Job negated_guard of cmd/runpolicy/testdata/examples/bypass__self_hosted_pull_requests.yml
+# as `runpolicy input` writes it (the command line's event and repository,
+# judged as public).
+negated_guard := {
+	"event": {"name": "local", "action": "", "delivery_id": ""},
+	"repository": {"full_name": "local/local", "owner": "local", "name": "local", "default_branch": "main", "visibility": "private", "fork": false},
+	"workflow": {"triggers": ["pull_request"]},
+	"jobs": {
+		"negated_guard": {
+			"line": 8,
+			"if": "!(github.event.pull_request.head.repo.full_name == github.repository)",
+			"permissions": {"source": "workflow", "scopes": {"actions": "none", "artifact-metadata": "none", "attestations": "none", "checks": "none", "contents": "none", "deployments": "none", "discussions": "none", "id-token": "none", "issues": "none", "models": "none", "packages": "none", "pages": "none", "pull-requests": "none", "repository-projects": "none", "security-events": "none", "statuses": "none"}, "all": null, "line": 5},
+			"secrets": [],
+			"expressions": [{"field": "if", "text": "!(github.event.pull_request.head.repo.full_name == github.repository)", "contexts": ["github.event.pull_request.head.repo.full_name", "github.repository"], "line": 9}],
+			"steps": [
+				{"index": 0, "id": "", "name": "", "line": 11, "uses": null, "run": true, "with": {}, "control": "", "parallel_group": null, "background": false, "targets": [], "script": {"text": "make", "truncated": false, "shell": null, "working_directory": null, "line": 11}, "if": null, "env": {}, "expressions": []},
+			],
+			"runs_on": {"labels": ["self-hosted", "linux"], "group": null, "dynamic": false, "expression": null, "candidates": [{"labels": ["self-hosted", "linux"], "group": null}]},
+		},
+	},
+}
+
+# A guard passes the job only when nothing can negate it or let forks in
+# beside it. Each if: is written as the normalizer keeps it (raw, ${{ }} and
+# a block scalar's newline included). The same lists as pwn_request's test.
+test_same_repository_guard if {
+	count(self_hosted_pull_requests.deny) == 1 with input as negated_guard
+	every condition in same_repository_only {
+		count(self_hosted_pull_requests.deny) == 0 with input as json.patch(negated_guard, [{"op": "replace", "path": "/jobs/negated_guard/if", "value": condition}])
+	}
+	every condition in forks_too {
+		count(self_hosted_pull_requests.deny) == 1 with input as json.patch(negated_guard, [{"op": "replace", "path": "/jobs/negated_guard/if", "value": condition}])
+	}
+}
+
+same_repository_only := [
+	"github.event.pull_request.head.repo.full_name == github.repository",
+	"${{ github.event.pull_request.head.repo.full_name == github.repository }}",
+	"github.repository == github.event.pull_request.head.repo.full_name",
+	"GitHub.Event.Pull_Request.Head.Repo.Full_Name == github.repository",
+	"${{ github.event.pull_request.head.repo.full_name == github.repository && github.actor != 'dependabot[bot]' }}",
+	"(github.event.pull_request.head.repo.full_name == github.repository) && contains(github.event.pull_request.labels.*.name, 'ok')",
+	"github.event.pull_request.head.repo.fork == false",
+	"!github.event.pull_request.head.repo.fork",
+	"github.event.workflow_run.head_repository.full_name == github.repository",
+]
+
+forks_too := [
+	"!(github.event.pull_request.head.repo.full_name == github.repository)",
+	"${{ !(github.event.pull_request.head.repo.full_name == github.repository) }}",
+	"github.event.pull_request.head.repo.full_name != github.repository",
+	"(github.event.pull_request.head.repo.full_name == github.repository) == false",
+	"!(github.actor == 'x' && github.event.pull_request.head.repo.full_name == github.repository)",
+	"github.event.pull_request.head.repo.full_name == github.repository || github.actor == 'x'",
+	"${{ github.event.pull_request.head.repo.full_name == github.repository }}\n",
+	"${{ github.event.pull_request.head.repo.full_name == github.repository }} && ${{ true }}",
+	"github.actor != 'a && github.event.pull_request.head.repo.full_name == github.repository && b'",
+	"${{ github.actor != 'a && github.event.pull_request.head.repo.full_name == github.repository && b' }}",
+	"${{ true }} && github.event.pull_request.head.repo.full_name == github.repository && ${{ true }}",
+	"github.actor == 'x' || github.event_name == 'y' && github.event.pull_request.head.repo.full_name == github.repository",
+	"github.event.pull_request.head.repo.fork",
+	"github.event.pull_request.head.repo.fork == true",
+	"!!github.event.pull_request.head.repo.fork",
+	"github.repository == 'acme/app'",
+]

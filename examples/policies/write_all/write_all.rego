@@ -2,15 +2,17 @@
 # title: Write tokens on events anyone can trigger
 # description: |-
 #   Denies a job of a workflow that anyone can trigger (pull_request_target,
-#   issue_comment, issues, discussion, discussion_comment, workflow_run)
-#   whose token can change the repository's code, releases, packages or
-#   cloud identity: write-all, no permissions declared (the repository's
-#   default, which is write-all unless the repository restricts it), or
-#   write on contents, actions, packages, deployments, pages, id-token,
-#   attestations or security-events. A script injection or a compromised
-#   action in such a job hands that token to an outsider. Writing issues,
-#   pull requests, discussions, checks and statuses, which such workflows
-#   exist for, passes; so do jobs on push, schedule or workflow_dispatch.
+#   issue_comment, issues, discussion, discussion_comment, workflow_run,
+#   watch, fork) whose token can change the repository's code, releases,
+#   packages or cloud identity: write-all, no permissions declared (the
+#   repository's default, which is write-all unless the repository
+#   restricts it), or write on contents, actions, packages, deployments,
+#   pages, id-token, attestations or security-events, whether the job uses
+#   that scope or not (the file cannot show which API calls its scripts and
+#   actions make). A script injection or a compromised action in such a job
+#   hands that token to an outsider. Writing issues, pull requests,
+#   discussions, checks and statuses, which such workflows exist for,
+#   passes; so do jobs on push, schedule or workflow_dispatch.
 # related_resources:
 #   - description: GitHub, controlling permissions for GITHUB_TOKEN
 #     ref: https://docs.github.com/en/actions/writing-workflows/choosing-what-your-workflow-does/controlling-permissions-for-github_token
@@ -46,7 +48,10 @@ deny contains {
 	token := _token(job.permissions)
 }
 
-_anyone_can_trigger := {"pull_request_target", "issue_comment", "issues", "discussion", "discussion_comment", "workflow_run"}
+# Events anyone with a GitHub account can cause (starring a repository is
+# watch, forking it fork), whose runs get the repository's token as
+# configured, not the read-only one of a fork's pull_request.
+_anyone_can_trigger := {"pull_request_target", "issue_comment", "issues", "discussion", "discussion_comment", "workflow_run", "watch", "fork"}
 
 # The scopes that change what the repository ships.
 _code_scopes := {"actions", "attestations", "contents", "deployments", "id-token", "packages", "pages", "security-events"}

@@ -45,7 +45,7 @@ test_scopes_such_workflows_exist_for_pass if {
 }
 
 test_events_anyone_can_trigger if {
-	every event in ["pull_request_target", "issue_comment", "issues", "discussion", "discussion_comment", "workflow_run"] {
+	every event in ["pull_request_target", "issue_comment", "issues", "discussion", "discussion_comment", "workflow_run", "watch", "fork"] {
 		count(write_all.deny) == 1 with input as workflow(["push", event], undeclared)
 	}
 }
@@ -64,4 +64,42 @@ test_allowed_write_scopes if {
 	contains(finding.message, "can write id-token:")
 	count(write_all.deny) == 0 with input as workflow(["issue_comment"], permissions)
 		with data.runpolicy.settings.write_all.allowed_write_scopes as ["contents", "id-token"]
+}
+
+# cmd/runpolicy/testdata/examples/audit__write_all.yml as `runpolicy input`
+# writes it (workflow triggers and the job fields the policy reads).
+stars_and_forks := {
+	"event": {"name": "local", "action": "", "delivery_id": ""},
+	"repository": {"full_name": "local/local", "owner": "local", "name": "local", "default_branch": "main", "visibility": "private", "fork": false},
+	"workflow": {"triggers": ["fork", "watch"]},
+	"jobs": {
+		"ok_read_only": {
+			"line": 9,
+			"if": null,
+			"permissions": {"source": "job", "scopes": {"actions": "none", "artifact-metadata": "none", "attestations": "none", "checks": "none", "contents": "read", "deployments": "none", "discussions": "none", "id-token": "none", "issues": "none", "models": "none", "packages": "none", "pages": "none", "pull-requests": "none", "repository-projects": "none", "security-events": "none", "statuses": "none"}, "all": null, "line": 11},
+			"secrets": [],
+			"expressions": [],
+			"steps": [
+				{"index": 0, "id": "", "name": "", "line": 12, "uses": null, "run": true, "with": {}, "control": "", "parallel_group": null, "background": false, "targets": [], "script": {"text": "echo thanks", "truncated": false, "shell": null, "working_directory": null, "line": 12}, "if": null, "env": {}, "expressions": []},
+			],
+		},
+		"thank": {
+			"line": 6,
+			"if": null,
+			"permissions": {"source": "default", "scopes": null, "all": null, "line": null},
+			"secrets": [],
+			"expressions": [],
+			"steps": [
+				{"index": 0, "id": "", "name": "", "line": 8, "uses": null, "run": true, "with": {}, "control": "", "parallel_group": null, "background": false, "targets": [], "script": {"text": "echo thanks", "truncated": false, "shell": null, "working_directory": null, "line": 8}, "if": null, "env": {}, "expressions": []},
+			],
+		},
+	},
+}
+
+# Starring (watch) and forking (fork) a public repository start a run with
+# the repository's token as configured: anyone can.
+test_stars_and_forks if {
+	some finding in write_all.deny with input as stars_and_forks
+	startswith(finding.message, "job thank runs on fork and watch, which anyone can trigger, with the repository's default token")
+	count(write_all.deny) == 1 with input as stars_and_forks
 }
