@@ -189,11 +189,13 @@ _runners contains {
 	is_object(input.workflow_job)
 }
 
+# A candidate's label or group holding ${{ is decided at run time (the job
+# is dynamic and warned about): the rest of the runner is judged.
 _runners contains {
 	"where": {"job": id, "line": job.line},
-	"labels": candidate.labels,
-	"group": candidate.group,
-	"unknown": _unknown(candidate.labels, candidate.group),
+	"labels": [label | some label in candidate.labels; not contains(label, "${{")],
+	"group": _static_group(candidate.group),
+	"unknown": _candidate_unknown(candidate),
 	"queued": false,
 } if {
 	input.workflow_job == null
@@ -225,6 +227,20 @@ _static_group(group) := group if {
 	is_string(group)
 	not contains(group, "${{")
 } else := null
+
+_candidate_unknown(candidate) := "" if {
+	_run_time(candidate)
+} else := _unknown(candidate.labels, candidate.group)
+
+_run_time(candidate) if {
+	some label in candidate.labels
+	contains(label, "${{")
+}
+
+_run_time(candidate) if {
+	is_string(candidate.group)
+	contains(candidate.group, "${{")
+}
 
 _unknown(labels, group) := "group" if {
 	group == null

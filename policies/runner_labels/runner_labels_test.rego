@@ -240,6 +240,51 @@ candidate_cases := [
 	],
 ]
 
+# A runner whose labels or group an expression decides at run time: the
+# job warns, and what the file writes beside the expression is judged.
+dynamic_matrix_job(candidates) := fx.patched({"jobs": {"build": object.union(fx.job([], []), {"runs_on": {
+	"labels": [], "group": null, "dynamic": true, "expression": "${{ matrix.os }}",
+	"candidates": candidates,
+}})}})
+
+# Each case: [name, settings, candidates, deny messages, warn messages].
+run_time_candidate_cases := [
+	[
+		"a literal value beside one decided at run time",
+		{"disallowed": ["self-hosted"]},
+		[{"labels": ["self-hosted"], "group": null}],
+		{"job build runs on \"self-hosted\", which runner_labels.disallowed forbids: choose another runner"}, {msg_dynamic("${{ matrix.os }}")},
+	],
+	[
+		"a literal label beside one decided at run time",
+		{"allowed": ["linux"]},
+		[{"labels": ["${{ vars.OS }}", "gpu"], "group": null}],
+		{msg_label_not_allowed("gpu", "linux")}, {msg_dynamic("${{ matrix.os }}")},
+	],
+	# The labels are decided at run time, not missing: no "cannot check".
+	[
+		"a literal group beside labels decided at run time",
+		{"allowed": ["linux"], "allowed_groups": ["build"]},
+		[{"labels": ["${{ vars.OS }}"], "group": "prod"}],
+		{msg_group_not_allowed("prod", "build")}, {msg_dynamic("${{ matrix.os }}")},
+	],
+	[
+		"literal labels beside a group decided at run time",
+		{"allowed_groups": ["build"]},
+		[{"labels": ["linux"], "group": "${{ vars.GROUP }}"}],
+		set(), {msg_dynamic("${{ matrix.os }}")},
+	],
+]
+
+test_run_time_candidates if {
+	every case in run_time_candidate_cases {
+		[name, s, candidates, denies, warns] := case
+		found := {"case": name, "deny": runner_labels.deny, "warn": runner_labels.warn} with input as dynamic_matrix_job(candidates)
+			with data.runpolicy.settings.runner_labels as group_settings(s)
+		found == {"case": name, "deny": findings(denies), "warn": findings(warns)}
+	}
+}
+
 test_matrix_candidates if {
 	every case in candidate_cases {
 		[name, s, candidates, denies, warns] := case
