@@ -59,10 +59,10 @@ func pinnedSHA(t target) (string, bool) {
 // owner/repo. GitHub serves a commit of any fork under the parent's name
 // (owner/repo@<fork sha> runs the fork's code): an "impostor commit", the
 // technique of the tj-actions, reviewdog and trivy compromises. A commit
-// found reachable is remembered for good (history only grows, and a
+// found reachable is remembered in an LRU cache (history only grows, and a
 // force-push that drops it leaves it in the history of no tag only when
-// someone rewrites the repository); an impostor or unverified verdict is
-// checked again on the next run.
+// someone rewrites the repository), and checked again once pushed out; an
+// impostor or unverified verdict is checked again on the next run.
 func (w *walk) verifyCommit(ctx context.Context, owner, repo, sha string) commitVerdict {
 	f, ok := w.r.fetch.(RefFetcher)
 	if !ok {

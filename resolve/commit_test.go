@@ -89,7 +89,7 @@ func TestImpostorCommit(t *testing.T) {
 	}
 }
 
-// A commit found reachable is remembered for good; an impostor is asked
+// A commit found reachable is remembered (while the LRU keeps it); an impostor is asked
 // about again on every run, as the repository may have merged it since.
 func TestImpostorCache(t *testing.T) {
 	gh := newFake()

@@ -68,7 +68,8 @@ type Resolver struct {
 	// missing copy as notFound): they cannot change either.
 	bases *lru.Cache[string, answer]
 	// verified holds the pinned commits found on a branch or tag, keyed
-	// owner/repo@sha: reachable once, reachable for good.
+	// owner/repo@sha: reachable once, reachable for good, so kept until
+	// the LRU pushes them out (then checked again).
 	verified *lru.Cache[string, struct{}]
 	// inflight bounds the Fetcher calls of all runs together, so that many
 	// runs at once stay below GitHub's limit on concurrent requests.

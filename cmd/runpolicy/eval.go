@@ -27,6 +27,9 @@ type result struct {
 	// repositories (actions, reusable workflows) that were judged by name
 	// only, without --resolve.
 	NotLookedInside int `json:"not_looked_inside,omitempty"`
+	// CompromisedExceptions are the compromised-list entries the settings
+	// took off the list, as the App's decision lists them.
+	CompromisedExceptions []engine.Exception `json:"compromised_exceptions,omitempty"`
 
 	src []byte // the bytes judged, for quoting findings' lines
 	// inRepo says File is already the path from the repository root (a
@@ -118,6 +121,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
+	sayExceptions(stderr, eng.Exceptions())
 	// An action is judged on what its steps use. The job it is read into
 	// is made up (see actionWorkflow): the job-level policies, whose
 	// findings would be about that made-up job, are off for it.
@@ -220,14 +224,29 @@ func evalFile(ctx context.Context, eng *engine.Engine, res *resolve.Resolver, rf
 		skipped = remoteReferences(doc)
 	}
 	return result{
-		File:            f.path,
-		Allow:           d.Allow,
-		Violations:      d.Violations,
-		Warnings:        d.Warnings,
-		ParseErrors:     doc.Workflow.ParseErrors,
-		NotLookedInside: len(skipped),
-		src:             f.src,
+		File:                  f.path,
+		Allow:                 d.Allow,
+		Violations:            d.Violations,
+		Warnings:              d.Warnings,
+		ParseErrors:           doc.Workflow.ParseErrors,
+		NotLookedInside:       len(skipped),
+		CompromisedExceptions: d.Exceptions,
+		src:                   f.src,
 	}, skipped, nil
+}
+
+// sayExceptions writes a line for each compromised-list exception in
+// force, whatever the format: the entries it took off the list are not
+// checked, which must not go unseen (the App logs it at every load).
+func sayExceptions(w io.Writer, exceptions []engine.Exception) {
+	for _, x := range exceptions {
+		what := "no listed action is affected"
+		if len(x.Actions) > 0 {
+			what = strings.Join(x.Actions, ", ") + " not checked against the compromised list"
+		}
+		fmt.Fprintf(w, "runpolicy: compromised-list exception for %s in force (reason: %s): %s\n",
+			printable(oneline.Fold(x.Advisory)), printable(oneline.Fold(x.Reason)), printable(what))
+	}
 }
 
 // remoteReferences are the distinct actions and reusable workflows of

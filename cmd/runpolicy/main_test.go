@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/runpolicy/runpolicy/engine"
 )
 
 // corpus is the repo's copy of the shared corpus.
@@ -129,6 +132,41 @@ func TestEvalJSONIsTheDecision(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no enforced compromised_actions violation with a line for reviewdog/action-setup: %+v", results[0].Violations)
+	}
+}
+
+// An exception that takes an entry off the compromised list is said on
+// stderr in every format, and listed in the JSON decision, as the App logs
+// and records it: a run it lets through must not pass unseen.
+func TestEvalSaysCompromisedExceptions(t *testing.T) {
+	dir := t.TempDir()
+	wf := filepath.Join(dir, "ci.yml")
+	settings := filepath.Join(dir, "settings.yaml")
+	mustWrite(t, wf, "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: tj-actions/changed-files@v44\n")
+	mustWrite(t, settings, "runpolicy:\n  settings:\n    compromised_actions:\n      exceptions: [{advisory: GHSA-mrrh-fwg8-r2c3, reason: vendored copy reviewed}]\n")
+	if code, _, _ := runBinary(t, "eval", wf); code != exitDenied {
+		t.Fatalf("without the exception: exit %d, want %d (denied)", code, exitDenied)
+	}
+	const line = "runpolicy: compromised-list exception for GHSA-mrrh-fwg8-r2c3 in force (reason: vendored copy reviewed): tj-actions/changed-files not checked against the compromised list\n"
+	for _, format := range []string{"text", "json", "sarif", "github"} {
+		code, out, errOut := runBinary(t, "eval", "--format", format, "--data", settings, wf)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d, want %d\nstderr: %s", format, code, exitOK, errOut)
+		}
+		if strings.Count(errOut, line) != 1 {
+			t.Errorf("%s: stderr lacks, once, %q:\n%s", format, line, errOut)
+		}
+		if format != "json" {
+			continue
+		}
+		var results []result
+		if err := json.Unmarshal([]byte(out), &results); err != nil {
+			t.Fatalf("output is not JSON: %v\n%s", err, out)
+		}
+		want := []engine.Exception{{Advisory: "GHSA-mrrh-fwg8-r2c3", Reason: "vendored copy reviewed", Actions: []string{"tj-actions/changed-files"}}}
+		if len(results) != 1 || !reflect.DeepEqual(results[0].CompromisedExceptions, want) {
+			t.Errorf("compromised_exceptions = %+v, want %+v", results, want)
+		}
 	}
 }
 

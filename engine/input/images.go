@@ -13,12 +13,13 @@ import (
 // Uses (Step nil, Source container or service) that the allow list, the
 // compromised list and pinning judge; an image that reads matrix values
 // the file lists becomes one reference per value. An image an expression
-// decides at run time is marked dynamic instead.
+// decides at run time is marked dynamic, and every literal value beside it
+// (a matrix row [redis, "${{ vars.IMAGE }}"]) is still a reference.
 func (n *normalizer) images(job *Job, j *actionlint.Job, id string, matrix func() matrixValues) {
 	job.Services = map[string]*Service{}
 	if c := j.Container; c != nil && c.Image != nil && c.Image.Pos != nil {
-		values, ok := imageValues(c.Image.Value, matrix)
-		job.ContainerDynamic = !ok
+		values, dynamic := imageValues(c.Image.Value, matrix)
+		job.ContainerDynamic = dynamic
 		for _, v := range values {
 			n.addImage(v, id, c.Image.Pos.Line, SourceContainer)
 		}
@@ -35,15 +36,15 @@ func (n *normalizer) images(job *Job, j *actionlint.Job, id string, matrix func(
 		line := svc.Name.Pos.Line
 		image := ""
 		var values []string
-		ok := true
+		dynamic := false
 		if c := svc.Container; c != nil && c.Image != nil {
 			image = c.Image.Value
 			if c.Image.Pos != nil {
 				line = c.Image.Pos.Line
 			}
-			values, ok = imageValues(image, matrix)
+			values, dynamic = imageValues(image, matrix)
 		}
-		job.Services[svc.Name.Value] = &Service{Image: image, Line: line, Dynamic: !ok}
+		job.Services[svc.Name.Value] = &Service{Image: image, Line: line, Dynamic: dynamic}
 		for _, v := range values {
 			n.addImage(v, id, line, SourceService)
 		}
@@ -52,9 +53,10 @@ func (n *normalizer) images(job *Job, j *actionlint.Job, id string, matrix func(
 
 // addImage adds an image as a docker reference. Images are written without
 // docker:// (node:18, ghcr.io/x/y@sha256:…); with it, the reference gets the
-// same raw text and names as a docker:// step.
+// same raw text and names as a docker:// step. The runner hands the image
+// to docker on a command line, which drops the whitespace around it.
 func (n *normalizer) addImage(image, job string, line int, source string) {
-	raw := image
+	raw := strings.TrimSpace(image)
 	if !strings.HasPrefix(strings.ToLower(raw), "docker://") {
 		raw = "docker://" + raw
 	} else {
@@ -66,46 +68,49 @@ func (n *normalizer) addImage(image, job string, line int, source string) {
 }
 
 // imageValues returns the images an image field can be: itself when it
-// holds no expression, every distinct value when it reads matrix values
-// the file lists. ok is false when an expression decides it at run time.
-// An empty image starts no container.
-func imageValues(image string, matrix func() matrixValues) (values []string, ok bool) {
+// holds no expression, every distinct literal value when it reads matrix
+// values. dynamic is true when an expression decides an image at run time;
+// the literal values are returned all the same. An empty image starts no
+// container.
+func imageValues(image string, matrix func() matrixValues) (values []string, dynamic bool) {
 	if !strings.Contains(image, "${{") {
 		if strings.TrimSpace(image) == "" {
-			return nil, true
+			return nil, false
 		}
-		return []string{image}, true
+		return []string{image}, false
 	}
 	t, ok := parseTemplate(image)
 	if !ok {
-		return nil, false
+		return nil, true
 	}
 	mv := matrix()
 	if !mv.known {
-		return nil, false
+		return nil, true
 	}
+	dynamic = mv.unsure
 	seen := map[string]bool{}
 	for _, c := range mv.combinations {
-		texts, ok := t.render(c)
-		if !ok {
-			return nil, false
-		}
-		for _, text := range texts {
-			if strings.TrimSpace(text) == "" || seen[text] {
+		for _, text := range t.renderOr(c) {
+			text = strings.TrimSpace(text)
+			if strings.Contains(text, "${{") {
+				dynamic = true
+				continue
+			}
+			if text == "" || seen[text] {
 				continue
 			}
 			seen[text] = true
 			if values = append(values, text); len(values) > maxCandidates {
-				return nil, false
+				return nil, true
 			}
 		}
 	}
 	if len(values) == 0 {
 		// No combination gives an image: this reading of the matrix is
 		// not GitHub's, so the image stays decided at run time.
-		return nil, false
+		return nil, true
 	}
-	return values, true
+	return values, dynamic
 }
 
 // sortedServices returns the services in file order; actionlint keeps them

@@ -45,12 +45,19 @@ func (b *matrixBudget) spend(n int) bool {
 // GitHub compares them.
 type combination map[string]actionlint.RawYAMLValue
 
-// matrixValues are the combinations of a job's matrix. known is false when
-// an expression decides them (the matrix, a row or an include entry given
-// by an expression, or a value holding one), or when there are too many.
+// matrixValues are the combinations of a job's matrix. A value an
+// expression decides at run time is kept as its expression text (a row
+// given by an expression is one such value), so that every literal value
+// beside it is still judged; what reads it is decided at run time. known
+// is false when the whole matrix is an expression, or there are too many
+// combinations. unsure is true when which combinations GitHub makes
+// depends on a value decided at run time (include given by an expression,
+// or an include entry that may or may not match): every literal value is
+// in the combinations, but what reads them is decided at run time too.
 type matrixValues struct {
 	combinations []combination
 	known        bool
+	unsure       bool
 }
 
 // lazy returns a function that expands the matrix of a job the first time
@@ -74,29 +81,39 @@ func (b *matrixBudget) lazy(s *actionlint.Strategy) func() matrixValues {
 // combination of its own when it matches none.
 func expandMatrix(s *actionlint.Strategy, budget *matrixBudget) matrixValues {
 	if s == nil || s.Matrix == nil {
-		return matrixValues{known: true}
+		// One job, whose matrix values are all null.
+		return matrixValues{combinations: []combination{{}}, known: true}
 	}
 	m := s.Matrix
-	if m.Expression != nil || (m.Include != nil && m.Include.ContainsExpression()) {
+	if m.Expression != nil {
 		return matrixValues{}
 	}
+	mv := matrixValues{known: true}
 	original := map[string]bool{}
+	// runTime are the original keys with a value decided at run time: an
+	// include entry naming one may or may not match.
+	runTime := map[string]bool{}
 	product := []combination{}
 	for _, key := range rowKeys(m.Rows) {
 		row := m.Rows[key]
-		if row == nil || row.Expression != nil || hasExpression(row.Values...) {
+		if row == nil {
 			return matrixValues{}
 		}
+		values := row.Values
+		if row.Expression != nil {
+			values = []actionlint.RawYAMLValue{&actionlint.RawYAMLString{Value: row.Expression.Value}}
+		}
 		original[key] = true
+		runTime[key] = hasExpression(values...)
 		if len(product) == 0 {
 			product = []combination{{}}
 		}
-		if len(product)*len(row.Values) > maxCombinations || !budget.spend(len(product)*len(row.Values)) {
+		if len(product)*len(values) > maxCombinations || !budget.spend(len(product)*len(values)) {
 			return matrixValues{}
 		}
-		next := make([]combination, 0, len(product)*len(row.Values))
+		next := make([]combination, 0, len(product)*len(values))
 		for _, c := range product {
-			for _, v := range row.Values {
+			for _, v := range values {
 				n := make(combination, len(c)+1)
 				for k, cv := range c {
 					n[k] = cv
@@ -126,13 +143,20 @@ func expandMatrix(s *actionlint.Strategy, budget *matrixBudget) matrixValues {
 		if !budget.spend((len(product) + 1) * len(m.Include.Combinations)) {
 			return matrixValues{}
 		}
+		mv.unsure = m.Include.Expression != nil
 		for _, inc := range m.Include.Combinations {
 			if inc == nil {
 				continue
 			}
+			if inc.Expression != nil {
+				mv.unsure = true
+				continue
+			}
 			values := assigns(inc)
-			if hasExpression(valuesOf(values)...) {
-				return matrixValues{}
+			for k, v := range values {
+				if original[k] && (runTime[k] || hasExpression(v)) {
+					mv.unsure = true // it matches what GitHub decides at run time
+				}
 			}
 			matched := false
 			for _, c := range product {
@@ -151,7 +175,8 @@ func expandMatrix(s *actionlint.Strategy, budget *matrixBudget) matrixValues {
 			}
 		}
 	}
-	return matrixValues{combinations: append(product, added...), known: true}
+	mv.combinations = append(product, added...)
+	return mv
 }
 
 // rowKeys returns the keys of the rows in file order, so that the
@@ -182,14 +207,6 @@ func assigns(c *actionlint.MatrixCombination) combination {
 		if a != nil && a.Value != nil {
 			out[strings.ToLower(k)] = a.Value
 		}
-	}
-	return out
-}
-
-func valuesOf(c combination) []actionlint.RawYAMLValue {
-	out := make([]actionlint.RawYAMLValue, 0, len(c))
-	for _, v := range c {
-		out = append(out, v)
 	}
 	return out
 }
@@ -256,6 +273,7 @@ func hasExpression(values ...actionlint.RawYAMLValue) bool {
 type template struct {
 	literals []string   // len(paths)+1 pieces of text
 	paths    [][]string // lower-case property paths under matrix
+	text     string     // as written
 }
 
 // whole reports whether the template is one expression and nothing else.
@@ -266,6 +284,7 @@ func (t template) whole() bool {
 // parseTemplate splits s. ok is false when an expression in it reads
 // anything but a matrix value, or cannot be parsed.
 func parseTemplate(s string) (t template, ok bool) {
+	t.text = s
 	rest := s
 	for {
 		i := strings.Index(rest, "${{")
@@ -281,6 +300,31 @@ func parseTemplate(s string) (t template, ok bool) {
 		t.paths = append(t.paths, path)
 		rest = rest[i+3+n:]
 	}
+}
+
+// runTimeTemplate stands for text whose expressions read more than matrix
+// values: it renders as written, an expression GitHub evaluates at run
+// time.
+func runTimeTemplate(s string) template {
+	return template{literals: []string{s}, text: s}
+}
+
+// readTemplate is parseTemplate, or runTimeTemplate for what it cannot
+// read.
+func readTemplate(s string) template {
+	if t, ok := parseTemplate(s); ok {
+		return t
+	}
+	return runTimeTemplate(s)
+}
+
+// renderOr is render, or the template as written when a value cannot be
+// rendered: decided at run time.
+func (t template) renderOr(c combination) []string {
+	if texts, ok := t.render(c); ok {
+		return texts
+	}
+	return []string{t.text}
 }
 
 // matrixPath parses the expression at the start of text (just after "${{")

@@ -60,48 +60,69 @@ func TestMatrixIncludeFollowsGitHub(t *testing.T) {
 
 func TestRunnerCandidates(t *testing.T) {
 	tests := []struct {
-		name string
-		job  string
-		want []string // nil: dynamic
+		name    string
+		job     string
+		want    []string // the candidates
+		dynamic bool     // an expression decides a runner at run time
 	}{
-		{"static", "    runs-on: [self-hosted, linux]\n", []string{"self-hosted+linux"}},
-		{"row", "    strategy: {matrix: {os: [a, b, a]}}\n    runs-on: ${{ matrix.os }}\n", []string{"a", "b"}},
-		{"spacing and case", "    strategy: {matrix: {OS: [a]}}\n    runs-on: ${{matrix.Os}}\n", []string{"a"}},
-		{"index syntax", "    strategy: {matrix: {os: [a]}}\n    runs-on: ${{ matrix['os'] }}\n", []string{"a"}},
-		{"list value", "    strategy: {matrix: {r: [[self-hosted, gpu]]}}\n    runs-on: ${{ matrix.r }}\n", []string{"self-hosted+gpu"}},
-		{"label in a list", "    strategy: {matrix: {r: [gpu, cpu]}}\n    runs-on: [self-hosted, '${{ matrix.r }}']\n", []string{"self-hosted+gpu", "self-hosted+cpu"}},
-		{"group", "    strategy: {matrix: {g: [one]}}\n    runs-on: {group: '${{ matrix.g }}', labels: [x]}\n", []string{"x@one"}},
+		{"static", "    runs-on: [self-hosted, linux]\n", []string{"self-hosted+linux"}, false},
+		{"row", "    strategy: {matrix: {os: [a, b, a]}}\n    runs-on: ${{ matrix.os }}\n", []string{"a", "b"}, false},
+		{"spacing and case", "    strategy: {matrix: {OS: [a]}}\n    runs-on: ${{matrix.Os}}\n", []string{"a"}, false},
+		{"index syntax", "    strategy: {matrix: {os: [a]}}\n    runs-on: ${{ matrix['os'] }}\n", []string{"a"}, false},
+		{"list value", "    strategy: {matrix: {r: [[self-hosted, gpu]]}}\n    runs-on: ${{ matrix.r }}\n", []string{"self-hosted+gpu"}, false},
+		{"label in a list", "    strategy: {matrix: {r: [gpu, cpu]}}\n    runs-on: [self-hosted, '${{ matrix.r }}']\n", []string{"self-hosted+gpu", "self-hosted+cpu"}, false},
+		{"group", "    strategy: {matrix: {g: [one]}}\n    runs-on: {group: '${{ matrix.g }}', labels: [x]}\n", []string{"x@one"}, false},
 		// 3.10 unquoted is the number 3.1 to GitHub; quoted it is 3.10.
-		{"ambiguous number", "    strategy: {matrix: {v: [3.10]}}\n    runs-on: py-${{ matrix.v }}\n", []string{"py-3.10", "py-3.1"}},
-		{"missing value runs nowhere", "    strategy: {matrix: {t: [a, b], include: [{t: a, os: x}]}}\n    runs-on: ${{ matrix.os }}\n", []string{"x"}},
-		{"exclude", "    strategy: {matrix: {os: [a, b], exclude: [{os: b}]}}\n    runs-on: ${{ matrix.os }}\n", []string{"a"}},
+		{"ambiguous number", "    strategy: {matrix: {v: [3.10]}}\n    runs-on: py-${{ matrix.v }}\n", []string{"py-3.10", "py-3.1"}, false},
+		{"missing value runs nowhere", "    strategy: {matrix: {t: [a, b], include: [{t: a, os: x}]}}\n    runs-on: ${{ matrix.os }}\n", []string{"x"}, false},
+		{"exclude", "    strategy: {matrix: {os: [a, b], exclude: [{os: b}]}}\n    runs-on: ${{ matrix.os }}\n", []string{"a"}, false},
 		// Excluding fewer combinations judges more runners, never fewer.
-		{"exclude by expression is ignored", "    strategy: {matrix: {os: [a, b], exclude: '${{ fromJSON(inputs.x) }}'}}\n    runs-on: ${{ matrix.os }}\n", []string{"a", "b"}},
-		{"matrix expression", "    strategy: {matrix: '${{ fromJSON(needs.a.outputs.m) }}'}\n    runs-on: ${{ matrix.os }}\n", nil},
-		{"row expression", "    strategy: {matrix: {os: '${{ fromJSON(inputs.os) }}'}}\n    runs-on: ${{ matrix.os }}\n", nil},
-		{"include expression", "    strategy: {matrix: {os: [a], include: '${{ fromJSON(inputs.i) }}'}}\n    runs-on: ${{ matrix.os }}\n", nil},
-		{"include entry with an expression", "    strategy: {matrix: {os: [a], include: [{os: '${{ inputs.os }}'}]}}\n    runs-on: ${{ matrix.os }}\n", nil},
-		{"value with an expression", "    strategy: {matrix: {os: ['${{ inputs.os }}']}}\n    runs-on: ${{ matrix.os }}\n", nil},
-		{"not only matrix", "    strategy: {matrix: {os: [a]}}\n    runs-on: ${{ matrix.os || 'b' }}\n", nil},
-		{"other context", "    runs-on: ${{ inputs.runner }}\n", nil},
-		{"no matrix", "    runs-on: ${{ matrix.os }}\n", nil},
-		{"object in a label", "    strategy: {matrix: {os: [{a: b}]}}\n    runs-on: [x, 'y-${{ matrix.os }}']\n", nil},
-		{"unknown key in an object", "    strategy: {matrix: {r: [{group: g, extra: 1}]}}\n    runs-on: ${{ matrix.r }}\n", nil},
+		{"exclude by expression is ignored", "    strategy: {matrix: {os: [a, b], exclude: '${{ fromJSON(inputs.x) }}'}}\n    runs-on: ${{ matrix.os }}\n", []string{"a", "b"}, false},
+		// A value an expression decides is not read by this runs-on.
+		{"expression in a value runs-on does not read", "    strategy: {matrix: {os: [a], node: ['${{ vars.NODE }}']}}\n    runs-on: ${{ matrix.os }}\n", []string{"a"}, false},
+		// Surrounding whitespace is no part of a label or group.
+		{"padded label", "    runs-on: [' self-hosted ']\n", []string{"self-hosted"}, false},
+		{"padded matrix value", "    strategy: {matrix: {os: [' self-hosted']}}\n    runs-on: ${{ matrix.os }}\n", []string{"self-hosted"}, false},
+		{"padded group", "    runs-on: {group: ' evil '}\n", []string{"@evil"}, false},
+
+		// Every literal is judged; what an expression decides keeps the
+		// job dynamic.
+		{"row mixing literals and an expression", "    strategy: {matrix: {os: [self-hosted, '${{ vars.OS }}']}}\n    runs-on: ${{ matrix.os }}\n", []string{"self-hosted"}, true},
+		{"include entries mixing literals and an expression", "    strategy: {matrix: {include: [{os: '${{ vars.OS }}'}, {os: self-hosted}]}}\n    runs-on: ${{ matrix.os }}\n", []string{"self-hosted"}, true},
+		{"include entry with an expression", "    strategy: {matrix: {os: [a], include: [{os: '${{ inputs.os }}'}]}}\n    runs-on: ${{ matrix.os }}\n", []string{"a"}, true},
+		// Whether the entry matches a value decided at run time is itself
+		// decided then: it adds x to a combination or one of its own.
+		{"include entry matching a value decided at run time", "    strategy: {matrix: {os: [a, '${{ vars.OS }}'], include: [{os: b, extra: x}]}}\n    runs-on: ['${{ matrix.extra }}', y]\n", []string{"y", "x+y"}, true},
+		{"include expression", "    strategy: {matrix: {os: [a], include: '${{ fromJSON(inputs.i) }}'}}\n    runs-on: ${{ matrix.os }}\n", []string{"a"}, true},
+		{"include entry given by an expression", "    strategy: {matrix: {os: [a], include: ['${{ fromJSON(inputs.i) }}']}}\n    runs-on: ${{ matrix.os }}\n", []string{"a"}, true},
+		{"row expression beside a literal include", "    strategy: {matrix: {os: '${{ fromJSON(inputs.os) }}', include: [{os: self-hosted}]}}\n    runs-on: ${{ matrix.os }}\n", []string{"self-hosted"}, true},
+		{"literal label beside a value decided at run time", "    strategy: {matrix: {include: [{os: '${{ vars.OS }}', extra: self-hosted}]}}\n    runs-on: ['${{ matrix.os }}', '${{ matrix.extra }}']\n", []string{"${{ vars.OS }}+self-hosted"}, true},
+		{"literal label beside an input", "    strategy: {matrix: {os: [a]}}\n    runs-on: ['${{ matrix.os }}', '${{ inputs.x }}']\n", []string{"a+${{ inputs.x }}"}, true},
+		{"literal label beside an input, no matrix", "    runs-on: [self-hosted, '${{ inputs.x }}']\n", []string{"self-hosted+${{ inputs.x }}"}, true},
+		{"object in a label", "    strategy: {matrix: {os: [{a: b}]}}\n    runs-on: [x, 'y-${{ matrix.os }}']\n", []string{"x+y-${{ matrix.os }}"}, true},
+		{"literal group beside a label decided at run time", "    strategy: {matrix: {l: ['${{ vars.L }}']}}\n    runs-on: {group: g, labels: ['${{ matrix.l }}']}\n", []string{"${{ vars.L }}@g"}, true},
+
+		// Nothing the file decides: no candidate.
+		{"matrix expression", "    strategy: {matrix: '${{ fromJSON(needs.a.outputs.m) }}'}\n    runs-on: ${{ matrix.os }}\n", nil, true},
+		{"row expression", "    strategy: {matrix: {os: '${{ fromJSON(inputs.os) }}'}}\n    runs-on: ${{ matrix.os }}\n", nil, true},
+		{"value with an expression", "    strategy: {matrix: {os: ['${{ inputs.os }}']}}\n    runs-on: ${{ matrix.os }}\n", nil, true},
+		{"not only matrix", "    strategy: {matrix: {os: [a]}}\n    runs-on: ${{ matrix.os || 'b' }}\n", nil, true},
+		{"other context", "    runs-on: ${{ inputs.runner }}\n", nil, true},
+		{"no matrix", "    runs-on: ${{ matrix.os }}\n", nil, true},
+		{"unknown key in an object", "    strategy: {matrix: {r: [{group: g, extra: 1}]}}\n    runs-on: ${{ matrix.r }}\n", nil, true},
 		// Each ambiguous value doubles the texts: past the bound, dynamic.
-		{"too many texts", "    strategy: {matrix: {v: [3.10]}}\n    runs-on: x" + strings.Repeat("${{ matrix.v }}", 11) + "\n", nil},
-		{"every value empty", "    strategy: {matrix: {t: [a]}}\n    runs-on: ${{ matrix.os }}\n", nil},
+		{"too many texts", "    strategy: {matrix: {v: [3.10]}}\n    runs-on: x" + strings.Repeat("${{ matrix.v }}", 11) + "\n", nil, true},
+		{"every value empty", "    strategy: {matrix: {t: [a]}}\n    runs-on: ${{ matrix.os }}\n", nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ro := runsOnOf(t, tt.job)
-			if tt.want == nil {
-				if !ro.Dynamic || len(ro.Candidates) != 0 {
-					t.Errorf("got dynamic %v, candidates %q; want dynamic without candidates", ro.Dynamic, labelsOf(ro))
-				}
-				return
+			want := tt.want
+			if want == nil {
+				want = []string{}
 			}
-			if got := labelsOf(ro); ro.Dynamic || !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got dynamic %v, candidates %q; want %q", ro.Dynamic, got, tt.want)
+			if got := labelsOf(ro); ro.Dynamic != tt.dynamic || !reflect.DeepEqual(got, want) {
+				t.Errorf("got dynamic %v, candidates %q; want dynamic %v, candidates %q", ro.Dynamic, got, tt.dynamic, want)
 			}
 		})
 	}
@@ -165,6 +186,42 @@ jobs:
 	}
 	if s := j.Services["c"]; s == nil || s.Dynamic {
 		t.Errorf("service c with an empty image = %+v, want listed, not dynamic", s)
+	}
+}
+
+// An image is judged on every literal it can be, and marked dynamic where
+// an expression decides it; whitespace around it is no part of it.
+func TestImageValues(t *testing.T) {
+	tests := []struct {
+		name    string
+		job     string
+		want    []string // the container's reference names
+		dynamic bool
+	}{
+		{"literal", "    container: redis:7\n", []string{"docker://redis:7"}, false},
+		{"padded", "    container: {image: ' redis:7 '}\n", []string{"docker://redis:7"}, false},
+		{"padded docker://", "    container: 'docker:// redis:7'\n", []string{"docker://redis:7"}, false},
+		{"matrix values", "    strategy: {matrix: {i: [redis, ' evil/x']}}\n    container: ${{ matrix.i }}\n", []string{"docker://redis", "docker://evil/x"}, false},
+		{"literal beside a value decided at run time", "    strategy: {matrix: {i: [evil/x, '${{ vars.I }}']}}\n    container: ${{ matrix.i }}\n", []string{"docker://evil/x"}, true},
+		{"include entries", "    strategy: {matrix: {include: [{i: '${{ vars.I }}'}, {i: evil/x}]}}\n    container: ${{ matrix.i }}\n", []string{"docker://evil/x"}, true},
+		{"input", "    container: ${{ inputs.image }}\n", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := Parse("i.yml", []byte("on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n"+tt.job+"    steps: [{run: 'true'}]\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, u := range f.Uses {
+				if u.Source == SourceContainer {
+					got = append(got, u.Names[0])
+				}
+			}
+			if dynamic := f.Jobs["j"].ContainerDynamic; !reflect.DeepEqual(got, tt.want) || dynamic != tt.dynamic {
+				t.Errorf("got %q, dynamic %v; want %q, dynamic %v", got, dynamic, tt.want, tt.dynamic)
+			}
+		})
 	}
 }
 

@@ -169,6 +169,8 @@ func TestUnmodeledShapes(t *testing.T) {
 		{"unknown job key holding steps", "      - run: a\n    pre-steps:\n      - uses: evil/a@v1\n", `job key "pre-steps" is not workflow syntax`, []string{"evil/a@v1"}},
 		{"steps mapping", "      first:\n        uses: evil/a@v1\n", "steps is a mapping, not a list", []string{"evil/a@v1"}},
 		{"whitespace inside a reference", "      - uses: tj-actions/changed-files @v44\n", `holds whitespace inside the reference: runpolicy judges it as tj-actions/changed-files@v44`, []string{"tj-actions/changed-files @v44"}},
+		{"whitespace inside a repository name", "      - uses: tj-actions/ changed-files@v44\n", `holds whitespace inside the reference: runpolicy judges it as tj-actions/changed-files@v44`, []string{"tj-actions/ changed-files@v44"}},
+		{"whitespace inside a docker reference", "      - uses: docker:// redis:7\n", `holds whitespace inside the reference: runpolicy judges it as docker://redis:7`, []string{"docker:// redis:7"}},
 		{"self-repository reference with a ref", "      - uses: $/.github/actions/x@main\n", "names a ref after a self-repository reference", []string{"$/.github/actions/x@main"}},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package input
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/rhysd/actionlint"
@@ -11,14 +12,27 @@ import (
 const maxCandidates = 1024
 
 // runnerCandidates lists every runner a job can run on (RunsOn.Candidates):
-// its runs-on as written, or, when runs-on reads matrix values the file
-// lists, one runner per distinct value. It clears Dynamic when every
-// candidate is known; any other expression leaves the job dynamic and its
-// candidates empty.
+// its runs-on as written, or, when runs-on reads matrix values, one runner
+// per distinct value. A label or group an expression decides at run time
+// (an input, a matrix value or row given by an expression) stays in its
+// runner as the expression's text, beside the literal labels, which are
+// still judged, and keeps the job Dynamic; a runner with nothing but such
+// values is left out. Dynamic is cleared when every candidate is known.
+//
+// Labels and group are judged without the whitespace around them: whether
+// GitHub matches " self-hosted" to a self-hosted runner it does not say,
+// and judging it as self-hosted is safe either way.
 func runnerCandidates(ro *RunsOn, r *actionlint.Runner, matrix func() matrixValues) {
 	ro.Candidates = []Runner{}
 	if r == nil {
 		return
+	}
+	for i, l := range ro.Labels {
+		ro.Labels[i] = strings.TrimSpace(l)
+	}
+	if ro.Group != nil {
+		g := strings.TrimSpace(*ro.Group)
+		ro.Group = &g
 	}
 	if !ro.Dynamic {
 		if len(ro.Labels) > 0 || ro.Group != nil {
@@ -32,33 +46,23 @@ func runnerCandidates(ro *RunsOn, r *actionlint.Runner, matrix func() matrixValu
 		group  *template
 	)
 	if r.LabelsExpr != nil {
-		t, ok := parseTemplate(r.LabelsExpr.Value)
-		if !ok {
-			return
-		}
+		t := readTemplate(r.LabelsExpr.Value)
 		whole = &t
 	}
 	for _, l := range r.Labels {
-		if l == nil {
-			continue
+		if l != nil {
+			labels = append(labels, readTemplate(l.Value))
 		}
-		t, ok := parseTemplate(l.Value)
-		if !ok {
-			return
-		}
-		labels = append(labels, t)
 	}
 	if r.Group != nil {
-		t, ok := parseTemplate(r.Group.Value)
-		if !ok {
-			return
-		}
+		t := readTemplate(r.Group.Value)
 		group = &t
 	}
 	mv := matrix()
 	if !mv.known {
 		return
 	}
+	runTime := mv.unsure
 	seen := map[string]bool{}
 	var out []Runner
 	for _, c := range mv.combinations {
@@ -67,6 +71,12 @@ func runnerCandidates(ro *RunsOn, r *actionlint.Runner, matrix func() matrixValu
 			return
 		}
 		for _, rn := range runners {
+			if decidedAtRunTime(rn) {
+				runTime = true
+				if !hasLiteral(rn) {
+					continue
+				}
+			}
 			key := strings.Join(rn.Labels, "\x00") + "\x01"
 			if rn.Group != nil {
 				key += *rn.Group
@@ -86,13 +96,15 @@ func runnerCandidates(ro *RunsOn, r *actionlint.Runner, matrix func() matrixValu
 		return
 	}
 	ro.Candidates = out
-	ro.Dynamic = false
+	ro.Dynamic = runTime
 }
 
 // combinationRunners returns the runners one combination makes of runs-on;
 // several when a value's YAML type is ambiguous, none when runs-on comes
-// out empty (GitHub cannot run such a job). ok is false when a value cannot
-// be read as labels.
+// out empty (GitHub cannot run such a job). A part that cannot be read as
+// labels (an object in a label, a group among labels) is kept as written:
+// decided at run time. ok is false when there would be more than
+// maxCandidates label lists.
 func combinationRunners(c combination, whole *template, labels []template, group *template) ([]Runner, bool) {
 	choices := [][]string{{}} // alternative label lists
 	var groups []*string      // alternative groups; nil: none
@@ -100,15 +112,11 @@ func combinationRunners(c combination, whole *template, labels []template, group
 		if whole.whole() {
 			ls, gs, ok := valueRunner(lookup(c, whole.paths[0]))
 			if !ok {
-				return nil, false
+				ls, gs = [][]string{{whole.text}}, nil
 			}
 			choices, groups = ls, gs
 		} else {
-			texts, ok := whole.render(c)
-			if !ok {
-				return nil, false
-			}
-			choices = alternatives(texts)
+			choices = alternatives(whole.renderOr(c))
 		}
 	}
 	for _, t := range labels {
@@ -116,15 +124,11 @@ func combinationRunners(c combination, whole *template, labels []template, group
 		if t.whole() {
 			ls, gs, ok := valueRunner(lookup(c, t.paths[0]))
 			if !ok || gs != nil {
-				return nil, false // a group inside a list of labels is not a label
+				ls = [][]string{{t.text}} // a group inside a list of labels is not a label
 			}
 			next = ls
 		} else {
-			texts, ok := t.render(c)
-			if !ok {
-				return nil, false
-			}
-			next = alternatives(texts)
+			next = alternatives(t.renderOr(c))
 		}
 		var ok bool
 		if choices, ok = cross(choices, next); !ok {
@@ -132,13 +136,9 @@ func combinationRunners(c combination, whole *template, labels []template, group
 		}
 	}
 	if group != nil {
-		texts, ok := group.render(c)
-		if !ok {
-			return nil, false
-		}
 		groups = nil
-		for _, g := range texts {
-			if g != "" {
+		for _, g := range group.renderOr(c) {
+			if g = strings.TrimSpace(g); g != "" {
 				groups = append(groups, &g)
 			}
 		}
@@ -155,6 +155,24 @@ func combinationRunners(c combination, whole *template, labels []template, group
 		}
 	}
 	return out, true
+}
+
+// decidedAtRunTime reports whether an expression decides a label or the
+// group of a runner.
+func decidedAtRunTime(r Runner) bool {
+	if r.Group != nil && strings.Contains(*r.Group, "${{") {
+		return true
+	}
+	return slices.ContainsFunc(r.Labels, func(l string) bool { return strings.Contains(l, "${{") })
+}
+
+// hasLiteral reports whether a runner names a label or group without an
+// expression: something the file decides.
+func hasLiteral(r Runner) bool {
+	if r.Group != nil && !strings.Contains(*r.Group, "${{") {
+		return true
+	}
+	return slices.ContainsFunc(r.Labels, func(l string) bool { return !strings.Contains(l, "${{") })
 }
 
 // valueRunner reads a matrix value that is the whole of runs-on or of one
@@ -194,7 +212,7 @@ func valueRunner(v actionlint.RawYAMLValue) (labels [][]string, groups []*string
 					return nil, nil, false
 				}
 				for _, g := range scalarForms(s.Value) {
-					if g != "" {
+					if g = strings.TrimSpace(g); g != "" {
 						groups = append(groups, &g)
 					}
 				}
@@ -207,11 +225,12 @@ func valueRunner(v actionlint.RawYAMLValue) (labels [][]string, groups []*string
 	return nil, nil, false
 }
 
-// alternatives makes each text a one-label list; an empty text is no label.
+// alternatives makes each text a one-label list, without the whitespace
+// around it (see runsOn); an empty text is no label.
 func alternatives(texts []string) [][]string {
 	out := make([][]string, 0, len(texts))
 	for _, t := range texts {
-		if t == "" {
+		if t = strings.TrimSpace(t); t == "" {
 			out = append(out, []string{})
 		} else {
 			out = append(out, []string{t})
@@ -244,7 +263,11 @@ func appendRunnerLabels(labels []string, ro RunsOn) []string {
 		}
 	}
 	for _, c := range ro.Candidates {
-		labels = append(labels, c.Labels...)
+		for _, l := range c.Labels {
+			if !strings.Contains(l, "${{") {
+				labels = append(labels, l)
+			}
+		}
 	}
 	return labels
 }

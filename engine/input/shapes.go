@@ -220,6 +220,9 @@ func (n *normalizer) unmodeled() []Unmodeled {
 			if u.Ref != "" {
 				judged += "@" + u.Ref
 			}
+			if u.Kind == KindDocker {
+				judged = u.Names[0] // docker://image:tag, as the lists see it
+			}
 			out = append(out, Unmodeled{Job: u.Job, Step: u.Step, Line: u.Line, Message: fmt.Sprintf(
 				"uses: %q holds whitespace inside the reference: runpolicy judges it as %s", s, judged)})
 		}

@@ -1,6 +1,9 @@
 package input
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // ParseUses splits the value of a `uses:` key into a Use. jobLevel is true
 // for jobs.<id>.uses, which always calls a reusable workflow; a step's uses
@@ -23,7 +26,13 @@ func ParseUses(raw string, jobLevel bool) Use {
 	s := strings.TrimSpace(raw)
 	switch {
 	case strings.HasPrefix(s, "docker://"):
-		parseDocker(&u, strings.TrimPrefix(s, "docker://"))
+		// An image reference holds no whitespace: the runner hands the
+		// image to docker on a command line, which drops the whitespace
+		// around it, and a reference with whitespace inside cannot be
+		// pulled. Without it, a `!docker://` block entry sees the image.
+		image := withoutSpace(strings.TrimPrefix(s, "docker://"))
+		s = "docker://" + image
+		parseDocker(&u, image)
 	case strings.HasPrefix(s, "./") || s == ".":
 		// A path in the repository at the run's own commit: no ref, no owner.
 		// A job-level one is a local reusable workflow; Step is nil then.
@@ -38,17 +47,45 @@ func ParseUses(raw string, jobLevel bool) Use {
 			u.Kind = KindReusableWorkflow
 		}
 		name, ref, _ := strings.Cut(s, "@")
-		// Whitespace around the @ is no part of a name or ref: GitHub either
-		// refuses it or reads the reference without it (workflow_syntax
+		// No owner, repository or ref can hold whitespace: GitHub either
+		// refuses a reference with some or reads it without (workflow_syntax
 		// reports it, see Facts.Unmodeled).
-		name, ref = strings.TrimSpace(name), strings.TrimSpace(ref)
-		u.Name = name
-		u.Owner, u.Repo, _ = strings.Cut(name, "/")
-		u.Repo, u.Path, _ = strings.Cut(u.Repo, "/")
-		parseRef(&u, ref)
+		u.Owner, u.Repo, u.Path = actionName(strings.TrimSpace(name))
+		u.Name = strings.Join(slices.DeleteFunc([]string{u.Owner, u.Repo, u.Path}, func(s string) bool { return s == "" }), "/")
+		parseRef(&u, withoutSpace(ref))
 	}
 	u.Names = names(&u, s)
 	return u
+}
+
+// actionName splits owner/repo[/path] as GitHub's workflow parser does
+// (actions/runner, PipelineTemplateConverter): at every / or \, empty
+// segments dropped, so tj-actions//changed-files and
+// /tj-actions/changed-files name tj-actions/changed-files. Whitespace,
+// which no owner or repository name can hold, is dropped from those two; a
+// path keeps it, since a directory's name may hold some.
+func actionName(name string) (owner, repo, path string) {
+	var segments []string
+	for _, seg := range strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if len(segments) < 2 {
+			if seg = withoutSpace(seg); seg == "" {
+				continue
+			}
+		}
+		segments = append(segments, seg)
+	}
+	switch len(segments) {
+	case 0:
+		return "", "", ""
+	case 1:
+		return segments[0], "", ""
+	}
+	return segments[0], segments[1], strings.Join(segments[2:], "/")
+}
+
+// withoutSpace drops every whitespace character from s.
+func withoutSpace(s string) string {
+	return strings.Join(strings.Fields(s), "")
 }
 
 // SelfRepository starts a self-repository reference (GitHub, July 2026):

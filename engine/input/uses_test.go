@@ -30,6 +30,19 @@ func TestParseUses(t *testing.T) {
 		{" docker://alpine:3.20\n", false, Use{Kind: KindDocker, Name: "alpine", Ref: "3.20", RefType: RefTagOrBranch}},
 		// Whitespace around the @ is not part of the name or ref.
 		{"tj-actions/changed-files @ v44", false, Use{Kind: KindAction, Name: "tj-actions/changed-files", Owner: "tj-actions", Repo: "changed-files", Ref: "v44", RefType: RefTagOrBranch}},
+		// No owner, repository, ref or image holds whitespace: GitHub
+		// refuses it or reads the reference without it.
+		{"tj-actions/ changed-files@v44", false, Use{Kind: KindAction, Name: "tj-actions/changed-files", Owner: "tj-actions", Repo: "changed-files", Ref: "v44", RefType: RefTagOrBranch}},
+		{"tj-actions /changed-files@v 44", false, Use{Kind: KindAction, Name: "tj-actions/changed-files", Owner: "tj-actions", Repo: "changed-files", Ref: "v44", RefType: RefTagOrBranch}},
+		{"docker:// redis:7", false, Use{Kind: KindDocker, Name: "redis", Ref: "7", RefType: RefTagOrBranch}},
+		{"docker://red is:7", false, Use{Kind: KindDocker, Name: "redis", Ref: "7", RefType: RefTagOrBranch}},
+		// A directory's name may: the path keeps it.
+		{"acme/tools/ sub dir@v1", false, Use{Kind: KindAction, Name: "acme/tools/ sub dir", Owner: "acme", Repo: "tools", Path: " sub dir", Ref: "v1", RefType: RefTagOrBranch}},
+		// GitHub splits the name at / and \ and drops empty segments.
+		{"tj-actions//changed-files@v44", false, Use{Kind: KindAction, Name: "tj-actions/changed-files", Owner: "tj-actions", Repo: "changed-files", Ref: "v44", RefType: RefTagOrBranch}},
+		{"/tj-actions/changed-files/@v44", false, Use{Kind: KindAction, Name: "tj-actions/changed-files", Owner: "tj-actions", Repo: "changed-files", Ref: "v44", RefType: RefTagOrBranch}},
+		{`tj-actions\changed-files@v44`, false, Use{Kind: KindAction, Name: "tj-actions/changed-files", Owner: "tj-actions", Repo: "changed-files", Ref: "v44", RefType: RefTagOrBranch}},
+		{"acme//wf//.github/workflows/ci.yml@main", true, Use{Kind: KindReusableWorkflow, Name: "acme/wf/.github/workflows/ci.yml", Owner: "acme", Repo: "wf", Path: ".github/workflows/ci.yml", Ref: "main", RefType: RefTagOrBranch}},
 		// A fully qualified ref names the tag or branch after the prefix,
 		// even one that looks like a SHA: a name can move.
 		{"tj-actions/changed-files@refs/tags/v44", false, Use{Kind: KindAction, Name: "tj-actions/changed-files", Owner: "tj-actions", Repo: "changed-files", Ref: "v44", RefType: RefTagOrBranch}},
@@ -92,6 +105,9 @@ func TestUseNames(t *testing.T) {
 		{" Tj-Actions/Changed-Files@v44\n", []string{"tj-actions/changed-files", "tj-actions/*"}},
 		{" docker://Alpine:3.20 ", []string{"docker://alpine:3.20", "docker://alpine"}},
 		{"$/.github/actions/setup", []string{}},
+		{"docker:// Redis:7", []string{"docker://redis:7", "docker://redis"}},
+		{"tj-actions/ changed-files@v44", []string{"tj-actions/changed-files", "tj-actions/*"}},
+		{"tj-actions//changed-files/sub@v44", []string{"tj-actions/changed-files/sub", "tj-actions/changed-files", "tj-actions/*"}},
 	}
 	for _, tt := range tests {
 		if got := ParseUses(tt.raw, false).Names; !reflect.DeepEqual(got, tt.want) {

@@ -84,6 +84,18 @@ test_local_actions if {
 	}} with data.runpolicy.settings.allowed_actions.allow_local as false
 }
 
+# A self-repository reference ($/path) is local too: allow_local governs it.
+test_self_repository_references_are_local if {
+	self := object.union(fx.local("$/.github/actions/build"), {"path": ".github/actions/build", "pinned": true})
+	count(deny_for([self])) == 0
+	deny_for([self]) == {{
+		"message": "$/.github/actions/build is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
+		"job": "build", "step": 1, "line": 10, "uses": "$/.github/actions/build", "via": [],
+	}} with data.runpolicy.settings.allowed_actions.allow_local as false
+	call := object.union(self, {"raw": "$/.github/workflows/ci.yml", "name": "$/.github/workflows/ci.yml", "path": ".github/workflows/ci.yml", "step": null})
+	messages([call]) == {"$/.github/workflows/ci.yml is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository"} with data.runpolicy.settings.allowed_actions.allow_local as false
+}
+
 # allow_local is tested as a bare ref would be: unset denies like false.
 test_allow_local_unset_denies_local_references if {
 	messages([fx.local("./x")]) == {"./x is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository"} with data.runpolicy.settings as {"allowed_actions": {"allow": ["actions/*"]}}

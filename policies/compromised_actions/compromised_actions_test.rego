@@ -53,6 +53,15 @@ test_transitive_use_names_the_chain if {
 	}}
 }
 
+# The normalizer reads @refs/heads/v1 and @refs/tags/v1 as ref v1; the
+# message names a branch as a branch.
+test_qualified_refs_are_named_as_written if {
+	branch := object.union(fx.action("reviewdog/action-setup@v1"), {"raw": "reviewdog/action-setup@refs/heads/v1"})
+	{v.message | some v in deny_for(branch)} == {sprintf("reviewdog/action-setup@refs/heads/v1 is compromised (GHSA-qmg3-hpqr-gqvc, CVE-2025-30154): branch v1 is an affected version. %s", [remedy])}
+	tag := object.union(fx.action("tj-actions/changed-files@v44"), {"raw": "tj-actions/changed-files@refs/tags/v44"})
+	{v.message | some v in deny_for(tag)} == {sprintf("tj-actions/changed-files@refs/tags/v44 is compromised (GHSA-mrrh-fwg8-r2c3, CVE-2025-30066): tag v44 is in the affected range (up to 45.0.7). %s", [remedy])}
+}
+
 test_affected_version_spellings if {
 	count(deny_for(fx.action("reviewdog/action-setup@1"))) == 1
 	count(deny_for(fx.action("reviewdog/action-setup@v2"))) == 0

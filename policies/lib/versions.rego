@@ -78,15 +78,22 @@ affected(use, entry, commit) := "every version of it is affected" if {
 } else := sprintf("commit %s is %s", [min(listed), commit]) if {
 	listed := {sha | some sha in shas(use); entry.commits[sha]}
 	count(listed) > 0
-} else := sprintf("tag %s is an affected version", [use.ref]) if {
+} else := sprintf("%s is an affected version", [ref_text(use)]) if {
 	use.ref_type == "tag_or_branch"
 	some spelling in spellings(use.ref)
 	entry.versions[spelling]
-} else := sprintf("tag %s is in the affected range (%s)", [use.ref, range_text(ranges[0])]) if {
+} else := sprintf("%s is in the affected range (%s)", [ref_text(use), range_text(ranges[0])]) if {
 	use.ref_type == "tag_or_branch"
 	ranges := [range | some range in entry.ranges; in_range(use.ref, range)]
 	count(ranges) > 0
 }
+
+# ref_text names the ref of a reference for a message: a branch when it is
+# written @refs/heads/X, else a tag, as @X and @refs/tags/X usually are.
+ref_text(use) := sprintf("branch %s", [use.ref]) if {
+	parts := split(use.raw, "@")
+	startswith(trim_space(parts[count(parts) - 1]), "refs/heads/")
+} else := sprintf("tag %s", [use.ref])
 
 # shas are the commits a reference runs, in lower case: its ref when it is
 # one, and the commit its tag resolved to.

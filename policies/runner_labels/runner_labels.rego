@@ -7,8 +7,10 @@
 #   What the file cannot show gets a finding rather than a pass: labels or a
 #   group an expression chooses at run time get a warning and are judged
 #   when the job is queued (workflow_job event); a runner that names only a
-#   group while only label lists are set, or only labels while an allowed
-#   group list is set, is denied, since the allow list cannot check it.
+#   group while a label list is set, or only labels while a group list is
+#   set, is denied when the list that cannot check it is an allow list and
+#   warned about when it is a deny list, unless an allow list of the other
+#   kind vouches for it.
 # related_resources:
 #   - description: GitHub, choosing the runner for a job
 #     ref: https://docs.github.com/en/actions/writing-workflows/choosing-where-your-workflow-runs/choosing-the-runner-for-a-job
@@ -85,40 +87,41 @@ deny contains _finding(runner.where, sprintf(
 }
 
 # A runner named by its group alone can be any runner of the group, with
-# any labels: a label allow list cannot check it, unless the group lists do.
+# any labels: a label list cannot check it. Only a group allow list vouches
+# for the runners of a group; a group deny list says nothing of them.
 deny contains _finding(runner.where, sprintf(
 	"job %s runs in runner group %q without labels, so runner_labels.allowed cannot check its runner: name allowed labels in runs-on, or set runner_labels.allowed_groups",
 	[runner.where.job, runner.group],
 )) if {
 	count(_allowed) > 0
-	not _group_lists
+	count(_allowed_groups) == 0
 	some runner in _runners
 	runner.unknown == "labels"
 }
 
 # A runner named by its labels alone can be in any runner group: a group
-# allow list cannot check it, unless the label lists do. When the job is
-# queued GitHub may already name the group (runner_group_name).
+# list cannot check it. Only a label allow list vouches for it. When the
+# job is queued GitHub may already name the group (runner_group_name).
 deny contains _finding(runner.where, sprintf(
 	"job %s names no runner group, so runner_labels.allowed_groups cannot check its runner: give runs-on a group, or set runner_labels.allowed (labels)",
 	[runner.where.job],
 )) if {
 	count(_allowed_groups) > 0
-	not _label_lists
+	count(_allowed) == 0
 	some runner in _runners
 	runner.unknown == "group"
 	not runner.queued
 }
 
-# The same without an allow list: a deny list cannot tell either, which is
-# worth a warning.
+# The same under a deny list: it cannot tell either, which is worth a
+# warning.
 warn contains _finding(runner.where, sprintf(
 	"job %s runs in runner group %q without labels: runner_labels.disallowed cannot check its runner's labels",
 	[runner.where.job, runner.group],
 )) if {
 	count(_allowed) == 0
 	count(_disallowed) > 0
-	not _group_lists
+	count(_allowed_groups) == 0
 	some runner in _runners
 	runner.unknown == "labels"
 }
@@ -129,7 +132,7 @@ warn contains _finding(runner.where, sprintf(
 )) if {
 	count(_allowed_groups) == 0
 	count(_disallowed_groups) > 0
-	not _label_lists
+	count(_allowed) == 0
 	some runner in _runners
 	runner.unknown == "group"
 	not runner.queued
@@ -142,7 +145,7 @@ warn contains _finding(runner.where, sprintf(
 	[runner.where.job],
 )) if {
 	_group_lists
-	not _label_lists
+	count(_allowed) == 0
 	some runner in _runners
 	runner.unknown == "group"
 	runner.queued
@@ -189,11 +192,13 @@ _runners contains {
 	is_object(input.workflow_job)
 }
 
+# A candidate's label or group holding ${{ is decided at run time (the job
+# is dynamic and warned about): the rest of the runner is judged.
 _runners contains {
 	"where": {"job": id, "line": job.line},
-	"labels": candidate.labels,
-	"group": candidate.group,
-	"unknown": _unknown(candidate.labels, candidate.group),
+	"labels": [label | some label in candidate.labels; not contains(label, "${{")],
+	"group": _static_group(candidate.group),
+	"unknown": _candidate_unknown(candidate),
 	"queued": false,
 } if {
 	input.workflow_job == null
@@ -225,6 +230,20 @@ _static_group(group) := group if {
 	is_string(group)
 	not contains(group, "${{")
 } else := null
+
+_candidate_unknown(candidate) := "" if {
+	_run_time(candidate)
+} else := _unknown(candidate.labels, candidate.group)
+
+_run_time(candidate) if {
+	some label in candidate.labels
+	contains(label, "${{")
+}
+
+_run_time(candidate) if {
+	is_string(candidate.group)
+	contains(candidate.group, "${{")
+}
 
 _unknown(labels, group) := "group" if {
 	group == null

@@ -127,7 +127,8 @@ group_cases := [
 	["labels without group, group allow list", {"allowed_groups": ["build"]}, runs_on(["self-hosted"]), {msg_no_group}, set()],
 	["labels without group, group deny list", {"disallowed_groups": ["untrusted"]}, runs_on(["self-hosted"]), set(), {msg_no_group_warn}],
 	["labels without group, labels checked", {"allowed_groups": ["build"], "allowed": ["self-hosted"]}, runs_on(["self-hosted"]), set(), set()],
-	["labels without group, labels denied", {"allowed_groups": ["build"], "disallowed": ["gpu"]}, runs_on(["gpu"]), {"job build runs on \"gpu\", which runner_labels.disallowed forbids: choose another runner"}, set()],
+	# A label deny list says nothing of the runner's group.
+	["labels without group, labels denied", {"allowed_groups": ["build"], "disallowed": ["gpu"]}, runs_on(["gpu"]), {"job build runs on \"gpu\", which runner_labels.disallowed forbids: choose another runner", msg_no_group}, set()],
 	# A group decided at run time.
 	[
 		"group expression",
@@ -166,6 +167,68 @@ test_runner_groups if {
 		found == {"case": name, "deny": findings(denies), "warn": findings(warns)}
 	}
 }
+
+# Every combination of the four lists, each set so that it passes what it
+# can see of the runner (label linux, group pool): a runner a list cannot
+# check is denied when that list is an allow list, warned about when it is
+# a deny list, and passes only when an allow list of the other kind vouches
+# for it (allowed_groups for a group's runners, allowed for labels).
+
+list_values := {"allowed": ["linux"], "disallowed": ["self-hosted"], "allowed_groups": ["pool"], "disallowed_groups": ["evil-*"]}
+
+runner_kinds := ["group only", "labels only", "both", "queued without group", "queued without labels"]
+
+runner_docs := {
+	"group only": with_group("pool", []),
+	"labels only": runs_on(["linux"]),
+	"both": with_group("pool", ["linux"]),
+	"queued without group": queued_in("", ["linux"]),
+	"queued without labels": queued_in("pool", []),
+}
+
+cannot_check := {
+	"group only": {"deny": msg_no_labels("pool"), "warn": msg_no_labels_warn("pool")},
+	"labels only": {"deny": msg_no_group, "warn": msg_no_group_warn},
+	"queued without group": {"warn": {"job": "build", "message": msg_queued_no_group}},
+	"queued without labels": {"deny": {"job": "build", "message": msg_no_labels("pool")}, "warn": {"job": "build", "message": msg_no_labels_warn("pool")}},
+}
+
+# Each case: [lists set, verdict for each of runner_kinds].
+list_cases := [
+	[[], ["", "", "", "", ""]],
+	[["allowed"], ["deny", "", "", "", "deny"]],
+	[["disallowed"], ["warn", "", "", "", "warn"]],
+	[["allowed_groups"], ["", "deny", "", "warn", ""]],
+	[["disallowed_groups"], ["", "warn", "", "warn", ""]],
+	[["allowed", "disallowed"], ["deny", "", "", "", "deny"]],
+	[["allowed", "allowed_groups"], ["", "", "", "", ""]],
+	[["allowed", "disallowed_groups"], ["deny", "", "", "", "deny"]],
+	[["disallowed", "allowed_groups"], ["", "deny", "", "warn", ""]],
+	[["disallowed", "disallowed_groups"], ["warn", "warn", "", "warn", "warn"]],
+	[["allowed_groups", "disallowed_groups"], ["", "deny", "", "warn", ""]],
+	[["allowed", "disallowed", "allowed_groups"], ["", "", "", "", ""]],
+	[["allowed", "disallowed", "disallowed_groups"], ["deny", "", "", "", "deny"]],
+	[["allowed", "allowed_groups", "disallowed_groups"], ["", "", "", "", ""]],
+	[["disallowed", "allowed_groups", "disallowed_groups"], ["", "deny", "", "warn", ""]],
+	[["allowed", "disallowed", "allowed_groups", "disallowed_groups"], ["", "", "", "", ""]],
+]
+
+test_every_list_combination if {
+	count(list_cases) == 16
+	every case in list_cases {
+		[names, verdicts] := case
+		every i, kind in runner_kinds {
+			settings := {name: list_values[name] | some name in names}
+			found := {"lists": names, "runner": kind, "deny": runner_labels.deny, "warn": runner_labels.warn} with input as runner_docs[kind]
+				with data.runpolicy.settings.runner_labels as group_settings(settings)
+			found == {"lists": names, "runner": kind, "deny": expected(kind, verdicts[i], "deny"), "warn": expected(kind, verdicts[i], "warn")}
+		}
+	}
+}
+
+expected(kind, verdict, rule) := findings({cannot_check[kind][rule]}) if verdict == rule
+
+else := set()
 
 # findings turns messages into findings at job build, line 5; a finding
 # given whole (a queued job has no line) is kept.
@@ -239,6 +302,51 @@ candidate_cases := [
 		{msg_no_labels("big")}, set(),
 	],
 ]
+
+# A runner whose labels or group an expression decides at run time: the
+# job warns, and what the file writes beside the expression is judged.
+dynamic_matrix_job(candidates) := fx.patched({"jobs": {"build": object.union(fx.job([], []), {"runs_on": {
+	"labels": [], "group": null, "dynamic": true, "expression": "${{ matrix.os }}",
+	"candidates": candidates,
+}})}})
+
+# Each case: [name, settings, candidates, deny messages, warn messages].
+run_time_candidate_cases := [
+	[
+		"a literal value beside one decided at run time",
+		{"disallowed": ["self-hosted"]},
+		[{"labels": ["self-hosted"], "group": null}],
+		{"job build runs on \"self-hosted\", which runner_labels.disallowed forbids: choose another runner"}, {msg_dynamic("${{ matrix.os }}")},
+	],
+	[
+		"a literal label beside one decided at run time",
+		{"allowed": ["linux"]},
+		[{"labels": ["${{ vars.OS }}", "gpu"], "group": null}],
+		{msg_label_not_allowed("gpu", "linux")}, {msg_dynamic("${{ matrix.os }}")},
+	],
+	# The labels are decided at run time, not missing: no "cannot check".
+	[
+		"a literal group beside labels decided at run time",
+		{"allowed": ["linux"], "allowed_groups": ["build"]},
+		[{"labels": ["${{ vars.OS }}"], "group": "prod"}],
+		{msg_group_not_allowed("prod", "build")}, {msg_dynamic("${{ matrix.os }}")},
+	],
+	[
+		"literal labels beside a group decided at run time",
+		{"allowed_groups": ["build"]},
+		[{"labels": ["linux"], "group": "${{ vars.GROUP }}"}],
+		set(), {msg_dynamic("${{ matrix.os }}")},
+	],
+]
+
+test_run_time_candidates if {
+	every case in run_time_candidate_cases {
+		[name, s, candidates, denies, warns] := case
+		found := {"case": name, "deny": runner_labels.deny, "warn": runner_labels.warn} with input as dynamic_matrix_job(candidates)
+			with data.runpolicy.settings.runner_labels as group_settings(s)
+		found == {"case": name, "deny": findings(denies), "warn": findings(warns)}
+	}
+}
 
 test_matrix_candidates if {
 	every case in candidate_cases {
