@@ -356,7 +356,7 @@ func replayOne(ctx context.Context, candidate *engine.Engine, e store.Decision, 
 			msg = fmt.Sprintf("evaluating the policies on this workflow took longer than %s", o.EvalTimeout)
 		}
 		out.failed, out.nowDeny = true, true
-		out.now = []Finding{{Policy: PolicyUnreadable, Mode: "enforce", Message: msg}}
+		out.now = []Finding{{Policy: PolicyUnreadable, Mode: engine.ModeEnforce, Message: msg}}
 	default:
 		out.nowDeny = !d.Allow
 		out.now = findings(d.Violations)
@@ -460,7 +460,7 @@ func (r *Result) compare(runs map[store.RunKey]*run, maxListed int) {
 			r.NewlyDeniedRuns++
 			list = &r.NewlyDenied
 			for p, mode := range nowPolicies {
-				if mode == "enforce" && wasPolicies[p] != "enforce" {
+				if mode == engine.ModeEnforce && wasPolicies[p] != engine.ModeEnforce {
 					policy(p).NewlyDenied++
 				}
 			}
@@ -468,7 +468,7 @@ func (r *Result) compare(runs map[store.RunKey]*run, maxListed int) {
 			r.NewlyAllowedRuns++
 			list = &r.NewlyAllowed
 			for p, mode := range wasPolicies {
-				if mode == "enforce" && nowPolicies[p] != "enforce" {
+				if mode == engine.ModeEnforce && nowPolicies[p] != engine.ModeEnforce {
 					policy(p).NewlyAllowed++
 				}
 			}
@@ -511,7 +511,7 @@ func diff(a, b map[Finding]bool) []Finding {
 func policies(fs map[Finding]bool) map[string]string {
 	out := map[string]string{}
 	for f := range fs {
-		if out[f.Policy] != "enforce" {
+		if out[f.Policy] != engine.ModeEnforce {
 			out[f.Policy] = f.Mode
 		}
 	}

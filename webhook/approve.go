@@ -8,12 +8,12 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/runpolicy/runpolicy/github"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
@@ -148,7 +148,7 @@ type clickPayload struct {
 func (h approveHandler) Handle(ctx context.Context, d delivery) (outcome, error) {
 	var p clickPayload
 	if err := json.Unmarshal(d.Payload, &p); err != nil {
-		return skipped(d.log, "check_run payload unreadable: "+oneLine(err.Error())), nil
+		return skipped(d.log, "check_run payload unreadable: "+oneline.Fold(err.Error())), nil
 	}
 	var runID int64
 	var attempt int
@@ -297,5 +297,3 @@ func (h approveHandler) record(ctx context.Context, d delivery, v *verdict, outc
 		Repository: v.Run.Repository, RunID: v.Run.ID, RunAttempt: v.Run.Attempt, Outcome: outcome, CreatedAt: now, Entry: l})
 	return err
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -3,6 +3,8 @@ package webhook
 import (
 	"strings"
 	"unicode"
+
+	"github.com/runpolicy/runpolicy/internal/oneline"
 )
 
 // zwsp is a zero-width space: placed after an @ or inside a URL's scheme,
@@ -56,14 +58,11 @@ func alnum(r rune) bool { return r < 128 && (unicode.IsLetter(r) || unicode.IsDi
 // backticks inside, and pipes are escaped for table cells.
 func mdCode(s string) string {
 	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			return ' '
-		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return unicode.ReplacementChar
 		}
 		return r
-	}, s)
+	}, oneline.Flatten(s))
 	s = strings.ReplaceAll(s, "|", `\|`)
 	longest, run := 0, 0
 	for _, r := range s {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/github"
+	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
 
@@ -28,14 +29,7 @@ func checkRunName(t *target) string {
 	if name == "" {
 		name = t.Path
 	}
-	return CheckRunName + " / " + truncate(strings.Map(oneLineRune, name), 200)
-}
-
-func oneLineRune(r rune) rune {
-	if r == '\n' || r == '\r' || r == '\t' {
-		return ' '
-	}
-	return r
+	return CheckRunName + " / " + truncate(oneline.Flatten(name), 200)
 }
 
 // Report levels: a report is written once per run attempt, and rewritten

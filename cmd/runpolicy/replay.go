@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/github"
 	"github.com/runpolicy/runpolicy/internal/oneline"
 	"github.com/runpolicy/runpolicy/replay"
@@ -216,7 +217,7 @@ func writeReplay(w io.Writer, r *replay.Result) {
 // findingLine is one finding in a line, as eval prints them.
 func findingLine(f replay.Finding) string {
 	mode := "DRY-RUN"
-	if f.Mode == "enforce" {
+	if f.Mode == engine.ModeEnforce {
 		mode = "DENY"
 	}
 	s := fmt.Sprintf("%s %s: %s", mode, oneLineString(f.Policy), oneLineString(f.Message))

@@ -16,6 +16,19 @@ func Fold(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// Flatten puts s on one line by replacing each line break and tab with a
+// space, one for one, and leaves every other character alone: for names
+// whose exact spelling matters, such as a check run's name, which a
+// required check must match.
+func Flatten(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
 // Error keeps the first line of err and says how much it left out: the
 // first of several compile errors, or the first line of a long message.
 func Error(err error) string {

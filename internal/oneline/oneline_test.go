@@ -20,6 +20,20 @@ func TestFold(t *testing.T) {
 	}
 }
 
+func TestFlatten(t *testing.T) {
+	for in, want := range map[string]string{
+		"":               "",
+		"CI  build":      "CI  build",
+		"CI\nbuild":      "CI build",
+		"a\r\n\tb":       "a   b",
+		" edges kept \n": " edges kept  ",
+	} {
+		if got := Flatten(in); got != want {
+			t.Errorf("Flatten(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestError(t *testing.T) {
 	compile := ast.Errors{
 		ast.NewError(ast.TypeErr, nil, "first problem"),

@@ -42,7 +42,9 @@
 #     - name: approvable
 #       type: boolean
 #       default: true
-#       description: a maintainer may approve one version of the workflow from a cancelled run's check run, waiving these findings for it
+#       description: >-
+#         a maintainer may approve one version of the workflow from a cancelled run's check run, waiving these
+#         findings for it
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.allowed_actions
@@ -51,15 +53,24 @@ import data.runpolicy.lib
 import data.runpolicy.lib.actions
 
 # Findings locate their reference as lib.finding does, with step only when
-# the reference is a step (this policy can find many: no call per finding).
-deny contains finding if {
+# the reference is a step. _findings holds them as [reference, message]
+# pairs, so that each shape is written once; not lib.finding, since this
+# policy can find many and a call per finding costs more.
+deny contains {
+	"job": use.job, "step": use.step, "line": use.line,
+	"uses": use.raw, "via": use.via, "message": message,
+} if {
 	some finding in _findings
-	finding.step != null
+	use := finding[0]
+	message := finding[1]
+	use.step != null
 }
 
-deny contains object.remove(finding, ["step"]) if {
+deny contains {"job": use.job, "line": use.line, "uses": use.raw, "via": use.via, "message": message} if {
 	some finding in _findings
-	finding.step == null
+	use := finding[0]
+	message := finding[1]
+	use.step == null
 }
 
 # A job container or service image an expression chooses at run time
@@ -84,18 +95,15 @@ warn contains {"job": id, "line": service.line, "message": sprintf(
 
 _settings := lib.settings("allowed_actions")
 
-_findings contains {
-	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
-	"message": sprintf("%s is not on the allowed list: add it to allowed_actions.allow or replace it", [_subject(use)]),
-} if {
+_findings contains [use, sprintf(
+	"%s is not on the allowed list: add it to allowed_actions.allow or replace it",
+	[_subject(use)],
+)] if {
 	some i in actions.unlisted(_allow_list, _judged)
 	use := _judged[i]
 }
 
-_findings contains {
-	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
-	"message": sprintf("%s is blocked by allowed_actions.allow: replace it", [_subject(use)]),
-} if {
+_findings contains [use, sprintf("%s is blocked by allowed_actions.allow: replace it", [_subject(use)])] if {
 	_allow_list.names_only == false # a list of names only blocks nothing
 	some i in actions.listed_refs(_allow_list.block, _judged)
 	use := _judged[i]
@@ -103,23 +111,17 @@ _findings contains {
 }
 
 # A local path inside another action belongs to that action.
-_findings contains {
-	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
-	"message": sprintf(
-		"%s is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
-		[trim_space(use.raw)],
-	),
-} if {
+_findings contains [use, sprintf(
+	"%s is a local action or workflow and allowed_actions.allow_local is false: move it to an allowed repository",
+	[trim_space(use.raw)],
+)] if {
 	not _settings.allow_local
 	some use in input.uses
 	use.kind == "local"
 	count(use.via) == 0
 }
 
-_findings contains {
-	"job": use.job, "step": use.step, "line": use.line, "uses": use.raw, "via": use.via,
-	"message": _unpinned_message(use),
-} if {
+_findings contains [use, _unpinned_message(use)] if {
 	_settings.require_sha_pinning
 	some i in _unpinned
 	use := _judged[i]

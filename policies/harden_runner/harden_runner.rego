@@ -40,21 +40,25 @@
 #     - name: approvable
 #       type: boolean
 #       default: true
-#       description: a maintainer may approve one version of the workflow from a cancelled run's check run, waiving these findings for it
+#       description: >-
+#         a maintainer may approve one version of the workflow from a cancelled run's check run, waiving these
+#         findings for it
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.harden_runner
 
 import data.runpolicy.lib
 
-deny contains {"job": id, "line": job.line, "message": sprintf(
-	"job %s has no step-security/harden-runner step: add \"uses: step-security/harden-runner@<SHA>\" as its first step",
-	[id],
-)} if {
-	some id in _unhardened
+# Findings about a job are found at the job; _findings holds them as
+# [job id, message] pairs, so that this object is written once.
+deny contains {"job": id, "line": job.line, "message": message} if {
+	some finding in _findings
+	id := finding[0]
+	message := finding[1]
 	job := input.jobs[id]
 }
 
+# A hardening step that is not first is found at the step.
 deny contains {"job": id, "step": first, "line": line, "message": message} if {
 	_settings.require_first_step
 	some id, first in _first_hardening_step
@@ -62,26 +66,33 @@ deny contains {"job": id, "step": first, "line": line, "message": message} if {
 	line := input.jobs[id].steps[first].line
 }
 
-deny contains {"job": id, "line": job.line, "message": sprintf(
+_settings := lib.settings("harden_runner")
+
+_findings contains [id, sprintf(
+	"job %s has no step-security/harden-runner step: add \"uses: step-security/harden-runner@<SHA>\" as its first step",
+	[id],
+)] if {
+	some id in _unhardened
+}
+
+_findings contains [id, sprintf(
 	"job %s runs harden-runner without the policy store: configure its with: inputs to fetch the egress policy from the StepSecurity policy store",
 	[id],
-)} if {
+)] if {
 	_settings.require_policy_store
 	some id, job in _targeted
 	job.harden_runner.present
 	not job.harden_runner.use_policy_store
 }
 
-deny contains {"job": id, "line": job.line, "message": sprintf(
+_findings contains [id, sprintf(
 	"job %s runs in container %q, where harden-runner cannot monitor its steps: run the steps on the runner, or start the container from a step",
 	[id, job.container],
-)} if {
+)] if {
 	_settings.block_job_container
 	some id, job in _targeted
 	job.container != null
 }
-
-_settings := lib.settings("harden_runner")
 
 # _unhardened are the targeted jobs without a hardening step. The first
 # body judges the default settings, where every job with steps is targeted

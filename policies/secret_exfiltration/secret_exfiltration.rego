@@ -41,7 +41,9 @@
 #     - name: approvable
 #       type: boolean
 #       default: true
-#       description: a maintainer may approve one version of the workflow from a cancelled run's check run, waiving these findings for it
+#       description: >-
+#         a maintainer may approve one version of the workflow from a cancelled run's check run, waiving these
+#         findings for it
 # schemas:
 #   - input: schema.input
 package runpolicy.policies.secret_exfiltration

@@ -133,6 +133,9 @@ var ErrLeased = errors.New("another worker is processing it")
 // what it did before doing it again. Leases compare the replicas' clocks,
 // which must agree to well within the job timeout.
 func (s *Store) LeaseDelivery(ctx context.Context, id, worker string) (resumed bool, err error) {
+	if s.leaseFor <= 0 {
+		return false, fmt.Errorf("store: lease delivery %s: the store was opened without a job timeout to lease it for", id)
+	}
 	var owner string
 	var until int64
 	err = s.queryRow(ctx, "SELECT lease_owner, lease_until FROM runpolicy_delivery WHERE id = ?", id).Scan(&owner, &until)

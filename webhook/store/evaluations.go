@@ -15,6 +15,12 @@ import (
 // console's fourth outcome, beside allow, deny and error.
 const OutcomeDryRun = "dry_run"
 
+// modeEnforce is the mode of an enforced finding, as the decision logs
+// and the decision_policy rows spell it: engine.ModeEnforce. The store
+// reads logs as JSON and does not import the engine (and OPA with it)
+// for one word; TestModeEnforceIsTheEngines keeps the two the same.
+const modeEnforce = "enforce"
+
 // summary is what the console filters a decision by, read from its log.
 type summary struct {
 	owner, repositoryKey       string
@@ -72,10 +78,10 @@ func summarize(repository string, log []byte) summary {
 			if v.Policy == "" {
 				continue
 			}
-			if v.Mode != "enforce" {
+			if v.Mode != modeEnforce {
 				s.dryRun = true
 			}
-			if s.policies[v.Policy] != "enforce" {
+			if s.policies[v.Policy] != modeEnforce {
 				s.policies[v.Policy] = v.Mode
 			}
 		}
@@ -661,9 +667,9 @@ func (s *Store) EvaluationStats(ctx context.Context, f EvaluationFilter, top int
 	if top <= 0 {
 		return st, nil
 	}
-	rows, err = s.query(ctx, `SELECT p.policy, count(*), sum(CASE WHEN p.mode = 'enforce' THEN 1 ELSE 0 END)
+	rows, err = s.query(ctx, `SELECT p.policy, count(*), sum(CASE WHEN p.mode = ? THEN 1 ELSE 0 END)
 		FROM runpolicy_decision_policy p JOIN runpolicy_decision d ON d.id = p.decision_id
-		WHERE `+cond+` GROUP BY p.policy ORDER BY count(*) DESC, p.policy LIMIT ?`, append(args, top)...)
+		WHERE `+cond+` GROUP BY p.policy ORDER BY count(*) DESC, p.policy LIMIT ?`, append(append([]any{modeEnforce}, args...), top)...)
 	if err != nil {
 		return EvaluationStats{}, fmt.Errorf("store: top policies: %w", err)
 	}

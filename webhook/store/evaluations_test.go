@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/runpolicy/runpolicy/engine"
 )
 
 // evalLog is a decision log entry in the shape webhook writes, with the
@@ -52,6 +54,14 @@ func ids(list []Evaluation) []string {
 		out = append(out, e.ID)
 	}
 	return out
+}
+
+// The store spells the enforce mode itself rather than import the
+// engine; it must spell it as the engine writes it into the logs.
+func TestModeEnforceIsTheEngines(t *testing.T) {
+	if modeEnforce != engine.ModeEnforce {
+		t.Errorf("store's modeEnforce = %q, engine.ModeEnforce = %q", modeEnforce, engine.ModeEnforce)
+	}
 }
 
 func TestEvaluationsFilterAndScope(t *testing.T) {

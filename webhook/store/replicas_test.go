@@ -70,18 +70,19 @@ func (w *countingWorker) Work(ctx context.Context, job *river.Job[echoArgs]) err
 	return nil
 }
 
-// replicaStores opens n started stores on dsn whose workers record into seen.
-func replicaStores(t *testing.T, dsn string, n int, mu *sync.Mutex, seen map[string][]string, o Options) []*Store {
+// replicaStores opens n started stores on dsn whose workers record into
+// seen, with the options set changes, if any.
+func replicaStores(t *testing.T, dsn string, n int, mu *sync.Mutex, seen map[string][]string, set func(*Options)) []*Store {
 	t.Helper()
 	ctx := context.Background()
 	var out []*Store
 	for i := range n {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &countingWorker{store: fmt.Sprintf("r%d", i), mu: mu, seen: seen, hold: 2 * time.Millisecond})
-		opts := o
-		opts.DSN, opts.Workers, opts.ID = dsn, workers, fmt.Sprintf("replica-%d", i)
-		if opts.PollInterval == 0 {
-			opts.PollInterval = 20 * time.Millisecond
+		opts := jobOptions(dsn, workers)
+		opts.ID, opts.PollInterval = fmt.Sprintf("replica-%d", i), 20*time.Millisecond
+		if set != nil {
+			set(&opts)
 		}
 		s, err := Open(ctx, opts)
 		if err != nil {
@@ -109,7 +110,7 @@ func TestReplicasShareDeliveriesExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	seen := map[string][]string{}
-	stores := replicaStores(t, dsn, 3, &mu, seen, Options{})
+	stores := replicaStores(t, dsn, 3, &mu, seen, nil)
 
 	const n = 300
 	var fresh atomic.Int32
@@ -196,7 +197,7 @@ func TestStuckJobsAreRescued(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	replicaStores(t, dsn, 1, &mu, seen, Options{JobTimeout: time.Second, RescueAfter: 2 * time.Second})
+	replicaStores(t, dsn, 1, &mu, seen, func(o *Options) { o.JobTimeout, o.RescueAfter = time.Second, 2*time.Second })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		mu.Lock()
@@ -246,7 +247,7 @@ func TestPeriodicJobsDoNotMultiply(t *testing.T) {
 	periodic := river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
 		return echoArgs{ID: fmt.Sprintf("tick-%d", tick.Add(1))}, nil
 	}, &river.PeriodicJobOpts{RunOnStart: true, ID: "tick"})
-	replicaStores(t, dsn, 3, &mu, seen, Options{PeriodicJobs: []*river.PeriodicJob{periodic}})
+	replicaStores(t, dsn, 3, &mu, seen, func(o *Options) { o.PeriodicJobs = []*river.PeriodicJob{periodic} })
 	runs := func() int {
 		mu.Lock()
 		defer mu.Unlock()

@@ -40,11 +40,7 @@ type pruneWorker struct {
 // shortened, a long stop) is worked off in steps no rescuer mistakes for
 // a stuck job.
 func (w *pruneWorker) Work(ctx context.Context, job *river.Job[pruneArgs]) error {
-	budget := w.s.leaseFor / 2
-	if budget <= 0 {
-		budget = 30 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, budget)
+	ctx, cancel := context.WithTimeout(ctx, w.s.leaseFor/2)
 	defer cancel()
 	n, more, err := w.s.Prune(ctx, time.Now().Add(-w.retain))
 	if n.Total() > 0 {

@@ -107,8 +107,9 @@ func TestPruneJobRuns(t *testing.T) {
 	for name, dsn := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := Open(ctx, Options{DSN: dsn, Workers: river.NewWorkers(), PollInterval: 50 * time.Millisecond,
-				DecisionRetention: 24 * time.Hour})
+			o := jobOptions(dsn, river.NewWorkers())
+			o.DecisionRetention = 24 * time.Hour
+			s, err := Open(ctx, o)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -36,27 +36,32 @@ type Options struct {
 	Workers *river.Workers
 	// PeriodicJobs are enqueued by the leader on their schedule.
 	PeriodicJobs []*river.PeriodicJob
-	// MaxWorkers is how many jobs run at once in this process (default 10).
+	// MaxWorkers, JobTimeout, RescueAfter and PollInterval shape the work
+	// on jobs. They have no defaults here: a store that works jobs is given
+	// them all (the server passes its configuration's, whose defaults live
+	// in webhook.DefaultConfig), and Open refuses one without them. An
+	// insert-only store leaves them zero, except JobTimeout for leases.
+	//
+	// MaxWorkers is how many jobs run at once in this process.
 	MaxWorkers int
 	// MaxAttempts is how often a job is tried before it is discarded; the
 	// server passes its max_attempts (webhook.Config), 0 is River's default.
 	MaxAttempts int
 	// RetryPolicy decides when a failed job runs again (default River's).
 	RetryPolicy river.ClientRetryPolicy
-	// JobTimeout bounds one attempt of a job (default 1 minute).
+	// JobTimeout bounds one attempt of a job, and is how long a delivery
+	// lease lasts (LeaseDelivery).
 	JobTimeout time.Duration
 	// RescueAfter is how long a job may stay running before another
-	// worker takes it over, as after a crash (default JobTimeout + 30s).
+	// worker takes it over, as after a crash; longer than JobTimeout.
 	// On Postgres every replica looks for such jobs every RescueAfter/10
 	// (at most every 5s), so that a job a dead replica held is picked up
 	// about RescueAfter after it started, not on the queue's own
 	// 30-second rescue round.
 	RescueAfter time.Duration
 	// PollInterval is how often workers look for jobs they were not told
-	// about (default 200ms); FetchCooldown is the least time between two
-	// looks (default 2ms).
-	PollInterval  time.Duration
-	FetchCooldown time.Duration
+	// about; two looks are at least fetchCooldown apart.
+	PollInterval time.Duration
 	// ID names this process in the queue (default River's).
 	ID string
 	// Logger receives the queue's own logs (warnings and up).
@@ -106,7 +111,12 @@ type queue interface {
 // Open connects to the database, runs the schema migrations (River's and
 // runpolicy's) and builds the queue client. It does not start working jobs.
 func Open(ctx context.Context, o Options) (*Store, error) {
-	o = withDefaults(o)
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	s := &Store{logger: o.Logger}
 	if o.Workers != nil && o.DecisionRetention > 0 {
 		if err := s.addPruning(&o); err != nil {
@@ -132,29 +142,36 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	return s, nil
 }
 
-func withDefaults(o Options) Options {
-	if o.MaxWorkers <= 0 {
-		o.MaxWorkers = 10
+// fetchCooldown is the least time between two looks for jobs: short, so
+// that a job enqueued right after another is not left waiting.
+const fetchCooldown = 2 * time.Millisecond
+
+// check refuses options a store cannot run with, in one line naming the
+// option: a zero where a store that works jobs needs a value is a caller
+// that forgot it, not a request for some default.
+func (o Options) check() error {
+	for _, d := range []struct {
+		name string
+		val  time.Duration
+	}{{"job timeout", o.JobTimeout}, {"rescue after", o.RescueAfter}, {"poll interval", o.PollInterval}} {
+		if d.val < 0 {
+			return fmt.Errorf("store: %s %s: must not be negative", d.name, d.val)
+		}
 	}
-	if o.JobTimeout <= 0 {
-		o.JobTimeout = time.Minute
+	if o.Workers == nil {
+		return nil
 	}
-	if o.RescueAfter <= o.JobTimeout {
-		o.RescueAfter = o.JobTimeout + 30*time.Second
+	switch {
+	case o.MaxWorkers < 1:
+		return fmt.Errorf("store: max workers %d: a store that works jobs needs at least 1", o.MaxWorkers)
+	case o.JobTimeout == 0:
+		return errors.New("store: job timeout 0s: a store that works jobs needs one")
+	case o.PollInterval == 0:
+		return errors.New("store: poll interval 0s: a store that works jobs needs one")
+	case o.RescueAfter <= o.JobTimeout:
+		return fmt.Errorf("store: rescue after %s: must be longer than the job timeout %s", o.RescueAfter, o.JobTimeout)
 	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = 200 * time.Millisecond
-	}
-	if o.FetchCooldown <= 0 {
-		o.FetchCooldown = 2 * time.Millisecond
-	}
-	if o.FetchCooldown > o.PollInterval {
-		o.FetchCooldown = o.PollInterval
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	return o
+	return nil
 }
 
 func isPostgres(dsn string) bool {
@@ -164,19 +181,21 @@ func isPostgres(dsn string) bool {
 // riverConfig is the queue configuration shared by both drivers.
 func riverConfig(o Options) *river.Config {
 	cfg := &river.Config{
-		ID:                   o.ID,
-		Logger:               slog.New(quiet{o.Logger.Handler()}).With("component", "queue"),
-		MaxAttempts:          o.MaxAttempts,
-		RetryPolicy:          o.RetryPolicy,
-		JobTimeout:           o.JobTimeout,
-		RescueStuckJobsAfter: o.RescueAfter,
-		FetchPollInterval:    o.PollInterval,
-		FetchCooldown:        o.FetchCooldown,
-		PeriodicJobs:         o.PeriodicJobs,
+		ID:           o.ID,
+		Logger:       slog.New(quiet{o.Logger.Handler()}).With("component", "queue"),
+		MaxAttempts:  o.MaxAttempts,
+		RetryPolicy:  o.RetryPolicy,
+		PeriodicJobs: o.PeriodicJobs,
 	}
+	// An insert-only client works no job: the settings of the work are
+	// the queue's own then, and unused.
 	if o.Workers != nil {
 		cfg.Workers = o.Workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.MaxWorkers}}
+		cfg.JobTimeout = o.JobTimeout
+		cfg.RescueStuckJobsAfter = o.RescueAfter
+		cfg.FetchPollInterval = o.PollInterval
+		cfg.FetchCooldown = min(fetchCooldown, o.PollInterval)
 	}
 	return cfg
 }

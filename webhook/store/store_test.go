@@ -68,10 +68,18 @@ func (w *echoWorker) Work(ctx context.Context, job *river.Job[echoArgs]) error {
 	return nil
 }
 
+// jobOptions are the options of a store on dsn that works jobs with
+// workers: the settings of the work are given, as the server gives its
+// configuration's, at the tests' pace.
+func jobOptions(dsn string, workers *river.Workers) Options {
+	return Options{DSN: dsn, Workers: workers, MaxWorkers: 10, JobTimeout: time.Minute, RescueAfter: 90 * time.Second,
+		PollInterval: 50 * time.Millisecond}
+}
+
 func open(t *testing.T, dsn string, workers *river.Workers) *Store {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, Options{DSN: dsn, Workers: workers, PollInterval: 50 * time.Millisecond})
+	s, err := Open(ctx, jobOptions(dsn, workers))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -469,6 +477,55 @@ func TestSQLiteDSN(t *testing.T) {
 	want := "file:/tmp/x.db?_pragma=busy_timeout(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=wal_autocheckpoint(0)"
 	if got != want {
 		t.Errorf("sqliteDSN = %q, want %q", got, want)
+	}
+}
+
+// A store that works jobs is given every setting of the work: a zero is
+// refused in one line naming it, not replaced by a default of the
+// store's own (webhook.DefaultConfig is their one home). An insert-only
+// store needs none of them, but cannot lease without a job timeout.
+func TestOpenRefusesWorkWithoutItsSettings(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		set  func(*Options)
+		want string // "" when it opens
+	}{
+		{"all given", func(*Options) {}, ""},
+		{"max workers", func(o *Options) { o.MaxWorkers = 0 }, "store: max workers 0: a store that works jobs needs at least 1"},
+		{"job timeout", func(o *Options) { o.JobTimeout = 0 }, "store: job timeout 0s: a store that works jobs needs one"},
+		{"poll interval", func(o *Options) { o.PollInterval = 0 }, "store: poll interval 0s: a store that works jobs needs one"},
+		{"rescue after", func(o *Options) { o.RescueAfter = 0 }, "store: rescue after 0s: must be longer than the job timeout 1m0s"},
+		{"rescue within job timeout", func(o *Options) { o.RescueAfter = o.JobTimeout },
+			"store: rescue after 1m0s: must be longer than the job timeout 1m0s"},
+		{"negative", func(o *Options) { o.Workers, o.PollInterval = nil, -time.Second }, "store: poll interval -1s: must not be negative"},
+		{"insert-only", func(o *Options) { *o = Options{DSN: o.DSN} }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := jobOptions(filepath.Join(t.TempDir(), "runpolicy.db"), river.NewWorkers())
+			tc.set(&o)
+			s, err := Open(ctx, o)
+			if err == nil {
+				s.Close()
+			}
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Open: %v", err)
+			case tc.want != "" && (err == nil || err.Error() != tc.want):
+				t.Fatalf("Open = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	s, err := Open(ctx, Options{DSN: filepath.Join(t.TempDir(), "insert-only.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.AcceptDelivery(ctx, Delivery{ID: "d-1", Payload: []byte("{}"), ReceivedAt: time.Now()}, echoArgs{ID: "d-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LeaseDelivery(ctx, "d-1", "a"); err == nil || !strings.Contains(err.Error(), "without a job timeout") {
+		t.Errorf("lease on a store without a job timeout = %v, want refused", err)
 	}
 }
 
