@@ -52,8 +52,12 @@ func TestExamplePolicies(t *testing.T) {
 			"artifact_poisoning deny temp_tar:21",       // tar -x from /tmp into the workspace
 			"artifact_poisoning deny temp_unzip:14",     // unzip from runner.temp -d .
 		}},
-		{"audit__script_injection.yml", []string{"script_injection deny triage:11"}}, // Contains() pastes a boolean; && pastes the text
-		{"audit__write_all.yml", []string{"write_all deny thank:6"}},                 // watch and fork: anyone
+		{"audit__script_injection.yml", []string{
+			"script_injection deny step_env:40",     // env: {title: …} on the step hides no TITLE
+			"script_injection deny triage:14",       // Contains() pastes a boolean; && pastes the text
+			"script_injection deny workflow_env:20", // ${{ env.TITLE }} set by the workflow's env:
+		}},
+		{"audit__write_all.yml", []string{"write_all deny thank:6"}}, // watch and fork: anyone
 	}
 	args := []string{"eval", "--policy", "../../examples/policies", "--format", "json"}
 	for _, tt := range tests {

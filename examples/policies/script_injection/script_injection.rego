@@ -78,13 +78,25 @@ _outsider_contexts := {
 
 _outsider_text(context, _, _) if _outsider(context)
 
-# ${{ env.TITLE }} pastes what the step's or the job's env: sets TITLE to.
+# ${{ env.TITLE }} pastes what the closest env: sets TITLE to: the step's,
+# else the job's, else the workflow's. A closer env: that sets TITLE to
+# anything hides the ones above it; Linux runners read env names case
+# sensitively, so only the same name in the same case hides it.
 _outsider_text(context, job, step) if {
 	startswith(lower(context), "env.")
-	some expression in array.concat(step.expressions, job.expressions)
+	levels := [step, job, input.workflow]
+	some i, level in levels
+	some expression in level.expressions
 	lower(expression.field) == lower(context)
 	some c in expression.contexts
 	_outsider(c)
+	name := substring(expression.field, count("env."), -1)
+	not _sets_env(array.slice(levels, 0, i), name)
+}
+
+_sets_env(levels, name) if {
+	some level in levels
+	_ = level.env[name]
 }
 
 _outsider(context) if {

@@ -3,10 +3,13 @@ package runpolicy.policies.script_injection_test
 import data.runpolicy.policies.script_injection
 
 # Only the fields the policy reads, in the input document's shape.
-workflow(step) := {"jobs": {"build": {"expressions": [], "steps": [
-	{"index": 0, "uses": null, "expressions": []},
-	object.union({"index": 1, "uses": null, "expressions": []}, step),
-]}}}
+workflow(step) := {
+	"workflow": {"env": {}, "expressions": []},
+	"jobs": {"build": {"env": {}, "expressions": [], "steps": [
+		{"index": 0, "uses": null, "env": {}, "expressions": []},
+		object.union({"index": 1, "uses": null, "env": {}, "expressions": []}, step),
+	]}},
+}
 
 expression(field, text, contexts) := {"field": field, "text": text, "contexts": contexts, "line": 12}
 
@@ -70,18 +73,45 @@ test_booleans_paste_no_text if {
 	count(script_injection.deny) == 1 with input as workflow(run("format('{0}', github.event.issue.title)", ["github.event.issue.title"]))
 }
 
+# An env: that sets TITLE from the issue title, to a fixed text, or not at
+# all, as runpolicy input writes each (contexts in lower case).
+env_level("title") := {
+	"env": {"TITLE": "${{ github.event.issue.title }}"},
+	"expressions": [expression("env.TITLE", "github.event.issue.title", ["github.event.issue.title"])],
+}
+
+env_level("fixed") := {"env": {"TITLE": "issue"}, "expressions": []}
+
+env_level("unset") := {"env": {}, "expressions": []}
+
+# A run: step that pastes ${{ env.TITLE }}, under the three levels of env:.
+env_title(workflow_env, job_env, step_env) := {
+	"workflow": env_level(workflow_env),
+	"jobs": {"build": object.union(env_level(job_env), {"steps": [{
+		"index": 0, "uses": null, "env": env_level(step_env).env,
+		"expressions": array.concat(env_level(step_env).expressions, [expression("run", "env.TITLE", ["env.title"])]),
+	}]})},
+}
+
+# The step's env: hides the job's, which hides the workflow's.
 test_env_context_set_from_outsider_text if {
-	step := {"expressions": [
-		expression("env.TITLE", "github.event.issue.title", ["github.event.issue.title"]),
-		expression("run", "env.TITLE", ["env.TITLE"]),
-	]}
-	count(script_injection.deny) == 1 with input as workflow(step)
-	job_env := {"jobs": {"build": {
-		"expressions": [expression("env.TITLE", "github.event.issue.title", ["github.event.issue.title"])],
-		"steps": [{"index": 0, "uses": null, "expressions": [expression("run", "env.TITLE", ["env.TITLE"])]}],
-	}}}
-	count(script_injection.deny) == 1 with input as job_env
-	count(script_injection.deny) == 0 with input as workflow(run("env.TITLE", ["env.TITLE"]))
+	every levels in [
+		["title", "unset", "unset", 1],
+		["unset", "title", "unset", 1],
+		["unset", "unset", "title", 1],
+		["fixed", "title", "unset", 1],
+		["fixed", "unset", "title", 1],
+		["unset", "fixed", "title", 1],
+		["title", "fixed", "unset", 0],
+		["title", "unset", "fixed", 0],
+		["unset", "title", "fixed", 0],
+		["title", "title", "fixed", 0],
+		["unset", "unset", "unset", 0],
+		["fixed", "fixed", "fixed", 0],
+	] {
+		[workflow_env, job_env, step_env, want] := levels
+		count(script_injection.deny) == want with input as env_title(workflow_env, job_env, step_env)
+	}
 }
 
 test_extra_contexts if {
@@ -91,22 +121,51 @@ test_extra_contexts if {
 }
 
 # cmd/runpolicy/testdata/examples/audit__script_injection.yml as `runpolicy
-# input` writes it (workflow triggers and the job fields the policy reads).
-any_case := {
+# input` writes it: the workflow's triggers, env and expressions, and the job
+# and step fields the policy reads.
+audit := {
 	"event": {"name": "local", "action": "", "delivery_id": ""},
 	"repository": {"full_name": "local/local", "owner": "local", "name": "local", "default_branch": "main", "visibility": "private", "fork": false},
-	"workflow": {"triggers": ["issues"]},
+	"workflow": {"triggers": ["issues"], "env": {"TITLE": "${{ github.event.issue.title }}"}, "expressions": [{"field": "env.TITLE", "text": "github.event.issue.title", "contexts": ["github.event.issue.title"], "line": 7}]},
 	"jobs": {
-		"triage": {
-			"line": 6,
+		"ok_job_env": {
+			"line": 22,
 			"if": null,
-			"permissions": {"source": "workflow", "scopes": {"actions": "none", "artifact-metadata": "none", "attestations": "none", "checks": "none", "contents": "none", "deployments": "none", "discussions": "none", "id-token": "none", "issues": "none", "models": "none", "packages": "none", "pages": "none", "pull-requests": "none", "repository-projects": "none", "security-events": "none", "statuses": "none"}, "all": null, "line": 4},
-			"secrets": [],
+			"env": {"TITLE": "issue"},
 			"expressions": [],
 			"steps": [
-				{"index": 0, "id": "", "name": "", "line": 9, "uses": null, "run": true, "with": {}, "control": "", "parallel_group": null, "background": false, "targets": [], "script": {"text": "echo \"${{ Contains(github.event.issue.title, 'bug') }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 9}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "Contains(github.event.issue.title, 'bug')", "contexts": ["github.event.issue.title"], "line": 9}]},
-				{"index": 1, "id": "", "name": "", "line": 10, "uses": null, "run": true, "with": {}, "control": "", "parallel_group": null, "background": false, "targets": [], "script": {"text": "echo \"${{ STARTSWITH(github.event.issue.title, '[RFC]') }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 10}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "STARTSWITH(github.event.issue.title, '[RFC]')", "contexts": ["github.event.issue.title"], "line": 10}]},
-				{"index": 2, "id": "", "name": "", "line": 11, "uses": null, "run": true, "with": {}, "control": "", "parallel_group": null, "background": false, "targets": [], "script": {"text": "echo \"${{ Contains(github.event.issue.title, 'bug') && github.event.issue.title }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 11}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "Contains(github.event.issue.title, 'bug') && github.event.issue.title", "contexts": ["github.event.issue.title"], "line": 11}]},
+				{"index": 0, "line": 27, "uses": null, "run": true, "script": {"text": "echo \"${{ env.TITLE }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 27}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "env.TITLE", "contexts": ["env.title"], "line": 27}]},
+			],
+		},
+		"step_env": {
+			"line": 30,
+			"if": null,
+			"env": {"TITLE": "${{ github.event.issue.title }}"},
+			"expressions": [{"field": "env.TITLE", "text": "github.event.issue.title", "contexts": ["github.event.issue.title"], "line": 33}],
+			"steps": [
+				{"index": 0, "line": 35, "uses": null, "run": true, "script": {"text": "echo \"${{ env.TITLE }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 37}, "if": null, "env": {"TITLE": "issue"}, "expressions": [{"field": "run", "text": "env.TITLE", "contexts": ["env.title"], "line": 37}]},
+				{"index": 1, "line": 38, "uses": null, "run": true, "script": {"text": "echo \"${{ env.TITLE }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 40}, "if": null, "env": {"title": "issue"}, "expressions": [{"field": "run", "text": "env.TITLE", "contexts": ["env.title"], "line": 40}]},
+			],
+		},
+		"triage": {
+			"line": 9,
+			"if": null,
+			"env": {},
+			"expressions": [],
+			"steps": [
+				{"index": 0, "line": 12, "uses": null, "run": true, "script": {"text": "echo \"${{ Contains(github.event.issue.title, 'bug') }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 12}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "Contains(github.event.issue.title, 'bug')", "contexts": ["github.event.issue.title"], "line": 12}]},
+				{"index": 1, "line": 13, "uses": null, "run": true, "script": {"text": "echo \"${{ STARTSWITH(github.event.issue.title, '[RFC]') }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 13}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "STARTSWITH(github.event.issue.title, '[RFC]')", "contexts": ["github.event.issue.title"], "line": 13}]},
+				{"index": 2, "line": 14, "uses": null, "run": true, "script": {"text": "echo \"${{ Contains(github.event.issue.title, 'bug') && github.event.issue.title }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 14}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "Contains(github.event.issue.title, 'bug') && github.event.issue.title", "contexts": ["github.event.issue.title"], "line": 14}]},
+			],
+		},
+		"workflow_env": {
+			"line": 16,
+			"if": null,
+			"env": {},
+			"expressions": [],
+			"steps": [
+				{"index": 0, "line": 19, "uses": null, "run": true, "script": {"text": "echo \"$TITLE\"", "truncated": false, "shell": null, "working_directory": null, "line": 19}, "if": null, "env": {}, "expressions": []},
+				{"index": 1, "line": 20, "uses": null, "run": true, "script": {"text": "echo \"${{ env.TITLE }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 20}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "env.TITLE", "contexts": ["env.title"], "line": 20}]},
 			],
 		},
 	},
@@ -115,7 +174,19 @@ any_case := {
 # GitHub reads function names in any case: Contains() and STARTSWITH() paste
 # true or false too, and && still passes the text on.
 test_boolean_functions_in_any_case if {
-	some finding in script_injection.deny with input as any_case
+	some finding in script_injection.deny with input as audit
+	finding.job == "triage"
 	startswith(finding.message, "job triage, step 3: run pastes ${{ Contains(github.event.issue.title, 'bug') && github.event.issue.title }}")
-	count(script_injection.deny) == 1 with input as any_case
+	count({finding | some finding in script_injection.deny; finding.job == "triage"}) == 1 with input as audit
+}
+
+# ${{ env.TITLE }} reads the workflow's env: unless the job or the step sets
+# TITLE (the same name: title is another variable on Linux); "$TITLE" is the
+# shell's to read, GitHub pastes nothing.
+test_workflow_env if {
+	{[f.job, f.step, f.line] | some f in script_injection.deny} == {
+		["triage", 2, 14],
+		["workflow_env", 1, 20],
+		["step_env", 1, 40],
+	} with input as audit
 }
