@@ -37,7 +37,7 @@ type actionStore interface {
 	TakeOver(ctx context.Context, key store.RunKey, name, from, owner string, level int) (bool, error)
 	SetRef(ctx context.Context, key store.RunKey, name, owner, ref string) error
 	Complete(ctx context.Context, key store.RunKey, name, owner, ref string) error
-	Raise(ctx context.Context, key store.RunKey, name string, level int) (bool, error)
+	Raise(ctx context.Context, key store.RunKey, name, by string, level int) (bool, error)
 	Mark(ctx context.Context, key store.RunKey, name, owner, ref string) error
 	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
 	DecisionForDelivery(ctx context.Context, deliveryID string) (*store.Decision, error)

@@ -108,8 +108,8 @@ func TestActorRaisesAReport(t *testing.T) {
 	if id, body := onlyComment(t, gh, 7); id != first || !strings.HasPrefix(body, "### :no_entry: runpolicy: Run cancelled: 1 policy violation") {
 		t.Errorf("comment %d (first %d), want the first one rewritten as cancelled:\n%s", id, first, body)
 	}
-	if a, _ := st.Action(ctx, testKey, actionCheckRun); a.Level != levelCancelled || a.Owner != "decision-1" {
-		t.Errorf("check run claim %+v, want raised to the cancelled level, still decision-1's", a)
+	if a, _ := st.Action(ctx, testKey, actionCheckRun); a.Level != levelCancelled || a.Owner != "decision-1" || a.Shows() != "decision-2" {
+		t.Errorf("check run claim %+v, want raised to the cancelled level, still decision-1's, showing decision-2's report", a)
 	}
 }
 

@@ -219,12 +219,19 @@ func (h approveHandler) Handle(ctx context.Context, d delivery) (outcome, error)
 	return outcome{kind: outcomeRecorded, detail: outcomeApproved}, nil
 }
 
-// verdict reads back the decision whose report the check run is, with the
-// document it judged; nil when the run attempt has none, or it judged no
-// document (nothing to approve).
+// verdict reads back the decision whose report the check run shows, with
+// the document it judged; nil when the run attempt has none, or it judged
+// no document (nothing to approve).
+//
+// That is the decision that raised the check run last, else the one that
+// wrote it (Action.Shows): a dry-run report raised by a later deny shows
+// the deny, its button and its findings. The store records it in the
+// statement that makes the raise exclusive, rather than this guessing the
+// newest denying decision of the run attempt: a later deny of the same
+// level does not rewrite the report, nor does one whose update failed.
 func (h approveHandler) verdict(ctx context.Context, key store.RunKey) (*verdict, error) {
 	act, err := h.store.Action(ctx, key, actionCheckRun)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && act.Owner == "") {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && act.Shows() == "") {
 		return nil, nil
 	}
 	if err != nil {
@@ -235,7 +242,7 @@ func (h approveHandler) verdict(ctx context.Context, key store.RunKey) (*verdict
 		return nil, err
 	}
 	for _, d := range list {
-		if d.ID != act.Owner {
+		if d.ID != act.Shows() {
 			continue
 		}
 		v, err := verdictOf(d)

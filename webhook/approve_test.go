@@ -3,10 +3,13 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/runpolicy/runpolicy/engine"
 	"github.com/runpolicy/runpolicy/engine/input"
 	"github.com/runpolicy/runpolicy/webhook/store"
 )
@@ -204,5 +207,57 @@ func TestApproveHandlerExpiry(t *testing.T) {
 		if expiry > 0 && (!ap.ExpiresAt.Equal(ap.CreatedAt.Add(expiry)) || !ap.Active(ap.CreatedAt.Add(time.Hour)) || ap.Active(later)) {
 			t.Errorf("expiry %s: created %s, expires %s; want it to hold for %s", expiry, ap.CreatedAt, ap.ExpiresAt, expiry)
 		}
+	}
+}
+
+// TestApproveHandlerReadsTheRaisedReport: a dry-run decision writes the
+// check run, a later deny of the run attempt (a job's at queue time)
+// cancels the run and raises the check run to a cancelled report with the
+// button; a maintainer's click approves what that report shows: the deny
+// decision's waived findings and the files it judged, not the dry run's.
+func TestApproveHandlerReadsTheRaisedReport(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	gh.roles["mona"] = "maintain"
+	sum := func(s string) *string { return &s }
+
+	dry := testVerdict("decision-1", false, 7)
+	dry.Input = docWith(strings.Repeat("1", 64), nil)
+	job := testVerdict("decision-2", true, 7)
+	job.Event = "workflow_job"
+	job.Result.Violations[0] = engine.Violation{Policy: "harden_runner", Mode: engine.ModeEnforce, Approvable: true,
+		Message: "job build does not harden its runner"}
+	job.Input = docWith(digest(approvableWorkflow), map[string]*string{"a/action.yml": sum("aa")})
+	for _, v := range []*verdict{dry, job} {
+		if _, err := st.SaveDecision(ctx, v.decision()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.act(ctx, v, discard()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cr := gh.checks[101]; gh.count("update check run 101 failure") != 1 || len(cr.Actions) != 1 {
+		t.Fatalf("calls %q, check run %+v: want the dry-run report raised to a cancelled one with the button", gh.calls, cr)
+	}
+
+	h := approveHandler{clients: func(int64) approveClient { return gh }, store: st, actor: a, role: "maintain", instance: "test"}
+	o, err := h.Handle(ctx, clickDelivery(t, "click-mona", "mona"))
+	if err != nil || o.note() != "recorded: approved" {
+		t.Fatalf("maintainer's click on the raised report: %q, %v", o.note(), err)
+	}
+	if len(st.approvals) != 1 || gh.count("rerun 42") != 1 {
+		t.Fatalf("approvals %+v, calls %q; want one approval, one re-run", st.approvals, gh.calls)
+	}
+	ap := st.approvals[0]
+	wantFiles := map[string]string{testPath: digest(approvableWorkflow), "a/action.yml": "aa"}
+	if ap.DecisionID != "decision-2" || !maps.Equal(ap.Files, wantFiles) || !slices.Equal(ap.Policies, []string{"harden_runner"}) ||
+		!slices.Equal(ap.Findings, []string{"job build does not harden its runner"}) {
+		t.Errorf("approval %+v; want decision-2's findings and files %v", ap, wantFiles)
+	}
+	cr := gh.checks[101]
+	if cr.Conclusion != "success" || !strings.Contains(cr.Title, "approved by @mona") || cr.Actions != nil ||
+		!strings.Contains(cr.Summary, "harden_runner") || !strings.Contains(cr.Summary, "Decision `decision-2`") {
+		t.Errorf("check run after the approval: %+v; want decision-2's report, approved", cr)
 	}
 }

@@ -180,14 +180,14 @@ func (m *memStore) Complete(_ context.Context, key store.RunKey, name, owner, re
 	return nil
 }
 
-func (m *memStore) Raise(_ context.Context, key store.RunKey, name string, level int) (bool, error) {
+func (m *memStore) Raise(_ context.Context, key store.RunKey, name, by string, level int) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	a, ok := m.actions[actionKey(key, name)]
 	if !ok || a.Level >= level || a.DoneAt.IsZero() {
 		return false, nil
 	}
-	a.Level = level
+	a.Level, a.RaisedBy = level, by
 	return true, nil
 }
 

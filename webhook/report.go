@@ -288,7 +288,7 @@ func (a *actor) once(ctx context.Context, v *verdict, action string, level int, 
 	}
 	a.metrics.reports.WithLabelValues(w.kind, "updated").Inc()
 	log.Info("report updated", "report", action, "id", id, "previous_decision", claim.Owner)
-	_, err = a.actions.Raise(ctx, key, action, level)
+	_, err = a.actions.Raise(ctx, key, action, v.ID, level)
 	return err
 }
 

@@ -33,6 +33,9 @@ type Action struct {
 	// Level orders reports: a later decision that must say more (a cancel
 	// after a dry-run report) raises it and updates what was created.
 	Level int
+	// RaisedBy is the decision that raised the action last, whose report
+	// what was created now shows; "" when none did (Shows).
+	RaisedBy string
 	// Ref identifies what was created on GitHub (check run or comment id)
 	// or how it ended (for cancel).
 	Ref       string
@@ -46,6 +49,15 @@ type Action struct {
 
 // Done reports whether the owner completed the action.
 func (a Action) Done() bool { return !a.DoneAt.IsZero() }
+
+// Shows names the decision whose report the action's check run or comment
+// shows now: the one that raised it last, else its owner.
+func (a Action) Shows() string {
+	if a.RaisedBy != "" {
+		return a.RaisedBy
+	}
+	return a.Owner
+}
 
 // Claim makes owner responsible for an action on a run attempt unless
 // another decision already is, and returns the action on record. The
@@ -117,9 +129,9 @@ func (s *Store) HandedBack(ctx context.Context, key RunKey) (bool, error) {
 func (s *Store) Action(ctx context.Context, key RunKey, name string) (Action, error) {
 	a := Action{Key: key, Name: name}
 	var created, done int64
-	err := s.queryRow(ctx, `SELECT owner, level, ref, created_at, done_at FROM runpolicy_run_action
+	err := s.queryRow(ctx, `SELECT owner, level, raised_by, ref, created_at, done_at FROM runpolicy_run_action
 		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND action = ?`,
-		key.Repository, key.RunID, key.Attempt, name).Scan(&a.Owner, &a.Level, &a.Ref, &created, &done)
+		key.Repository, key.RunID, key.Attempt, name).Scan(&a.Owner, &a.Level, &a.RaisedBy, &a.Ref, &created, &done)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Action{}, fmt.Errorf("store: %s on %s: %w", name, key, ErrNotFound)
 	}
@@ -164,7 +176,7 @@ func (s *Store) Mark(ctx context.Context, key RunKey, name, owner, ref string) e
 		(repository, run_id, run_attempt, action, owner, level, ref, created_at, done_at)
 		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)
 		ON CONFLICT (repository, run_id, run_attempt, action) DO UPDATE
-		SET owner = excluded.owner, ref = excluded.ref, created_at = excluded.created_at, done_at = excluded.done_at`,
+		SET owner = excluded.owner, raised_by = '', ref = excluded.ref, created_at = excluded.created_at, done_at = excluded.done_at`,
 		key.Repository, key.RunID, key.Attempt, name, owner, ref, now, now)
 	if err != nil {
 		return fmt.Errorf("store: mark %s on %s: %w", name, key, err)
@@ -172,12 +184,14 @@ func (s *Store) Mark(ctx context.Context, key RunKey, name, owner, ref string) e
 	return nil
 }
 
-// Raise lifts a completed action's level to level and reports whether this
-// call did it; exactly one caller wins, and it updates what was created.
-func (s *Store) Raise(ctx context.Context, key RunKey, name string, level int) (bool, error) {
-	res, err := s.exec(ctx, `UPDATE runpolicy_run_action SET level = ?
+// Raise lifts a completed action's level to level for decision by, which
+// updated what was created to its report, and reports whether this call
+// did it: exactly one caller wins. The action then shows by's report
+// (Shows), which is what a click on the check run acts on.
+func (s *Store) Raise(ctx context.Context, key RunKey, name, by string, level int) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE runpolicy_run_action SET level = ?, raised_by = ?
 		WHERE repository = ? AND run_id = ? AND run_attempt = ? AND action = ? AND level < ? AND done_at <> 0`,
-		level, key.Repository, key.RunID, key.Attempt, name, level)
+		level, by, key.Repository, key.RunID, key.Attempt, name, level)
 	if err != nil {
 		return false, fmt.Errorf("store: raise %s on %s: %w", name, key, err)
 	}

@@ -544,7 +544,7 @@ func (s *Store) decorate(ctx context.Context, list []Evaluation) error {
 // oldest first: not the claims on judging a run or job (judge:…), which
 // only keep deliveries from judging twice.
 func (s *Store) actions(ctx context.Context, cond string, args ...any) ([]Action, error) {
-	rows, err := s.query(ctx, `SELECT repository, run_id, run_attempt, action, owner, level, ref, created_at, done_at
+	rows, err := s.query(ctx, `SELECT repository, run_id, run_attempt, action, owner, level, raised_by, ref, created_at, done_at
 		FROM runpolicy_run_action WHERE `+cond+` ORDER BY created_at, action`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: run actions: %w", err)
@@ -554,7 +554,7 @@ func (s *Store) actions(ctx context.Context, cond string, args ...any) ([]Action
 	for rows.Next() {
 		var a Action
 		var created, done int64
-		if err := rows.Scan(&a.Key.Repository, &a.Key.RunID, &a.Key.Attempt, &a.Name, &a.Owner, &a.Level, &a.Ref, &created, &done); err != nil {
+		if err := rows.Scan(&a.Key.Repository, &a.Key.RunID, &a.Key.Attempt, &a.Name, &a.Owner, &a.Level, &a.RaisedBy, &a.Ref, &created, &done); err != nil {
 			return nil, fmt.Errorf("store: run actions: %w", err)
 		}
 		a.CreatedAt, a.DoneAt = fromNanos(created), fromNanos(done)

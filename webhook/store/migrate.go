@@ -177,6 +177,10 @@ var migrations = []string{
 	);
 	CREATE INDEX runpolicy_replay_created ON runpolicy_replay (created_at);
 	CREATE INDEX runpolicy_run_action_created ON runpolicy_run_action (created_at)`,
+	// 6: the decision that raised a run action last (Raise), whose report
+	// the check run shows and a click on it approves; '' on rows raised
+	// before, which Shows reads as their owner's.
+	`ALTER TABLE runpolicy_run_action ADD COLUMN raised_by TEXT NOT NULL DEFAULT ''`,
 }
 
 // migrateAll runs River's migrations, then runpolicy's, and logs one line

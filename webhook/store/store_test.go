@@ -292,12 +292,18 @@ func TestActionsHaveOneOwner(t *testing.T) {
 			if a, _ := s.Action(ctx, key, "cancel"); !a.Done() || a.Ref != "accepted" {
 				t.Fatalf("after Complete: %+v", a)
 			}
-			raised, err := s.Raise(ctx, key, "cancel", 2)
+			if a, _ := s.Action(ctx, key, "cancel"); a.RaisedBy != "" || a.Shows() != a.Owner {
+				t.Fatalf("before a raise: %+v shows %q, want its owner's", a, a.Shows())
+			}
+			raised, err := s.Raise(ctx, key, "cancel", "raiser", 2)
 			if err != nil || !raised {
 				t.Fatalf("Raise = %v, %v", raised, err)
 			}
-			if raised, _ := s.Raise(ctx, key, "cancel", 2); raised {
+			if raised, _ := s.Raise(ctx, key, "cancel", "late", 2); raised {
 				t.Fatal("raised twice to the same level")
+			}
+			if r, _ := s.Action(ctx, key, "cancel"); r.Level != 2 || r.RaisedBy != "raiser" || r.Shows() != "raiser" || r.Owner != a.Owner {
+				t.Fatalf("after the raise: %+v shows %q; want level 2, the raiser's, owner %s", r, r.Shows(), a.Owner)
 			}
 		})
 	}
@@ -323,6 +329,15 @@ func TestActionMarked(t *testing.T) {
 			if a, err := s.Action(ctx, key, "shows"); err != nil || a.Ref != "43/1" || a.Owner != "dec-2" || !a.Done() ||
 				a.CreatedAt.Before(first.CreatedAt) {
 				t.Fatalf("after a later mark: %+v, %v; want the later write", a, err)
+			}
+			if raised, err := s.Raise(ctx, key, "shows", "dec-3", 1); err != nil || !raised {
+				t.Fatalf("Raise = %v, %v", raised, err)
+			}
+			if err := s.Mark(ctx, key, "shows", "dec-4", "44/1"); err != nil {
+				t.Fatal(err)
+			}
+			if a, err := s.Action(ctx, key, "shows"); err != nil || a.Shows() != "dec-4" {
+				t.Fatalf("a mark after a raise: %+v, %v; want it to show the mark's writer", a, err)
 			}
 		})
 	}
