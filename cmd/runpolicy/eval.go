@@ -79,11 +79,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, "%v", err)
 		}
-		src, err := loadSources(ctx, policyPaths, dataPaths, *noBuiltin, allow...)
-		if err != nil {
-			return fail(stderr, "%v", err)
-		}
-		eng, err := src.engine(ctx)
+		_, eng, err := evalEngine(ctx, stderr, policyPaths, dataPaths, *noBuiltin, allow)
 		if err != nil {
 			return fail(stderr, "%v", err)
 		}
@@ -113,15 +109,10 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
-	src, err := loadSources(ctx, policyPaths, dataPaths, *noBuiltin, allow...)
+	src, eng, err := evalEngine(ctx, stderr, policyPaths, dataPaths, *noBuiltin, allow)
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
-	eng, err := src.engine(ctx)
-	if err != nil {
-		return fail(stderr, "%v", err)
-	}
-	sayExceptions(stderr, eng.Exceptions())
 	// An action is judged on what its steps use. The job it is read into
 	// is made up (see actionWorkflow): the job-level policies, whose
 	// findings would be about that made-up job, are off for it.
@@ -233,6 +224,21 @@ func evalFile(ctx context.Context, eng *engine.Engine, res *resolve.Resolver, rf
 		CompromisedExceptions: d.Exceptions,
 		src:                   f.src,
 	}, skipped, nil
+}
+
+// evalEngine loads the policies and settings eval judges with, and says
+// the compromised-list exceptions they put in force.
+func evalEngine(ctx context.Context, stderr io.Writer, policyPaths, dataPaths []string, noBuiltin bool, allow []string) (*sources, *engine.Engine, error) {
+	src, err := loadSources(ctx, policyPaths, dataPaths, noBuiltin, allow...)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := src.engine(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	sayExceptions(stderr, eng.Exceptions())
+	return src, eng, nil
 }
 
 // sayExceptions writes a line for each compromised-list exception in

@@ -147,25 +147,34 @@ func TestEvalSaysCompromisedExceptions(t *testing.T) {
 	if code, _, _ := runBinary(t, "eval", wf); code != exitDenied {
 		t.Fatalf("without the exception: exit %d, want %d (denied)", code, exitDenied)
 	}
+	// The same through the workflow's input document (eval --input).
+	code, doc, errOut := runBinary(t, "input", wf)
+	if code != exitOK {
+		t.Fatalf("input: exit %d: %s", code, errOut)
+	}
+	recorded := filepath.Join(dir, "input.json")
+	mustWrite(t, recorded, doc)
 	const line = "runpolicy: compromised-list exception for GHSA-mrrh-fwg8-r2c3 in force (reason: vendored copy reviewed): tj-actions/changed-files not checked against the compromised list\n"
-	for _, format := range []string{"text", "json", "sarif", "github"} {
-		code, out, errOut := runBinary(t, "eval", "--format", format, "--data", settings, wf)
-		if code != exitOK {
-			t.Fatalf("%s: exit %d, want %d\nstderr: %s", format, code, exitOK, errOut)
-		}
-		if strings.Count(errOut, line) != 1 {
-			t.Errorf("%s: stderr lacks, once, %q:\n%s", format, line, errOut)
-		}
-		if format != "json" {
-			continue
-		}
-		var results []result
-		if err := json.Unmarshal([]byte(out), &results); err != nil {
-			t.Fatalf("output is not JSON: %v\n%s", err, out)
-		}
-		want := []engine.Exception{{Advisory: "GHSA-mrrh-fwg8-r2c3", Reason: "vendored copy reviewed", Actions: []string{"tj-actions/changed-files"}}}
-		if len(results) != 1 || !reflect.DeepEqual(results[0].CompromisedExceptions, want) {
-			t.Errorf("compromised_exceptions = %+v, want %+v", results, want)
+	for _, judged := range [][]string{{wf}, {"--input", recorded}} {
+		for _, format := range []string{"text", "json", "sarif", "github"} {
+			code, out, errOut := runBinary(t, append([]string{"eval", "--format", format, "--data", settings}, judged...)...)
+			if code != exitOK {
+				t.Fatalf("%v %s: exit %d, want %d\nstderr: %s", judged, format, code, exitOK, errOut)
+			}
+			if strings.Count(errOut, line) != 1 {
+				t.Errorf("%v %s: stderr lacks, once, %q:\n%s", judged, format, line, errOut)
+			}
+			if format != "json" {
+				continue
+			}
+			var results []result
+			if err := json.Unmarshal([]byte(out), &results); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, out)
+			}
+			want := []engine.Exception{{Advisory: "GHSA-mrrh-fwg8-r2c3", Reason: "vendored copy reviewed", Actions: []string{"tj-actions/changed-files"}}}
+			if len(results) != 1 || !reflect.DeepEqual(results[0].CompromisedExceptions, want) {
+				t.Errorf("%v: compromised_exceptions = %+v, want %+v", judged, results, want)
+			}
 		}
 	}
 }

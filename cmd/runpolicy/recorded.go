@@ -155,5 +155,7 @@ func (r *recorded) judge(ctx context.Context, eng *engine.Engine) (result, error
 		Warnings:    d.Warnings,
 		ParseErrors: r.parseErrors,
 		inRepo:      inRepo,
+
+		CompromisedExceptions: d.Exceptions,
 	}, nil
 }
