@@ -366,6 +366,9 @@ func (f EvaluationFilter) where() (string, []any) {
 	}
 	switch f.Outcome {
 	case "":
+		// The decision log also keeps approval clicks and revokes (outcomes
+		// approved, refused, revoked): events, not evaluations of runs.
+		add("d.outcome IN (?, ?, ?)", OutcomeAllow, OutcomeDeny, OutcomeError)
 	case OutcomeDryRun:
 		add("d.outcome = ? AND d.dry_run = 1", OutcomeAllow)
 	default:

@@ -79,6 +79,9 @@ func TestEvaluationsFilterAndScope(t *testing.T) {
 				{"e4", "secret/vault", OutcomeError, base.Add(3 * time.Hour), []byte(`{"run":{"workflow_path":".github/workflows/x.yml"},"error":{"code":"timeout"}}`)},
 				{"e5", "other/tool", OutcomeDeny, base.Add(24 * time.Hour), evalLog(t, ".github/workflows/ci.yml", "push", "main",
 					[2]string{"compromised_actions", "enforce"})},
+				// Approval events share the decision log; they are not evaluations.
+				{"approved", "acme/web", "approved", base.Add(90 * time.Minute), []byte(`{"event":"check_run","outcome":"approved"}`)},
+				{"revoked", "acme/api", "revoked", base.Add(150 * time.Minute), []byte(`{"event":"approval_revoke","outcome":"revoked"}`)},
 			})
 			all := Scope{All: true}
 			for _, tc := range []struct {
@@ -255,6 +258,7 @@ func TestEvaluationStats(t *testing.T) {
 				{"d", "acme/api", OutcomeError, since.Add(2*day + time.Hour), []byte(`{}`)},
 				{"e", "secret/vault", OutcomeDeny, since.Add(time.Hour), evalLog(t, "w", "push", "main", [2]string{"secret_exfiltration", "enforce"})},
 				{"f", "acme/api", OutcomeDeny, since.Add(-time.Hour), evalLog(t, "w", "push", "main", [2]string{"compromised_actions", "enforce"})},
+				{"g", "acme/api", "revoked", since.Add(3 * time.Hour), []byte(`{"event":"approval_revoke","outcome":"revoked"}`)},
 			})
 			st, err := s.EvaluationStats(ctx, EvaluationFilter{Scope: Scope{Repositories: []string{"acme/api"}}, Since: since, Until: since.Add(3 * day)}, 5)
 			if err != nil {
