@@ -380,3 +380,18 @@ func TestEvalSARIFForCodeScanning(t *testing.T) {
 		}
 	}
 }
+
+// A finding's message carries text from the workflow (here an escape
+// sequence in a uses: reference): the text format cannot pass it to the
+// terminal, any more than the quoted line.
+func TestEvalTextMessageIsPrintable(t *testing.T) {
+	wf := filepath.Join(t.TempDir(), "ci.yml")
+	src := "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: \"evil\\e[2J/x@v1\"\n"
+	if err := os.WriteFile(wf, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, out, errOut := runBinary(t, "eval", wf)
+	if strings.ContainsRune(out, '\x1b') || !strings.Contains(out, "evil?[2J/x@v1") {
+		t.Errorf("stdout carries the escape, or lacks the finding:\n%q\n%s", out, errOut)
+	}
+}

@@ -64,8 +64,7 @@ type recorded struct {
 	name  string // the file, for errors
 	value ast.Value
 	// path and parseErrors are the document's workflow.path and
-	// workflow.parse_errors, for the report; either may be missing from a
-	// document an older version wrote.
+	// workflow.parse_errors, for the report.
 	path        string
 	parseErrors []input.ParseError
 }
@@ -104,17 +103,24 @@ func readRecorded(path string, stdin io.Reader) (*recorded, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("input %s: more than one JSON value; want one input document", path)
 	}
+	// Any other JSON object, a decision-log entry passed by mistake, would
+	// be judged allowed: the document must have the shape and version of
+	// one, field types included (fields it does not know are kept).
+	var typed input.Document
+	if err := json.Unmarshal(b, &typed); err != nil {
+		return nil, fmt.Errorf("input %s: not an input document: %s", path, oneline.Error(err))
+	}
+	if typed.SchemaVersion != input.SchemaVersion {
+		return nil, fmt.Errorf("input %s: not an input document of schema_version %d (it says %d)", path, input.SchemaVersion, typed.SchemaVersion)
+	}
+	if typed.Workflow.Path == "" {
+		return nil, fmt.Errorf("input %s: not an input document: no workflow.path", path)
+	}
 	v, err := ast.InterfaceToValue(obj)
 	if err != nil {
 		return nil, fmt.Errorf("input %s: %w", path, err)
 	}
-	r := &recorded{name: path, value: v}
-	wf, _ := obj["workflow"].(map[string]any)
-	r.path, _ = wf["path"].(string)
-	if pe, err := json.Marshal(wf["parse_errors"]); err == nil && json.Unmarshal(pe, &r.parseErrors) != nil {
-		r.parseErrors = nil
-	}
-	return r, nil
+	return &recorded{name: path, value: v, path: typed.Workflow.Path, parseErrors: typed.Workflow.ParseErrors}, nil
 }
 
 // jsonKind names the type of a decoded JSON value, for errors.

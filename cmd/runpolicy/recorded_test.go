@@ -176,7 +176,7 @@ func TestEvalInputRefuses(t *testing.T) {
 		mustWrite(t, p, body)
 		return p
 	}
-	doc := write("input.json", `{"schema_version": 1}`)
+	doc := write("input.json", `{"schema_version": 1, "workflow": {"path": ".github/workflows/ci.yml"}}`)
 	workflow := absPath(t, corpus+"/workflows/ossf__scorecard__main.yml")
 	tests := []struct {
 		name string
@@ -186,6 +186,13 @@ func TestEvalInputRefuses(t *testing.T) {
 		{"not JSON", []string{"--input", write("yaml.json", "schema_version: 1\n")}, "yaml.json: not JSON: invalid character"},
 		{"a JSON array", []string{"--input", write("array.json", `[{"schema_version": 1}]`)}, "array.json: not an input document: want a JSON object, got an array"},
 		{"two documents", []string{"--input", write("two.json", `{} {}`)}, "two.json: more than one JSON value"},
+		{"an empty object", []string{"--input", write("object.json", `{}`)}, "object.json: not an input document of schema_version 1 (it says 0)"},
+		{"another version", []string{"--input", write("v99.json", `{"schema_version": 99, "workflow": {"path": "ci.yml"}}`)}, "v99.json: not an input document of schema_version 1 (it says 99)"},
+		{"no workflow", []string{"--input", write("nowf.json", `{"schema_version": 1}`)}, "nowf.json: not an input document: no workflow.path"},
+		{"a field of the wrong type", []string{"--input", write("jobs.json", `{"schema_version": 1, "workflow": {"path": "ci.yml"}, "jobs": 5}`)},
+			"jobs.json: not an input document: json: cannot unmarshal number into Go struct field Document.jobs"},
+		{"a decision-log entry", []string{"--input", write("log.json", `{"decision_id": "x", "input": {"schema_version": 1}, "result": {}}`)},
+			"log.json: not an input document of schema_version 1 (it says 0)"},
 		{"empty", []string{"--input", write("empty.json", "")}, "empty.json: empty"},
 		{"a missing file", []string{"--input", filepath.Join(dir, "missing.json")}, "missing.json: no such file or directory"},
 		{"a directory", []string{"--input", dir}, "is a directory"},
