@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"mime/multipart"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,8 +40,10 @@ type replaysData struct {
 	common
 	Form    replayForm
 	Sources []string
-	Error   string
-	List    []replay.Status
+	// Upload offers the bundle upload: to console_admins members only.
+	Upload bool
+	Error  string
+	List   []replay.Status
 }
 
 type replayData struct {
@@ -93,7 +94,7 @@ func (c *Console) replayAllowed(w http.ResponseWriter, r *http.Request, v *viewe
 }
 
 func (c *Console) replaysPage(w http.ResponseWriter, r *http.Request, v *viewer, status int, form replayForm, msg string) {
-	data := replaysData{common: c.common(r, v, "Replay"), Form: form, Error: msg}
+	data := replaysData{common: c.common(r, v, "Replay"), Form: form, Error: msg, Upload: v.access.scope.All}
 	data.Nav = "replay"
 	for _, s := range c.opts.Bundles() {
 		data.Sources = append(data.Sources, s.Name)
@@ -128,11 +129,14 @@ func (c *Console) startReplay(w http.ResponseWriter, r *http.Request, v *viewer)
 	// The form may carry a bundle: room for the largest, and the fields.
 	r.Body = http.MaxBytesReader(w, r.Body, bundles.MaxBundleBytes+64<<10)
 	upload, err := readReplayForm(r)
+	if r.MultipartForm != nil {
+		defer r.MultipartForm.RemoveAll() //nolint:errcheck // temporary files of the upload, whatever became of the parse
+	}
 	if err != nil {
-		c.fail(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
+		c.log.Info("console: replay form unreadable", "login", v.sess.Login, "err", err)
+		c.fail(w, r, http.StatusBadRequest, fmt.Sprintf("The form could not be read (a bundle may be at most %d MiB).", bundles.MaxBundleBytes>>20))
 		return
 	}
-	defer r.MultipartForm.RemoveAll() //nolint:errcheck // temporary files of the upload
 	if !c.keys.checkCSRF(v.sess.ID, r.PostFormValue("csrf")) {
 		c.fail(w, r, http.StatusForbidden, "This form is out of date: reload the page and send it again.")
 		return
@@ -143,9 +147,15 @@ func (c *Console) startReplay(w http.ResponseWriter, r *http.Request, v *viewer)
 	bad := func(msg string) { c.replaysPage(w, r, v, http.StatusBadRequest, form, msg) }
 	req := replay.Request{Policy: form.Policy, Bundle: upload, Scope: replayScope(v.access)}
 	now := time.Now()
+	// First the candidate: a source at another ref, or an upload.
 	switch {
 	case form.Policy != "" && len(upload) > 0:
 		bad("candidate: give a source at another ref or upload a bundle, not both")
+		return
+	case len(upload) > 0 && !v.access.scope.All:
+		// An uploaded bundle is any Rego, evaluated on the server beside
+		// every configured source's data: console_admins members only.
+		bad("bundle: only members of the console_admins team may upload a bundle; replay a configured source at another ref")
 		return
 	case len(upload) > 0:
 		if form.Replace != "" && !slices.ContainsFunc(c.opts.Bundles(), func(s bundles.SourceStatus) bool { return s.Name == form.Replace }) {
@@ -156,6 +166,12 @@ func (c *Console) startReplay(w http.ResponseWriter, r *http.Request, v *viewer)
 	case form.Policy == "" || len(form.Policy) > 512:
 		bad("candidate: want a configured source at another ref, NAME@REF, or an uploaded bundle (.tar.gz)")
 		return
+	case form.Replace != "":
+		bad("replace: applies to an uploaded bundle only")
+		return
+	}
+	// Then the window and the repository, whatever the candidate.
+	switch {
 	case form.Since == "":
 		bad("since: required (7d, 36h, 2026-03-01)")
 		return
@@ -230,15 +246,13 @@ func (c *Console) replay(w http.ResponseWriter, r *http.Request, v *viewer) {
 
 // readReplayForm parses the start form, a plain one or one with a bundle
 // (multipart), and returns the uploaded bundle, nil when none was chosen.
-// Whatever parses, r.MultipartForm is set, so that its files can be
-// removed.
+// The caller removes r.MultipartForm's files when it is set, even after an
+// error: a parse can fail after it spooled the upload to disk.
 func readReplayForm(r *http.Request) ([]byte, error) {
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		r.MultipartForm = &multipart.Form{}
 		return nil, r.ParseForm()
 	}
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		r.MultipartForm = &multipart.Form{}
 		return nil, err
 	}
 	f, _, err := r.FormFile("bundle")

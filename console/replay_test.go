@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -264,24 +265,36 @@ func (e *env) postUpload(c *http.Client, fields url.Values, bundle []byte) respo
 	return response{resp, string(b)}
 }
 
-// An owner uploads a bundle as the candidate, beside the configured
-// sources or in place of one; the runner gets its bytes, and the lists
-// name it.
+// A console_admins member uploads a bundle as the candidate, beside the
+// configured sources or in place of one; the runner gets its bytes, and
+// the lists name it. An organization owner may not: an upload is any Rego,
+// run on the server beside every source's data.
 func TestReplayUpload(t *testing.T) {
 	e, f := replayEnv(t)
-	c := e.user("bob")
-	token := e.csrfOf("bob")
+	bundle := []byte("\x1f\x8b pretend this is a .tar.gz bundle")
+
+	bob := e.user("bob")
+	if _, body := e.get(bob, "/replays"); strings.Contains(body, `id="r-bundle"`) {
+		t.Error("an organization owner is offered the upload")
+	}
+	if resp := e.postUpload(bob, url.Values{"csrf": {e.csrfOf("bob")}, "since": {"7d"}}, bundle); resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(resp.body, `id="replay-error">bundle: only members of the console_admins team`) {
+		t.Errorf("an owner's upload: %d, want 400 naming the bundle", resp.StatusCode)
+	}
+
+	c := e.user("carol")
+	token := e.csrfOf("carol")
 	if _, body := e.get(c, "/replays"); !strings.Contains(body, `enctype="multipart/form-data"`) || !strings.Contains(body, `<option value="org">replaces org</option>`) {
 		t.Error("the start form takes no upload, or offers no source to replace")
 	}
-	bundle := []byte("\x1f\x8b pretend this is a .tar.gz bundle")
 	for _, bad := range []struct {
 		fields url.Values
 		field  string
 	}{
 		{url.Values{"policy": {"org@main"}, "since": {"7d"}}, "candidate"},
 		{url.Values{"replace": {"nosuch"}, "since": {"7d"}}, "replace"},
-		{url.Values{}, "since"},
+		{url.Values{}, "since: required"},
+		{url.Values{"since": {"7d"}, "repository": {"not a repo"}}, "repository"},
 	} {
 		bad.fields.Set("csrf", token)
 		resp := e.postUpload(c, bad.fields, bundle)
@@ -289,24 +302,57 @@ func TestReplayUpload(t *testing.T) {
 			t.Errorf("%v: %d, want 400 naming %s", bad.fields, resp.StatusCode, bad.field)
 		}
 	}
+	// replace without an upload names nothing to replace.
+	resp := e.do(c, "POST", e.srv.URL+"/replays", url.Values{"csrf": {token}, "policy": {"org@main"}, "replace": {"org"}, "since": {"7d"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.body, `id="replay-error">replace: applies to an uploaded bundle only`) {
+		t.Errorf("replace without an upload: %d", resp.StatusCode)
+	}
 	if resp := e.postUpload(c, url.Values{"since": {"7d"}}, bundle); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("an upload without the CSRF token: %d, want 403", resp.StatusCode)
 	}
 	if len(f.started) != 0 {
 		t.Fatalf("refused uploads started %d replays", len(f.started))
 	}
-	resp := e.postUpload(c, url.Values{"csrf": {token}, "replace": {"org"}, "since": {"7d"}, "repository": {"acme/api"}}, bundle)
+	resp = e.postUpload(c, url.Values{"csrf": {token}, "replace": {"org"}, "since": {"7d"}, "repository": {"acme/api"}}, bundle)
 	if resp.StatusCode != http.StatusSeeOther || len(f.started) != 1 {
 		t.Fatalf("upload: %d, %d started", resp.StatusCode, len(f.started))
 	}
 	got := f.started[0]
-	if !bytes.Equal(got.Bundle, bundle) || got.Replace != "org" || got.Policy != "" || got.Repository != "acme/api" ||
-		strings.Join(got.Scope.Owners, ",") != "acme" {
+	if !bytes.Equal(got.Bundle, bundle) || got.Replace != "org" || got.Policy != "" || got.Repository != "acme/api" || !got.Scope.All {
 		t.Errorf("started %+v", got)
 	}
 	for _, path := range []string{"/replays", "/replays/r-new"} {
 		if _, body := e.get(c, path); !strings.Contains(body, "an uploaded bundle in place of org") {
 			t.Errorf("%s does not name the uploaded candidate", path)
 		}
+	}
+}
+
+// A form that cannot be parsed after its upload was spooled to disk leaves
+// no temporary file behind, and the page names no internal error.
+func TestReplayUploadUnreadableForm(t *testing.T) {
+	e, _ := replayEnv(t)
+	c := e.user("carol")
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("csrf", e.csrfOf("carol"))
+	fw, _ := mw.CreateFormFile("bundle", "big.tar.gz")
+	_, _ = fw.Write(bytes.Repeat([]byte("x"), 3<<20)) // over the 1 MiB kept in memory
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/replays?a;b", &buf) // a query net/http refuses to parse
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(string(body), "semicolon") {
+		t.Errorf("%d: %s", resp.StatusCode, body)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "multipart-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }
