@@ -9,6 +9,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -178,7 +179,12 @@ func (c *Client) token(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.app.timeout)
 	defer cancel()
 	_, err := c.itr.Token(ctx)
-	return err
+	var answered *ghinstallation.HTTPError
+	if err == nil || errors.As(err, &answered) {
+		return err // wrap marks it, with GitHub's status
+	}
+	// An answer that is no token (a proxy's HTML page, a body cut short).
+	return fmt.Errorf("%w: %w", ErrNoToken, err)
 }
 
 // Client reads repositories for the resolver, impostor checks included.

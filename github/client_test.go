@@ -187,6 +187,7 @@ func TestCancelNotSent(t *testing.T) {
 		{"token connection dropped", fakegithub.Fault{Path: "/app/installations/7/access_tokens", Times: 1, Reset: true}, true},
 		{"token endpoint down", fakegithub.Fault{Path: "/app/installations/7/access_tokens", Times: 1, Status: 503}, true},
 		{"token timed out", fakegithub.Fault{Path: "/app/installations/7/access_tokens", Times: 1, Delay: time.Second}, true},
+		{"token answer no token", fakegithub.Fault{Path: "/app/installations/7/access_tokens", Times: 1, Status: 201, Body: "<html>proxy</html>"}, true},
 		{"cancel connection dropped", fakegithub.Fault{Path: cancel, Times: 1, Reset: true}, false},
 		{"cancel timed out", fakegithub.Fault{Path: cancel, Times: 1, Delay: time.Second}, false},
 	} {
