@@ -47,7 +47,7 @@ func printText(w io.Writer, results []result, _ report) error {
 		byLine(r.Warnings)
 		src := sourceLines(r.src)
 		for _, pe := range r.ParseErrors {
-			fmt.Fprintf(w, "%s:%d:%d: parse error: %s\n", r.File, pe.Line, pe.Column, pe.Message)
+			fmt.Fprintf(w, "%s:%d:%d: parse error: %s\n", r.File, pe.Line, pe.Column, printable(pe.Message))
 			quote(w, src, pe.Line, pe.Column, 1)
 		}
 		for _, v := range r.Violations {
@@ -58,13 +58,13 @@ func printText(w io.Writer, results []result, _ report) error {
 			} else {
 				enforced++
 			}
-			fmt.Fprintf(w, "%s: %s %s: %s\n", location(r.File, v.Line), label, v.Policy, v.Message)
+			fmt.Fprintf(w, "%s: %s %s: %s\n", location(r.File, v.Line), label, printable(v.Policy), printable(v.Message))
 			col, width := span(src, v)
 			quote(w, src, v.Line, col, width)
 		}
 		for _, v := range r.Warnings {
 			warnings++
-			fmt.Fprintf(w, "%s: WARN %s: %s\n", location(r.File, v.Line), v.Policy, v.Message)
+			fmt.Fprintf(w, "%s: WARN %s: %s\n", location(r.File, v.Line), printable(v.Policy), printable(v.Message))
 			col, width := span(src, v)
 			quote(w, src, v.Line, col, width)
 		}
