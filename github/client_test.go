@@ -350,6 +350,8 @@ func TestEndpointOf(t *testing.T) {
 		{"/repos/a/b/commits/abc", "commits"},
 		{"/repos/a/b/issues/3/comments", "comments"},
 		{"/repos/a/b/installation", "installation"},
+		{"/repos/a/b/git/tags/abc", "git_tags"},
+		{"/repos/a/b/git/refs/tags/v1", "other"},
 		{"/user", "other"},
 	} {
 		if got := endpointOf(tc.path, "GET"); got != tc.want {

@@ -112,6 +112,8 @@ func endpointOf(path, method string) string {
 		return "comments"
 	case rest[0] == "branches", rest[0] == "tags", rest[0] == "compare":
 		return rest[0]
+	case rest[0] == "git" && len(rest) >= 2 && rest[1] == "tags":
+		return "git_tags"
 	}
 	return "other"
 }

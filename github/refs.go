@@ -57,3 +57,14 @@ func (c *Client) Compare(ctx context.Context, owner, repo, base, head string) (s
 	}
 	return cmp.GetStatus(), nil
 }
+
+// TagObject returns what an annotated tag object points to, its SHA and
+// type (GET /repos/{owner}/{repo}/git/tags/{tag_sha}); GitHub answers 404,
+// ErrNotFound, when sha is no tag object (a commit, a tree, nothing).
+func (c *Client) TagObject(ctx context.Context, owner, repo, sha string) (string, string, error) {
+	tag, _, err := c.gh.Git.GetTag(ctx, owner, repo, sha)
+	if err != nil {
+		return "", "", wrap(err, "get tag object %s of %s/%s", sha, owner, repo)
+	}
+	return tag.GetObject().GetSHA(), tag.GetObject().GetType(), nil
+}

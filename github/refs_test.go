@@ -80,6 +80,57 @@ func TestRefsAndCompare(t *testing.T) {
 	}
 }
 
+// An annotated tag object through GET /repos/{o}/{r}/git/tags/{sha}: what
+// it points to, a tag of a tag, a fork's tag object under the parent's
+// name (GitHub serves it), and 404 (ErrNotFound) for a commit's SHA or a
+// tag object of another network.
+func TestTagObject(t *testing.T) {
+	fake, app, _ := setup(t)
+	ctx := context.Background()
+	c := app.Installation(7)
+	v4, fork := sha("v4"), sha("fork")
+	fake.AddCommit("acme/tool", v4)
+	fake.AddFork("evil/tool", "acme/tool")
+	fake.AddCommit("evil/tool", fork, v4)
+	fake.AddCommit("other/repo", sha("other"))
+	fake.SetTag("acme/tool", "v4", v4)
+	annotated := fake.AddTagObject("acme/tool", "v4", v4, "commit")
+	outer := fake.AddTagObject("acme/tool", "v4-signed", annotated, "tag")
+	forks := fake.AddTagObject("evil/tool", "v4", fork, "commit")
+	elsewhere := fake.AddTagObject("other/repo", "v1", sha("other"), "commit")
+	for _, tt := range []struct {
+		sha, object, kind string
+	}{
+		{annotated, v4, "commit"},
+		{strings.ToUpper(annotated), v4, "commit"},
+		{outer, annotated, "tag"},
+		{forks, fork, "commit"},
+	} {
+		if object, kind, err := c.TagObject(ctx, "acme", "tool", tt.sha); err != nil || object != tt.object || kind != tt.kind {
+			t.Errorf("TagObject(%s) = %s %s, %v; want %s %s", tt.sha[:6], object, kind, err, tt.object[:6], tt.kind)
+		}
+	}
+	for _, s := range []string{v4, elsewhere} {
+		if _, _, err := c.TagObject(ctx, "acme", "tool", s); !errors.Is(err, ErrNotFound) {
+			t.Errorf("TagObject(%s) = %v, want ErrNotFound", s[:6], err)
+		}
+	}
+	// Contents at a tag object's SHA are those of its commit, as git reads them.
+	fake.SetFile("acme/tool", v4, "action.yml", []byte("runs: {using: node20, main: index.js}\n"))
+	if got, err := c.Content(ctx, "acme", "tool", "action.yml", outer); err != nil || !strings.Contains(string(got), "index.js") {
+		t.Errorf("action.yml at a tag object = %q, %v", got, err)
+	}
+	var statuses []int
+	for _, call := range fake.Calls() {
+		if strings.HasPrefix(call.Path, "/repos/acme/tool/git/tags/") {
+			statuses = append(statuses, call.Status)
+		}
+	}
+	if fmt.Sprint(statuses) != "[200 200 200 200 404 404]" {
+		t.Errorf("statuses = %v", statuses)
+	}
+}
+
 // Issue 15: a tag is looked up for every run, conditionally: the second
 // lookup sends the commit as If-None-Match and GitHub's free 304 answers
 // it; a moved tag is seen at once.

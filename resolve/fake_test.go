@@ -32,6 +32,9 @@ type fakeGitHub struct {
 	branches map[string]bool // owner/repo@name
 	parents  map[string][]string
 	perPage  int // branches and tags per page (default 100)
+	// tagObjects are annotated tag objects by SHA: what each points to.
+	tagObjects map[string]tagObject
+	tagFail    error // when set, every TagObject call fails with it
 
 	contentCalls, shaCalls, refCalls int
 	log                              []string
@@ -39,7 +42,51 @@ type fakeGitHub struct {
 
 func newFake() *fakeGitHub {
 	return &fakeGitHub{files: map[string][]byte{}, refs: map[string]string{}, private: map[string]bool{}, broken: map[string]bool{}, fail: map[string]error{},
-		branches: map[string]bool{}, parents: map[string][]string{}, perPage: 100}
+		branches: map[string]bool{}, parents: map[string][]string{}, perPage: 100, tagObjects: map[string]tagObject{}}
+}
+
+type tagObject struct{ object, kind string }
+
+// annotated records an annotated tag object, as GitHub's fork network
+// serves one: under every repository's name, a fork's included.
+func (f *fakeGitHub) annotated(sha, object, kind string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tagObjects[sha] = tagObject{object, kind}
+}
+
+func (f *fakeGitHub) TagObject(ctx context.Context, owner, repo, sha string) (string, string, error) {
+	if err := f.wait(ctx); err != nil {
+		return "", "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refCalls++
+	f.log = append(f.log, "tag object "+owner+"/"+repo+" "+sha)
+	if err := f.access(owner, repo); err != nil {
+		return "", "", err
+	}
+	if f.tagFail != nil {
+		return "", "", f.tagFail
+	}
+	t, ok := f.tagObjects[sha]
+	if !ok {
+		return "", "", fmt.Errorf("GET git/tags/%s: 404: %w", sha, ErrNotFound)
+	}
+	return t.object, t.kind, nil
+}
+
+// peel follows tag objects to what they point to, as git does when it
+// reads a tree at a tag object's SHA. Callers hold f.mu.
+func (f *fakeGitHub) peel(ref string) string {
+	for range 10 {
+		t, ok := f.tagObjects[ref]
+		if !ok {
+			break
+		}
+		ref = t.object
+	}
+	return ref
 }
 
 func (f *fakeGitHub) Branches(ctx context.Context, owner, repo string, page int) ([]Ref, int, error) {
@@ -159,6 +206,7 @@ func (f *fakeGitHub) Content(ctx context.Context, owner, repo, path, ref string)
 	if sha, ok := f.refs[repoKey(owner, repo)+"@"+ref]; ok {
 		ref = sha
 	}
+	ref = f.peel(ref)
 	b, ok := f.files[repoKey(owner, repo)+"/"+path+"@"+ref]
 	if !ok {
 		return nil, fmt.Errorf("GET contents %s/%s/%s: 404: %w", owner, repo, path, ErrNotFound)

@@ -69,8 +69,9 @@ type Resolver struct {
 	bases *lru.Cache[string, answer]
 	// verified holds the pinned commits found on a branch or tag, keyed
 	// owner/repo@sha: reachable once, reachable for good, so kept until
-	// the LRU pushes them out (then checked again).
-	verified *lru.Cache[string, struct{}]
+	// the LRU pushes them out (then checked again). The value is the
+	// commit an annotated tag object points to, "" for a commit.
+	verified *lru.Cache[string, string]
 	// inflight bounds the Fetcher calls of all runs together, so that many
 	// runs at once stay below GitHub's limit on concurrent requests.
 	inflight chan struct{}
@@ -99,7 +100,7 @@ func New(f Fetcher, opts ...Option) *Resolver {
 	tags, _ := lru.New[string, answer](cfg.tagCacheSize)
 	missing, _ := lru.New[string, answer](cfg.tagCacheSize)
 	bases, _ := lru.New[string, answer](cfg.cacheSize)
-	verified, _ := lru.New[string, struct{}](cfg.cacheSize)
+	verified, _ := lru.New[string, string](cfg.cacheSize)
 	return &Resolver{
 		fetch:     f,
 		cfg:       cfg,

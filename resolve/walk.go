@@ -156,6 +156,9 @@ func (w *walk) add(level []item, found []expansion) []item {
 			w.addModified(f)
 		}
 		parent.Impostor, parent.ImpostorUnverified = e.commit.impostor, e.commit.unverified
+		if c := e.commit.commit; c != "" { // pinned to an annotated tag object: the commit it runs
+			parent.ResolvedSHA = &c
+		}
 		p := *parent // copy: appending below may move the slice
 		chain := append(slices.Clip(it.chain), it.target.key())
 		for j, c := range e.children {

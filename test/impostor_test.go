@@ -60,6 +60,38 @@ func TestImpostorCommitIsCancelled(t *testing.T) {
 			t.Errorf("check runs = %s", jsonOf(cs))
 		}
 	})
+	// Pinned to an annotated tag object (what `git rev-parse v4` prints):
+	// GitHub runs the commit it points to, which is checked in its stead.
+	f.SetFile("actions/checkout", v4, "action.yml", node)
+	release := f.AddTagObject("actions/checkout", "v4", v4, "commit")
+	forged := f.AddTagObject("attacker/checkout", "v4", fork, "commit")
+	for i, tt := range []struct {
+		name, tag, commit, outcome string
+		impostor                   bool
+	}{
+		{"annotated tag object of a release", release, v4, "allow", false},
+		{"a fork's annotated tag object", forged, fork, "deny", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s.t = t
+			id := fmt.Sprintf("impostor-tag-%d", i)
+			r := harness.Run{Repo: "acme/api", ID: int64(1403 + i), HeadSHA: sha(1403 + i), Path: ".github/workflows/build.yml", PullRequests: []int{16 + i}, Installation: installation}
+			src := workflow(tt.tag)
+			s.requested(r, src, src, id)
+			s.processed(id)
+			d := s.only(id)
+			if d.Outcome != tt.outcome || d.Cancel != tt.impostor {
+				t.Errorf("decision = %s; want %s", jsonOf(d), tt.outcome)
+			}
+			uses, _ := d.Input["uses"].([]any)
+			if len(uses) != 1 || uses[0].(map[string]any)["impostor"] != tt.impostor || uses[0].(map[string]any)["resolved_sha"] != tt.commit {
+				t.Errorf("input.uses = %s; want impostor: %v, resolved_sha %s", jsonOf(uses), tt.impostor, tt.commit)
+			}
+			if s.calls("GET", "/repos/actions/checkout/git/tags/"+tt.tag) == 0 {
+				t.Errorf("the tag object %s was not looked up", tt.tag)
+			}
+		})
+	}
 	t.Run("commit of the repository's own history", func(t *testing.T) {
 		s.t = t
 		r := harness.Run{Repo: "acme/api", ID: 1402, HeadSHA: sha(1402), Path: ".github/workflows/build.yml", PullRequests: []int{15}, Installation: installation}

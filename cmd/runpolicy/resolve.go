@@ -118,7 +118,7 @@ func (f checkoutFetcher) CommitSHA(ctx context.Context, owner, repo, ref string)
 	return "", fmt.Errorf("%s/%s@%s: not looked up without --resolve: %w", owner, repo, ref, resolve.ErrNotFound)
 }
 
-// Branches, Tags and Compare serve the impostor-commit check, which only
+// Branches, Tags, Compare and TagObject serve the impostor-commit check, which only
 // other repositories need: the checkout's own commits are what runs.
 func (f checkoutFetcher) Branches(ctx context.Context, owner, repo string, page int) ([]resolve.Ref, int, error) {
 	if f.remote == nil || f.own(ctx, owner, repo) {
@@ -139,6 +139,13 @@ func (f checkoutFetcher) Compare(ctx context.Context, owner, repo, base, head st
 		return "", fmt.Errorf("%s/%s compare: not compared in the checkout: %w", owner, repo, resolve.ErrNotFound)
 	}
 	return f.remote.Compare(ctx, owner, repo, base, head)
+}
+
+func (f checkoutFetcher) TagObject(ctx context.Context, owner, repo, sha string) (string, string, error) {
+	if f.remote == nil || f.own(ctx, owner, repo) {
+		return "", "", fmt.Errorf("%s/%s tag object %s: not read from the checkout: %w", owner, repo, sha, resolve.ErrNotFound)
+	}
+	return f.remote.TagObject(ctx, owner, repo, sha)
 }
 
 func (f checkoutFetcher) own(ctx context.Context, owner, repo string) bool {

@@ -31,12 +31,18 @@ package runpolicy.policies.impostor_commits
 import data.runpolicy.lib
 
 deny contains lib.finding(use, sprintf(
-	"%s is pinned to commit %s, which is on no branch and no tag of %s/%s: it comes from a fork (an impostor commit) and runs code the repository never published. Pin a commit of %s/%s itself",
-	[lib.chain(use), lower(use.ref), use.owner, use.repo, use.owner, use.repo],
+	"%s is pinned to %s, which is on no branch and no tag of %s/%s: it comes from a fork (an impostor commit) and runs code the repository never published. Pin a commit of %s/%s itself",
+	[lib.chain(use), _pinned_to(use), use.owner, use.repo, use.owner, use.repo],
 )) if {
 	some use in input.uses
 	use.impostor == true
 }
+
+# _pinned_to names what the SHA is: the resolver sets resolved_sha on a
+# SHA pin when it is an annotated tag object, to the commit it points to.
+_pinned_to(use) := sprintf("annotated tag object %s of commit %s", [lower(use.ref), lower(use.resolved_sha)]) if {
+	is_string(use.resolved_sha)
+} else := sprintf("commit %s", [lower(use.ref)])
 
 deny contains _unverified(use) if {
 	some use in input.uses

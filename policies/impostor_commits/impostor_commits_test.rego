@@ -36,6 +36,13 @@ test_impostor_message if {
 	}}
 }
 
+test_impostor_tag_object_names_its_commit if {
+	tag_sha := "9f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6"
+	use := object.union(fx.action(concat("@", ["actions/checkout", tag_sha])), {"impostor": true, "resolved_sha": fork_sha})
+	some v in deny_for([use])
+	startswith(v.message, sprintf("actions/checkout@%s is pinned to annotated tag object %s of commit %s, which is on no branch and no tag of actions/checkout", [tag_sha, tag_sha, fork_sha]))
+}
+
 test_transitive_impostor_names_the_chain if {
 	use := fx.via(object.union(pinned, {"impostor": true}), ["acme/lint@v2"])
 	some v in deny_for([use])

@@ -29,6 +29,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/branches", s.listRefs("branch"))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/tags", s.listRefs("tag"))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/compare/{basehead...}", s.compare)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/git/tags/{sha}", s.getTag)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/actions/runs/{id}", s.getRun)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/actions/runs/{id}/cancel", s.cancelRun)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/actions/runs/{id}/force-cancel", s.forceCancelRun)
@@ -226,6 +227,7 @@ func (s *Server) lookupFile(repo, ref, p string) ([]byte, bool) {
 			ref = "main"
 		}
 	}
+	ref = s.peel(repo, ref)
 	b, ok := s.files[fileKey{repo, ref, p}]
 	if !ok && s.visible(repo, ref) {
 		// A commit of the fork network, served under this repository's name.
@@ -334,6 +336,7 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) {
 	}
 	ref := r.PathValue("ref")
 	s.mu.Lock()
+	ref = s.peel(repoOf(r), ref)
 	sha, ok := s.refs[fileKey{repo: repoOf(r), ref: ref}]
 	if !ok && len(ref) == 40 {
 		_, recorded := s.commitRepo[ref]

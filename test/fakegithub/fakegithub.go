@@ -48,6 +48,7 @@ type Server struct {
 	parents       map[string][]string
 	commitRepo    map[string]string // commit → lower-case repository it was pushed to
 	forkOf        map[string]string // lower-case fork → its parent
+	tagObjects    map[string]tagObject
 	runs          map[runKey]*Run
 	checkRuns     []*CheckRun
 	comments      []*Comment
@@ -100,6 +101,7 @@ func New(o Options) *Server {
 		parents:       map[string][]string{},
 		commitRepo:    map[string]string{},
 		forkOf:        map[string]string{},
+		tagObjects:    map[string]tagObject{},
 		runs:          map[runKey]*Run{},
 		permissions:   map[string]map[string]string{},
 		blobs:         map[blobKey]string{},

@@ -1,6 +1,8 @@
 package fakegithub
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -28,6 +30,78 @@ func (s *Server) SetTag(repo, name, sha string) {
 	defer s.mu.Unlock()
 	s.refs[fileKey{repo: repo, ref: name}] = sha
 	s.refKind[fileKey{repo: strings.ToLower(repo), ref: name}] = "tag"
+}
+
+// tagObject is an annotated tag object: the object it points to and
+// that object's type (commit or tag), pushed to repo (lower case).
+type tagObject struct {
+	repo, name, object, kind string
+}
+
+// AddTagObject records an annotated tag object named name, pushed to repo,
+// pointing to object of kind (commit, tag, tree or blob), and returns its
+// SHA (git's, over a fixed tagger). Like GitHub, every repository of repo's
+// fork network serves it: GET /repos/{o}/{r}/git/tags/{sha}, and contents
+// and commits at its SHA read the commit it leads to. The tag ref is
+// SetTag's, pointing at the commit, as GET /tags lists an annotated tag.
+func (s *Server) AddTagObject(repo, name, object, kind string) string {
+	body := fmt.Sprintf("object %s\ntype %s\ntag %s\ntagger Monalisa Octocat <octocat@github.com> 1700000000 +0000\n\n%s\n", object, kind, name, name)
+	sum := sha1.Sum([]byte(fmt.Sprintf("tag %d\x00%s", len(body), body)))
+	sha := hex.EncodeToString(sum[:])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tagObjects[sha] = tagObject{repo: strings.ToLower(repo), name: name, object: object, kind: kind}
+	return sha
+}
+
+// tagObjectOf returns the tag object sha names when repo's network holds
+// it. Callers hold s.mu.
+func (s *Server) tagObjectOf(repo, sha string) (tagObject, bool) {
+	t, ok := s.tagObjects[strings.ToLower(sha)]
+	return t, ok && s.network(t.repo) == s.network(repo)
+}
+
+// peel follows the tag objects of repo's network from ref to what they
+// point to, as git resolves a ref. Callers hold s.mu.
+func (s *Server) peel(repo, ref string) string {
+	for range 10 {
+		t, ok := s.tagObjectOf(repo, ref)
+		if !ok {
+			break
+		}
+		ref = t.object
+	}
+	return ref
+}
+
+// getTag answers GET /repos/{o}/{r}/git/tags/{tag_sha}: the tag object
+// with what it points to; 404 when sha is no tag object of the network (a
+// commit, a tree, nothing).
+func (s *Server) getTag(w http.ResponseWriter, r *http.Request) {
+	if !s.requireToken(w, r) {
+		return
+	}
+	repo, sha := repoOf(r), r.PathValue("sha")
+	s.mu.Lock()
+	t, ok := s.tagObjectOf(repo, sha)
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/git/tags#get-a-tag")
+		return
+	}
+	sha = strings.ToLower(sha)
+	objectPath := map[string]string{"commit": "commits", "tag": "tags", "tree": "trees", "blob": "blobs"}[t.kind]
+	writeJSON(w, http.StatusOK, map[string]any{
+		"node_id": "TA_" + sha[:12],
+		"tag":     t.name,
+		"sha":     sha,
+		"url":     fmt.Sprintf("%s/repos/%s/git/tags/%s", s.URL(), repo, sha),
+		"message": t.name + "\n",
+		"tagger":  map[string]any{"name": "Monalisa Octocat", "email": "octocat@github.com", "date": "2023-11-14T22:13:20Z"},
+		"object": map[string]any{"sha": t.object, "type": t.kind,
+			"url": fmt.Sprintf("%s/repos/%s/git/%s/%s", s.URL(), repo, objectPath, t.object)},
+		"verification": map[string]any{"verified": false, "reason": "unsigned", "signature": nil, "payload": nil, "verified_at": nil},
+	})
 }
 
 // AddCommit records a commit pushed to repo and its parents.
