@@ -40,7 +40,7 @@ type actionStore interface {
 	Raise(ctx context.Context, key store.RunKey, name, by string, level int) (bool, error)
 	Mark(ctx context.Context, key store.RunKey, name, owner, ref string) error
 	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
-	DecisionForDelivery(ctx context.Context, deliveryID string) (*store.Decision, error)
+	DecisionByID(ctx context.Context, id string) (*store.Decision, error)
 }
 
 // actor acts on verdicts: it cancels a denied run, force-cancels one that

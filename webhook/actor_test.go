@@ -186,17 +186,19 @@ func TestActorCancelRefused(t *testing.T) {
 // progress: its force-cancel ends it.
 func TestActorCancelMaybeSent(t *testing.T) {
 	for _, tc := range []struct {
-		status, ref string
-		scheduled   int
+		status, conclusion, ref string
+		scheduled               int
 	}{
-		{"in_progress", refCancelUnconfirmed, 1},
-		{"completed", string(github.CancelFinished), 0},
+		{"in_progress", "", refCancelUnconfirmed, 1},
+		{"completed", "success", string(github.CancelFinished), 0},
+		// Ended cancelled: the cancel the earlier try sent was accepted.
+		{"completed", "cancelled", string(github.CancelAccepted), 0},
 	} {
-		t.Run(tc.status, func(t *testing.T) {
+		t.Run(tc.status+" "+tc.conclusion, func(t *testing.T) {
 			ctx := context.Background()
 			gh, st := newFakeGitHub(), newMemStore()
 			a := newTestActor(gh, st)
-			gh.status[42] = tc.status
+			gh.status[42], gh.conclusion[42] = tc.status, tc.conclusion
 			// An earlier try claimed the cancel and may have sent it.
 			claim, _ := st.Claim(ctx, testKey, actionCancel, "decision-1", 1)
 			if err := a.cancel(ctx, testVerdict("decision-1", true), discard()); err != nil {
@@ -251,5 +253,69 @@ func TestActorEscalate(t *testing.T) {
 	}
 	if gh.count("force-cancel 43") != 0 {
 		t.Errorf("a finished run was force-cancelled: %q", gh.calls)
+	}
+}
+
+// TestEscalateLeavesTheReRun: a maintainer approves the cancelled run
+// within cancel_escalation_delay, and the run is re-run; the force-cancel
+// then due is for the first attempt, which is over: it cancels nothing,
+// whether GET run already shows the re-run or not yet, and the check run
+// keeps saying the run was approved.
+func TestEscalateLeavesTheReRun(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		shown int // the attempt GitHub's GET run shows after the re-run
+	}{
+		{"re-run shown", 2},
+		{"re-run not shown yet", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			gh, st, h, _ := approveFixture(t, true)
+			gh.roles["mona"] = "maintain"
+			if o, err := h.Handle(ctx, clickDelivery(t, "click-mona", "mona")); err != nil || o.note() != "recorded: approved" {
+				t.Fatalf("click: %q, %v", o.note(), err)
+			}
+			gh.attempt[42] = tc.shown
+			if len(st.jobs) != 1 {
+				t.Fatalf("%d jobs, want the cancel's force-cancel", len(st.jobs))
+			}
+			calls := len(gh.calls)
+			if err := h.actor.escalate(ctx, st.jobs[0].args.(escalateArgs)); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range gh.calls[calls:] {
+				if strings.HasPrefix(c, "force-cancel ") || strings.HasPrefix(c, "update ") {
+					t.Errorf("calls after the approval %q: want no force-cancel, the reports left alone", gh.calls[calls:])
+					break
+				}
+			}
+			if f, ok := st.done(testKey, actionForceCancel); !ok || f.Ref != string(github.CancelFinished) {
+				t.Errorf("force-cancel %+v, want done: the attempt was over", f)
+			}
+			if cr := gh.checks[101]; cr.Conclusion != "success" || !strings.Contains(cr.Title, "approved by @mona") {
+				t.Errorf("check run %q (%s), want it approved", cr.Title, cr.Conclusion)
+			}
+		})
+	}
+}
+
+// TestCancelRetryLeavesAReRun: a try after one that may have sent the
+// cancel finds the run re-run (a newer attempt): the attempt it was to
+// cancel is over, and neither a cancel nor a force-cancel goes to the
+// re-run.
+func TestCancelRetryLeavesAReRun(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	gh.status[42], gh.attempt[42] = "in_progress", 2
+	if _, err := st.Claim(ctx, testKey, actionCancel, "decision-1", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.cancel(ctx, testVerdict("decision-1", true), discard()); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := st.done(testKey, actionCancel); !ok || c.Ref != string(github.CancelFinished) || gh.count("cancel ") != 0 || len(st.jobs) != 0 {
+		t.Errorf("cancel %+v, calls %q, %d jobs; want done as over, no cancel, no force-cancel", c, gh.calls, len(st.jobs))
 	}
 }

@@ -170,28 +170,31 @@ type RevokeStore interface {
 // RevokeApproval revokes an approval for by (who revoked, as the decision
 // log names them) and records the revoke as an event in the decision log:
 // the admin API's revoke and the web console's. instance names this
-// process in the log. revoked is false, and nothing is recorded, when the
-// approval was revoked already; store.ErrNotFound when there is none.
+// process in the log. revoked is false when the approval was revoked
+// already; store.ErrNotFound when there is none. The event is recorded
+// whichever call revoked it, once (its delivery id is "revoke-" and the
+// approval's), with the revoke on record (who, when): a revoke whose
+// event could not be written is logged by the next call.
 func RevokeApproval(ctx context.Context, st RevokeStore, instance, id, by string) (ap store.Approval, revoked bool, err error) {
-	now := time.Now().UTC()
-	revoked, err = st.RevokeApproval(ctx, id, by, now)
+	revoked, err = st.RevokeApproval(ctx, id, by, time.Now().UTC())
 	if err != nil {
 		return store.Approval{}, false, err
 	}
 	if ap, err = st.Approval(ctx, id); err != nil {
 		return store.Approval{}, false, err
 	}
-	if !revoked {
-		return ap, false, nil
+	if ap.RevokedAt.IsZero() {
+		return store.Approval{}, false, fmt.Errorf("revoke approval %s: not revoked on record", ap.ID)
 	}
+	at := ap.RevokedAt.UTC()
 	l := approvalLog{DecisionID: uuid.NewString(), Labels: map[string]string{"app": "runpolicy", "id": instance},
-		Path: approvalPath, Timestamp: now, DeliveryID: "revoke-" + ap.ID, Event: eventRevoke, Outcome: outcomeRevoked,
-		By: by, Decision: ap.DecisionID, Approval: &ap}
+		Path: approvalPath, Timestamp: at, DeliveryID: "revoke-" + ap.ID, Event: eventRevoke, Outcome: outcomeRevoked,
+		By: ap.RevokedBy, Decision: ap.DecisionID, Approval: &ap}
 	if _, err := st.SaveDecision(ctx, store.Decision{ID: l.DecisionID, DeliveryID: l.DeliveryID, Event: eventRevoke,
-		Repository: ap.Repository, RunID: ap.RunID, Outcome: outcomeRevoked, CreatedAt: now, Entry: l}); err != nil {
+		Repository: ap.Repository, RunID: ap.RunID, Outcome: outcomeRevoked, CreatedAt: at, Entry: l}); err != nil {
 		return store.Approval{}, false, fmt.Errorf("record the revoke of approval %s: %w", ap.ID, err)
 	}
-	return ap, true, nil
+	return ap, revoked, nil
 }
 
 // RevokeApproval revokes an approval as the admin API does, naming by as

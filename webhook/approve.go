@@ -88,7 +88,7 @@ type approveStore interface {
 	Action(ctx context.Context, key store.RunKey, name string) (store.Action, error)
 	Claim(ctx context.Context, key store.RunKey, name, owner string, level int) (store.Action, error)
 	Complete(ctx context.Context, key store.RunKey, name, owner, ref string) error
-	Decisions(ctx context.Context, f store.DecisionFilter) ([]store.Decision, error)
+	DecisionByID(ctx context.Context, id string) (*store.Decision, error)
 	SaveDecision(ctx context.Context, d store.Decision) (store.Decision, error)
 	SaveApproval(ctx context.Context, a store.Approval) (store.Approval, error)
 }
@@ -237,24 +237,21 @@ func (h approveHandler) verdict(ctx context.Context, key store.RunKey) (*verdict
 	if err != nil {
 		return nil, err
 	}
-	list, err := h.store.Decisions(ctx, store.DecisionFilter{Repository: key.Repository, RunID: key.RunID, Limit: 1000})
+	d, err := h.store.DecisionByID(ctx, act.Shows())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // retention pruned it: nothing to approve
+	}
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range list {
-		if d.ID != act.Shows() {
-			continue
-		}
-		v, err := verdictOf(d)
-		if err != nil {
-			return nil, err
-		}
-		if v.Input == nil {
-			return nil, nil // a decision without a document judged nothing to approve
-		}
-		return v, nil
+	v, err := verdictOf(*d)
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil
+	if v.Input == nil {
+		return nil, nil // a decision without a document judged nothing to approve
+	}
+	return v, nil
 }
 
 // rerun re-runs the run attempt once, whichever click of it gets there.

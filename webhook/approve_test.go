@@ -3,6 +3,8 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -259,5 +261,70 @@ func TestApproveHandlerReadsTheRaisedReport(t *testing.T) {
 	if cr.Conclusion != "success" || !strings.Contains(cr.Title, "approved by @mona") || cr.Actions != nil ||
 		!strings.Contains(cr.Summary, "harden_runner") || !strings.Contains(cr.Summary, "Decision `decision-2`") {
 		t.Errorf("check run after the approval: %+v; want decision-2's report, approved", cr)
+	}
+}
+
+// saveFails is a store whose SaveDecision fails the first fails times.
+type saveFails struct {
+	*memStore
+	fails int
+}
+
+func (s *saveFails) SaveDecision(ctx context.Context, d store.Decision) (store.Decision, error) {
+	if s.fails > 0 {
+		s.fails--
+		return store.Decision{}, errors.New("database unreachable")
+	}
+	return s.memStore.SaveDecision(ctx, d)
+}
+
+// TestRevokeIsAlwaysLogged: a revoke whose event could not be written to
+// the decision log is written by the retry, which finds the approval
+// revoked already, as the first revoke did it (who, when); once, however
+// often it is asked again.
+func TestRevokeIsAlwaysLogged(t *testing.T) {
+	ctx := context.Background()
+	st := &saveFails{memStore: newMemStore(), fails: 1}
+	st.approvals = []store.Approval{{ID: "click-1", Repository: testRepo, WorkflowPath: testPath, Approver: "mona", RunID: 42,
+		DecisionID: "decision-1", CreatedAt: time.Now()}}
+	if _, _, err := RevokeApproval(ctx, st, "test", "click-1", "security"); err == nil {
+		t.Fatal("a revoke whose event was not logged: no error")
+	}
+	for _, by := range []string{"retry", "again"} {
+		ap, revoked, err := RevokeApproval(ctx, st, "test", "click-1", by)
+		if err != nil || revoked || ap.RevokedBy != "security" {
+			t.Fatalf("revoke by %s: %+v, %v, %v; want already revoked by security", by, ap, revoked, err)
+		}
+	}
+	d, err := st.DecisionForDelivery(ctx, "revoke-click-1")
+	if err != nil || len(st.decisions) != 1 {
+		t.Fatalf("decision log %+v, %v; want the revoke once", st.decisions, err)
+	}
+	var l approvalLog
+	if err := d.DecodeLog(&l); err != nil {
+		t.Fatal(err)
+	}
+	if l.Event != eventRevoke || l.Outcome != outcomeRevoked || l.By != "security" || !l.Timestamp.Equal(st.approvals[0].RevokedAt) {
+		t.Errorf("revoke event %+v; want the revoke by security at %s", l, st.approvals[0].RevokedAt)
+	}
+}
+
+// TestApproveHandlerReadsTheShownDecision: the decision a check run shows
+// is read by its id, however many decisions its run has had since (a
+// large matrix's job deliveries, later attempts).
+func TestApproveHandlerReadsTheShownDecision(t *testing.T) {
+	ctx := context.Background()
+	gh, st, h, v := approveFixture(t, true)
+	gh.roles["mona"] = "maintain"
+	for i := range 1000 {
+		later := testVerdict(fmt.Sprintf("job-decision-%d", i), false)
+		later.Event, later.Run.Attempt, later.Timestamp = "workflow_job", 2, v.Timestamp.Add(time.Duration(i+1)*time.Second)
+		if _, err := st.SaveDecision(ctx, later.decision()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, err := h.Handle(ctx, clickDelivery(t, "click-mona", "mona"))
+	if err != nil || o.note() != "recorded: approved" || len(st.approvals) != 1 || st.approvals[0].DecisionID != "decision-1" {
+		t.Errorf("click: %q, %v; approvals %+v; want decision-1 approved", o.note(), err, st.approvals)
 	}
 }

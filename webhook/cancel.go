@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	gh "github.com/google/go-github/v62/github"
 	"github.com/riverqueue/river"
 
 	"github.com/runpolicy/runpolicy/github"
@@ -28,7 +29,8 @@ const (
 // taken over) first asks GitHub whether the run is over, and sends no
 // second cancel to a run in progress: its if: always() jobs may hold it
 // open after the first, and the force-cancel after the escalation delay
-// ends it.
+// ends it. A run GitHub shows over, or re-run, is not cancelled
+// (attemptOver).
 func (a *actor) cancel(ctx context.Context, v *verdict, log *slog.Logger) error {
 	t := &v.Run
 	key := t.key()
@@ -51,9 +53,10 @@ func (a *actor) cancel(ctx context.Context, v *verdict, log *slog.Logger) error 
 		if err != nil {
 			return err // never a blind second cancel
 		}
-		if run.GetStatus() == "completed" {
-			log.Info("run already over", "conclusion", run.GetConclusion())
-			return a.actions.Complete(ctx, key, actionCancel, v.ID, string(github.CancelFinished))
+		if res, over := attemptOver(run, t.Attempt); over {
+			log.Info("run attempt already over", "status", run.GetStatus(), "conclusion", run.GetConclusion(),
+				"latest_attempt", run.GetRunAttempt(), "result", res)
+			return a.actions.Complete(ctx, key, actionCancel, v.ID, string(res))
 		}
 		// Queued or waiting, a run whose cancel arrived would be over;
 		// without escalation nothing else would stop it.
@@ -129,15 +132,48 @@ func (a *actor) escalateAt(ctx context.Context, v *verdict, at time.Time) error 
 		&river.InsertOpts{ScheduledAt: at})
 }
 
+// attemptOver reports whether GitHub shows a run's attempt over, and how
+// the cancel runpolicy may have sent it came out. GET run shows the
+// latest attempt: one newer than attempt is a re-run, which GitHub starts
+// only once the attempt is over, and a cancel or force-cancel now would
+// stop the re-run, not the attempt; CancelFinished, since how the attempt
+// ended is not shown. An attempt that ended "cancelled" was cancelled by
+// the cancel that may have been sent (or by someone at the same time,
+// which comes to the same): CancelAccepted, and the reports say the run
+// was cancelled.
+func attemptOver(run *gh.WorkflowRun, attempt int) (github.CancelResult, bool) {
+	switch {
+	case run.GetRunAttempt() > attempt:
+		return github.CancelFinished, true
+	case run.GetStatus() != "completed":
+		return "", false
+	case run.GetConclusion() == "cancelled":
+		return github.CancelAccepted, true
+	default:
+		return github.CancelFinished, true
+	}
+}
+
 // escalate force-cancels a run that is still going a while after its
 // cancel was accepted (jobs with always() steps can hold it open), once per
 // run attempt. A run GitHub cannot show is retried, never force-cancelled
-// blind.
+// blind. A run attempt re-run since is over: neither it nor the re-run is
+// force-cancelled, and its reports (which, after an approval, say who
+// approved it) are left alone.
 func (a *actor) escalate(ctx context.Context, args escalateArgs) error {
 	log := a.log.With("delivery_id", args.DeliveryID, "repository", args.Repository, "run_id", args.RunID,
 		"run_attempt", args.Attempt, "decision_id", args.DecisionID)
 	key := store.RunKey{Repository: args.Repository, RunID: args.RunID, Attempt: args.Attempt}
 	if _, mine, err := a.take(ctx, key, actionForceCancel, args.DecisionID, 1, log); err != nil || !mine {
+		return err
+	}
+	// An approval re-ran the attempt, so it was over: GitHub re-runs only
+	// a completed run, even when its GET run does not show the new
+	// attempt yet.
+	if rerun, err := a.actions.Action(ctx, key, actionRerun); err == nil && rerun.Done() {
+		log.Info("cancelled run re-run since: no force-cancel", "approval", rerun.Owner)
+		return a.actions.Complete(ctx, key, actionForceCancel, args.DecisionID, string(github.CancelFinished))
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	owner, name := split(args.Repository)
@@ -150,9 +186,13 @@ func (a *actor) escalate(ctx context.Context, args escalateArgs) error {
 	if err != nil {
 		return err
 	}
-	if run.GetStatus() == "completed" {
-		log.Debug("cancelled run is over", "conclusion", run.GetConclusion())
+	if run.GetRunAttempt() > args.Attempt {
+		log.Info("cancelled run re-run since: no force-cancel", "latest_attempt", run.GetRunAttempt())
 		return a.actions.Complete(ctx, key, actionForceCancel, args.DecisionID, string(github.CancelFinished))
+	}
+	if res, over := attemptOver(run, args.Attempt); over {
+		log.Debug("cancelled run is over", "conclusion", run.GetConclusion())
+		return a.overBeforeForceCancel(ctx, key, args, res, log)
 	}
 	res, err := client.ForceCancelRun(ctx, owner, name, args.RunID)
 	if err != nil {
@@ -164,9 +204,48 @@ func (a *actor) escalate(ctx context.Context, args escalateArgs) error {
 		return err
 	}
 	// The reports say the run was cancelled; they now say it was
-	// force-cancelled too. A report that cannot be rewritten is logged:
-	// the force-cancel is done.
-	d, err := a.actions.DecisionForDelivery(ctx, args.DeliveryID)
+	// force-cancelled too.
+	a.rewriteShown(ctx, key, args, log)
+	return nil
+}
+
+// overBeforeForceCancel completes the force-cancel of a run attempt that
+// ended before it was needed. A cancel recorded as not confirmed is
+// recorded as it came out, cancelled (attemptOver's reading of how the
+// attempt ended), and the reports, which said it was not confirmed, say
+// how.
+func (a *actor) overBeforeForceCancel(ctx context.Context, key store.RunKey, args escalateArgs, cancelled github.CancelResult, log *slog.Logger) error {
+	c, err := a.actions.Action(ctx, key, actionCancel)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	unconfirmed := c.Done() && c.Ref == refCancelUnconfirmed && c.Owner == args.DecisionID
+	if unconfirmed {
+		if err := a.actions.SetRef(ctx, key, actionCancel, args.DecisionID, string(cancelled)); err != nil {
+			return err
+		}
+		log.Info("cancel not confirmed before: the run is over now", "result", cancelled)
+	}
+	if err := a.actions.Complete(ctx, key, actionForceCancel, args.DecisionID, string(github.CancelFinished)); err != nil {
+		return err
+	}
+	if unconfirmed {
+		a.rewriteShown(ctx, key, args, log)
+	}
+	return nil
+}
+
+// rewriteShown rewrites a run attempt's reports after its force-cancel:
+// with the report of the decision the check run shows (Action.Shows, which
+// a click on it approves), else, before there is a check run, the
+// escalated decision's. A report that cannot be rewritten is logged: the
+// force-cancel is done.
+func (a *actor) rewriteShown(ctx context.Context, key store.RunKey, args escalateArgs, log *slog.Logger) {
+	id := args.DecisionID
+	if cr, err := a.actions.Action(ctx, key, actionCheckRun); err == nil && cr.Shows() != "" {
+		id = cr.Shows()
+	}
+	d, err := a.actions.DecisionByID(ctx, id)
 	if err == nil {
 		var v *verdict
 		if v, err = verdictOf(*d); err == nil {
@@ -174,7 +253,6 @@ func (a *actor) escalate(ctx context.Context, args escalateArgs) error {
 		}
 	}
 	if err != nil {
-		log.Warn("cannot say the force-cancel in the run's reports", "err", err)
+		log.Warn("cannot say the force-cancel in the run's reports", "err", err, "shown_decision", id)
 	}
-	return nil
 }

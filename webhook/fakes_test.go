@@ -60,16 +60,62 @@ func (m *memStore) SaveApproval(_ context.Context, a store.Approval) (store.Appr
 	return a, nil
 }
 
+// Decisions lists decisions newest first, at most the filter's limit
+// (default 100, at most 1000), as *store.Store does.
 func (m *memStore) Decisions(_ context.Context, f store.DecisionFilter) ([]store.Decision, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []store.Decision
 	for _, d := range m.decisions {
-		if (f.Repository == "" || d.Repository == f.Repository) && (f.RunID == 0 || d.RunID == f.RunID) {
+		if (f.Repository == "" || d.Repository == f.Repository) && (f.RunID == 0 || d.RunID == f.RunID) &&
+			(f.DeliveryID == "" || d.DeliveryID == f.DeliveryID) {
 			out = append(out, d)
 		}
 	}
-	return out, nil
+	slices.SortFunc(out, func(a, b store.Decision) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = min(max(f.Limit, 100), 1000)
+	}
+	return out[:min(len(out), f.Limit)], nil
+}
+
+func (m *memStore) DecisionByID(_ context.Context, id string) (*store.Decision, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range m.decisions {
+		if d.ID == id {
+			return &d, nil
+		}
+	}
+	return nil, fmt.Errorf("decision %s: %w", id, store.ErrNotFound)
+}
+
+func (m *memStore) Approval(_ context.Context, id string) (store.Approval, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range m.approvals {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	return store.Approval{}, fmt.Errorf("approval %s: %w", id, store.ErrNotFound)
+}
+
+// RevokeApproval revokes an approval once, as *store.Store does.
+func (m *memStore) RevokeApproval(_ context.Context, id, by string, at time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, a := range m.approvals {
+		if a.ID != id {
+			continue
+		}
+		if !a.RevokedAt.IsZero() {
+			return false, nil
+		}
+		m.approvals[i].RevokedAt, m.approvals[i].RevokedBy = at, by
+		return true, nil
+	}
+	return false, fmt.Errorf("approval %s: %w", id, store.ErrNotFound)
 }
 
 // Permission and RerunRun are the approve handler's calls: roles by
@@ -83,6 +129,12 @@ func (f *fakeGitHub) Permission(_ context.Context, owner, repo, user string) (st
 
 func (f *fakeGitHub) RerunRun(_ context.Context, owner, repo string, id int64) error {
 	f.record("rerun %d", id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// GitHub starts a new attempt of the run, which its GET run shows
+	// from then on.
+	f.attempt[id] = max(f.attempt[id], 1) + 1
+	f.status[id], f.conclusion[id] = "in_progress", ""
 	return nil
 }
 
@@ -238,6 +290,10 @@ type fakeGitHub struct {
 	files  map[string][]byte
 	runs   map[int64]map[string]any
 	status map[int64]string // run status: queued, in_progress, completed
+	// conclusion is a completed run's; attempt the run's latest attempt
+	// (1 when not set), which GitHub's GET run shows.
+	conclusion map[int64]string
+	attempt    map[int64]int
 	// fail answers the calls whose name it returns an error for.
 	fail   func(call string) error
 	calls  []string
@@ -256,6 +312,7 @@ type fakeComment struct {
 
 func newFakeGitHub() *fakeGitHub {
 	return &fakeGitHub{files: map[string][]byte{}, runs: map[int64]map[string]any{}, status: map[int64]string{},
+		conclusion: map[int64]string{}, attempt: map[int64]int{},
 		checks: map[int64]github.CheckRun{}, comments: map[int64]fakeComment{}, roles: map[string]string{}, nextID: 100}
 }
 
@@ -322,7 +379,8 @@ func (f *fakeGitHub) Run(_ context.Context, owner, repo string, id int64) (*gh.W
 	f.record("run %d", id)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return &gh.WorkflowRun{ID: gh.Int64(id), Status: gh.String(f.status[id])}, nil
+	return &gh.WorkflowRun{ID: gh.Int64(id), Status: gh.String(f.status[id]), Conclusion: gh.String(f.conclusion[id]),
+		RunAttempt: gh.Int(max(f.attempt[id], 1))}, nil
 }
 
 func (f *fakeGitHub) CancelRun(_ context.Context, owner, repo string, id int64) (github.CancelResult, error) {

@@ -189,9 +189,9 @@ func (a *actor) done(ctx context.Context, v *verdict) {
 // rewrite updates the check run and the comments a verdict's run attempt
 // already has, to say what happened since (a force-cancel, an approval):
 // only those written, found by the refs their actions recorded, and of
-// the comments only those that still show this run attempt: a pull
-// request's one comment shows its latest run's report, not an earlier
-// run's news.
+// the comments only those that still show this run attempt, or not known
+// to show another: a pull request's one comment shows its latest run's
+// report, not an earlier run's news.
 func (a *actor) rewrite(ctx context.Context, v *verdict, log *slog.Logger) error {
 	t := &v.Run
 	owner, name := t.owner()
@@ -220,11 +220,14 @@ func (a *actor) rewrite(ctx context.Context, v *verdict, log *slog.Logger) error
 		if err != nil || !act.Done() {
 			continue
 		}
+		// A comment written before the marks (or by an older replica)
+		// has none: which run it shows is unknown, and it is rewritten,
+		// as it was before them.
 		shows, err := a.actions.Action(ctx, prKey(t.Repository, pr), actionCommentShows)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if shows.Ref != runRef(t) {
+		if err == nil && shows.Ref != runRef(t) {
 			log.Info("comment not rewritten: it shows another run of the pull request", "pull_request", pr, "shows", shows.Ref)
 			continue
 		}

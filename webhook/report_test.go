@@ -345,3 +345,119 @@ func TestActorReportsWhatTheCancelCameTo(t *testing.T) {
 		})
 	}
 }
+
+// TestForceCancelRewritesWhatTheCheckRunShows: the decision that cancelled
+// the run wrote no report before a second decision of the run attempt
+// wrote the check run; the force-cancel rewrites the check run with the
+// report it shows, the second decision's, whose findings a click approves.
+func TestForceCancelRewritesWhatTheCheckRunShows(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	first := testVerdict("decision-1", true, 7)
+	job := testVerdict("decision-2", true, 7)
+	job.Event = "workflow_job"
+	job.Result.Violations[0].Message = "job build runs evil/action@v1"
+	for _, v := range []*verdict{first, job} {
+		if _, err := st.SaveDecision(ctx, v.decision()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// decision-1 cancels the run and stops there (its process ends);
+	// decision-2 finds the cancel done and writes the reports.
+	if err := a.cancel(ctx, first, discard()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.act(ctx, job, discard()); err != nil {
+		t.Fatal(err)
+	}
+	if act, _ := st.Action(ctx, testKey, actionCheckRun); act.Shows() != "decision-2" || len(st.jobs) != 1 {
+		t.Fatalf("check run %+v, %d jobs: want decision-2's report and decision-1's force-cancel", act, len(st.jobs))
+	}
+	gh.status[42] = "in_progress"
+	if err := a.escalate(ctx, st.jobs[0].args.(escalateArgs)); err != nil {
+		t.Fatal(err)
+	}
+	cr := gh.checks[101]
+	_, body := onlyComment(t, gh, 7)
+	for name, text := range map[string]string{"check run": cr.Summary, "comment": body} {
+		if !strings.Contains(text, "**force-cancelled**") || !strings.Contains(text, "job build runs evil/action@v1") ||
+			strings.Contains(text, "shady/action@v1") {
+			t.Errorf("%s after the force-cancel, want decision-2's report, force-cancelled:\n%s", name, text)
+		}
+	}
+	if !strings.Contains(cr.Summary, "Decision `decision-2`") {
+		t.Errorf("check run names another decision:\n%s", cr.Summary)
+	}
+}
+
+// TestRewriteAnUnmarkedComment: a comment written before runpolicy marked
+// which run a pull request's comment shows (or by an older replica) has no
+// mark; the force-cancel rewrites it, as it did before the marks.
+func TestRewriteAnUnmarkedComment(t *testing.T) {
+	ctx := context.Background()
+	gh, st := newFakeGitHub(), newMemStore()
+	a := newTestActor(gh, st)
+	v := testVerdict("decision-1", true, 7)
+	if _, err := st.SaveDecision(ctx, v.decision()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.act(ctx, v, discard()); err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	delete(st.actions, actionKey(prKey(testRepo, 7), actionCommentShows))
+	st.mu.Unlock()
+	gh.status[42] = "in_progress"
+	if err := a.escalate(ctx, st.jobs[0].args.(escalateArgs)); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := onlyComment(t, gh, 7); !strings.Contains(body, "**force-cancelled**") {
+		t.Errorf("unmarked comment after the force-cancel, calls %q:\n%s", gh.calls, body)
+	}
+}
+
+// TestEscalateConfirmsAMaybeSentCancel: after a try that may have sent the
+// cancel, the reports say GitHub has not confirmed it; when the
+// force-cancel finds the run over, they say how it ended: cancelled (the
+// cancel was sent and accepted) or over by itself.
+func TestEscalateConfirmsAMaybeSentCancel(t *testing.T) {
+	for _, tc := range []struct {
+		conclusion, ref, title string
+	}{
+		{"cancelled", string(github.CancelAccepted), "Run cancelled: 1 policy violation"},
+		{"failure", string(github.CancelFinished), "Denied: 1 policy violation; the run was already over"},
+	} {
+		t.Run(tc.conclusion, func(t *testing.T) {
+			ctx := context.Background()
+			gh, st := newFakeGitHub(), newMemStore()
+			a := newTestActor(gh, st)
+			v := testVerdict("decision-1", true, 7)
+			if _, err := st.SaveDecision(ctx, v.decision()); err != nil {
+				t.Fatal(err)
+			}
+			gh.status[42] = "in_progress"
+			if _, err := st.Claim(ctx, testKey, actionCancel, "decision-1", 1); err != nil { // an earlier try
+				t.Fatal(err)
+			}
+			if _, err := a.act(ctx, v, discard()); err != nil {
+				t.Fatal(err)
+			}
+			if cr := gh.checks[101]; cr.Title != "Denied: 1 policy violation; cancel not confirmed" || len(st.jobs) != 1 {
+				t.Fatalf("check run %q, %d jobs; want the cancel not confirmed and its force-cancel", cr.Title, len(st.jobs))
+			}
+			gh.status[42], gh.conclusion[42] = "completed", tc.conclusion
+			if err := a.escalate(ctx, st.jobs[0].args.(escalateArgs)); err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := st.Action(ctx, testKey, actionCancel); c.Ref != tc.ref || gh.count("force-cancel ") != 0 {
+				t.Errorf("cancel %+v, calls %q; want %s, no force-cancel", c, gh.calls, tc.ref)
+			}
+			cr := gh.checks[101]
+			_, body := onlyComment(t, gh, 7)
+			if cr.Title != tc.title || !strings.Contains(body, tc.title) || strings.Contains(cr.Summary+body, "not confirmed") {
+				t.Errorf("check run %q:\n%s\ncomment:\n%s\nwant %q", cr.Title, cr.Summary, body, tc.title)
+			}
+		})
+	}
+}

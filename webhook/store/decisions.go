@@ -105,6 +105,19 @@ func (s *Store) DecisionForDelivery(ctx context.Context, deliveryID string) (*De
 	return &d, nil
 }
 
+// DecisionByID returns the decision with id: the one a report shows
+// (Action.Shows), read without listing its run's decisions.
+func (s *Store) DecisionByID(ctx context.Context, id string) (*Decision, error) {
+	d, err := scanDecision(s.queryRow(ctx, "SELECT "+decisionColumns+" FROM runpolicy_decision WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: decision %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: decision %s: %w", id, err)
+	}
+	return &d, nil
+}
+
 // DecisionFilter selects decisions; zero fields match everything.
 type DecisionFilter struct {
 	Repository string

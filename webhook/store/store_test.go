@@ -197,6 +197,13 @@ func TestDecisionsOncePerDelivery(t *testing.T) {
 			if err != nil || len(list) != 1 || string(list[0].Log) != `{"decision_id":"dec-1"}` {
 				t.Errorf("Decisions = %+v, %v", list, err)
 			}
+			if byID, err := s.DecisionByID(ctx, "dec-1"); err != nil || byID.DeliveryID != "d-1" || !byID.Cancel ||
+				string(byID.Log) != `{"decision_id":"dec-1"}` {
+				t.Errorf("DecisionByID(dec-1) = %+v, %v", byID, err)
+			}
+			if _, err := s.DecisionByID(ctx, "dec-2"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("DecisionByID of a decision never saved: %v, want ErrNotFound", err)
+			}
 		})
 	}
 }
