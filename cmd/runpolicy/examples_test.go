@@ -59,6 +59,9 @@ func TestExamplePolicies(t *testing.T) {
 			"artifact_poisoning deny temp_unzip:14",     // unzip from runner.temp -d .
 		}},
 		{"audit__script_injection.yml", []string{
+			"script_injection deny job_copy:56",     // the job's TITLE: x${{ env.TITLE }} reads the workflow's
+			"script_injection deny job_copy:59",     // the step's COPY: ${{ env.TITLE }} reads the job's
+			"script_injection deny step_copy:49",    // the step's TITLE: ${{ env.TITLE }} reads the job's
 			"script_injection deny step_env:40",     // env: {title: …} on the step hides no TITLE
 			"script_injection deny triage:14",       // Contains() pastes a boolean; && pastes the text
 			"script_injection deny workflow_env:20", // ${{ env.TITLE }} set by the workflow's env:
