@@ -34,15 +34,21 @@ func TestExamplePolicies(t *testing.T) {
 		// Hand-written, from an audit of the examples: each job is a way
 		// past a policy that it once missed, or a pass (jobs ok_*).
 		{"audit__pwn_request.yml", []string{
-			"pwn_request deny action_builds:34",   // docker/build-push-action after the checkout
-			"pwn_request deny negated_guard:44",   // if: !(… == github.repository) admits only forks
-			"pwn_request deny same_script_gh:28",  // gh pr checkout N && make
-			"pwn_request deny same_script_git:21", // git checkout of pull/N/head, then make, in one script
-			"pwn_request deny upper_case_id:13",   // id: PR read as steps.pr
+			"pwn_request deny action_builds:34",         // docker/build-push-action after the checkout
+			"pwn_request deny bracket_guard:88",         // fromJSON('[true,true]')[1 && guard && 1] is always true
+			"pwn_request deny negated_guard:44",         // if: !(… == github.repository) admits only forks
+			"pwn_request deny not_fork:72",              // !head.repo.fork: a deleted fork's head.repo is null
+			"pwn_request deny other_event_fork_flag:80", // !workflow_run.head_repository.fork: null on pull_request_target
+			"pwn_request deny same_script_gh:28",        // gh pr checkout N && make
+			"pwn_request deny same_script_git:21",       // git checkout of pull/N/head, then make, in one script
+			"pwn_request deny upper_case_id:13",         // id: PR read as steps.pr
 		}},
 		{"audit__self_hosted_pull_requests.yml", []string{
 			"self_hosted_pull_requests deny block_scalar_guard:14", // if: | ${{ … }} is a string, always true
+			"self_hosted_pull_requests deny bracket_guard:34",      // fromJSON('[true,true]')[1 && guard && 1]
 			"self_hosted_pull_requests deny negated_guard:8",
+			"self_hosted_pull_requests deny not_fork:24",              // a deleted fork's head.repo is null
+			"self_hosted_pull_requests deny other_event_fork_flag:29", // workflow_run is null on pull_request
 		}},
 		{"audit__artifact_poisoning.yml", []string{
 			"artifact_poisoning deny gh_same_script:49", // gh run download, then runs a file in the same script
@@ -53,6 +59,9 @@ func TestExamplePolicies(t *testing.T) {
 			"artifact_poisoning deny temp_unzip:14",     // unzip from runner.temp -d .
 		}},
 		{"audit__script_injection.yml", []string{
+			"script_injection deny job_copy:56",     // the job's TITLE: x${{ env.TITLE }} reads the workflow's
+			"script_injection deny job_copy:59",     // the step's COPY: ${{ env.TITLE }} reads the job's
+			"script_injection deny step_copy:49",    // the step's TITLE: ${{ env.TITLE }} reads the job's
 			"script_injection deny step_env:40",     // env: {title: …} on the step hides no TITLE
 			"script_injection deny triage:14",       // Contains() pastes a boolean; && pastes the text
 			"script_injection deny workflow_env:20", // ${{ env.TITLE }} set by the workflow's env:

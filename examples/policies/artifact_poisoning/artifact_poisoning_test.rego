@@ -84,7 +84,7 @@ test_nothing_runs_after_the_download if {
 	count(artifact_poisoning.deny) == 1 with input as local
 }
 
-# The jobs of cmd/runpolicy/testdata/examples/bypass__artifact_poisoning.yml
+# The jobs of cmd/runpolicy/testdata/examples/audit__artifact_poisoning.yml
 # as `runpolicy input` writes them (workflow triggers and the job fields the
 # policy reads; steps whole): the uses of a pull request's artifacts that the
 # policy once missed.

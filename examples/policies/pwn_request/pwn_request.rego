@@ -10,7 +10,10 @@
 #   so the build scripts, tests and dependencies of the pull request run
 #   with them. A job whose if: admits only pull requests from the
 #   repository itself (head.repo.full_name == github.repository, and'ed
-#   with nothing that could negate it or let forks in) passes.
+#   with nothing that could negate it or let forks in) passes. The fork
+#   flag (!head.repo.fork, head.repo.fork == false) does not count: it is
+#   true for a deleted fork's pull request, whose head.repo is null, and on
+#   an event without that object.
 # related_resources:
 #   - description: GitHub Security Lab, preventing pwn requests
 #     ref: https://securitylab.github.com/resources/github-actions-preventing-pwn-requests/
@@ -176,21 +179,33 @@ _secrets(job) := sprintf("secrets %s", [concat(", ", sort(names))]) if {
 } else := ""
 
 # _same_repository_only: the job's if: admits only pull requests from the
-# repository itself. The guard (head.repo.full_name == github.repository,
-# head.repo.fork == false, or !head.repo.fork) must be one of the terms the
-# condition ands together, each with its parentheses balanced, so nothing
-# negates it (!(…), (…) == false); no || may let forks back in; and ${{ }}
-# must hold the whole condition (text around it makes a string, always
-# true). Keep it the same as self_hosted_pull_requests'.
+# repository itself: one of the terms it ands together compares the head
+# repository's full name with github.repository (pull_request's or
+# workflow_run's, either way round). That comparison fails closed: on an
+# event without that object, or for a deleted fork (head.repo null), null ==
+# 'acme/api' is false. The fork flag does not, and does not count: !null and
+# null == false are true, so !head.repo.fork admits a deleted fork's pull
+# request, and the flag of another event's object admits every one. The
+# condition is read as text, so only what is fully understood passes: ${{ }}
+# around the whole of it (text around it makes a string, always true), and
+# each term _plain: no || to let forks back in, no index to hold the guard
+# (fromJSON('[1,1]')[x && guard && 1]), and the parentheses a term opens
+# closed in it, so nothing negates the guard (!(…), (…) == false). Keep it
+# the same as self_hosted_pull_requests'.
 _same_repository_only(job) if {
-	condition := _condition(job["if"])
-	not contains(condition, "||")
-	terms := split(condition, "&&")
+	terms := split(_condition(job["if"]), "&&")
 	every term in terms {
-		count(indexof_n(term, "(")) == count(indexof_n(term, ")"))
+		_plain(term)
 	}
 	some term in terms
 	regex.match(_guard, term)
+}
+
+# _plain: a term made only of contexts, literals (strings emptied, none left
+# open), comparisons, ! and function calls, with as many ( as ).
+_plain(term) if {
+	regex.match(`^[a-z0-9_.*!=<>(),\s-]*$`, regex.replace(term, `''`, ""))
+	count(indexof_n(term, "(")) == count(indexof_n(term, ")"))
 }
 
 # _condition is an if: as an expression, in lower case (GitHub's contexts
@@ -208,8 +223,5 @@ _guard := concat("", [
 	`^\s*\(*\s*(`,
 	`github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.full_name\s*==\s*github\.repository`,
 	`|github\.repository\s*==\s*github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.full_name`,
-	`|github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.fork\s*==\s*false`,
-	`|false\s*==\s*github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.fork`,
-	`|!\s*github\.event\.(pull_request\.head\.repo|workflow_run\.head_repository)\.fork`,
 	`)\s*\)*\s*$`,
 ])

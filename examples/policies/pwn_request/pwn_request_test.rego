@@ -98,6 +98,16 @@ test_same_repository_pull_requests_only if {
 	count(pwn_request.deny) == 1 with input as workflow("pull_request_target", {"if": "github.event.pull_request.head.repo.full_name == github.repository || contains(github.event.pull_request.labels.*.name, 'safe')"})
 }
 
+# On workflow_run, pull_request is null: its fork flag admits every run, its
+# full name none.
+test_guard_of_another_event if {
+	run_head := [checkout({"ref": "${{ github.event.workflow_run.head_sha }}"}), run(1, "make")]
+	every condition in ["${{ !github.event.pull_request.head.repo.fork }}", "github.event.pull_request.head.repo.fork == false"] {
+		count(pwn_request.deny) == 1 with input as workflow("workflow_run", {"if": condition, "steps": run_head})
+	}
+	count(pwn_request.deny) == 0 with input as workflow("workflow_run", {"if": "github.event.pull_request.head.repo.full_name == github.repository", "steps": run_head})
+}
+
 test_ref_from_an_earlier_step if {
 	cond := {
 		"index": 0, "id": "condval", "line": 8, "run": false, "script": null,
@@ -124,7 +134,7 @@ test_git_commands_on_the_head if {
 	count(pwn_request.deny) == 0 with input as workflow("pull_request_target", {"steps": [run(0, "git fetch origin pull/$PR/head && git diff --stat FETCH_HEAD"), run(1, "npm ci")]})
 }
 
-# The jobs of cmd/runpolicy/testdata/examples/bypass__pwn_request.yml as
+# The jobs of cmd/runpolicy/testdata/examples/audit__pwn_request.yml as
 # `runpolicy input` writes them (workflow triggers and the job fields the
 # policy reads; steps whole): the ways to run a pull request's code that the
 # policy once missed.
@@ -279,8 +289,10 @@ same_repository_only := [
 	"GitHub.Event.Pull_Request.Head.Repo.Full_Name == github.repository",
 	"${{ github.event.pull_request.head.repo.full_name == github.repository && github.actor != 'dependabot[bot]' }}",
 	"(github.event.pull_request.head.repo.full_name == github.repository) && contains(github.event.pull_request.labels.*.name, 'ok')",
-	"github.event.pull_request.head.repo.fork == false",
-	"!github.event.pull_request.head.repo.fork",
+	"always() && ((github.event.pull_request.head.repo.full_name == github.repository)) && !startsWith(github.head_ref, 'x[') && github.run_attempt < 3",
+	"github.event.pull_request.head.repo.full_name == github.repository && fromJSON(needs.a.outputs.n) > 1",
+	# Another event's object is null, and null == 'acme/api' is false: the
+	# job never runs.
 	"github.event.workflow_run.head_repository.full_name == github.repository",
 ]
 
@@ -301,4 +313,20 @@ forks_too := [
 	"github.event.pull_request.head.repo.fork == true",
 	"!!github.event.pull_request.head.repo.fork",
 	"github.repository == 'acme/app'",
+	# The fork flag fails open: a deleted fork's head.repo is null, another
+	# event's object too, and !null and null == false are true.
+	"!github.event.pull_request.head.repo.fork",
+	"github.event.pull_request.head.repo.fork == false",
+	"false == github.event.pull_request.head.repo.fork",
+	"${{ !github.event.workflow_run.head_repository.fork }}",
+	"github.event.workflow_run.head_repository.fork == false",
+	# An index holds && of its own: fromJSON('[true,true]')[x] is true
+	# whatever x is.
+	"${{ fromJSON('[true,true]')[1 && github.event.pull_request.head.repo.full_name == github.repository && 1] }}",
+	"fromJSON('[1]')[github.event.pull_request.head.repo.full_name == github.repository && 0]",
+	# What the text is not read far enough to judge is refused, even where
+	# it would be safe: an index, a string left open, || in parentheses.
+	"github.event.pull_request.head.repo.full_name == github.repository && github.event.pull_request.labels[0]",
+	"github.actor != 'a && github.event.pull_request.head.repo.full_name == github.repository",
+	"github.event.pull_request.head.repo.full_name == github.repository && (github.actor == 'x' || true)",
 ]

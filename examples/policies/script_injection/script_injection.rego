@@ -79,24 +79,42 @@ _outsider_contexts := {
 _outsider_text(context, _, _) if _outsider(context)
 
 # ${{ env.TITLE }} pastes what the closest env: sets TITLE to: the step's,
-# else the job's, else the workflow's. A closer env: that sets TITLE to
-# anything hides the ones above it; Linux runners read env names case
-# sensitively, so only the same name in the same case hides it.
+# else the job's, else the workflow's.
 _outsider_text(context, job, step) if {
 	startswith(lower(context), "env.")
-	levels := [step, job, input.workflow]
-	some i, level in levels
-	some expression in level.expressions
-	lower(expression.field) == lower(context)
-	some c in expression.contexts
-	_outsider(c)
-	name := substring(expression.field, count("env."), -1)
-	not _sets_env(array.slice(levels, 0, i), name)
+	some name in _step_env(job, step)
+	lower(context) == lower(concat(".", ["env", name]))
 }
 
-_sets_env(levels, name) if {
-	some level in levels
-	_ = level.env[name]
+# _step_env, _job_env and _workflow_env are the names of the env entries
+# whose value holds outsider text, as a step, a job and the workflow see
+# them. Each level keeps the names above it that it does not set itself;
+# Linux runners read env names case sensitively, so only the same name in
+# the same case replaces one (title: hides no TITLE). What a level sets
+# counts when its value reads outsider text, or an env entry above that
+# does (TITLE: ${{ env.TITLE }} copies the job's TITLE, it hides nothing;
+# GitHub reads env.title as TITLE too). Three levels bound the copies.
+_step_env(job, step) := _env(step, _job_env(job))
+
+_job_env(job) := _env(job, _workflow_env)
+
+_workflow_env := _env(input.workflow, set())
+
+_env(level, above) := {name | some name in above; not _sets_env(level, name)} | {name |
+	some expression in level.expressions
+	startswith(expression.field, "env.")
+	some c in expression.contexts
+	_reads_outsider(c, above)
+	name := substring(expression.field, count("env."), -1)
+}
+
+_sets_env(level, name) if _ = level.env[name]
+
+_reads_outsider(context, _) if _outsider(context)
+
+_reads_outsider(context, above) if {
+	some name in above
+	lower(context) == lower(concat(".", ["env", name]))
 }
 
 _outsider(context) if {

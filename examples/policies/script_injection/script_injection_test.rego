@@ -84,6 +84,11 @@ env_level("fixed") := {"env": {"TITLE": "issue"}, "expressions": []}
 
 env_level("unset") := {"env": {}, "expressions": []}
 
+env_level("copy") := {
+	"env": {"TITLE": "${{ env.TITLE }}"},
+	"expressions": [expression("env.TITLE", "env.TITLE", ["env.title"])],
+}
+
 # A run: step that pastes ${{ env.TITLE }}, under the three levels of env:.
 env_title(workflow_env, job_env, step_env) := {
 	"workflow": env_level(workflow_env),
@@ -93,7 +98,8 @@ env_title(workflow_env, job_env, step_env) := {
 	}]})},
 }
 
-# The step's env: hides the job's, which hides the workflow's.
+# The step's env: hides the job's, which hides the workflow's, unless it
+# copies it (TITLE: ${{ env.TITLE }}).
 test_env_context_set_from_outsider_text if {
 	every levels in [
 		["title", "unset", "unset", 1],
@@ -108,6 +114,16 @@ test_env_context_set_from_outsider_text if {
 		["title", "title", "fixed", 0],
 		["unset", "unset", "unset", 0],
 		["fixed", "fixed", "fixed", 0],
+		["unset", "title", "copy", 1],
+		["title", "unset", "copy", 1],
+		["title", "copy", "unset", 1],
+		["title", "copy", "copy", 1],
+		["fixed", "title", "copy", 1],
+		["title", "fixed", "copy", 0],
+		["unset", "fixed", "copy", 0],
+		["fixed", "copy", "copy", 0],
+		["copy", "unset", "unset", 0],
+		["unset", "unset", "copy", 0],
 	] {
 		[workflow_env, job_env, step_env, want] := levels
 		count(script_injection.deny) == want with input as env_title(workflow_env, job_env, step_env)
@@ -147,6 +163,34 @@ audit := {
 				{"index": 1, "line": 38, "uses": null, "run": true, "script": {"text": "echo \"${{ env.TITLE }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 40}, "if": null, "env": {"title": "issue"}, "expressions": [{"field": "run", "text": "env.TITLE", "contexts": ["env.title"], "line": 40}]},
 			],
 		},
+		"step_copy": {
+			"line": 42,
+			"if": null,
+			"env": {"TITLE": "${{ github.event.issue.title }}"},
+			"expressions": [{"field": "env.TITLE", "text": "github.event.issue.title", "contexts": ["github.event.issue.title"], "line": 45}],
+			"steps": [
+				{"index": 0, "line": 47, "uses": null, "run": true, "script": {"text": "echo \"${{ env.TITLE }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 49}, "if": null, "env": {"TITLE": "${{ env.TITLE }}"}, "expressions": [{"field": "env.TITLE", "text": "env.TITLE", "contexts": ["env.title"], "line": 48}, {"field": "run", "text": "env.TITLE", "contexts": ["env.title"], "line": 49}]},
+			],
+		},
+		"job_copy": {
+			"line": 51,
+			"if": null,
+			"env": {"TITLE": "x${{ env.TITLE }}"},
+			"expressions": [{"field": "env.TITLE", "text": "env.TITLE", "contexts": ["env.title"], "line": 54}],
+			"steps": [
+				{"index": 0, "line": 56, "uses": null, "run": true, "script": {"text": "echo \"${{ env.TITLE }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 56}, "if": null, "env": {}, "expressions": [{"field": "run", "text": "env.TITLE", "contexts": ["env.title"], "line": 56}]},
+				{"index": 1, "line": 57, "uses": null, "run": true, "script": {"text": "echo \"${{ env.COPY }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 59}, "if": null, "env": {"COPY": "${{ env.TITLE }}"}, "expressions": [{"field": "env.COPY", "text": "env.TITLE", "contexts": ["env.title"], "line": 58}, {"field": "run", "text": "env.COPY", "contexts": ["env.copy"], "line": 59}]},
+			],
+		},
+		"ok_copy": {
+			"line": 61,
+			"if": null,
+			"env": {"TITLE": "issue"},
+			"expressions": [],
+			"steps": [
+				{"index": 0, "line": 66, "uses": null, "run": true, "script": {"text": "echo \"${{ env.TITLE }}\"", "truncated": false, "shell": null, "working_directory": null, "line": 68}, "if": null, "env": {"TITLE": "${{ env.TITLE }}"}, "expressions": [{"field": "env.TITLE", "text": "env.TITLE", "contexts": ["env.title"], "line": 67}, {"field": "run", "text": "env.TITLE", "contexts": ["env.title"], "line": 68}]},
+			],
+		},
 		"triage": {
 			"line": 9,
 			"if": null,
@@ -181,12 +225,16 @@ test_boolean_functions_in_any_case if {
 }
 
 # ${{ env.TITLE }} reads the workflow's env: unless the job or the step sets
-# TITLE (the same name: title is another variable on Linux); "$TITLE" is the
-# shell's to read, GitHub pastes nothing.
+# TITLE (the same name: title is another variable on Linux) to something
+# else than a copy of it; "$TITLE" is the shell's to read, GitHub pastes
+# nothing.
 test_workflow_env if {
 	{[f.job, f.step, f.line] | some f in script_injection.deny} == {
 		["triage", 2, 14],
 		["workflow_env", 1, 20],
 		["step_env", 1, 40],
+		["step_copy", 0, 49],
+		["job_copy", 0, 56],
+		["job_copy", 1, 59],
 	} with input as audit
 }

@@ -87,7 +87,7 @@ test_runner_chosen_at_run_time_warns if {
 	count(self_hosted_pull_requests.deny) == 0 with input as doc
 }
 
-# Job negated_guard of cmd/runpolicy/testdata/examples/bypass__self_hosted_pull_requests.yml
+# Job negated_guard of cmd/runpolicy/testdata/examples/audit__self_hosted_pull_requests.yml
 # as `runpolicy input` writes it (the command line's event and repository,
 # judged as public).
 negated_guard := {
@@ -129,8 +129,10 @@ same_repository_only := [
 	"GitHub.Event.Pull_Request.Head.Repo.Full_Name == github.repository",
 	"${{ github.event.pull_request.head.repo.full_name == github.repository && github.actor != 'dependabot[bot]' }}",
 	"(github.event.pull_request.head.repo.full_name == github.repository) && contains(github.event.pull_request.labels.*.name, 'ok')",
-	"github.event.pull_request.head.repo.fork == false",
-	"!github.event.pull_request.head.repo.fork",
+	"always() && ((github.event.pull_request.head.repo.full_name == github.repository)) && !startsWith(github.head_ref, 'x[') && github.run_attempt < 3",
+	"github.event.pull_request.head.repo.full_name == github.repository && fromJSON(needs.a.outputs.n) > 1",
+	# Another event's object is null, and null == 'acme/api' is false: the
+	# job never runs.
 	"github.event.workflow_run.head_repository.full_name == github.repository",
 ]
 
@@ -151,4 +153,20 @@ forks_too := [
 	"github.event.pull_request.head.repo.fork == true",
 	"!!github.event.pull_request.head.repo.fork",
 	"github.repository == 'acme/app'",
+	# The fork flag fails open: a deleted fork's head.repo is null, another
+	# event's object too, and !null and null == false are true.
+	"!github.event.pull_request.head.repo.fork",
+	"github.event.pull_request.head.repo.fork == false",
+	"false == github.event.pull_request.head.repo.fork",
+	"${{ !github.event.workflow_run.head_repository.fork }}",
+	"github.event.workflow_run.head_repository.fork == false",
+	# An index holds && of its own: fromJSON('[true,true]')[x] is true
+	# whatever x is.
+	"${{ fromJSON('[true,true]')[1 && github.event.pull_request.head.repo.full_name == github.repository && 1] }}",
+	"fromJSON('[1]')[github.event.pull_request.head.repo.full_name == github.repository && 0]",
+	# What the text is not read far enough to judge is refused, even where
+	# it would be safe: an index, a string left open, || in parentheses.
+	"github.event.pull_request.head.repo.full_name == github.repository && github.event.pull_request.labels[0]",
+	"github.actor != 'a && github.event.pull_request.head.repo.full_name == github.repository",
+	"github.event.pull_request.head.repo.full_name == github.repository && (github.actor == 'x' || true)",
 ]
