@@ -487,6 +487,20 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	shot("replay-upload")
 
+	// The administrator's other pages: the bundles and effective settings,
+	// and the approvals (none were clicked in this stack).
+	navigate("open the policies", chromedp.Click(chromedp.CSS(`nav a[href="/policies"]`)))
+	do("the bundles", chromedp.WaitVisible(chromedp.ID("sources")))
+	if got := text("#sources tbody"); !strings.Contains(got, "org") || !strings.Contains(got, "builtin") {
+		t.Errorf("the policies page's bundles: %q", got)
+	}
+	shot("policies")
+	accessible("policies")
+	navigate("open the approvals", chromedp.Click(chromedp.CSS(`nav a[href="/approvals"]`)))
+	do("the approvals", chromedp.WaitVisible(chromedp.ID("empty")))
+	shot("approvals")
+	accessible("approvals")
+
 	mu.Lock()
 	defer mu.Unlock()
 	// The hidden evaluation's 404 is logged by Chromium as a failed load;
