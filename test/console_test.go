@@ -415,17 +415,21 @@ func TestConsoleBrowser(t *testing.T) {
 		chromedp.Focus(chromedp.ID("r-since")), chromedp.KeyEvent(kb.End+"\b\b1h")) // the form's 7d becomes 1h
 	navigate("start the replay", chromedp.SendKeys(chromedp.ID("r-since"), "\r"))
 	// The page reloads itself (meta refresh) until the replay is done.
-	var state string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		state, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('state') || {}).textContent || ''`))
-		if state == "done" || state == "failed" {
-			break
+	replayDone := func(what string) {
+		t.Helper()
+		var state string
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			state, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('state') || {}).textContent || ''`))
+			if state == "done" || state == "failed" {
+				break
+			}
 		}
+		if state != "done" {
+			t.Fatalf("%s is %q, want done:\n%s", what, state, html())
+		}
+		do(what+"'s result", chromedp.WaitVisible(chromedp.ID("summary")))
 	}
-	if state != "done" {
-		t.Fatalf("the replay is %q, want done:\n%s", state, html())
-	}
-	do("the replay's result", chromedp.WaitVisible(chromedp.ID("summary")))
+	replayDone("the replay")
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasPrefix(loc, s.srv.URL+"/replays/") {
 		t.Errorf("the replay's page is %s", loc)
 	}
@@ -469,16 +473,7 @@ func TestConsoleBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("r-replace"), "org"),
 		chromedp.Focus(chromedp.ID("r-since")), chromedp.KeyEvent(kb.End+"\b\b1h"))
 	navigate("start the uploaded replay", chromedp.SendKeys(chromedp.ID("r-since"), "\r"))
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		state, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('state') || {}).textContent || ''`))
-		if state == "done" || state == "failed" {
-			break
-		}
-	}
-	if state != "done" {
-		t.Fatalf("the uploaded replay is %q, want done:\n%s", state, html())
-	}
-	do("the uploaded replay's result", chromedp.WaitVisible(chromedp.ID("summary")))
+	replayDone("the uploaded replay")
 	if got := text("h1"); got != "Replay of an uploaded bundle in place of org" {
 		t.Errorf("the uploaded replay's candidate: %q", got)
 	}
