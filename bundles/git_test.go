@@ -108,9 +108,9 @@ func TestGitSourceLifecycle(t *testing.T) {
 
 			if srv != nil {
 				// Unchanged polls list refs and fetch nothing.
-				fetches, lists := srv.fetches.Load(), srv.lists.Load()
-				waitFor(t, "more ref listings", func() bool { return srv.lists.Load() >= lists+3 })
-				if got := srv.fetches.Load(); got != fetches {
+				fetches, lists := srv.Fetches.Load(), srv.Lists.Load()
+				waitFor(t, "more ref listings", func() bool { return srv.Lists.Load() >= lists+3 })
+				if got := srv.Fetches.Load(); got != fetches {
 					t.Errorf("polls of an unchanged ref fetched %d times", got-fetches)
 				}
 			}

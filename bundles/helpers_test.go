@@ -7,24 +7,18 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/pktline"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
-	"github.com/go-git/go-git/v5/plumbing/storer"
-	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/plumbing/transport/server"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/runpolicy/runpolicy/engine"
+	"github.com/runpolicy/runpolicy/internal/gittest"
 )
 
 // The tests run against a small aggregator of their own instead of the
@@ -222,29 +216,18 @@ func (g *gitRepo) tag(name, msg string) {
 	}
 }
 
-// gitServer serves a repository over git's smart HTTP protocol with
-// go-git's own server, counting ref listings and fetches.
+// gitServer serves a repository over git's smart HTTP protocol
+// (gittest.Handler), counting ref listings and fetches.
 type gitServer struct {
 	*httptest.Server
-	lists, fetches atomic.Int64
-	token          string // when set, required as x-access-token's password
-}
-
-type dirLoader string
-
-// Load opens the repository afresh for every request, so new commits show.
-func (d dirLoader) Load(*transport.Endpoint) (storer.Storer, error) {
-	r, err := git.PlainOpen(string(d))
-	if err != nil {
-		return nil, err
-	}
-	return r.Storer, nil
+	gittest.Counts
+	token string // when set, required as x-access-token's password
 }
 
 func newGitServer(t *testing.T, dir string) *gitServer {
 	t.Helper()
 	s := &gitServer{}
-	srv := server.NewServer(dirLoader(dir))
+	repo := gittest.Handler(dir, &s.Counts)
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.token != "" {
 			if user, pass, ok := r.BasicAuth(); !ok || user != "x-access-token" || pass != s.token {
@@ -253,44 +236,7 @@ func newGitServer(t *testing.T, dir string) *gitServer {
 				return
 			}
 		}
-		ep, _ := transport.NewEndpoint(s.URL + "/repo.git")
-		sess, err := srv.NewUploadPackSession(ep, nil)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		switch {
-		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/info/refs"):
-			if r.URL.Query().Get("service") != transport.UploadPackServiceName {
-				http.Error(w, "only upload-pack", http.StatusForbidden)
-				return
-			}
-			s.lists.Add(1)
-			ar, err := sess.AdvertisedReferencesContext(r.Context())
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			ar.Prefix = [][]byte{[]byte("# service=git-upload-pack"), pktline.Flush}
-			w.Header().Set("Content-Type", "application/x-git-upload-pack-advertisement")
-			_ = ar.Encode(w)
-		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
-			s.fetches.Add(1)
-			req := packp.NewUploadPackRequest()
-			if err := req.Decode(r.Body); err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			resp, err := sess.UploadPack(r.Context(), req)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			w.Header().Set("Content-Type", "application/x-git-upload-pack-result")
-			_ = resp.Encode(w)
-		default:
-			http.NotFound(w, r)
-		}
+		repo.ServeHTTP(w, r)
 	}))
 	t.Cleanup(s.Close)
 	return s
