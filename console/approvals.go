@@ -103,14 +103,11 @@ func (c *Console) revokeApproval(w http.ResponseWriter, r *http.Request, v *view
 		c.fail(w, r, http.StatusInternalServerError, "The approval could not be read.")
 		return
 	}
-	_, revoked, err := c.opts.Revoke(r.Context(), id, v.sess.Login)
-	if err != nil {
+	// The revoke logs itself, naming the console user as who revoked.
+	if _, _, err := c.opts.Revoke(r.Context(), id, v.sess.Login); err != nil {
 		c.log.Error("console: revoke approval", "approval", id, "err", err)
 		c.fail(w, r, http.StatusInternalServerError, "The approval could not be revoked.")
 		return
-	}
-	if revoked {
-		c.log.Info("console: approval revoked", "approval", id, "repository", a.Repository, "login", v.sess.Login)
 	}
 	http.Redirect(w, r, c.base+"approvals", http.StatusSeeOther)
 }

@@ -38,6 +38,8 @@ func (j *judge) approved(ctx context.Context, doc *input.Document, result *engin
 	return j.eval(ctx, doc, timers)
 }
 
+// allApprovable reports whether every enforced finding of d carries
+// approvable: true.
 func allApprovable(d *engine.Decision) bool {
 	for _, x := range d.Enforced() {
 		if !x.Approvable {

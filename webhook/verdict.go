@@ -93,12 +93,7 @@ func (v *verdict) approvable() bool {
 	if !v.Cancel || v.Error != nil || v.Result == nil || v.enforced() == 0 {
 		return false
 	}
-	for _, x := range v.Result.Enforced() {
-		if !x.Approvable {
-			return false
-		}
-	}
-	return true
+	return allApprovable(v.Result)
 }
 
 // enforced counts the findings that cancel the run.
