@@ -251,7 +251,7 @@ func sayExceptions(w io.Writer, exceptions []engine.Exception) {
 			what = strings.Join(x.Actions, ", ") + " not checked against the compromised list"
 		}
 		fmt.Fprintf(w, "runpolicy: compromised-list exception for %s in force (reason: %s): %s\n",
-			printable(oneline.Fold(x.Advisory)), printable(oneline.Fold(x.Reason)), printable(what))
+			oneLineString(x.Advisory), oneLineString(x.Reason), printable(what))
 	}
 }
 

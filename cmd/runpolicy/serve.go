@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -153,7 +151,7 @@ func mountConsole(cfg *serveConfig, srv *webhook.Server, eng *engine.Engine, mgr
 	}
 	con, err := console.New(console.Options{Path: cfg.ConsolePath, ClientID: cfg.ClientID, ClientSecret: secret,
 		SessionKey: key, Admins: cfg.ConsoleAdmins, APIURL: cfg.GitHubAPIURL, Store: srv.Store(), Engine: eng,
-		Bundles: mgr.Status, Replays: srv.Replays(), Revoke: srv.RevokeApproval, HTTPClient: &http.Client{Timeout: cmp.Or(cfg.GitHubTimeout, 10*time.Second)},
+		Bundles: mgr.Status, Replays: srv.Replays(), Revoke: srv.RevokeApproval, HTTPClient: &http.Client{Timeout: cfg.GitHubTimeout},
 		Logger: logger.With("component", "console")})
 	if err != nil {
 		return err
