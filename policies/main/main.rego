@@ -69,13 +69,12 @@ _warnings := {object.union(_as_object(finding), {"policy": name}) |
 
 # _waived are the findings of the policies an approval of this version of
 # the workflow waives, reported as warnings.
-_waived := {object.union(_as_object(finding), {"policy": name, "message": _waived_message(finding)}) |
+_waived := {object.union(waived, {"policy": name, "message": sprintf("approved (the finding is waived): %s", [waived.message])}) |
 	some name in approvals.waived
 	active[name]
 	some finding in data.runpolicy.policies[name].deny
+	waived := _as_object(finding)
 }
-
-_waived_message(finding) := sprintf("approved (the finding is waived): %s", [_as_object(finding).message])
 
 # _tags are what each finding of a policy carries: its name, its mode, and
 # approvable: true when an approval may waive it, so that a cancelled run
