@@ -198,7 +198,7 @@ func (c *Console) startReplay(w http.ResponseWriter, r *http.Request, v *viewer)
 	case errors.Is(err, replay.ErrBusy):
 		c.replaysPage(w, r, v, http.StatusConflict, form, "A replay is already running on this server: wait for it to finish.")
 		return
-	case err != nil && strings.HasPrefix(err.Error(), "replay:"):
+	case errors.Is(err, replay.ErrRefused):
 		bad(err.Error())
 		return
 	case err != nil:

@@ -3,7 +3,6 @@ package console
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -62,12 +61,18 @@ func (f *fakeReplays) Start(_ context.Context, req replay.Request, by string) (s
 		return "", replay.ErrBusy
 	}
 	if strings.HasPrefix(req.Policy, "nosuch@") {
-		return "", errors.New(`replay: no configured bundle source named "nosuch"`)
+		return "", refusedError(`replay: no configured bundle source named "nosuch"`)
 	}
 	f.started, f.by = append(f.started, req), append(f.by, by)
 	f.add(replay.Status{ID: "r-new", State: store.ReplayRunning, RequestedBy: by, Request: req})
 	return "r-new", nil
 }
+
+// refusedError is an error replay.Runner.Start refuses a request with.
+type refusedError string
+
+func (e refusedError) Error() string      { return string(e) }
+func (refusedError) Is(target error) bool { return target == replay.ErrRefused }
 
 func (f *fakeReplays) Status(_ context.Context, id string) (*replay.Status, error) {
 	f.mu.Lock()

@@ -20,6 +20,19 @@ import (
 // ErrBusy is returned by Runner.Start while this process runs a replay.
 var ErrBusy = errors.New("replay: a replay is already running on this server; wait for it to finish")
 
+// ErrRefused matches (errors.Is) every error of Runner.Start that refuses
+// the request as given: no candidate, a candidate the policies refuse, a
+// window that ends before it starts, an upload that is no bundle, or a
+// server stopping. Callers answer those as the requester's to mend.
+var ErrRefused = errors.New("replay: request refused")
+
+// refused marks err as one of ErrRefused's, its message unchanged.
+type refused struct{ error }
+
+func (refused) Is(target error) bool { return target == ErrRefused }
+
+func (e refused) Unwrap() error { return e.error }
+
 // Runner runs replays in the background of a server, one at a time per
 // process, and records their progress and result in the store, where
 // every replica can read them (Status). A replica that stops mid-replay
@@ -59,28 +72,28 @@ func NewRunner(st *store.Store, p Policies, o Options, worker string, logger *sl
 // id at once. requestedBy names who asked (a console user, "admin").
 func (r *Runner) Start(ctx context.Context, req Request, requestedBy string) (string, error) {
 	if req.Policy == "" && len(req.Bundle) == 0 {
-		return "", errors.New("replay: give a candidate policy or upload a bundle")
+		return "", refused{errors.New("replay: give a candidate policy or upload a bundle")}
 	}
 	if req.Until.IsZero() {
 		req.Until = time.Now().UTC()
 	}
 	if !req.Since.Before(req.Until) {
-		return "", fmt.Errorf("replay: since %s is not before until %s", req.Since.Format(time.RFC3339), req.Until.Format(time.RFC3339))
+		return "", refused{fmt.Errorf("replay: since %s is not before until %s", req.Since.Format(time.RFC3339), req.Until.Format(time.RFC3339))}
 	}
 	// A candidate the policies refuse is refused now, not in the background.
 	if len(req.Bundle) == 0 {
 		if _, _, err := r.policies.resolve(req.Policy); err != nil {
-			return "", err
+			return "", refused{err}
 		}
 	} else if req.Replace != "" && r.policies.configured(req.Replace) < 0 {
-		return "", fmt.Errorf("replay: no configured bundle source named %q (%s)", req.Replace, r.policies.names())
+		return "", refused{fmt.Errorf("replay: no configured bundle source named %q (%s)", req.Replace, r.policies.names())}
 	} else if err := bundles.CheckTarball(req.Bundle); err != nil {
-		return "", fmt.Errorf("replay: the uploaded bundle: %s", oneline.Fold(err.Error()))
+		return "", refused{fmt.Errorf("replay: the uploaded bundle: %s", oneline.Fold(err.Error()))}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ctx.Err() != nil {
-		return "", errors.New("replay: the server is stopping")
+		return "", refused{errors.New("replay: the server is stopping")}
 	}
 	if r.active != "" {
 		return "", ErrBusy

@@ -78,11 +78,16 @@ func TestRunner(t *testing.T) {
 				t.Errorf("replay of a broken upload = %+v; want failed, saying why", st)
 			}
 
-			if _, err := r.Start(ctx, Request{Since: t0}, "admin"); err == nil {
-				t.Error("a replay without a candidate was started")
+			if _, err := r.Start(ctx, Request{Since: t0}, "admin"); !errors.Is(err, ErrRefused) {
+				t.Errorf("a replay without a candidate: %v, want ErrRefused", err)
 			}
-			if _, err := r.Start(ctx, Request{Policy: "a@b", Since: time.Now().Add(time.Hour)}, "admin"); err == nil {
-				t.Error("a replay of the future was started")
+			if _, err := r.Start(ctx, Request{Policy: "a@b", Since: time.Now().Add(time.Hour)}, "admin"); !errors.Is(err, ErrRefused) {
+				t.Errorf("a replay of the future: %v, want ErrRefused", err)
+			}
+			for _, req := range []Request{{Policy: "/etc", Since: t0}, {Bundle: []byte("x"), Replace: "org", Since: t0}, {Bundle: []byte("not a tarball"), Since: t0}} {
+				if _, err := r.Start(ctx, req, "admin"); !errors.Is(err, ErrRefused) {
+					t.Errorf("Start(%+v): %v, want ErrRefused", req, err)
+				}
 			}
 		})
 	}

@@ -269,7 +269,7 @@ func (d *dataAPI) startReplay(c echo.Context) error {
 	switch {
 	case errors.Is(err, replay.ErrBusy):
 		return c.JSON(http.StatusConflict, map[string]string{"status": err.Error()})
-	case err != nil && strings.HasPrefix(err.Error(), "replay:"):
+	case errors.Is(err, replay.ErrRefused):
 		return badRequest(c, "%v", err)
 	case err != nil:
 		return err
