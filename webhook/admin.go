@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/runpolicy/runpolicy/webhook/store"
@@ -186,12 +185,9 @@ func RevokeApproval(ctx context.Context, st RevokeStore, instance, id, by string
 	if ap.RevokedAt.IsZero() {
 		return store.Approval{}, false, fmt.Errorf("revoke approval %s: not revoked on record", ap.ID)
 	}
-	at := ap.RevokedAt.UTC()
-	l := approvalLog{DecisionID: uuid.NewString(), Labels: map[string]string{"app": "runpolicy", "id": instance},
-		Path: approvalPath, Timestamp: at, DeliveryID: "revoke-" + ap.ID, Event: eventRevoke, Outcome: outcomeRevoked,
+	l := approvalLog{Timestamp: ap.RevokedAt.UTC(), DeliveryID: "revoke-" + ap.ID, Event: eventRevoke, Outcome: outcomeRevoked,
 		By: ap.RevokedBy, Decision: ap.DecisionID, Approval: &ap}
-	if _, err := st.SaveDecision(ctx, store.Decision{ID: l.DecisionID, DeliveryID: l.DeliveryID, Event: eventRevoke,
-		Repository: ap.Repository, RunID: ap.RunID, Outcome: outcomeRevoked, CreatedAt: at, Entry: l}); err != nil {
+	if err := saveApprovalLog(ctx, st, instance, l, store.RunKey{Repository: ap.Repository, RunID: ap.RunID}); err != nil {
 		return store.Approval{}, false, fmt.Errorf("record the revoke of approval %s: %w", ap.ID, err)
 	}
 	return ap, revoked, nil

@@ -292,12 +292,20 @@ type approvalLog struct {
 // approvalPath names approval events in the decision log.
 const approvalPath = "runpolicy/approval"
 
+// saveApprovalLog writes an approval event (a click, a refusal, a revoke)
+// to the decision log as the decision instance records it on the run it is
+// about; once per delivery id, which SaveDecision keeps unique.
+func saveApprovalLog(ctx context.Context, st interface {
+	SaveDecision(context.Context, store.Decision) (store.Decision, error)
+}, instance string, l approvalLog, key store.RunKey) error {
+	l.DecisionID, l.Labels, l.Path = uuid.NewString(), map[string]string{"app": "runpolicy", "id": instance}, approvalPath
+	_, err := st.SaveDecision(ctx, store.Decision{ID: l.DecisionID, DeliveryID: l.DeliveryID, Event: l.Event,
+		Repository: key.Repository, RunID: key.RunID, RunAttempt: key.Attempt, Outcome: l.Outcome, CreatedAt: l.Timestamp, Entry: l})
+	return err
+}
+
 // record writes a click's event to the decision log, once per delivery.
 func (h approveHandler) record(ctx context.Context, d delivery, v *verdict, outcome, by string, a *store.Approval) error {
-	now := time.Now().UTC()
-	l := approvalLog{DecisionID: uuid.NewString(), Labels: map[string]string{"app": "runpolicy", "id": h.instance}, Path: approvalPath,
-		Timestamp: now, DeliveryID: d.ID, Event: d.Event, Run: &v.Run, Outcome: outcome, By: by, Decision: v.ID, Approval: a}
-	_, err := h.store.SaveDecision(ctx, store.Decision{ID: l.DecisionID, DeliveryID: d.ID, Event: d.Event,
-		Repository: v.Run.Repository, RunID: v.Run.ID, RunAttempt: v.Run.Attempt, Outcome: outcome, CreatedAt: now, Entry: l})
-	return err
+	return saveApprovalLog(ctx, h.store, h.instance, approvalLog{Timestamp: time.Now().UTC(), DeliveryID: d.ID, Event: d.Event,
+		Run: &v.Run, Outcome: outcome, By: by, Decision: v.ID, Approval: a}, v.Run.key())
 }
