@@ -114,10 +114,8 @@ func New(o Options) (*Console, error) {
 	if len(o.SessionKey) < 32 {
 		return nil, fmt.Errorf("console: the session key has %d bytes, want at least 32", len(o.SessionKey))
 	}
-	if o.Admins != "" {
-		if org, team, ok := strings.Cut(o.Admins, "/"); !ok || org == "" || team == "" || strings.Contains(team, "/") {
-			return nil, fmt.Errorf("console: admins team %q: want org/team-slug", o.Admins)
-		}
+	if err := CheckAdmins(o.Admins); err != nil {
+		return nil, fmt.Errorf("console: admins team %w", err)
 	}
 	if o.Store == nil || o.Engine == nil || o.Bundles == nil {
 		return nil, errors.New("console: store, engine and bundles are required")
@@ -165,6 +163,18 @@ func CheckPath(p string) error {
 		if seg == "." || seg == ".." {
 			return bad
 		}
+	}
+	return nil
+}
+
+// CheckAdmins checks the console_admins team: empty (none) or
+// org/team-slug.
+func CheckAdmins(team string) error {
+	if team == "" {
+		return nil
+	}
+	if org, slug, ok := strings.Cut(team, "/"); !ok || org == "" || slug == "" || strings.Contains(slug, "/") {
+		return fmt.Errorf("%q: want org/team-slug", team)
 	}
 	return nil
 }

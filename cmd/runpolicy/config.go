@@ -494,11 +494,8 @@ func (c *serveConfig) checkConsole() error {
 			return fmt.Errorf("console_path %q: %s is the server's own", p, r)
 		}
 	}
-	if c.ConsoleAdmins != "" {
-		org, team, ok := strings.Cut(c.ConsoleAdmins, "/")
-		if !ok || org == "" || team == "" || strings.Contains(team, "/") {
-			return fmt.Errorf("console_admins %q: want org/team-slug", c.ConsoleAdmins)
-		}
+	if err := console.CheckAdmins(c.ConsoleAdmins); err != nil {
+		return fmt.Errorf("console_admins %w", err)
 	}
 	return nil
 }
