@@ -25,13 +25,22 @@ func (n *normalizer) envVars(e *actionlint.Env, job string, step *int, line int)
 		}
 		n.unmodel(job, step, line, "env: is the expression %q: the variables it sets are decided at run time", brief(e.Expression.Value))
 	}
-	if len(e.Vars) == 0 {
+	return asWritten(n, e.Vars, func(v *actionlint.EnvVar) (*actionlint.String, *actionlint.String) { return v.Name, v.Value })
+}
+
+// asWritten returns a mapping's names and values as written ({} when it
+// has none): env:, outputs:, a call's with: and secrets:.
+func asWritten[T any](n *normalizer, m map[string]*T, pair func(*T) (name, value *actionlint.String)) map[string]string {
+	if len(m) == 0 {
 		return n.empty()
 	}
-	out := make(map[string]string, len(e.Vars))
-	for _, v := range e.Vars {
-		if v != nil && v.Name != nil && v.Value != nil {
-			out[v.Name.Value] = v.Value.Value
+	out := make(map[string]string, len(m))
+	for _, v := range m {
+		if v == nil {
+			continue
+		}
+		if name, value := pair(v); name != nil && value != nil {
+			out[name.Value] = value.Value
 		}
 	}
 	return out
@@ -94,16 +103,7 @@ func timeoutMinutes(f *actionlint.Float) any {
 
 // outputs returns a job's outputs: as written.
 func (n *normalizer) outputs(os map[string]*actionlint.Output) map[string]string {
-	if len(os) == 0 {
-		return n.empty()
-	}
-	out := make(map[string]string, len(os))
-	for _, o := range os {
-		if o != nil && o.Name != nil && o.Value != nil {
-			out[o.Name.Value] = o.Value.Value
-		}
-	}
-	return out
+	return asWritten(n, os, func(o *actionlint.Output) (*actionlint.String, *actionlint.String) { return o.Name, o.Value })
 }
 
 // callInputs returns the with: and secrets: of a reusable workflow call.
@@ -111,17 +111,12 @@ func (n *normalizer) callInputs(call *actionlint.WorkflowCall) (with, secrets ma
 	if call == nil {
 		return n.empty(), n.empty()
 	}
-	with, secrets = map[string]string{}, map[string]string{}
-	for _, in := range call.Inputs {
-		if in != nil && in.Name != nil && in.Value != nil {
-			with[in.Name.Value] = in.Value.Value
-		}
-	}
-	for _, s := range call.Secrets {
-		if s != nil && s.Name != nil && s.Value != nil {
-			secrets[s.Name.Value] = s.Value.Value
-		}
-	}
+	with = asWritten(n, call.Inputs, func(in *actionlint.WorkflowCallInput) (*actionlint.String, *actionlint.String) {
+		return in.Name, in.Value
+	})
+	secrets = asWritten(n, call.Secrets, func(s *actionlint.WorkflowCallSecret) (*actionlint.String, *actionlint.String) {
+		return s.Name, s.Value
+	})
 	return with, secrets
 }
 
