@@ -146,7 +146,6 @@ func reference(e store.InventoryEntry) string {
 // it, so no control character (a tab would split the cell) reaches the
 // terminal.
 
-
 func short(sha string) string {
 	if len(sha) > 12 {
 		sha = sha[:12]
