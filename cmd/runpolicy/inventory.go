@@ -118,14 +118,14 @@ func writeInventory(w io.Writer, q store.InventoryQuery, rows []store.InventoryE
 		fmt.Fprintf(w, "%s: %s in %s\n", what, plural(len(rows), "reference"), plural(len(workflows), "workflow"))
 		fmt.Fprintln(tw, "WORKFLOW\tREFERENCE\tCOMMIT\tVIA\tLAST SEEN\tLAST RUN\tOUTCOME")
 		for _, e := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", printable(e.Workflow), reference(e), short(e.SHA), printable(dash(e.Via)),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cell(e.Workflow), reference(e), short(e.SHA), cell(dash(e.Via)),
 				e.LastSeen.Format(time.RFC3339), e.LastRunID, outcome(e))
 		}
 	} else {
 		fmt.Fprintf(w, "%s: used by %s in %s\n", what, plural(len(workflows), "workflow"), repositories(len(repos)))
 		fmt.Fprintln(tw, "REPOSITORY\tWORKFLOW\tREFERENCE\tCOMMIT\tLAST SEEN\tLAST RUN\tOUTCOME")
 		for _, e := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", printable(e.Repository), printable(e.Workflow), reference(e), short(e.SHA),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", cell(e.Repository), cell(e.Workflow), reference(e), short(e.SHA),
 				e.LastSeen.Format(time.RFC3339), e.LastRunID, outcome(e))
 		}
 	}
@@ -137,20 +137,21 @@ func writeInventory(w io.Writer, q store.InventoryQuery, rows []store.InventoryE
 
 func reference(e store.InventoryEntry) string {
 	if e.Ref == "" {
-		return printable(e.Name)
+		return cell(e.Name)
 	}
-	return printable(e.Name + "@" + e.Ref)
+	return cell(e.Name + "@" + e.Ref)
 }
 
 // cell is a recorded string as one table cell: a workflow's author writes
 // it, so no control character (a tab would split the cell) reaches the
 // terminal.
+func cell(s string) string { return printable(s) }
 
 func short(sha string) string {
 	if len(sha) > 12 {
 		sha = sha[:12]
 	}
-	return printable(dash(sha))
+	return cell(dash(sha))
 }
 
 func dash(s string) string {
@@ -162,9 +163,9 @@ func dash(s string) string {
 
 func outcome(e store.InventoryEntry) string {
 	if e.Stopped {
-		return "stopped (" + printable(e.LastOutcome) + ")"
+		return "stopped (" + cell(e.LastOutcome) + ")"
 	}
-	return "went on (" + printable(e.LastOutcome) + ")"
+	return "went on (" + cell(e.LastOutcome) + ")"
 }
 
 func repositories(n int) string {
